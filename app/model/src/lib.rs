@@ -1,0 +1,30 @@
+//! Plain data shared by Coastguard's server and its wasm UI.
+//!
+//! Everything here is serde data and pure functions (validation, formatting), so it
+//! compiles for both targets. Nothing here touches I/O, SQL or Leptos.
+
+mod access;
+mod error;
+mod overview;
+mod severity;
+mod time;
+pub mod validate;
+
+pub use access::{
+    AuditEntry, Me, NewToken, NewUser, PasswordReset, Role, TokenRequest, TokenView, UserPatch,
+    UserView,
+};
+pub use error::{ErrorBody, ErrorDetail};
+pub use overview::{Overview, SeverityCounts};
+pub use severity::Severity;
+pub use time::{format_age, format_timestamp};
+
+/// A list of items plus, when there are more, the cursor that fetches the next page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque cursor for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,65 @@
+//! The posture overview: counts that the landing page shows.
+
+use crate::Severity;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SeverityCounts {
+    pub critical: i64,
+    pub high: i64,
+    pub medium: i64,
+    pub low: i64,
+    pub unknown: i64,
+}
+
+impl SeverityCounts {
+    pub fn get(&self, severity: Severity) -> i64 {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Unknown => self.unknown,
+        }
+    }
+
+    pub fn add(&mut self, severity: Severity, n: i64) {
+        match severity {
+            Severity::Critical => self.critical += n,
+            Severity::High => self.high += n,
+            Severity::Medium => self.medium += n,
+            Severity::Low => self.low += n,
+            Severity::Unknown => self.unknown += n,
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.critical + self.high + self.medium + self.low + self.unknown
+    }
+}
+
+/// What the estate looks like right now. Every number is counted from the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Overview {
+    /// Docker engines and Kubernetes nodes that are not gone.
+    pub hosts: i64,
+    pub hosts_unreachable: i64,
+    pub clusters: i64,
+    pub images: i64,
+    /// Containers (Docker containers and pod containers) that are running.
+    pub containers_running: i64,
+    pub scans: i64,
+    /// Open vulnerability findings (not fixed, not suppressed).
+    pub open_vulnerabilities: SeverityCounts,
+    pub open_config_findings: SeverityCounts,
+    pub open_runtime_alerts: SeverityCounts,
+}
+
+impl Overview {
+    /// Nothing has been connected or uploaded yet: the overview shows how to start.
+    pub fn is_empty(&self) -> bool {
+        self.hosts == 0 && self.clusters == 0 && self.images == 0 && self.scans == 0
+    }
+}

@@ -1,0 +1,84 @@
+//! Small shared views: error boxes, severity badges and bars, action feedback.
+
+use crate::error::AppError;
+use coastguard_model::{format_timestamp, Role, Severity, SeverityCounts};
+use leptos::prelude::*;
+
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    view! {
+        <div class="alert alert-error" role="alert">
+            {error.to_string()}
+        </div>
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted" aria-live="polite">"Loading…"</p> }
+}
+
+/// A severity label: colour plus text and a shape, so it reads without colour vision.
+#[component]
+pub fn SeverityBadge(severity: Severity) -> impl IntoView {
+    view! {
+        <span class=format!("sev sev-{}", severity.as_str())>
+            <span class="sev-icon" aria-hidden="true"></span>
+            {severity.label()}
+        </span>
+    }
+}
+
+/// Counts per severity, as a labelled row of numbers; zero rows are dimmed.
+#[component]
+pub fn SeverityCountsView(counts: SeverityCounts) -> impl IntoView {
+    let rows = Severity::DESCENDING
+        .iter()
+        .map(|s| {
+            let n = counts.get(*s);
+            view! {
+                <li class:zero=n == 0>
+                    <SeverityBadge severity=*s />
+                    <span class="count">{n}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="sev-counts">{rows}</ul> }
+}
+
+#[component]
+pub fn Timestamp(at: Option<i64>) -> impl IntoView {
+    match at {
+        Some(at) => view! { <time>{format_timestamp(at)}</time> }.into_any(),
+        None => view! { <span class="muted">"never"</span> }.into_any(),
+    }
+}
+
+#[component]
+pub fn RoleSelect(
+    name: &'static str,
+    selected: Role,
+    #[prop(optional)] id: Option<String>,
+) -> impl IntoView {
+    let options = Role::ALL
+        .iter()
+        .map(|r| view! { <option value=r.as_str() selected=*r == selected>{r.as_str()}</option> })
+        .collect_view();
+    view! { <select name=name id=id>{options}</select> }
+}
+
+/// Shows the outcome of a server action (`action.value()`): its error, or `ok` once it
+/// succeeded.
+#[component]
+pub fn ActionOutcome<T, S>(value: S, ok: &'static str) -> impl IntoView
+where
+    T: Send + Sync + Clone + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Err(e)) => Some(view! { <ErrorBox error=e /> }.into_any()),
+        Some(Ok(_)) => Some(view! { <p class="alert alert-ok" role="status">{ok}</p> }.into_any()),
+        None => None,
+    }
+}

@@ -1,0 +1,140 @@
+//! The frame around every signed-in page: top bar, section navigation, content.
+
+use super::theme::ThemeToggle;
+use crate::error::AppError;
+use crate::server_fns::overview::current_user;
+use coastguard_model::{Me, Role};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+/// The signed-in principal, loaded once per page load and shared through context.
+pub type MeResource = Resource<Result<Me, AppError>>;
+
+pub fn use_me() -> MeResource {
+    expect_context::<MeResource>()
+}
+
+/// Sections that exist today, and the ones the navigation announces.
+const SECTIONS: &[(&str, &str)] = &[("/", "Overview")];
+const COMING: &[(&str, &str)] = &[
+    (
+        "Hosts",
+        "Docker engines and nodes: arrives with the Docker collector",
+    ),
+    (
+        "Images",
+        "Image inventory: arrives with the Docker collector",
+    ),
+    (
+        "Containers",
+        "Container inventory: arrives with the Docker collector",
+    ),
+    (
+        "Vulnerabilities",
+        "Scan results: arrives with scan ingestion",
+    ),
+    (
+        "Kubernetes",
+        "Clusters, namespaces and pods: arrives with the Kubernetes collector",
+    ),
+    (
+        "Runtime alerts",
+        "Falco and drift alerts: arrives with runtime ingestion",
+    ),
+    (
+        "Trends",
+        "Posture history and charts: arrives with risk and trends",
+    ),
+];
+const ADMIN: &[(&str, &str)] = &[
+    ("/admin/users", "Users"),
+    ("/admin/tokens", "API tokens"),
+    ("/admin/audit", "Audit log"),
+];
+
+#[component]
+pub fn Layout() -> impl IntoView {
+    let me: MeResource = Resource::new(|| (), |_| current_user());
+    provide_context(me);
+
+    let main_links = SECTIONS
+        .iter()
+        .map(|(href, label)| view! { <li><A href=*href exact=true>{*label}</A></li> })
+        .collect_view();
+    let coming = COMING
+        .iter()
+        .map(|(label, why)| {
+            view! {
+                <li>
+                    <span class="nav-soon" aria-disabled="true" title=*why>
+                        {*label}
+                        <span class="soon-tag">"soon"</span>
+                    </span>
+                </li>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">
+                <Logo />
+                <span>"Coastguard"</span>
+            </a>
+            <div class="topbar-right">
+                <ThemeToggle />
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().map(|me| {
+                            view! {
+                                <span class="who">
+                                    <span class="who-name">{me.name}</span>
+                                    <span class=format!("role role-{}", me.role.as_str())>{me.role.as_str()}</span>
+                                </span>
+                            }
+                        })
+                    })}
+                </Suspense>
+                <A href="/account" attr:class="btn btn-ghost">"Account"</A>
+                <form method="post" action="/logout" class="inline">
+                    <button type="submit" class="btn btn-ghost">"Log out"</button>
+                </form>
+            </div>
+        </header>
+        <div class="frame">
+            <nav class="sidebar" aria-label="Sections">
+                <ul class="nav">{main_links}{coming}</ul>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let is_admin = me.await.map(|m| m.role == Role::Admin).unwrap_or(false);
+                        is_admin.then(|| {
+                            let links = ADMIN
+                                .iter()
+                                .map(|(href, label)| view! { <li><A href=*href>{*label}</A></li> })
+                                .collect_view();
+                            view! {
+                                <h2 class="nav-heading">"Admin"</h2>
+                                <ul class="nav">{links}</ul>
+                            }
+                        })
+                    })}
+                </Suspense>
+            </nav>
+            <main id="main" class="content" tabindex="-1">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+/// A shield with a wave: the mark, drawn inline so it needs no request.
+#[component]
+pub fn Logo() -> impl IntoView {
+    view! {
+        <svg class="logo" viewBox="0 0 32 32" width="28" height="28" aria-hidden="true">
+            <path d="M16 2 L28 7 V15 C28 23 22.5 28.5 16 30 C9.5 28.5 4 23 4 15 V7 Z" class="logo-shield" />
+            <path d="M8 18 C10.5 15.5 13 15.5 16 18 C19 20.5 21.5 20.5 24 18" class="logo-wave" />
+        </svg>
+    }
+}

@@ -1,0 +1,49 @@
+//! The login page: a plain form posted to `POST /login`, so it works before hydration.
+
+use crate::components::layout::Logo;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let message = move || {
+        query.with(|q| match q.get("error").as_deref() {
+            Some("locked") => Some((
+                "alert alert-error",
+                "Too many failed attempts. Wait a few minutes, then try again.",
+            )),
+            Some(_) => Some(("alert alert-error", "Wrong user name or password.")),
+            None if q.get("signed_out").is_some() => {
+                Some(("alert alert-ok", "You are logged out."))
+            }
+            None => None,
+        })
+    };
+    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    view! {
+        <Title text="Log in" />
+        <main class="centered-page">
+            <form class="card narrow login-form" method="post" action="/login">
+                <div class="brand brand-large">
+                    <Logo />
+                    <span>"Coastguard"</span>
+                </div>
+                <h1>"Log in"</h1>
+                {move || message().map(|(class, text)| view! { <p class=class role="alert">{text}</p> })}
+                <label for="username">"User name"</label>
+                <input id="username" name="username" autocomplete="username" required autofocus />
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <input type="hidden" name="next" value=next />
+                <button type="submit" class="btn btn-primary btn-block">"Log in"</button>
+                <p class="muted small">
+                    "First start: the user is " <code>"admin"</code>
+                    ", with the password printed by the server when it created the account (or the value of "
+                    <code>"COASTGUARD_ADMIN_PASSWORD"</code> ")."
+                </p>
+            </form>
+        </main>
+    }
+}

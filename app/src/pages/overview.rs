@@ -1,0 +1,106 @@
+//! The landing page: posture at a glance, or how to get started on an empty install.
+
+use crate::components::common::{ErrorBox, Loading, SeverityCountsView};
+use crate::server_fns::overview::get_overview;
+use coastguard_model::Overview;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_overview());
+    view! {
+        <Title text="Overview" />
+        <h1>"Overview"</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(o) if o.is_empty() => view! { <GettingStarted /> }.into_any(),
+                    Ok(o) => view! { <Posture overview=o /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Posture(overview: Overview) -> impl IntoView {
+    let o = overview;
+    view! {
+        <section class="stats" aria-label="Inventory">
+            <Stat label="Hosts" value=o.hosts note=(o.hosts_unreachable > 0).then(|| format!("{} unreachable", o.hosts_unreachable)) />
+            <Stat label="Clusters" value=o.clusters note=None />
+            <Stat label="Images" value=o.images note=None />
+            <Stat label="Running containers" value=o.containers_running note=None />
+            <Stat label="Scans" value=o.scans note=None />
+        </section>
+        <section class="grid-3">
+            <div class="panel">
+                <h2>"Open vulnerabilities"</h2>
+                <SeverityCountsView counts=o.open_vulnerabilities />
+            </div>
+            <div class="panel">
+                <h2>"Open configuration findings"</h2>
+                <SeverityCountsView counts=o.open_config_findings />
+            </div>
+            <div class="panel">
+                <h2>"Open runtime alerts"</h2>
+                <SeverityCountsView counts=o.open_runtime_alerts />
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Stat(label: &'static str, value: i64, note: Option<String>) -> impl IntoView {
+    view! {
+        <div class="stat">
+            <div class="stat-value">{value}</div>
+            <div class="stat-label">{label}</div>
+            {note.map(|n| view! { <div class="stat-note">{n}</div> })}
+        </div>
+    }
+}
+
+/// What a new install shows: every source and, for each, exactly how to connect it
+/// with this version.
+#[component]
+fn GettingStarted() -> impl IntoView {
+    view! {
+        <section class="panel empty-state">
+            <h2>"Nothing is connected yet"</h2>
+            <p>
+                "Coastguard shows where your containers stand against security best practice. "
+                "It needs sources: Docker engines, Kubernetes clusters and the reports your scanners produce."
+            </p>
+            <ol class="steps">
+                <li>
+                    <h3>"Connect a Docker engine"</h3>
+                    <p class="muted">
+                        "Not available in this version: the Docker collector (local socket "
+                        <code>"/var/run/docker.sock"</code> " and remote engines) is the next capability to land."
+                    </p>
+                </li>
+                <li>
+                    <h3>"Connect a Kubernetes cluster"</h3>
+                    <p class="muted">"Not available in this version: the Kubernetes collector is planned."</p>
+                </li>
+                <li>
+                    <h3>"Push a scan report"</h3>
+                    <p class="muted">
+                        "Not available in this version: ingestion of Trivy, Grype, SARIF and CycloneDX reports is planned."
+                    </p>
+                </li>
+                <li>
+                    <h3>"Create an API token for your pipelines"</h3>
+                    <p>
+                        "Available now: admins create tokens under " <a href="/admin/tokens">"Admin → API tokens"</a>
+                        ", or on the server with " <code>"coastguard token create --name ci --role analyst"</code>
+                        ". Every REST endpoint is described at " <code>"/api/v1/openapi.json"</code> "."
+                    </p>
+                </li>
+            </ol>
+        </section>
+    }
+}

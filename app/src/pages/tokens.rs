@@ -1,0 +1,162 @@
+//! Admin: API tokens. A new token's secret is shown once, here, with a copy button.
+
+use crate::components::common::{ActionOutcome, ErrorBox, Loading, RoleSelect, Timestamp};
+use crate::components::guard::AdminOnly;
+use crate::server_fns::access::{list_tokens, CreateToken, RevokeToken};
+use coastguard_model::{Role, TokenView};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    view! {
+        <Title text="API tokens" />
+        <AdminOnly>
+            <TokensAdmin />
+        </AdminOnly>
+    }
+}
+
+#[component]
+fn TokensAdmin() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
+    let created = move || match create.value().get() {
+        Some(Ok(new)) => {
+            Some(view! { <NewSecret name=new.token.name secret=new.secret /> }.into_any())
+        }
+        Some(Err(e)) => Some(view! { <ErrorBox error=e /> }.into_any()),
+        None => None,
+    };
+    view! {
+        <h1>"API tokens"</h1>
+        <section class="panel">
+            <h2>"Create a token"</h2>
+            <p class="muted small">
+                "Tokens authenticate scripts and pipelines against the REST API ("
+                <code>"Authorization: Bearer …"</code>
+                "). Each carries its own role. Only a hash is stored: the secret is shown once."
+            </p>
+            <ActionForm action=create attr:class="form-row">
+                <label>"Name" <input name="name" required placeholder="ci-pipeline" autocomplete="off" /></label>
+                <label>"Role" <RoleSelect name="role" selected=Role::Analyst /></label>
+                <label>
+                    "Expires after (days)"
+                    <input name="expires_in_days" type="number" min="1" max="3650" placeholder="never" />
+                </label>
+                <button class="btn btn-primary" type="submit">"Create token"</button>
+            </ActionForm>
+            {created}
+        </section>
+        <section class="panel">
+            <ActionOutcome value=revoke.value() ok="Token revoked." />
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Ok(list) => view! { <TokenTable tokens=list revoke=revoke /> }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The one-time display of a new secret. Copying needs the hydrated page.
+#[component]
+fn NewSecret(name: String, secret: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let to_copy = secret.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&to_copy);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &to_copy;
+        copied.set(true);
+    };
+    view! {
+        <div class="alert alert-ok secret-box" role="status">
+            <p>
+                <strong>"Token “" {name} "” created."</strong>
+                " Copy the secret now: it is not shown again."
+            </p>
+            <div class="secret-row">
+                <code class="secret" data-testid="token-secret">{secret}</code>
+                <button type="button" class="btn btn-small" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    if tokens.is_empty() {
+        return view! { <p class="muted">"No tokens yet."</p> }.into_any();
+    }
+    let rows = tokens
+        .into_iter()
+        .map(|t| {
+            let state = if t.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            };
+            let active = t.revoked_at.is_none();
+            view! {
+                <tr class:disabled-row=!active>
+                    <td><strong>{t.name.clone()}</strong></td>
+                    <td><code>{t.prefix}"…"</code></td>
+                    <td>{t.role.as_str()}</td>
+                    <td>{state}</td>
+                    <td>{t.created_by.unwrap_or_else(|| "—".into())}</td>
+                    <td><Timestamp at=Some(t.created_at) /></td>
+                    <td><Timestamp at=t.last_used_at /></td>
+                    <td>
+                        {match t.expires_at {
+                            Some(at) => view! { <Timestamp at=Some(at) /> }.into_any(),
+                            None => view! { <span class="muted">"never"</span> }.into_any(),
+                        }}
+                    </td>
+                    <td class="actions">
+                        {active.then(|| view! {
+                            <ActionForm action=revoke attr:class="inline-form">
+                                <input type="hidden" name="id" value=t.id.to_string() />
+                                <button class="btn btn-small btn-danger" type="submit"
+                                    aria-label=format!("Revoke token {}", t.name)>"Revoke"</button>
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="table">
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Prefix"</th>
+                    <th scope="col">"Role"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Created by"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col">"Last used"</th>
+                    <th scope="col">"Expires"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,25 @@
+//! The UI's server functions, mounted under `/ui/`. Each one is thin: check the role,
+//! call `coastguard-core`, return plain data. The REST API calls the same core
+//! functions, so the two can't drift apart.
+
+pub mod access;
+pub mod overview;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx {
+    use crate::error::AppError;
+    use axum::http::request::Parts;
+    use coastguard_core::auth::{Authed, MinRole};
+    use coastguard_core::AppState;
+    use leptos::prelude::use_context;
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or(AppError::Internal)
+    }
+
+    /// The caller, if they hold role `R`; otherwise the matching error (and HTTP status).
+    pub fn require<R: MinRole>() -> Result<Authed<R>, AppError> {
+        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        Authed::<R>::from_parts(&parts).map_err(|e| coastguard_core::Error::from(e).into())
+    }
+}

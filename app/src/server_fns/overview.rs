@@ -1,0 +1,19 @@
+use crate::error::AppError;
+use coastguard_model::{Me, Overview};
+use leptos::prelude::*;
+
+/// The signed-in user (or token) and role.
+#[server(prefix = "/ui")]
+pub async fn current_user() -> Result<Me, AppError> {
+    use super::ctx;
+    use coastguard_core::auth::Viewer;
+    Ok(ctx::require::<Viewer>()?.principal.me())
+}
+
+#[server(prefix = "/ui")]
+pub async fn get_overview() -> Result<Overview, AppError> {
+    use super::ctx;
+    use coastguard_core::auth::Viewer;
+    ctx::require::<Viewer>()?;
+    Ok(ctx::state()?.store.overview().await?)
+}

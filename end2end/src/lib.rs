@@ -1,0 +1,184 @@
+//! Harness for the browser tests in `tests/`: starts a real `coastguard` server on a
+//! free port with a fresh database, starts chromedriver, and opens headless Chromium.
+//! Everything it starts is stopped when the [`Harness`] is dropped, even when a test
+//! fails.
+//!
+//! Environment: `COASTGUARD_BIN` (the server binary, built by `cargo leptos build`),
+//! `COASTGUARD_SITE_ROOT` (its `target/site`), `CHROMIUM` and `CHROMEDRIVER` (default
+//! `/usr/bin/chromium`, `/usr/bin/chromedriver`).
+
+use fantoccini::{Client, ClientBuilder};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "e2e-admin-passphrase";
+
+pub struct Harness {
+    pub base: String,
+    driver_url: String,
+    server: Child,
+    driver: Child,
+    pub data_dir: PathBuf,
+    pub browser_profile: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Polls `url` until it answers 200, or panics after `within`.
+pub async fn wait_ready(url: &str, within: Duration) {
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    loop {
+        if let Ok(res) = http.get(url).send().await {
+            if res.status().is_success() {
+                return;
+            }
+        }
+        assert!(
+            started.elapsed() < within,
+            "{url} not ready within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Harness {
+    pub async fn start(name: &str) -> Harness {
+        let bin = std::env::var_os("COASTGUARD_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target_dir().join("debug/coastguard"));
+        let site_root = std::env::var_os("COASTGUARD_SITE_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target/site"));
+        assert!(
+            bin.exists(),
+            "server binary {} missing: run `cargo leptos build` first",
+            bin.display()
+        );
+        assert!(
+            site_root.join("pkg/coastguard.wasm").exists(),
+            "built UI missing in {}: run `cargo leptos build` first",
+            site_root.display()
+        );
+        let scratch =
+            std::env::temp_dir().join(format!("coastguard-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let data_dir = scratch.join("data");
+        let browser_profile = scratch.join("chromium-profile");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        std::fs::create_dir_all(&browser_profile).expect("profile dir");
+
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let log = std::fs::File::create(scratch.join("server.log")).expect("log file");
+        let server = Command::new(&bin)
+            .arg("serve")
+            .env("COASTGUARD_DATA_DIR", &data_dir)
+            .env("COASTGUARD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COASTGUARD_SITE_ROOT", &site_root)
+            .env("COASTGUARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("COASTGUARD_DATABASE_URL")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start coastguard");
+
+        let driver_port = free_port();
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver (install Debian's chromium-driver)");
+
+        let driver_url = format!("http://127.0.0.1:{driver_port}");
+        let harness = Harness {
+            base,
+            driver_url,
+            server,
+            driver,
+            data_dir,
+            browser_profile,
+        };
+        wait_ready(
+            &format!("{}/healthz", harness.base),
+            Duration::from_secs(30),
+        )
+        .await;
+        wait_ready(
+            &format!("{}/status", harness.driver_url),
+            Duration::from_secs(30),
+        )
+        .await;
+        harness
+    }
+
+    /// A new headless Chromium session with a fresh profile.
+    pub async fn browser(&self) -> Client {
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1400,1000",
+                    format!("--user-data-dir={}", self.browser_profile.display()),
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("a JSON object"),
+        };
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&self.driver_url)
+            .await
+            .expect("connect to chromedriver")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Where screenshots go: `end2end/screenshots/` (not committed).
+    pub fn screenshot_path(name: &str) -> PathBuf {
+        let dir = workspace_root().join("end2end/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        dir.join(format!("{name}.png"))
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        // chromedriver takes its Chromium children down with it on a normal kill.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}

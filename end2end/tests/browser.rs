@@ -1,0 +1,258 @@
+//! The signed-in journey in a real browser: log in, see the overview, use the
+//! hydrated theme control, create an API token and use it, log out.
+
+use coastguard_end2end::{Harness, ADMIN_PASSWORD};
+use fantoccini::{Client, Locator};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+/// Runs `body` with a browser, closing the browser whatever happens.
+async fn with_browser<F, Fut>(harness: &Harness, body: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let client = harness.browser().await;
+    let outcome = AssertUnwindSafe(body(client.clone())).catch_unwind().await;
+    let _ = client.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn html_theme(c: &Client) -> Option<String> {
+    c.find(Locator::Css("html"))
+        .await
+        .expect("html")
+        .attr("data-theme")
+        .await
+        .expect("attr")
+}
+
+async fn wait_hydrated(c: &Client) {
+    wait_for("hydration", || async {
+        let body = c.find(Locator::Css("body")).await.expect("body");
+        body.attr("data-hydrated").await.expect("attr").as_deref() == Some("true")
+    })
+    .await;
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(Harness::screenshot_path(name), png).expect("write screenshot");
+}
+
+async fn log_in(c: &Client, harness: &Harness, user: &str, password: &str) {
+    c.goto(&harness.url("/")).await.expect("open");
+    wait_for("the login page", || async {
+        c.current_url().await.expect("url").path() == "/login"
+    })
+    .await;
+    c.find(Locator::Css("#username"))
+        .await
+        .expect("user field")
+        .send_keys(user)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(password)
+        .await
+        .expect("type");
+    c.find(Locator::Css("form.login-form button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+}
+
+#[tokio::test]
+async fn login_overview_theme_token_logout() {
+    let harness = &Harness::start("journey").await;
+    with_browser(harness, |c| async move {
+        // An anonymous visitor lands on the login page; a wrong password is refused
+        // with the generic message.
+        log_in(&c, harness, "admin", "not-the-password").await;
+        wait_for("the error message", || async {
+            c.find(Locator::Css(".alert-error")).await.is_ok()
+        })
+        .await;
+        let message = c
+            .find(Locator::Css(".alert-error"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(message, "Wrong user name or password.");
+        screenshot(&c, "login-error").await;
+
+        log_in(&c, harness, "admin", ADMIN_PASSWORD).await;
+        wait_for("the overview", || async {
+            c.current_url().await.unwrap().path() == "/"
+        })
+        .await;
+        let heading = c
+            .find(Locator::Css("main h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(heading, "Overview");
+        let empty = c
+            .find(Locator::Css(".empty-state h2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(empty, "Nothing is connected yet");
+        wait_hydrated(&c).await;
+        screenshot(&c, "overview-light").await;
+
+        // The theme control only works once hydrated: system → light → dark.
+        assert_eq!(html_theme(&c).await, None);
+        let toggle = c.find(Locator::Css("button.theme-toggle")).await.unwrap();
+        toggle.click().await.unwrap();
+        assert_eq!(html_theme(&c).await.as_deref(), Some("light"));
+        toggle.click().await.unwrap();
+        assert_eq!(html_theme(&c).await.as_deref(), Some("dark"));
+        assert_eq!(toggle.text().await.unwrap(), "Theme: dark");
+        // The choice is a cookie: the server renders it on the next page load.
+        c.refresh().await.unwrap();
+        assert_eq!(html_theme(&c).await.as_deref(), Some("dark"));
+        wait_hydrated(&c).await;
+        screenshot(&c, "overview-dark").await;
+
+        // Create an API token in the admin UI, then use it against the REST API.
+        c.goto(&harness.url("/admin/tokens")).await.unwrap();
+        wait_hydrated(&c).await;
+        c.find(Locator::Css("input[name=name]"))
+            .await
+            .unwrap()
+            .send_keys("e2e-pipeline")
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.form-row button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the new token", || async {
+            c.find(Locator::Css("[data-testid=token-secret]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        let secret = c
+            .find(Locator::Css("[data-testid=token-secret]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(secret.starts_with("cg_"), "{secret}");
+        wait_for("the token list", || async {
+            c.find(Locator::XPath("//td/strong[text()='e2e-pipeline']"))
+                .await
+                .is_ok()
+        })
+        .await;
+        screenshot(&c, "tokens").await;
+        let me: serde_json::Value = reqwest::Client::new()
+            .get(harness.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["name"], "token:e2e-pipeline");
+        assert_eq!(me["role"], "analyst");
+
+        c.goto(&harness.url("/admin/users")).await.unwrap();
+        wait_hydrated(&c).await;
+        screenshot(&c, "users").await;
+        c.goto(&harness.url("/admin/audit")).await.unwrap();
+        let audit = c
+            .find(Locator::Css("table.table"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(audit.contains("token.create"), "{audit}");
+        assert!(audit.contains("auth.login_failed"), "{audit}");
+        screenshot(&c, "audit").await;
+
+        // Log out: back to the login page, and the overview is closed again.
+        c.find(Locator::XPath("//button[text()='Log out']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the logged-out page", || async {
+            c.current_url().await.unwrap().path() == "/login"
+        })
+        .await;
+        let note = c
+            .find(Locator::Css(".alert-ok"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(note, "You are logged out.");
+        c.goto(&harness.url("/")).await.unwrap();
+        wait_for("redirect to login", || async {
+            c.current_url().await.unwrap().path() == "/login"
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_pages_render_the_not_found_page() {
+    let harness = &Harness::start("notfound").await;
+    with_browser(harness, |c| async move {
+        log_in(&c, harness, "admin", ADMIN_PASSWORD).await;
+        wait_for("the overview", || async {
+            c.current_url().await.unwrap().path() == "/"
+        })
+        .await;
+        c.goto(&harness.url("/no/such/page")).await.unwrap();
+        let heading = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(heading, "Page not found");
+        screenshot(&c, "not-found").await;
+    })
+    .await;
+}

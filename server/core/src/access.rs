@@ -1,0 +1,328 @@
+//! Managing users and API tokens: the operations behind the admin pages, the REST API
+//! and the command line. Each takes the caller's role proof, validates its input,
+//! changes the store and writes the audit log.
+
+use crate::auth::{password, token, Admin, Authed, MinRole, Principal, Viewer};
+use crate::error::{Error, Result};
+use crate::store::tokens::NewTokenRow;
+use crate::store::users::UserChange;
+use crate::store::AuditRecord;
+use crate::{now, validate_field, AppState};
+use coastguard_model::{validate, NewToken, NewUser, Role, TokenView, UserView};
+use serde_json::json;
+
+/// Builds the audit record for a change made by `by`.
+pub fn audit_by<R: MinRole>(
+    by: &Authed<R>,
+    action: &'static str,
+    target: Option<String>,
+    detail: Option<serde_json::Value>,
+) -> AuditRecord {
+    audit_by_principal(&by.principal, by.ip.clone(), action, target, detail)
+}
+
+pub fn audit_by_principal(
+    principal: &Principal,
+    ip: Option<String>,
+    action: &'static str,
+    target: Option<String>,
+    detail: Option<serde_json::Value>,
+) -> AuditRecord {
+    AuditRecord {
+        actor_kind: principal.kind_str(),
+        actor_id: principal.actor_id(),
+        actor_name: principal.name.clone(),
+        action,
+        target,
+        detail,
+        ip,
+    }
+}
+
+pub async fn list_users(state: &AppState, _by: &Authed<Admin>) -> Result<Vec<UserView>> {
+    Ok(state
+        .store
+        .list_users()
+        .await?
+        .iter()
+        .map(|u| u.view())
+        .collect())
+}
+
+pub async fn create_user(state: &AppState, by: &Authed<Admin>, input: NewUser) -> Result<UserView> {
+    let name = validate_field("name", validate::username(&input.name))?;
+    validate_field("password", validate::password(&input.password))?;
+    let hash = password::hash(input.password).await?;
+    let user = state
+        .store
+        .create_user(&name, input.role, &hash, now())
+        .await?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "user.create",
+                Some(format!("user:{name}")),
+                Some(json!({ "role": input.role })),
+            ),
+            now(),
+        )
+        .await?;
+    Ok(user.view())
+}
+
+/// Changes a user's role and/or disabled flag. Admins can't demote or disable
+/// themselves (another admin must), which also keeps one admin in place.
+pub async fn update_user(
+    state: &AppState,
+    by: &Authed<Admin>,
+    id: i64,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<UserView> {
+    if by.principal.user_id() == Some(id)
+        && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true))
+    {
+        return Err(Error::Conflict(
+            "you can't demote or disable yourself; ask another admin".into(),
+        ));
+    }
+    let user = state
+        .store
+        .update_user(id, &UserChange { role, disabled }, now())
+        .await
+        .map_err(|e| not_found(e, "user", id))?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "user.update",
+                Some(format!("user:{}", user.name)),
+                Some(json!({ "role": role, "disabled": disabled })),
+            ),
+            now(),
+        )
+        .await?;
+    Ok(user.view())
+}
+
+pub async fn reset_password(
+    state: &AppState,
+    by: &Authed<Admin>,
+    id: i64,
+    new_password: String,
+) -> Result<()> {
+    validate_field("password", validate::password(&new_password))?;
+    let user = state
+        .store
+        .user(id)
+        .await
+        .map_err(|e| not_found(e, "user", id))?;
+    let hash = password::hash(new_password).await?;
+    state.store.set_password(id, &hash, now()).await?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "user.reset_password",
+                Some(format!("user:{}", user.name)),
+                None,
+            ),
+            now(),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_user(state: &AppState, by: &Authed<Admin>, id: i64) -> Result<()> {
+    if by.principal.user_id() == Some(id) {
+        return Err(Error::Conflict(
+            "you can't delete yourself; ask another admin".into(),
+        ));
+    }
+    let user = state
+        .store
+        .delete_user(id)
+        .await
+        .map_err(|e| not_found(e, "user", id))?;
+    state
+        .store
+        .audit(
+            &audit_by(by, "user.delete", Some(format!("user:{}", user.name)), None),
+            now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A signed-in user changes their own password, proving they know the current one.
+/// Returns the user's new session epoch (all older sessions have ended).
+pub async fn change_own_password(
+    state: &AppState,
+    by: &Authed<Viewer>,
+    current: String,
+    new_password: String,
+) -> Result<i64> {
+    let Some(id) = by.principal.user_id() else {
+        return Err(Error::Forbidden(
+            "only users have passwords; this is a token".into(),
+        ));
+    };
+    validate_field("new_password", validate::password(&new_password))?;
+    let user = state.store.user(id).await?;
+    if !password::verify(current, Some(user.password_hash.clone())).await {
+        return Err(Error::invalid_at(
+            "current_password",
+            "the current password is wrong",
+        ));
+    }
+    let hash = password::hash(new_password).await?;
+    state.store.set_password(id, &hash, now()).await?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "user.change_password",
+                Some(format!("user:{}", user.name)),
+                None,
+            ),
+            now(),
+        )
+        .await?;
+    Ok(state.store.user(id).await?.session_epoch)
+}
+
+pub async fn list_tokens(state: &AppState, _by: &Authed<Admin>) -> Result<Vec<TokenView>> {
+    Ok(state
+        .store
+        .list_tokens()
+        .await?
+        .iter()
+        .map(|t| t.view())
+        .collect())
+}
+
+/// Creates a token; its secret is in the result and nowhere else, ever.
+pub async fn create_token(
+    state: &AppState,
+    by: &Authed<Admin>,
+    name: &str,
+    role: Role,
+    expires_in_days: Option<i64>,
+) -> Result<NewToken> {
+    let name = validate_field("name", validate::label("token name", name))?;
+    if let Some(days) = expires_in_days {
+        if !(1..=3650).contains(&days) {
+            return Err(Error::invalid_at(
+                "expires_in_days",
+                "expiry must be between 1 and 3650 days",
+            ));
+        }
+    }
+    let generated = token::generate();
+    let at = now();
+    let row = state
+        .store
+        .create_token(
+            &NewTokenRow {
+                name: &name,
+                role,
+                token_hash: &generated.hash,
+                prefix: &generated.display_prefix,
+                created_by: by.principal.user_id(),
+                expires_at: expires_in_days.map(|d| at + d * 86_400),
+            },
+            at,
+        )
+        .await?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "token.create",
+                Some(format!("token:{}", row.id)),
+                Some(json!({ "name": name, "role": role, "expires_at": row.expires_at })),
+            ),
+            at,
+        )
+        .await?;
+    Ok(NewToken {
+        token: row.view(),
+        secret: generated.secret,
+    })
+}
+
+pub async fn revoke_token(state: &AppState, by: &Authed<Admin>, id: i64) -> Result<TokenView> {
+    let row = state
+        .store
+        .revoke_token(id, now())
+        .await
+        .map_err(|e| not_found(e, "token", id))?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "token.revoke",
+                Some(format!("token:{id}")),
+                Some(json!({ "name": row.name })),
+            ),
+            now(),
+        )
+        .await?;
+    Ok(row.view())
+}
+
+/// Creates the first admin when the database has no users. Returns the generated
+/// password when none was configured, so start-up can print it once.
+pub async fn bootstrap_admin(state: &AppState) -> Result<Option<(String, Option<String>)>> {
+    if state.store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &state.settings.admin_password {
+        Some(p) => (p.clone(), None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    let hash = password::hash(password).await?;
+    match state
+        .store
+        .create_user("admin", Role::Admin, &hash, now())
+        .await
+    {
+        Ok(_) => {}
+        // Another replica won the race: fine.
+        Err(crate::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .store
+        .audit(
+            &AuditRecord {
+                actor_kind: "system",
+                actor_id: None,
+                actor_name: "coastguard".into(),
+                action: "user.bootstrap_admin",
+                target: Some("user:admin".into()),
+                detail: None,
+                ip: None,
+            },
+            now(),
+        )
+        .await?;
+    Ok(Some(("admin".into(), generated)))
+}
+
+fn not_found(e: crate::StoreError, what: &str, id: i64) -> Error {
+    match e {
+        crate::StoreError::NotFound => Error::NotFound(format!("no {what} with id {id}")),
+        other => other.into(),
+    }
+}

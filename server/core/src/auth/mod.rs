@@ -1,0 +1,14 @@
+//! Authentication and authorisation.
+//!
+//! - [`password`]: argon2id hashing, on the blocking pool.
+//! - [`token`]: API token secrets (only their SHA-256 is stored).
+//! - [`principal`]: who is making a request, and the role guards (`Authed<Admin>` ...)
+//!   that handlers and server functions take, so a missing check does not compile.
+//! - [`login`]: the login procedure with throttling and audit.
+
+pub mod login;
+pub mod password;
+pub mod principal;
+pub mod token;
+
+pub use principal::{Admin, Analyst, AuthError, Authed, MinRole, Principal, PrincipalKind, Viewer};

@@ -1,0 +1,81 @@
+//! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 passes), run on the
+//! blocking pool because each hash takes tens of milliseconds of CPU.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use std::sync::OnceLock;
+
+pub async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+}
+
+pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+/// Checks `password` against `stored`. With `stored = None` (no such user) a dummy hash
+/// is checked instead, so that the response time does not tell whether a user exists.
+pub async fn verify(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
+        let ok = PasswordHash::new(stored)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && stored != dummy_hash()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_blocking("coastguard-no-such-user").unwrap_or_default())
+}
+
+/// A random password for the first admin when none is configured: 20 characters from
+/// an alphabet without look-alikes (~116 bits).
+pub fn generate() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn verifies_only_the_right_password() {
+        let stored = hash("correct horse battery".into()).await.unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery".into(), Some(stored.clone())).await);
+        assert!(!verify("correct horse batterY".into(), Some(stored)).await);
+    }
+
+    #[tokio::test]
+    async fn unknown_user_never_verifies() {
+        assert!(!verify("coastguard-no-such-user".into(), None).await);
+        assert!(!verify("anything".into(), None).await);
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_distinct() {
+        let (a, b) = (generate(), generate());
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, b);
+        assert!(coastguard_model::validate::password(&a).is_ok());
+    }
+}

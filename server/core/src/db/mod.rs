@@ -1,0 +1,176 @@
+//! Database connections for the two supported backends.
+//!
+//! SQLite and Postgres run the same SQL text: queries use `$1`-style parameters (which
+//! SQLite accepts too), standard `ON CONFLICT` upserts, `RETURNING`, `TRUE`/`FALSE`
+//! literals and integer Unix timestamps. Only the DDL differs, so each backend has its
+//! own migrations folder. [`with_db!`] runs one piece of sqlx code against whichever
+//! pool is configured; where a backend needs its own statement, match on [`Db`].
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A connection pool to one of the supported backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same sqlx expression against whichever backend `$db` holds. The body is
+/// compiled once per backend, so types are inferred for each.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Backend, ConnectError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(ConnectError {
+                url: redact_url(url),
+                reason: "unsupported database URL: expected sqlite://PATH or postgres://...".into(),
+            })
+        }
+    }
+}
+
+/// Failure to open or migrate the database, with the URL already redacted.
+#[derive(Debug, thiserror::Error)]
+#[error("database {url}: {reason}")]
+pub struct ConnectError {
+    pub url: String,
+    pub reason: String,
+}
+
+impl Db {
+    /// Opens a pool. SQLite files are created if missing, in WAL mode with foreign keys on.
+    pub async fn connect(url: &str) -> Result<Db, ConnectError> {
+        let fail = |reason: String| ConnectError {
+            url: redact_url(url),
+            reason,
+        };
+        match Backend::of_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| fail(e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                if let Some(parent) = options.get_filename().parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            fail(format!("cannot create directory {}: {e}", parent.display()))
+                        })?;
+                    }
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(Db::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations of this backend. Safe to run from several
+    /// replicas at once: sqlx takes a database lock while migrating.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../../migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await,
+        }
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        with_db!(self, |pool| pool.close().await)
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // Unparseable: keep the scheme only, in case the rest holds a secret.
+        Err(_) => match url.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://…"),
+            None => "<unparseable URL>".to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://cg:hunter2@db:5432/coastguard"),
+            "postgres://cg:***@db:5432/coastguard"
+        );
+        assert_eq!(redact_url("sqlite://data/cg.db"), "sqlite://data/cg.db");
+        assert_eq!(redact_url("postgres://cg@db/x"), "postgres://cg@db/x");
+    }
+
+    #[test]
+    fn picks_backend_from_scheme() {
+        assert_eq!(Backend::of_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgresql://h/d").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::of_url("mysql://root:pw@h/d").unwrap_err();
+        assert!(err.to_string().contains("mysql://root:***@h/d"), "{err}");
+    }
+}

@@ -1,0 +1,65 @@
+//! Scheduled work. Each job runs on an interval, but only on the replica that holds its
+//! lease, so several replicas on one database never run a job twice at once.
+
+use crate::sessions::SessionBackend;
+use crate::AppState;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_sessions::session_store::ExpiredDeletion;
+
+/// Runs `job` every `every` while this replica holds the lease `name`.
+pub fn spawn_periodic<F, Fut>(
+    state: AppState,
+    name: &'static str,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    job: F,
+) -> JoinHandle<()>
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The lease outlives one interval a little, so a live holder keeps it.
+        let ttl = every.as_secs() as i64 + 30;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.changed() => break,
+            }
+            match state
+                .store
+                .try_lease(name, &state.instance, ttl, crate::now())
+                .await
+            {
+                Ok(true) => {
+                    if let Err(e) = job(state.clone()).await {
+                        tracing::warn!(job = name, error = %format!("{e:#}"), "job failed");
+                    }
+                }
+                Ok(false) => tracing::debug!(job = name, "another replica holds the lease"),
+                Err(e) => tracing::warn!(job = name, error = %e, "could not take lease"),
+            }
+        }
+        let _ = state.store.release_lease(name, &state.instance).await;
+    })
+}
+
+/// Deletes expired sessions and stale login-throttle counters.
+pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
+    SessionBackend::new(state.store.db())
+        .delete_expired()
+        .await
+        .map_err(|e| anyhow::anyhow!("deleting expired sessions: {e}"))?;
+    let policy = state.settings.login_policy();
+    let pruned = state
+        .store
+        .throttle_prune(policy.per_user, crate::now())
+        .await?;
+    tracing::debug!(pruned, "housekeeping done");
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Coastguard's server-side domain: configuration, storage, authentication, audit and
+//! scheduled jobs. The web layer (`coastguard` binary) and the UI's server functions
+//! (`coastguard-app` with `ssr`) both call into this crate; it never imports Leptos.
+//!
+//! Errors: library code returns [`store::StoreError`] or module-specific `thiserror`
+//! enums; `anyhow` is used only at the edges (start-up, jobs, the command line).
+
+pub mod access;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod jobs;
+pub mod sessions;
+pub mod state;
+pub mod store;
+
+pub use config::Settings;
+pub use error::{Error, Result};
+pub use state::AppState;
+pub use store::{Store, StoreError};
+
+/// Unix seconds now. Storage functions take `now` as an argument so tests control time.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Turns a validation message into an [`Error::Invalid`] that names the field.
+pub fn validate_field<T>(field: &str, result: std::result::Result<T, String>) -> Result<T> {
+    result.map_err(|message| Error::invalid_at(field, message))
+}

@@ -1,0 +1,29 @@
+//! The one application state shared by the HTTP handlers, the UI's server functions
+//! and background jobs.
+
+use crate::{Settings, Store};
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    /// Identifies this process among replicas (lease holder name).
+    pub instance: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> AppState {
+        let instance = format!(
+            "{}-{}-{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "coastguard".into()),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        AppState {
+            store,
+            settings: Arc::new(settings),
+            instance: instance.into(),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The store: every query Coastguard runs, grouped by capability. One implementation
+//! serves both backends (see [`crate::db`]); `tests/` runs the same stories on each.
+
+mod audit;
+mod leases;
+mod overview;
+mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use audit::AuditRecord;
+pub use throttle::ThrottlePolicy;
+pub use tokens::TokenRow;
+pub use users::UserRow;
+
+use crate::db::Db;
+
+/// Storage errors. Handlers map them onto HTTP statuses; the database's own text is
+/// logged, never sent to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule or a domain rule (e.g. "the last admin can't be removed").
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into a `Conflict` with a message for people.
+    pub(crate) fn on_unique(err: sqlx::Error, message: impl Into<String>) -> StoreError {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(message.into())
+            }
+            _ => StoreError::Db(err),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Store {
+        Store { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}

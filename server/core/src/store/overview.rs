@@ -1,0 +1,55 @@
+//! Counts for the posture overview.
+
+use super::{Store, StoreResult};
+use crate::with_db;
+use coastguard_model::{Overview, Severity, SeverityCounts};
+
+impl Store {
+    pub async fn overview(&self) -> StoreResult<Overview> {
+        let count = |sql: &'static str| async move {
+            with_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool)
+                .await)
+        };
+        Ok(Overview {
+            hosts: count("SELECT COUNT(*) FROM hosts WHERE status <> 'gone'").await?,
+            hosts_unreachable: count("SELECT COUNT(*) FROM hosts WHERE status = 'unreachable'")
+                .await?,
+            clusters: count("SELECT COUNT(*) FROM clusters WHERE status <> 'gone'").await?,
+            images: count("SELECT COUNT(*) FROM images").await?,
+            containers_running: count(
+                "SELECT COUNT(*) FROM containers WHERE state = 'running' AND gone_at IS NULL",
+            )
+            .await?,
+            scans: count("SELECT COUNT(*) FROM scans").await?,
+            open_vulnerabilities: self
+                .severity_counts(
+                    "SELECT severity, COUNT(*) FROM findings WHERE state = 'open' GROUP BY severity",
+                )
+                .await?,
+            open_config_findings: self
+                .severity_counts(
+                    "SELECT severity, COUNT(*) FROM config_findings WHERE state = 'open' \
+                     GROUP BY severity",
+                )
+                .await?,
+            open_runtime_alerts: self
+                .severity_counts(
+                    "SELECT severity, COUNT(*) FROM runtime_alerts WHERE state = 'open' \
+                     GROUP BY severity",
+                )
+                .await?,
+        })
+    }
+
+    /// Runs a `SELECT severity, COUNT(*) ... GROUP BY severity` and folds it into counts.
+    async fn severity_counts(&self, sql: &'static str) -> StoreResult<SeverityCounts> {
+        let rows: Vec<(String, i64)> =
+            with_db!(&self.db, |pool| sqlx::query_as(sql).fetch_all(pool).await)?;
+        let mut counts = SeverityCounts::default();
+        for (severity, n) in rows {
+            counts.add(Severity::normalise(&severity), n);
+        }
+        Ok(counts)
+    }
+}

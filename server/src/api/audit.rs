@@ -1,0 +1,45 @@
+//! The audit log (admin only).
+
+use super::extract::ApiQuery;
+use crate::http::ServerState;
+use axum::extract::State;
+use axum::Json;
+use coastguard_core::auth::{Admin, Authed};
+use coastguard_core::{Error, Result};
+use coastguard_model::{AuditEntry, ErrorBody, Page};
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Cursor from the previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// Entries per page, 1–500 (default 100).
+    limit: Option<i64>,
+}
+
+/// Audit entries, newest first.
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = Page<AuditEntry>), (status = 422, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(
+    _: Authed<Admin>,
+    State(state): State<ServerState>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Page<AuditEntry>>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid_at(
+            "limit",
+            "limit must be between 1 and 500",
+        ));
+    }
+    let before = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| Error::invalid_at("cursor", "malformed cursor"))?,
+        ),
+    };
+    Ok(Json(state.app.store.list_audit(before, limit).await?))
+}

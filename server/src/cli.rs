@@ -1,0 +1,271 @@
+//! The `coastguard` command line: `serve` (default), `migrate`, `user add`,
+//! `token create`. Settings flags are global and mirror the `COASTGUARD_*` variables.
+
+use crate::startup;
+use clap::{Args, Parser, Subcommand};
+use coastguard_core::auth::Authed;
+use coastguard_core::config::{LogFormat, Sources};
+use coastguard_core::{access, Settings};
+use coastguard_model::{NewUser, Role};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "coastguard",
+    version,
+    about = "Container security posture dashboard"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingFlags,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// One flag per setting (see `coastguard_core::config::KEYS`).
+#[derive(Args, Debug, Default)]
+pub struct SettingFlags {
+    /// TOML config file (also COASTGUARD_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Prefer COASTGUARD_ADMIN_PASSWORD: flags show up in process listings.
+    #[arg(long, global = true, value_name = "PASSWORD")]
+    pub admin_password: Option<String>,
+    #[arg(long, global = true, value_name = "DIR")]
+    pub site_root: Option<String>,
+    #[arg(long, global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub cookie_secure: Option<String>,
+    #[arg(long, global = true, value_name = "MINUTES")]
+    pub session_idle_minutes: Option<String>,
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub trust_proxy: Option<String>,
+    #[arg(long, global = true, value_name = "N")]
+    pub login_max_failures: Option<String>,
+    #[arg(long, global = true, value_name = "MINUTES")]
+    pub login_lockout_minutes: Option<String>,
+    #[arg(long, global = true, value_name = "text|json")]
+    pub log_format: Option<String>,
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+impl SettingFlags {
+    fn given(&self) -> Vec<(&'static str, String)> {
+        let all = [
+            ("data_dir", &self.data_dir),
+            ("database_url", &self.database_url),
+            ("listen", &self.listen),
+            ("admin_password", &self.admin_password),
+            ("site_root", &self.site_root),
+            ("public_url", &self.public_url),
+            ("cookie_secure", &self.cookie_secure),
+            ("session_idle_minutes", &self.session_idle_minutes),
+            ("trust_proxy", &self.trust_proxy),
+            ("login_max_failures", &self.login_max_failures),
+            ("login_lockout_minutes", &self.login_lockout_minutes),
+            ("log_format", &self.log_format),
+            ("log_level", &self.log_level),
+        ];
+        all.into_iter()
+            .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+            .collect()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token and print its secret once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+        /// Expire after this many days (default: never).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config_file = cli
+        .settings
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("COASTGUARD_CONFIG").map(PathBuf::from));
+    let loaded = Settings::load(Sources {
+        file: config_file.as_deref(),
+        env: std::env::vars().collect(),
+        flags: cli.settings.given(),
+    });
+    let (settings, warnings) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("coastguard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("coastguard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => startup::serve(settings).await,
+        Command::Migrate => {
+            let state = startup::open(settings).await?;
+            println!(
+                "migrations applied to {}",
+                coastguard_core::db::redact_url(&state.settings.database_url())
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::Add { name, role }) => {
+            let state = startup::open(settings).await?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let user = access::create_user(
+                &state,
+                &Authed::cli(),
+                NewUser {
+                    name,
+                    role,
+                    password,
+                },
+            )
+            .await?;
+            println!("created user {} with role {}", user.name, user.role);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            name,
+            role,
+            expires_in_days,
+        }) => {
+            let state = startup::open(settings).await?;
+            let created =
+                access::create_token(&state, &Authed::cli(), &name, role, expires_in_days).await?;
+            // The secret alone on stdout, so scripts can capture it.
+            println!("{}", created.secret);
+            eprintln!(
+                "created token {} ({}) with role {}; store it now, it is not shown again",
+                created.token.id, created.token.name, created.token.role
+            );
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_setting_has_a_global_flag() {
+        let cmd = Cli::command();
+        for doc in coastguard_core::config::KEYS {
+            let flag = doc.key.replace('_', "-");
+            assert!(
+                cmd.get_arguments()
+                    .any(|a| a.get_long() == Some(flag.as_str())),
+                "no --{flag} flag"
+            );
+        }
+        assert!(SettingFlags::default().given().is_empty());
+    }
+
+    #[test]
+    fn every_flag_reaches_the_settings() {
+        let mut argv = vec!["coastguard".to_string()];
+        for doc in coastguard_core::config::KEYS {
+            argv.push(format!("--{}", doc.key.replace('_', "-")));
+            argv.push("x".into());
+        }
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let keys: Vec<_> = cli.settings.given().into_iter().map(|(k, _)| k).collect();
+        let documented: Vec<_> = coastguard_core::config::KEYS
+            .iter()
+            .map(|d| d.key)
+            .collect();
+        assert_eq!(keys, documented);
+    }
+
+    #[test]
+    fn flags_map_to_their_keys() {
+        let cli = Cli::try_parse_from([
+            "coastguard",
+            "--listen",
+            "0.0.0.0:9",
+            "--log-format",
+            "json",
+            "migrate",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.settings.given(),
+            vec![
+                ("listen", "0.0.0.0:9".to_string()),
+                ("log_format", "json".to_string())
+            ]
+        );
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+    }
+}

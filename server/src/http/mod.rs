@@ -1,0 +1,112 @@
+//! The HTTP surface: one axum router holding the Leptos pages and server functions,
+//! the REST API, login/logout, health and metrics, wrapped (outermost first) in
+//! tracing, metrics, security headers, the session layer, the cross-origin check and
+//! authentication.
+
+mod authn;
+mod csrf;
+mod login;
+pub mod metrics;
+mod security;
+
+use crate::api;
+use axum::extract::FromRef;
+use axum::routing::{any, post};
+use axum::{middleware, Router};
+use coastguard_app::{shell, App};
+use coastguard_core::sessions::SessionBackend;
+use coastguard_core::AppState;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use authn::SESSION_COOKIE;
+
+/// The router's state: the domain state plus what only the web layer needs.
+#[derive(Clone)]
+pub struct ServerState {
+    pub app: AppState,
+    pub leptos: LeptosOptions,
+    pub metrics: Arc<metrics::Metrics>,
+    pub openapi: Arc<String>,
+}
+
+impl FromRef<ServerState> for AppState {
+    fn from_ref(s: &ServerState) -> AppState {
+        s.app.clone()
+    }
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(s: &ServerState) -> LeptosOptions {
+        s.leptos.clone()
+    }
+}
+
+pub fn router(app: AppState) -> Router {
+    let settings = app.settings.clone();
+    let leptos = LeptosOptions::builder()
+        .output_name("coastguard")
+        .site_root(settings.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let (api_routes, openapi) = api::router().split_for_parts();
+    let state = ServerState {
+        app: app.clone(),
+        leptos: leptos.clone(),
+        metrics: Arc::new(metrics::Metrics::new()),
+        openapi: Arc::new(
+            openapi
+                .to_pretty_json()
+                .expect("OpenAPI document serialises"),
+        ),
+    };
+
+    let sessions = SessionManagerLayer::new(SessionBackend::new(app.store.db()))
+        .with_name(SESSION_COOKIE)
+        .with_secure(settings.cookie_secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            settings.session_idle_minutes,
+        )));
+
+    let routes = generate_route_list(App);
+    let context_state = app.clone();
+    Router::new()
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .merge(api_routes)
+        .route("/api/{*rest}", any(api::not_found))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let leptos = leptos.clone();
+                move || shell(leptos.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            authn::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::verify_origin,
+        ))
+        .layer(sessions)
+        .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

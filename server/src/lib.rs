@@ -1,0 +1,8 @@
+//! The Coastguard server: wiring of the axum router (the Leptos UI, the REST API,
+//! authentication, security headers, metrics), start-up and the command line.
+//! Domain logic lives in `coastguard-core`; the UI in `coastguard-app`.
+
+pub mod api;
+pub mod cli;
+pub mod http;
+pub mod startup;

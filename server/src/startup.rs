@@ -1,0 +1,96 @@
+//! Opening the database and running the server.
+
+use crate::http;
+use anyhow::Context;
+use coastguard_core::db::{redact_url, Db};
+use coastguard_core::{access, jobs, AppState, Settings, Store};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Connects, migrates and returns the application state. Fails with one line naming
+/// the (redacted) database URL.
+pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
+    let url = settings.database_url();
+    let db = Db::connect(&url).await?;
+    db.migrate()
+        .await
+        .with_context(|| format!("database {}: migrations failed", redact_url(&url)))?;
+    Ok(AppState::new(Store::new(db), settings))
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let state = open(settings).await?;
+    let settings = state.settings.clone();
+
+    if let Some((name, generated)) = access::bootstrap_admin(&state).await? {
+        match generated {
+            Some(password) => println!(
+                "Created the first admin. Log in as '{name}' with password: {password}\n\
+                 (shown once; change it under Account after logging in)"
+            ),
+            None => println!(
+                "Created the first admin. Log in as '{name}' with the password from COASTGUARD_ADMIN_PASSWORD."
+            ),
+        }
+    }
+
+    let site_root = settings.site_root.clone();
+    if !site_root.join("pkg").is_dir() {
+        tracing::warn!(
+            site_root = %site_root.display(),
+            "no built UI assets found (pkg/ missing): pages will not hydrate; build with `cargo leptos build`"
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let housekeeping = jobs::spawn_periodic(
+        state.clone(),
+        "housekeeping",
+        Duration::from_secs(600),
+        stop_rx.clone(),
+        jobs::housekeeping,
+    );
+
+    let app = http::router(state.clone());
+    tracing::info!(%addr, database = %redact_url(&settings.database_url()), "coastguard listening");
+    println!("Coastguard is running at http://{addr}/");
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+
+    let _ = stop_tx.send(true);
+    let _ = housekeeping.await;
+    state.store.db().close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
