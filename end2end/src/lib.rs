@@ -69,7 +69,7 @@ impl Harness {
             .unwrap_or_else(|| target_dir().join("debug/coastguard"));
         let site_root = std::env::var_os("COASTGUARD_SITE_ROOT")
             .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target/site"));
+            .unwrap_or_else(|| target_dir().join("site"));
         assert!(
             bin.exists(),
             "server binary {} missing: run `cargo leptos build` first",

@@ -14,6 +14,8 @@ pub mod jobs;
 pub mod sessions;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::Settings;
 pub use error::{Error, Result};

@@ -93,6 +93,14 @@ impl Db {
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?;
+                // One direct connection first: a pool that can't connect only reports a
+                // timeout, while this names the cause (refused, auth failed, no such db).
+                use sqlx::ConnectOptions;
+                let probe = tokio::time::timeout(Duration::from_secs(10), options.connect())
+                    .await
+                    .map_err(|_| fail("no answer within 10 s".into()))?
+                    .map_err(|e| fail(e.to_string()))?;
+                let _ = sqlx::Connection::close(probe).await;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))

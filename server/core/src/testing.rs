@@ -1,0 +1,113 @@
+//! Fresh, migrated databases for tests, on both backends.
+//!
+//! SQLite: a new file in a temporary directory. Postgres: a new database on the server
+//! named by `COASTGUARD_TEST_POSTGRES_URL` (an account allowed to create databases),
+//! which the test command (`scripts/test`) starts and sets. Storage tests must run on
+//! both; set `COASTGUARD_TEST_SKIP_POSTGRES=1` to run SQLite only, knowingly.
+
+use crate::db::{Backend, Db};
+use crate::{AppState, Settings, Store};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pub store: Store,
+    /// Removed when the test ends (SQLite only).
+    dir: Option<PathBuf>,
+}
+
+impl TestDb {
+    /// An [`AppState`] on this database with default settings.
+    pub fn state(&self) -> AppState {
+        self.state_with(Settings::default())
+    }
+
+    pub fn state_with(&self, mut settings: Settings) -> AppState {
+        settings.database_url = Some(self.url.clone());
+        AppState::new(self.store.clone(), settings)
+    }
+
+    /// Opens a second, independent pool on the same database (a "restart").
+    pub async fn reopen(&self) -> Store {
+        let db = Db::connect(&self.url).await.expect("reopen database");
+        Store::new(db)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        rand::random::<u32>()
+    )
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = std::env::temp_dir().join(unique("coastguard_test"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}", dir.join("test.db").display());
+    let db = Db::connect(&url).await.expect("open SQLite");
+    db.migrate().await.expect("migrate SQLite");
+    TestDb {
+        backend: Backend::Sqlite,
+        url,
+        store: Store::new(db),
+        dir: Some(dir),
+    }
+}
+
+/// A fresh Postgres database, or `None` when knowingly skipped.
+pub async fn postgres() -> Option<TestDb> {
+    let admin_url = match std::env::var("COASTGUARD_TEST_POSTGRES_URL") {
+        Ok(url) => url,
+        Err(_) if std::env::var_os("COASTGUARD_TEST_SKIP_POSTGRES").is_some() => return None,
+        Err(_) => panic!(
+            "COASTGUARD_TEST_POSTGRES_URL is not set. Run the tests with scripts/test (it starts \
+             Postgres), or set COASTGUARD_TEST_SKIP_POSTGRES=1 to test SQLite only."
+        ),
+    };
+    let name = unique("cg_test");
+    let admin = Db::connect(&admin_url)
+        .await
+        .expect("connect to the test Postgres server");
+    if let Db::Postgres(pool) = &admin {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(pool)
+            .await
+            .expect("create test database");
+    }
+    admin.close().await;
+    let mut url = url::Url::parse(&admin_url).expect("test Postgres URL");
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+    let db = Db::connect(&url)
+        .await
+        .expect("connect to the test database");
+    db.migrate().await.expect("migrate Postgres");
+    Some(TestDb {
+        backend: Backend::Postgres,
+        url,
+        store: Store::new(db),
+        dir: None,
+    })
+}
+
+/// One fresh database per backend under test: SQLite, then Postgres.
+pub async fn backends() -> Vec<TestDb> {
+    let mut all = vec![sqlite().await];
+    all.extend(postgres().await);
+    all
+}

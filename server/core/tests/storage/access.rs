@@ -1,0 +1,276 @@
+//! Users, tokens and the audit log through the operations the API and UI call.
+
+use coastguard_core::access;
+use coastguard_core::auth::{token, Authed};
+use coastguard_core::{Error, StoreError};
+use coastguard_model::{NewUser, Role};
+
+fn new_user(name: &str, role: Role) -> NewUser {
+    NewUser {
+        name: name.into(),
+        role,
+        password: "a long enough passphrase".into(),
+    }
+}
+
+#[tokio::test]
+async fn users_story() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli();
+        let alice = access::create_user(&state, &cli, new_user("Alice", Role::Analyst))
+            .await
+            .unwrap();
+        assert_eq!(alice.name, "alice", "names are stored lowercase");
+        assert_eq!(alice.role, Role::Analyst);
+
+        // A second "alice" conflicts, whatever the case.
+        let err = access::create_user(&state, &cli, new_user("ALICE", Role::Viewer))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+
+        // Bad input names the field.
+        let err = access::create_user(
+            &state,
+            &cli,
+            NewUser {
+                password: "short".into(),
+                ..new_user("bob", Role::Viewer)
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { location: Some(f), .. } if f == "password"),
+            "{err:?}"
+        );
+        let err = access::create_user(&state, &cli, new_user("bad name", Role::Viewer))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { location: Some(f), .. } if f == "name"),
+            "{err:?}"
+        );
+
+        let root = access::create_user(&state, &cli, new_user("root", Role::Admin))
+            .await
+            .unwrap();
+        let users = access::list_users(&state, &cli).await.unwrap();
+        assert_eq!(
+            users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["alice", "root"]
+        );
+
+        // Disabling bumps the session epoch (ends sessions); so does a new password.
+        let before = db.store.user(alice.id).await.unwrap().session_epoch;
+        access::update_user(&state, &cli, alice.id, None, Some(true))
+            .await
+            .unwrap();
+        let after = db.store.user(alice.id).await.unwrap();
+        assert!(after.disabled);
+        assert_eq!(after.session_epoch, before + 1);
+        access::reset_password(&state, &cli, alice.id, "another long passphrase".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            db.store.user(alice.id).await.unwrap().session_epoch,
+            before + 2
+        );
+
+        // The last enabled admin can't be demoted, disabled or deleted.
+        let err = access::update_user(&state, &cli, root.id, Some(Role::Viewer), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+        let err = access::delete_user(&state, &cli, root.id)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+        access::update_user(&state, &cli, alice.id, Some(Role::Admin), Some(false))
+            .await
+            .unwrap();
+        access::update_user(&state, &cli, root.id, Some(Role::Viewer), None)
+            .await
+            .unwrap();
+
+        access::delete_user(&state, &cli, root.id).await.unwrap();
+        let err = access::delete_user(&state, &cli, root.id)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+
+        let actions: Vec<String> = db
+            .store
+            .list_audit(None, 100)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "user.delete",
+                "user.update",
+                "user.update",
+                "user.reset_password",
+                "user.update",
+                "user.create",
+                "user.create"
+            ]
+        );
+    });
+}
+
+#[tokio::test]
+async fn tokens_story() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli();
+        let created = access::create_token(&state, &cli, " ci ", Role::Analyst, Some(30))
+            .await
+            .unwrap();
+        assert_eq!(created.token.name, "ci");
+        assert!(token::looks_valid(&created.secret));
+        assert!(created.secret.starts_with(&created.token.prefix));
+
+        // Only the hash is stored: the secret appears nowhere in the database.
+        let found = db
+            .store
+            .token_by_hash(&token::hash(&created.secret))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, created.token.id);
+        let now = coastguard_core::now();
+        assert!(found.is_active(now));
+        assert!(!found.is_active(now + 31 * 86_400), "expires after 30 days");
+        let stored_secret: i64 =
+            coastguard_core::with_db!(db.store.db(), |pool| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1 OR prefix = $1"
+            )
+            .bind(&created.secret)
+            .fetch_one(pool)
+            .await
+            .unwrap());
+        assert_eq!(stored_secret, 0);
+
+        // last_used_at is written at most once a minute per token.
+        db.store.touch_token(found.id, 1_000).await.unwrap();
+        db.store.touch_token(found.id, 1_030).await.unwrap();
+        assert_eq!(
+            db.store.token(found.id).await.unwrap().last_used_at,
+            Some(1_000)
+        );
+        db.store.touch_token(found.id, 1_061).await.unwrap();
+        assert_eq!(
+            db.store.token(found.id).await.unwrap().last_used_at,
+            Some(1_061)
+        );
+
+        let revoked = access::revoke_token(&state, &cli, found.id).await.unwrap();
+        assert!(revoked.revoked_at.is_some());
+        let row = db
+            .store
+            .token_by_hash(&token::hash(&created.secret))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!row.is_active(now));
+        assert!(matches!(
+            access::revoke_token(&state, &cli, 9_999).await.unwrap_err(),
+            Error::NotFound(_)
+        ));
+
+        let err = access::create_token(&state, &cli, "x", Role::Viewer, Some(0))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { location: Some(f), .. } if f == "expires_in_days"),
+            "{err:?}"
+        );
+        let err = access::create_token(&state, &cli, "   ", Role::Viewer, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { location: Some(f), .. } if f == "name"),
+            "{err:?}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn audit_pages_newest_first() {
+    crate::on_each_backend!(|db| {
+        for i in 0..5 {
+            db.store
+                .audit(
+                    &coastguard_core::store::AuditRecord {
+                        actor_kind: "system",
+                        actor_id: None,
+                        actor_name: "test".into(),
+                        action: "test.event",
+                        target: Some(format!("n:{i}")),
+                        detail: Some(serde_json::json!({ "i": i })),
+                        ip: None,
+                    },
+                    100 + i,
+                )
+                .await
+                .unwrap();
+        }
+        let first = db.store.list_audit(None, 2).await.unwrap();
+        assert_eq!(
+            first
+                .items
+                .iter()
+                .map(|e| e.target.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["n:4", "n:3"]
+        );
+        let cursor = first.next_cursor.unwrap().parse().unwrap();
+        let second = db.store.list_audit(Some(cursor), 2).await.unwrap();
+        assert_eq!(
+            second
+                .items
+                .iter()
+                .map(|e| e.target.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["n:2", "n:1"]
+        );
+        let last = db
+            .store
+            .list_audit(Some(second.next_cursor.unwrap().parse().unwrap()), 2)
+            .await
+            .unwrap();
+        assert_eq!(last.items.len(), 1);
+        assert_eq!(last.next_cursor, None);
+        assert_eq!(last.items[0].detail.as_deref(), Some("{\"i\":0}"));
+    });
+}
+
+#[tokio::test]
+async fn bootstrap_creates_one_admin_once() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let (name, generated) = access::bootstrap_admin(&state)
+            .await
+            .unwrap()
+            .expect("created");
+        assert_eq!(name, "admin");
+        let password = generated.expect("a generated password when none is configured");
+        let admin = db.store.user_by_name("admin").await.unwrap().unwrap();
+        assert_eq!(admin.role, Role::Admin);
+        assert!(coastguard_core::auth::password::verify(password, Some(admin.password_hash)).await);
+        assert!(
+            access::bootstrap_admin(&state).await.unwrap().is_none(),
+            "only on an empty database"
+        );
+        assert!(matches!(
+            db.store.user(424_242).await,
+            Err(StoreError::NotFound)
+        ));
+    });
+}

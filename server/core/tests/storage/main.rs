@@ -1,0 +1,18 @@
+//! Storage stories, each run on SQLite and on Postgres (see `coastguard_core::testing`).
+
+mod access;
+mod auth;
+mod jobs;
+mod schema;
+mod sessions;
+
+/// Runs `story` once per backend, naming the backend if it fails.
+#[macro_export]
+macro_rules! on_each_backend {
+    (|$db:ident| $story:expr) => {
+        for $db in coastguard_core::testing::backends().await {
+            eprintln!("backend: {:?}", $db.backend);
+            $story;
+        }
+    };
+}

@@ -1,0 +1,205 @@
+//! Roles on the REST API and the lifecycle of API tokens.
+
+use coastguard_model::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn roles_are_enforced_on_every_admin_route() {
+    crate::on_each_backend!(|srv| {
+        let target = srv.user("target", Role::Viewer).await;
+        let admin_only: Vec<(Method, String, Value)> = vec![
+            (Method::GET, "/api/v1/users".into(), json!(null)),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                json!({"name": "new", "role": "viewer", "password": "a long passphrase"}),
+            ),
+            (Method::GET, format!("/api/v1/users/{target}"), json!(null)),
+            (
+                Method::PATCH,
+                format!("/api/v1/users/{target}"),
+                json!({"role": "analyst"}),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/users/{target}/password"),
+                json!({"password": "a long passphrase"}),
+            ),
+            (Method::GET, "/api/v1/tokens".into(), json!(null)),
+            (
+                Method::POST,
+                "/api/v1/tokens".into(),
+                json!({"name": "t", "role": "admin"}),
+            ),
+            (Method::GET, "/api/v1/audit".into(), json!(null)),
+            (
+                Method::DELETE,
+                format!("/api/v1/users/{target}"),
+                json!(null),
+            ),
+        ];
+        for role in [Role::Viewer, Role::Analyst] {
+            let token = srv.token(role).await;
+            for (method, path, body) in &admin_only {
+                let mut req = srv
+                    .http
+                    .request(method.clone(), srv.url(path))
+                    .bearer_auth(&token);
+                if !body.is_null() {
+                    req = req.json(body);
+                }
+                let res = req.send().await.unwrap();
+                assert_eq!(
+                    res.status(),
+                    StatusCode::FORBIDDEN,
+                    "{role} {method} {path}"
+                );
+                let err: Value = res.json().await.unwrap();
+                assert_eq!(err["error"]["code"], "forbidden");
+            }
+            // Reads every role may do.
+            for path in [
+                "/api/v1/me",
+                "/api/v1/overview",
+                "/metrics",
+                "/api/v1/openapi.json",
+            ] {
+                let res = srv
+                    .http
+                    .get(srv.url(path))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200, "{role} GET {path}");
+            }
+        }
+        // The viewer's attempts changed nothing.
+        assert_eq!(srv.db.store.user(target).await.unwrap().role, Role::Viewer);
+
+        let admin = srv.token(Role::Admin).await;
+        for (method, path, body) in &admin_only {
+            let mut req = srv
+                .http
+                .request(method.clone(), srv.url(path))
+                .bearer_auth(&admin);
+            if !body.is_null() {
+                req = req.json(body);
+            }
+            let res = req.send().await.unwrap();
+            assert!(
+                res.status().is_success(),
+                "admin {method} {path}: {}",
+                res.status()
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        let res = srv
+            .http
+            .post(srv.url("/api/v1/tokens"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "ci", "role": "analyst", "expires_in_days": 7}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let created: Value = res.json().await.unwrap();
+        let secret = created["secret"].as_str().unwrap().to_string();
+        let id = created["token"]["id"].as_i64().unwrap();
+
+        let me: Value = srv
+            .http
+            .get(srv.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            me,
+            json!({"name": "token:ci", "role": "analyst", "kind": "token"})
+        );
+
+        // Listing never shows secrets.
+        let list = srv
+            .http
+            .get(srv.url("/api/v1/tokens"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!list.contains(&secret));
+        assert!(list.contains(&secret[..11]), "the display prefix is listed");
+
+        let res = srv
+            .http
+            .delete(srv.url(&format!("/api/v1/tokens/{id}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = srv
+            .http
+            .get(srv.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"code": "unauthorized", "message": "authentication required"}})
+        );
+
+        // An expired token is refused the same way.
+        let expiring = srv.token(Role::Viewer).await;
+        coastguard_core::with_db!(srv.db.store.db(), |pool| sqlx::query(
+            "UPDATE api_tokens SET expires_at = $1 WHERE token_hash = $2"
+        )
+        .bind(coastguard_core::now() - 1)
+        .bind(coastguard_core::auth::token::hash(&expiring))
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        let res = srv
+            .http
+            .get(srv.url("/api/v1/me"))
+            .bearer_auth(&expiring)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+
+        // Token creation and revocation are audited, without the secret.
+        let audit = srv
+            .http
+            .get(srv.url("/api/v1/audit"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            audit.contains("token.create") && audit.contains("token.revoke"),
+            "{audit}"
+        );
+        assert!(!audit.contains(&secret));
+    });
+}

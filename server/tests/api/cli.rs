@@ -1,0 +1,142 @@
+//! The `coastguard` binary: subcommands, and clear failures for bad configuration.
+
+use coastguard_core::testing;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn coastguard(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coastguard"));
+    cmd.args(args)
+        .env_remove("COASTGUARD_DATABASE_URL")
+        .env_remove("COASTGUARD_TEST_POSTGRES_URL")
+        .env_remove("COASTGUARD_TEST_SKIP_POSTGRES")
+        .env("COASTGUARD_LOG_LEVEL", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn unreachable_database_fails_with_one_redacted_line() {
+    let out = coastguard(
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://cg:hunter2@127.0.0.1:1/coastguard",
+        ],
+        &[],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("postgres://cg:***@127.0.0.1:1/coastguard"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn malformed_settings_name_their_key() {
+    let out = coastguard(&["migrate"], &[("COASTGUARD_LISTEN", "everywhere")], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`listen`") && stderr.contains("COASTGUARD_LISTEN"),
+        "{stderr}"
+    );
+
+    let out = coastguard(&["migrate", "--session-idle-minutes=-5"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`session_idle_minutes`"));
+}
+
+#[tokio::test]
+async fn user_add_and_token_create_work_against_the_configured_database() {
+    for db in testing::backends().await {
+        let url = db.url.clone();
+        let env = [("COASTGUARD_DATABASE_URL", url.as_str())];
+        let out = coastguard(
+            &["user", "add", "--name", "Kim", "--role", "analyst"],
+            &env,
+            Some("a long passphrase\n"),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let kim = db
+            .store
+            .user_by_name("kim")
+            .await
+            .unwrap()
+            .expect("user created");
+        assert_eq!(kim.role, coastguard_model::Role::Analyst);
+        assert!(
+            coastguard_core::auth::password::verify(
+                "a long passphrase".into(),
+                Some(kim.password_hash)
+            )
+            .await
+        );
+
+        let out = coastguard(&["user", "add", "--name", "lee"], &env, Some("short\n"));
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+
+        let out = coastguard(
+            &["token", "create", "--name", "ci", "--role", "viewer"],
+            &env,
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(
+            coastguard_core::auth::token::looks_valid(&secret),
+            "{secret}"
+        );
+        let row = db
+            .store
+            .token_by_hash(&coastguard_core::auth::token::hash(&secret))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.role, coastguard_model::Role::Viewer);
+
+        let audit = db.store.list_audit(None, 10).await.unwrap().items;
+        assert_eq!(audit[0].action, "token.create");
+        assert_eq!(audit[0].actor_kind, "cli");
+        assert_eq!(audit[1].action, "user.create");
+    }
+}
+
+#[test]
+fn bad_role_is_refused_by_the_parser() {
+    let out = coastguard(
+        &["token", "create", "--name", "x", "--role", "root"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role 'root'"));
+}

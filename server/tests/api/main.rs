@@ -1,0 +1,131 @@
+//! The server over real HTTP (a socket on 127.0.0.1, port 0): authentication on every
+//! route, roles, sessions, CSRF, headers, errors, metrics, the OpenAPI document, and the
+//! command line. Each story runs on SQLite and Postgres.
+
+mod auth;
+mod cli;
+mod contract;
+mod session;
+
+use coastguard_core::access;
+use coastguard_core::auth::Authed;
+use coastguard_core::testing::TestDb;
+use coastguard_core::{AppState, Settings};
+use coastguard_model::{NewUser, Role};
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub const PASSWORD: &str = "a test passphrase";
+
+pub struct TestServer {
+    pub base: String,
+    pub db: Arc<TestDb>,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub async fn start(db: TestDb) -> TestServer {
+        Self::start_with(Arc::new(db), Settings::default()).await
+    }
+
+    /// A server on a database that may outlive it (to test restarts).
+    pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestServer {
+        let state = db.state_with(settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = coastguard::http::router(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestServer {
+            base,
+            db,
+            state,
+            http,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn user(&self, name: &str, role: Role) -> i64 {
+        let input = NewUser {
+            name: name.into(),
+            role,
+            password: PASSWORD.into(),
+        };
+        access::create_user(&self.state, &Authed::cli(), input)
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub async fn token(&self, role: Role) -> String {
+        access::create_token(
+            &self.state,
+            &Authed::cli(),
+            &format!("{role} token"),
+            role,
+            None,
+        )
+        .await
+        .unwrap()
+        .secret
+    }
+
+    /// Logs in through `POST /login`; returns the `Cookie` header value of the session.
+    pub async fn login(&self, name: &str, password: &str) -> Option<String> {
+        let res = self
+            .http
+            .post(self.url("/login"))
+            .form(&[("username", name), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        session_cookie(res.headers())
+    }
+}
+
+/// `coastguard_session=<id>` from a response's Set-Cookie headers, if one was set.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("coastguard_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// Starts one server per backend and runs `story` against each.
+#[macro_export]
+macro_rules! on_each_backend {
+    (|$srv:ident| $story:expr) => {
+        for db in coastguard_core::testing::backends().await {
+            eprintln!("backend: {:?}", db.backend);
+            let $srv = $crate::TestServer::start(db).await;
+            $story;
+        }
+    };
+}

@@ -1,0 +1,302 @@
+//! Browser sessions: cookie flags, renewal at login, logout, throttling, CSRF, restarts,
+//! and the pages' security headers.
+
+use crate::{session_cookie, TestServer, PASSWORD};
+use coastguard_model::Role;
+use reqwest::header::{COOKIE, SET_COOKIE};
+use serde_json::Value;
+
+#[tokio::test]
+async fn login_sets_a_fresh_hardened_session_and_logout_ends_it() {
+    crate::on_each_backend!(|srv| {
+        srv.user("dana", Role::Analyst).await;
+        // A session that exists before login (e.g. planted by an attacker) is not reused.
+        let res = srv
+            .http
+            .post(srv.url("/login"))
+            .form(&[
+                ("username", "dana"),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/account");
+        let set_cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(set_cookie.contains(flag), "{flag} missing in {set_cookie}");
+        }
+        let cookie = session_cookie(res.headers()).unwrap();
+
+        let again = srv.login("dana", PASSWORD).await.unwrap();
+        assert_ne!(cookie, again, "each login gets a new session id");
+
+        let me: Value = srv
+            .http
+            .get(srv.url("/api/v1/me"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["name"], "dana");
+        assert_eq!(me["kind"], "user");
+
+        // The same-origin logout form works; afterwards the cookie is dead.
+        let res = srv
+            .http
+            .post(srv.url("/logout"))
+            .header(COOKIE, &cookie)
+            .header("origin", srv.base.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let res = srv
+            .http
+            .get(srv.url("/api/v1/me"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    });
+}
+
+#[tokio::test]
+async fn open_redirects_are_refused() {
+    crate::on_each_backend!(|srv| {
+        srv.user("erin", Role::Viewer).await;
+        for next in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+        ] {
+            let res = srv
+                .http
+                .post(srv.url("/login"))
+                .form(&[("username", "erin"), ("password", PASSWORD), ("next", next)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.headers()["location"], "/", "next={next}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_login() {
+    crate::on_each_backend!(|srv| {
+        srv.user("frank", Role::Viewer).await;
+        let attempt = |password: &'static str| {
+            srv.http
+                .post(srv.url("/login"))
+                .form(&[("username", "frank"), ("password", password)])
+                .send()
+        };
+        for _ in 0..4 {
+            let res = attempt("wrong").await.unwrap();
+            assert_eq!(res.headers()["location"], "/login?error=invalid");
+            assert!(session_cookie(res.headers()).is_none());
+        }
+        // The fifth failure (default limit) locks; then the right password is refused.
+        let res = attempt("wrong").await.unwrap();
+        assert_eq!(res.headers()["location"], "/login?error=locked");
+        let res = attempt(PASSWORD).await.unwrap();
+        assert_eq!(res.headers()["location"], "/login?error=locked");
+        assert!(session_cookie(res.headers()).is_none());
+        // Unknown users get exactly the same answer as wrong passwords.
+        let res = srv
+            .http
+            .post(srv.url("/login"))
+            .form(&[("username", "ghost"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["location"], "/login?error=invalid");
+    });
+}
+
+#[tokio::test]
+async fn cross_site_state_changes_are_refused() {
+    crate::on_each_backend!(|srv| {
+        let id = srv.user("gina", Role::Admin).await;
+        let cookie = srv.login("gina", PASSWORD).await.unwrap();
+        let path = crate::contract::server_fn_path::<
+            coastguard_app::server_fns::access::SetUserDisabled,
+        >();
+        let forged = srv
+            .http
+            .post(srv.url(&path))
+            .header(COOKIE, &cookie)
+            .header("origin", "https://evil.example")
+            .form(&[("id", id.to_string()), ("disabled", "true".into())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        let forged = srv
+            .http
+            .post(srv.url("/logout"))
+            .header(COOKIE, &cookie)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        // Still signed in, still enabled.
+        let res = srv
+            .http
+            .get(srv.url("/api/v1/me"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(!srv.db.store.user(id).await.unwrap().disabled);
+    });
+}
+
+#[tokio::test]
+async fn server_functions_enforce_roles() {
+    crate::on_each_backend!(|srv| {
+        srv.user("hank", Role::Viewer).await;
+        let cookie = srv.login("hank", PASSWORD).await.unwrap();
+        let path =
+            crate::contract::server_fn_path::<coastguard_app::server_fns::access::ListUsers>();
+        let res = srv
+            .http
+            .post(srv.url(&path))
+            .header(COOKIE, &cookie)
+            .header("origin", srv.base.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("Forbidden") && !body.contains("hank\""),
+            "{body}"
+        );
+
+        // The admin page itself answers 403 for a viewer.
+        let res = srv
+            .http
+            .get(srv.url("/admin/users"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let res = srv
+            .http
+            .get(srv.url("/"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    });
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_but_not_a_password_reset() {
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        let db = std::sync::Arc::new(db);
+        let first = TestServer::start_with(db.clone(), coastguard_core::Settings::default()).await;
+        let id = first.user("ivy", Role::Viewer).await;
+        let cookie = first.login("ivy", PASSWORD).await.unwrap();
+        drop(first);
+        // A new process on the same database.
+        let second = TestServer::start_with(db, coastguard_core::Settings::default()).await;
+        let res = second
+            .http
+            .get(second.url("/api/v1/me"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "the session outlives the process");
+
+        coastguard_core::access::reset_password(
+            &second.state,
+            &coastguard_core::auth::Authed::cli(),
+            id,
+            "a brand new passphrase".into(),
+        )
+        .await
+        .unwrap();
+        let res = second
+            .http
+            .get(second.url("/api/v1/me"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "a password reset ends existing sessions");
+    }
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_matching_csp_nonce() {
+    crate::on_each_backend!(|srv| {
+        srv.user("jo", Role::Viewer).await;
+        let cookie = srv.login("jo", PASSWORD).await.unwrap();
+        for (path, cookie) in [("/login", ""), ("/", cookie.as_str())] {
+            let res = srv
+                .http
+                .get(srv.url(path))
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .unwrap();
+            let h = res.headers().clone();
+            let csp = h["content-security-policy"].to_str().unwrap().to_string();
+            assert!(!csp.contains("unsafe-inline"), "{csp}");
+            assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+            assert_eq!(h["x-content-type-options"], "nosniff");
+            assert_eq!(h["x-frame-options"], "DENY");
+            assert_eq!(h["referrer-policy"], "same-origin");
+            assert_eq!(h["cache-control"], "no-store");
+            let body = res.text().await.unwrap();
+            let nonce = csp
+                .split("'nonce-")
+                .nth(1)
+                .unwrap()
+                .split('\'')
+                .next()
+                .unwrap();
+            let scripts = body.matches("<script").count();
+            assert!(scripts >= 1, "{path} has no hydration script");
+            assert_eq!(
+                body.matches(&format!("nonce=\"{nonce}\"")).count(),
+                scripts,
+                "{path}: every inline script carries the nonce"
+            );
+        }
+        // A signed-in user asking for the login page goes to the overview.
+        let res = srv
+            .http
+            .get(srv.url("/login"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        // Unknown pages are a 404 page for signed-in users.
+        let res = srv
+            .http
+            .get(srv.url("/nowhere"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        assert!(res.text().await.unwrap().contains("Page not found"));
+    });
+}
