@@ -34,6 +34,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     }
 
+    if settings.cookie_secure
+        && !settings.listen.ip().is_loopback()
+        && settings
+            .public_url
+            .as_ref()
+            .is_none_or(|u| u.scheme() != "https")
+    {
+        tracing::warn!(
+            "the session cookie is Secure, so browsers only keep it over HTTPS (or on localhost): \
+             serve Coastguard behind HTTPS and set COASTGUARD_PUBLIC_URL, or set COASTGUARD_COOKIE_SECURE=false \
+             on a trusted plain-HTTP network"
+        );
+    }
+
     let site_root = settings.site_root.clone();
     if !site_root.join("pkg").is_dir() {
         tracing::warn!(

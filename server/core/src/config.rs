@@ -19,7 +19,7 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "database_url", default: "sqlite://<data_dir>/coastguard.db", help: "sqlite://PATH or postgres://USER:PASSWORD@HOST/DB." },
     SettingDoc { key: "listen", default: "127.0.0.1:3000", help: "Address and port the web server binds." },
     SettingDoc { key: "admin_password", default: "(random, printed once)", help: "Password of the first admin, used only when the database has no users." },
-    SettingDoc { key: "site_root", default: "target/site", help: "Directory holding the built UI assets (pkg/ with wasm, js, css)." },
+    SettingDoc { key: "site_root", default: "target/site", help: "Directory holding the built UI assets (pkg/ with wasm, js, css); LEPTOS_SITE_ROOT when cargo-leptos runs the server." },
     SettingDoc { key: "public_url", default: "(none)", help: "External URL (https://coastguard.example.com) when behind a proxy; accepted as request origin." },
     SettingDoc { key: "cookie_secure", default: "true", help: "Send the session cookie only over HTTPS (browsers also allow http://localhost)." },
     SettingDoc { key: "session_idle_minutes", default: "480", help: "A browser session ends after this long without a request." },

@@ -261,3 +261,13 @@ async fn health_readiness_and_metrics() {
         assert_eq!(res.status(), 503);
     });
 }
+
+#[test]
+fn the_readme_documents_every_setting() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for doc in coastguard_core::config::KEYS {
+        let var = format!("`COASTGUARD_{}`", doc.key.to_ascii_uppercase());
+        assert!(readme.contains(&var), "README.md does not document {var}");
+    }
+}
