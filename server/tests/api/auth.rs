@@ -42,14 +42,7 @@ async fn roles_are_enforced_on_every_admin_route() {
         for role in [Role::Viewer, Role::Analyst] {
             let token = srv.token(role).await;
             for (method, path, body) in &admin_only {
-                let mut req = srv
-                    .http
-                    .request(method.clone(), srv.url(path))
-                    .bearer_auth(&token);
-                if !body.is_null() {
-                    req = req.json(body);
-                }
-                let res = req.send().await.unwrap();
+                let res = srv.call(method.clone(), path, &token, body).await;
                 assert_eq!(
                     res.status(),
                     StatusCode::FORBIDDEN,
@@ -65,13 +58,7 @@ async fn roles_are_enforced_on_every_admin_route() {
                 "/metrics",
                 "/api/v1/openapi.json",
             ] {
-                let res = srv
-                    .http
-                    .get(srv.url(path))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
+                let res = srv.get(path, &token).send().await.unwrap();
                 assert_eq!(res.status(), 200, "{role} GET {path}");
             }
         }
@@ -80,14 +67,7 @@ async fn roles_are_enforced_on_every_admin_route() {
 
         let admin = srv.token(Role::Admin).await;
         for (method, path, body) in &admin_only {
-            let mut req = srv
-                .http
-                .request(method.clone(), srv.url(path))
-                .bearer_auth(&admin);
-            if !body.is_null() {
-                req = req.json(body);
-            }
-            let res = req.send().await.unwrap();
+            let res = srv.call(method.clone(), path, &admin, body).await;
             assert!(
                 res.status().is_success(),
                 "admin {method} {path}: {}",
@@ -114,16 +94,7 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
         let secret = created["secret"].as_str().unwrap().to_string();
         let id = created["token"]["id"].as_i64().unwrap();
 
-        let me: Value = srv
-            .http
-            .get(srv.url("/api/v1/me"))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me: Value = srv.get_json("/api/v1/me", &secret).await;
         assert_eq!(
             me,
             json!({"name": "token:ci", "role": "analyst", "kind": "token"})
@@ -131,9 +102,7 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
 
         // Listing never shows secrets.
         let list = srv
-            .http
-            .get(srv.url("/api/v1/tokens"))
-            .bearer_auth(&admin)
+            .get("/api/v1/tokens", &admin)
             .send()
             .await
             .unwrap()
@@ -151,13 +120,7 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
-        let res = srv
-            .http
-            .get(srv.url("/api/v1/me"))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap();
+        let res = srv.get("/api/v1/me", &secret).send().await.unwrap();
         assert_eq!(res.status(), 401);
         let body: Value = res.json().await.unwrap();
         assert_eq!(
@@ -176,20 +139,12 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
         .await
         .map(|_| ())
         .unwrap());
-        let res = srv
-            .http
-            .get(srv.url("/api/v1/me"))
-            .bearer_auth(&expiring)
-            .send()
-            .await
-            .unwrap();
+        let res = srv.get("/api/v1/me", &expiring).send().await.unwrap();
         assert_eq!(res.status(), 401);
 
         // Token creation and revocation are audited, without the secret.
         let audit = srv
-            .http
-            .get(srv.url("/api/v1/audit"))
-            .bearer_auth(&admin)
+            .get("/api/v1/audit", &admin)
             .send()
             .await
             .unwrap()

@@ -139,32 +139,18 @@ async fn errors_share_one_envelope() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"]["location"], "password");
 
-        let res = srv
-            .http
-            .get(srv.url("/api/v1/users/999"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+        let res = srv.get("/api/v1/users/999", &admin).send().await.unwrap();
         assert_eq!(res.status(), 404);
         assert_eq!(
             res.json::<Value>().await.unwrap()["error"]["code"],
             "not_found"
         );
 
-        let res = srv
-            .http
-            .get(srv.url("/api/v1/users/abc"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+        let res = srv.get("/api/v1/users/abc", &admin).send().await.unwrap();
         assert_eq!(res.status(), 422);
 
         let res = srv
-            .http
-            .get(srv.url("/api/v1/nothing-here"))
-            .bearer_auth(&admin)
+            .get("/api/v1/nothing-here", &admin)
             .send()
             .await
             .unwrap();
@@ -175,9 +161,7 @@ async fn errors_share_one_envelope() {
         );
 
         let res = srv
-            .http
-            .get(srv.url("/api/v1/audit?limit=0"))
-            .bearer_auth(&admin)
+            .get("/api/v1/audit?limit=0", &admin)
             .send()
             .await
             .unwrap();
@@ -188,16 +172,7 @@ async fn errors_share_one_envelope() {
         );
 
         // Nothing was stored by the failed attempts.
-        let users: Value = srv
-            .http
-            .get(srv.url("/api/v1/users"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let users: Value = srv.get_json("/api/v1/users", &admin).await;
         assert_eq!(users["items"].as_array().unwrap().len(), 0);
     });
 }
@@ -227,19 +202,8 @@ async fn health_readiness_and_metrics() {
         assert_eq!(ready["database"], "ok");
 
         let viewer = srv.token(Role::Viewer).await;
-        srv.http
-            .get(srv.url("/api/v1/me"))
-            .bearer_auth(&viewer)
-            .send()
-            .await
-            .unwrap();
-        let res = srv
-            .http
-            .get(srv.url("/metrics"))
-            .bearer_auth(&viewer)
-            .send()
-            .await
-            .unwrap();
+        srv.get("/api/v1/me", &viewer).send().await.unwrap();
+        let res = srv.get("/metrics", &viewer).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let text = res.text().await.unwrap();
         assert!(

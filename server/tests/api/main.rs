@@ -68,6 +68,37 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` with a bearer token.
+    pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(token)
+    }
+
+    /// `GET path` with a bearer token, answered with JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.get(path, token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Any request with a bearer token and, unless `body` is null, a JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if !body.is_null() {
+            req = req.json(body);
+        }
+        req.send().await.unwrap()
+    }
+
     pub async fn user(&self, name: &str, role: Role) -> i64 {
         let input = NewUser {
             name: name.into(),
