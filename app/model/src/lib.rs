@@ -4,7 +4,9 @@
 //! compiles for both targets. Nothing here touches I/O, SQL or Leptos.
 
 mod access;
+pub mod docker;
 mod error;
+pub mod findings;
 mod overview;
 mod severity;
 mod time;

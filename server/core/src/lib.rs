@@ -9,6 +9,7 @@ pub mod access;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod docker;
 pub mod error;
 pub mod jobs;
 pub mod sessions;

@@ -1,0 +1,184 @@
+//! What Coastguard knows about Docker engines, images and containers: normalised facts
+//! (from `/info`, `/version`, image and container inspection), as stored and shown.
+//! Secrets never appear here: environment values are dropped and image history lines
+//! are stored with suspected secrets replaced by `***`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How Coastguard reached an engine; plain TCP means the engine accepts unauthenticated
+/// remote control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Unix,
+    TcpTls,
+    TcpPlain,
+    Ssh,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostFacts {
+    pub name: Option<String>,
+    pub engine_version: Option<String>,
+    pub api_version: Option<String>,
+    pub os: Option<String>,
+    pub os_type: Option<String>,
+    pub kernel: Option<String>,
+    pub arch: Option<String>,
+    pub storage_driver: Option<String>,
+    pub logging_driver: Option<String>,
+    pub cgroup_version: Option<String>,
+    pub cgroup_driver: Option<String>,
+    /// `SecurityOptions` as the engine reports them (`name=seccomp,profile=builtin`...).
+    pub security_options: Vec<String>,
+    pub seccomp_profile: Option<String>,
+    pub apparmor: bool,
+    pub selinux: bool,
+    pub userns: bool,
+    pub rootless: bool,
+    pub live_restore: bool,
+    pub experimental: bool,
+    pub swarm_active: bool,
+    /// Registries the engine talks to without TLS verification (loopback excluded).
+    pub insecure_registries: Vec<String>,
+    pub registry_mirrors: Vec<String>,
+    /// Inter-container communication on the default bridge; `None` when unknown.
+    pub default_bridge_icc: Option<bool>,
+    pub transport: Option<Transport>,
+    pub ncpu: Option<i64>,
+    pub mem_total: Option<i64>,
+    pub warnings: Vec<String>,
+}
+
+/// A suspected secret: where it is (a variable name, a history line) and why it looks
+/// like one. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretRef {
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryEntry {
+    pub created: Option<i64>,
+    /// The build instruction, with suspected secrets replaced by `***`.
+    pub created_by: String,
+    pub size: i64,
+    pub empty_layer: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImageFacts {
+    /// The image (config) digest, `sha256:…`: Coastguard's key for an image.
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    /// Manifest digests, `repo@sha256:…`.
+    pub repo_digests: Vec<String>,
+    pub size: i64,
+    pub created: Option<i64>,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub user: Option<String>,
+    pub exposed_ports: Vec<String>,
+    /// Environment variable names only; values are never kept.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub healthcheck: bool,
+    pub layers: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+    /// Suspected secrets in the image's environment (`env:NAME`) and build history
+    /// (`history[N]`).
+    pub secrets: Vec<SecretRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishedPort {
+    /// `80/tcp`.
+    pub container_port: String,
+    /// Empty or `0.0.0.0` / `::` mean every interface.
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+impl PublishedPort {
+    pub fn on_all_interfaces(&self) -> bool {
+        matches!(self.host_ip.as_str(), "" | "0.0.0.0" | "::" | "[::]")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MountFact {
+    /// `bind`, `volume`, `tmpfs`, `npipe`, `cluster`, `image`.
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub read_write: bool,
+    pub propagation: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContainerFacts {
+    pub id: String,
+    pub name: String,
+    /// The image as the container was created with it (`nginx:latest`, `repo@sha256:…`).
+    pub image_ref: String,
+    /// The image digest it runs (`sha256:…`).
+    pub image_id: String,
+    pub state: String,
+    pub created: Option<i64>,
+    pub started_at: Option<i64>,
+    pub restart_count: i64,
+    /// Effective user (the container's, else the image's); empty means root.
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub read_only_rootfs: bool,
+    /// `None` = the engine default profile; `Some("unconfined")` or a custom profile.
+    pub seccomp_profile: Option<String>,
+    pub apparmor_profile: Option<String>,
+    pub selinux_options: Vec<String>,
+    pub no_new_privileges: bool,
+    pub pid_mode: Option<String>,
+    pub ipc_mode: Option<String>,
+    pub uts_mode: Option<String>,
+    pub network_mode: Option<String>,
+    pub userns_mode: Option<String>,
+    pub cgroupns_mode: Option<String>,
+    /// Bytes; `None` = unlimited.
+    pub memory_limit: Option<i64>,
+    /// CPUs (e.g. 0.5); `None` = unlimited.
+    pub cpu_limit: Option<f64>,
+    pub cpu_shares: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub restart_policy: Option<String>,
+    pub restart_max_retries: Option<i64>,
+    /// The effective healthcheck test, if any (`NONE` counts as none).
+    pub healthcheck: Option<Vec<String>>,
+    pub ports: Vec<PublishedPort>,
+    pub mounts: Vec<MountFact>,
+    pub devices: Vec<String>,
+    pub networks: Vec<String>,
+    /// Environment variable names only.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Suspected secrets among variables set on the container (not inherited from the image).
+    pub secrets: Vec<SecretRef>,
+}
+
+impl ContainerFacts {
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+}

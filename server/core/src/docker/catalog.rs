@@ -1,0 +1,249 @@
+//! The catalogue of configuration checks: one entry per check with a stable id, what it
+//! means, how to fix it, and the CIS Docker Benchmark (v1.6) section it maps to.
+
+use coastguard_model::findings::{CheckInfo, SubjectKind};
+use coastguard_model::Severity;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub subject: SubjectKind,
+    pub severity: Severity,
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    pub cis: Option<&'static str>,
+}
+
+impl Check {
+    pub fn info(&self) -> CheckInfo {
+        CheckInfo {
+            id: self.id.into(),
+            title: self.title.into(),
+            subject: self.subject,
+            severity: self.severity,
+            rationale: self.rationale.into(),
+            remediation: self.remediation.into(),
+            cis: self.cis.map(Into::into),
+        }
+    }
+}
+
+use Severity::{Critical, High, Low, Medium};
+use SubjectKind::{Container, Host, Image};
+
+macro_rules! checks {
+    ($($id:literal, $subject:ident, $severity:ident, $cis:expr, $title:literal, $rationale:literal, $remediation:literal;)*) => {
+        pub static CHECKS: &[Check] = &[
+            $(Check {
+                id: $id,
+                subject: $subject,
+                severity: $severity,
+                cis: $cis,
+                title: $title,
+                rationale: $rationale,
+                remediation: $remediation,
+            },)*
+        ];
+    };
+}
+
+checks! {
+    // ------------------------------------------------------------ engines
+    "host.tcp_without_tls", Host, Critical, Some("2.7"),
+        "Engine API reachable over TCP without TLS",
+        "Anyone who can reach the port controls the engine, and through it the host, with no authentication.",
+        "Serve the API only on the unix socket, or require mutual TLS (--tlsverify with --tlscacert, --tlscert, --tlskey).";
+    "host.insecure_registry", Host, High, Some("2.5"),
+        "Engine pulls from a registry without TLS verification",
+        "Images from an insecure registry can be altered in transit.",
+        "Remove the registry from insecure-registries in daemon.json and give it a trusted certificate.";
+    "host.icc_enabled", Host, Medium, Some("2.2"),
+        "Containers on the default bridge can talk to each other",
+        "Inter-container communication lets one compromised container reach every other on the default bridge.",
+        "Set \"icc\": false in daemon.json and connect containers that must talk on user-defined networks.";
+    "host.userns_disabled", Host, Medium, Some("2.9"),
+        "User namespace remapping is off",
+        "Without remapping, root in a container is root on the host if it escapes.",
+        "Enable userns-remap in daemon.json (or run the engine rootless).";
+    "host.live_restore_disabled", Host, Low, Some("2.15"),
+        "Live restore is off",
+        "Containers stop whenever the engine restarts or is upgraded.",
+        "Set \"live-restore\": true in daemon.json.";
+    "host.seccomp_unavailable", Host, High, Some("2.17"),
+        "Engine applies no seccomp profile",
+        "Without seccomp every container can call every system call, widening the kernel attack surface.",
+        "Run an engine and kernel with seccomp support and keep the default (or a custom) profile.";
+    "host.experimental", Host, Low, Some("2.18"),
+        "Experimental features are enabled",
+        "Experimental features are not supported for production and may change or be insecure.",
+        "Remove \"experimental\": true from daemon.json.";
+    // ------------------------------------------------------------ images
+    "image.runs_as_root", Image, Medium, Some("4.1"),
+        "Image runs as root",
+        "A process running as root in the container is closer to root on the host.",
+        "Create a user in the Dockerfile (RUN adduser ...) and switch to it with USER.";
+    "image.no_healthcheck", Image, Low, Some("4.6"),
+        "Image has no HEALTHCHECK",
+        "Without a health check, the engine and orchestrators can't tell a hung service from a healthy one.",
+        "Add a HEALTHCHECK instruction to the Dockerfile.";
+    "image.secret_in_env", Image, High, Some("4.10"),
+        "Secret in the image's environment",
+        "Environment values are part of the image: anyone who can pull it can read them.",
+        "Remove the value from ENV; pass secrets at run time (secrets mounts, a vault), and rotate the exposed one.";
+    "image.secret_in_history", Image, High, Some("4.10"),
+        "Secret in the image's build history",
+        "ENV, ARG and RUN lines are kept in the image history and readable by anyone who can pull it.",
+        "Use BuildKit secret mounts (RUN --mount=type=secret) instead of ARG/ENV, rebuild, and rotate the exposed secret.";
+    "image.shell_and_package_manager", Image, Low, Some("4.3"),
+        "Image ships a shell and a package manager",
+        "A shell and package manager help an attacker who gets in; minimal images carry only the application.",
+        "Use a multi-stage build and a minimal (distroless or scratch) final stage.";
+    "image.oversized", Image, Low, Some("4.3"),
+        "Image is larger than the allowed size",
+        "Large images usually carry tools and packages the application does not need, and their vulnerabilities.",
+        "Slim the image (multi-stage builds, a smaller base) or raise the limit under Settings if this size is needed.";
+    "image.stale", Image, Medium, Some("4.4"),
+        "Image is older than the allowed age",
+        "Old images miss the security fixes released since they were built.",
+        "Rebuild the image on a current base regularly and redeploy.";
+    "image.untrusted_registry", Image, Medium, Some("4.2"),
+        "Image comes from a registry outside the trusted list",
+        "Images from unknown sources may not be built or vetted by anyone you trust.",
+        "Pull through a trusted registry, or add this registry to the trusted list under Settings.";
+    // ------------------------------------------------------------ containers
+    "container.privileged", Container, Critical, Some("5.4"),
+        "Container runs privileged",
+        "A privileged container has every capability and all host devices: it can take over the host.",
+        "Remove --privileged; add only the capabilities the workload needs.";
+    "container.capability_added", Container, Medium, Some("5.3"),
+        "Container adds a Linux capability",
+        "Extra capabilities give the container powers over the host kernel (SYS_ADMIN, NET_ADMIN and ALL most of all).",
+        "Remove --cap-add, or keep only the capabilities the workload provably needs.";
+    "container.capabilities_not_dropped", Container, Low, Some("5.3"),
+        "Container keeps Docker's default capabilities",
+        "The default set includes capabilities few workloads need (NET_RAW, SETUID, CHOWN...).",
+        "Run with --cap-drop ALL and add back only what is needed.";
+    "container.runs_as_root", Container, Medium, Some("4.1"),
+        "Container runs as root",
+        "Neither the image nor the container sets a non-root user.",
+        "Set USER in the image or run with --user UID:GID.";
+    "container.rootfs_writable", Container, Low, Some("5.12"),
+        "Root filesystem is writable",
+        "A writable root filesystem lets an intruder change binaries and configuration.",
+        "Run with --read-only and mount writable tmpfs or volumes only where needed.";
+    "container.no_memory_limit", Container, Medium, Some("5.10"),
+        "No memory limit",
+        "One container can exhaust the host's memory and take its neighbours down.",
+        "Set --memory (and --memory-swap).";
+    "container.no_cpu_limit", Container, Low, Some("5.11"),
+        "No CPU limit",
+        "One container can starve the others of CPU.",
+        "Set --cpus (or --cpu-quota).";
+    "container.no_pids_limit", Container, Low, Some("5.28"),
+        "No process limit",
+        "A fork bomb in one container can exhaust the host's process table.",
+        "Set --pids-limit.";
+    "container.host_pid", Container, High, Some("5.15"),
+        "Shares the host's process namespace",
+        "The container sees and can signal every process on the host.",
+        "Remove --pid=host.";
+    "container.host_ipc", Container, High, Some("5.16"),
+        "Shares the host's IPC namespace",
+        "The container can reach the host's shared memory and IPC objects.",
+        "Remove --ipc=host.";
+    "container.host_uts", Container, Medium, Some("5.20"),
+        "Shares the host's UTS namespace",
+        "The container can change the host's hostname.",
+        "Remove --uts=host.";
+    "container.host_network", Container, High, Some("5.9"),
+        "Shares the host's network namespace",
+        "The container sees every host interface and can bind host ports and sniff host traffic.",
+        "Remove --network=host and publish only the needed ports.";
+    "container.host_userns", Container, Medium, Some("5.30"),
+        "Opts out of user namespace remapping",
+        "--userns=host disables the remapping the engine applies to other containers.",
+        "Remove --userns=host.";
+    "container.docker_socket", Container, Critical, Some("5.31"),
+        "Docker socket mounted into the container",
+        "Access to the engine socket is root on the host.",
+        "Remove the socket mount; if a tool needs the API, give it a filtering proxy with read-only access.";
+    "container.sensitive_mount", Container, High, Some("5.5"),
+        "Sensitive host path mounted",
+        "Mounting system directories (/, /etc, /proc, /sys, /boot, /var/run...) lets the container read or change the host.",
+        "Mount only application data directories, read-only where possible.";
+    "container.mount_propagation_shared", Container, Medium, Some("5.19"),
+        "Mount propagation set to shared",
+        "Shared propagation lets mounts made in the container appear on the host.",
+        "Use private (the default) or slave propagation.";
+    "container.host_device", Container, Medium, Some("5.17"),
+        "Host device exposed to the container",
+        "Direct device access can bypass the container's isolation.",
+        "Remove --device unless the workload needs that device.";
+    "container.seccomp_unconfined", Container, High, Some("5.21"),
+        "Seccomp disabled",
+        "seccomp=unconfined lets the container make every system call.",
+        "Remove --security-opt seccomp=unconfined, or use a custom profile.";
+    "container.apparmor_unconfined", Container, Medium, Some("5.1"),
+        "AppArmor disabled",
+        "The engine supports AppArmor but this container runs unconfined.",
+        "Remove --security-opt apparmor=unconfined, or apply a profile.";
+    "container.new_privileges_allowed", Container, Low, Some("5.25"),
+        "no-new-privileges is not set",
+        "Processes can gain privileges through setuid and setgid binaries.",
+        "Run with --security-opt no-new-privileges (or set it as the engine default).";
+    "container.port_on_all_interfaces", Container, Medium, Some("5.13"),
+        "Port published on every interface",
+        "A port bound to 0.0.0.0 is reachable from every network the host is on.",
+        "Publish to a specific address: -p 127.0.0.1:8080:80.";
+    "container.privileged_port", Container, Low, Some("5.7"),
+        "Privileged host port published",
+        "Host ports below 1024 are normally reserved for system services.",
+        "Publish on a port of 1024 or above.";
+    "container.default_bridge", Container, Low, Some("5.29"),
+        "Attached to the default bridge",
+        "The default bridge has no isolation between containers and no name resolution.",
+        "Create a user-defined network per application and attach containers to it.";
+    "container.no_healthcheck", Container, Low, Some("5.26"),
+        "No health check",
+        "Neither the image nor the container defines a health check.",
+        "Add HEALTHCHECK to the image or --health-cmd to the container.";
+    "container.restart_unbounded", Container, Low, Some("5.14"),
+        "Restarts without a limit",
+        "A crashing container restarted forever hides failures and can be abused to exhaust resources.",
+        "Use --restart on-failure:5.";
+    "container.mutable_image_tag", Container, Medium, None,
+        "Image referenced by a mutable tag",
+        "A tag such as latest can point to different images over time, so what runs is not what was reviewed.",
+        "Reference images by digest (repo@sha256:...) or pin an immutable version tag.";
+    "container.secret_in_env", Container, High, Some("4.10"),
+        "Secret in the container's environment",
+        "Environment values are visible to anyone who can inspect the container, and often leak into logs.",
+        "Pass secrets as files (secrets mounts) instead of environment variables, and rotate the exposed one.";
+    "container.drift", Container, Medium, None,
+        "Files changed in the running container",
+        "Containers should be immutable: new or changed binaries or configuration since start suggest tampering or manual changes.",
+        "Find out who changed what (exec sessions, the application), rebuild the image with the change, and redeploy; run with --read-only.";
+}
+
+pub fn check(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in CHECKS {
+            assert!(seen.insert(c.id), "duplicate {}", c.id);
+            let (kind, _) = c.id.split_once('.').expect("id has a subject prefix");
+            assert_eq!(kind, c.subject.as_str(), "{}", c.id);
+            assert!(!c.remediation.is_empty() && !c.rationale.is_empty());
+        }
+        assert!(CHECKS.len() >= 40);
+    }
+}

@@ -1,0 +1,137 @@
+//! Connecting to a Docker engine: a unix socket, TCP (plain or mutual TLS) or SSH.
+
+use bollard::Docker;
+use coastguard_model::docker::Transport;
+use serde::{Deserialize, Serialize};
+
+/// Per-request timeout for the engine API (seconds). Event streams are not cut by it:
+/// it bounds the wait for response headers.
+const TIMEOUT_SECS: u64 = 30;
+
+/// How to reach one engine. TLS material and SSH keys are paths on the Coastguard
+/// server, never key contents: secrets stay in files the operator controls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`.
+    pub endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<String>,
+}
+
+impl EngineConfig {
+    pub fn new(endpoint: impl Into<String>) -> EngineConfig {
+        EngineConfig {
+            endpoint: endpoint.into(),
+            ..EngineConfig::default()
+        }
+    }
+
+    fn tls(&self) -> Option<(&str, &str, &str)> {
+        match (&self.tls_ca, &self.tls_cert, &self.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => Some((ca, cert, key)),
+            _ => None,
+        }
+    }
+
+    /// Checks the endpoint's form and that TLS settings come complete.
+    pub fn validate(&self) -> Result<(), String> {
+        let e = self.endpoint.trim();
+        let known = ["unix://", "tcp://", "http://", "https://", "ssh://"];
+        if !known.iter().any(|p| e.starts_with(p)) || known.contains(&e) {
+            return Err(format!(
+                "'{e}' is not an engine address: use unix:///path/docker.sock, tcp://host:port or ssh://user@host"
+            ));
+        }
+        let tls_parts = [&self.tls_ca, &self.tls_cert, &self.tls_key]
+            .iter()
+            .filter(|p| p.is_some())
+            .count();
+        if tls_parts != 0 && tls_parts != 3 {
+            return Err("TLS needs all three of the CA, certificate and key paths".into());
+        }
+        if e.starts_with("https://") && tls_parts == 0 {
+            return Err("https:// needs the TLS CA, certificate and key paths".into());
+        }
+        Ok(())
+    }
+
+    pub fn transport(&self) -> Transport {
+        let e = self.endpoint.as_str();
+        if e.starts_with("unix://") {
+            Transport::Unix
+        } else if e.starts_with("ssh://") {
+            Transport::Ssh
+        } else if self.tls().is_some() {
+            Transport::TcpTls
+        } else {
+            Transport::TcpPlain
+        }
+    }
+}
+
+/// Opens a client and agrees on an API version with the engine.
+pub async fn connect(config: &EngineConfig) -> Result<Docker, bollard::errors::Error> {
+    let version = bollard::API_DEFAULT_VERSION;
+    let e = config.endpoint.trim();
+    let docker = match config.transport() {
+        Transport::Unix => Docker::connect_with_unix(e, TIMEOUT_SECS, version)?,
+        Transport::Ssh => {
+            Docker::connect_with_ssh(e, TIMEOUT_SECS, version, config.ssh_key.clone())?
+        }
+        Transport::TcpTls => {
+            let (ca, cert, key) = config.tls().expect("TLS transport has TLS paths");
+            Docker::connect_with_ssl(
+                e,
+                std::path::Path::new(key),
+                std::path::Path::new(cert),
+                std::path::Path::new(ca),
+                TIMEOUT_SECS,
+                version,
+            )?
+        }
+        Transport::TcpPlain => Docker::connect_with_http(e, TIMEOUT_SECS, version)?,
+    };
+    docker.negotiate_version().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_validated() {
+        assert!(EngineConfig::new("unix:///var/run/docker.sock")
+            .validate()
+            .is_ok());
+        assert!(EngineConfig::new("tcp://10.0.0.5:2375").validate().is_ok());
+        assert!(EngineConfig::new("docker.example.com").validate().is_err());
+        assert!(EngineConfig::new("https://h:2376").validate().is_err());
+        let partial = EngineConfig {
+            tls_ca: Some("/ca.pem".into()),
+            ..EngineConfig::new("tcp://h:2376")
+        };
+        assert!(partial.validate().unwrap_err().contains("all three"));
+    }
+
+    #[test]
+    fn transport_follows_scheme_and_tls() {
+        assert_eq!(
+            EngineConfig::new("tcp://h:2375").transport(),
+            Transport::TcpPlain
+        );
+        let tls = EngineConfig {
+            tls_ca: Some("a".into()),
+            tls_cert: Some("b".into()),
+            tls_key: Some("c".into()),
+            ..EngineConfig::new("tcp://h:2376")
+        };
+        assert_eq!(tls.transport(), Transport::TcpTls);
+        assert_eq!(EngineConfig::new("ssh://u@h").transport(), Transport::Ssh);
+    }
+}

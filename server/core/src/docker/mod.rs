@@ -1,0 +1,9 @@
+//! Docker: connecting to engines, normalising what they report, the configuration
+//! checks, secret detection, and the collector that keeps the store current.
+
+pub mod catalog;
+pub mod checks;
+pub mod collect;
+pub mod engine;
+pub mod normalize;
+pub mod secrets;
