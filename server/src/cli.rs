@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use coastguard_core::auth::Authed;
 use coastguard_core::config::{LogFormat, Sources};
 use coastguard_core::{access, Settings};
-use coastguard_model::{NewUser, Role};
+use coastguard_model::docker::Policy;
+use coastguard_model::{NewUser, Role, Severity};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,12 @@ pub struct SettingFlags {
     pub login_max_failures: Option<String>,
     #[arg(long, global = true, value_name = "MINUTES")]
     pub login_lockout_minutes: Option<String>,
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub docker_local: Option<String>,
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub docker_sync_seconds: Option<String>,
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub docker_drift_seconds: Option<String>,
     #[arg(long, global = true, value_name = "text|json")]
     pub log_format: Option<String>,
     #[arg(long, global = true, value_name = "FILTER")]
@@ -73,6 +80,9 @@ impl SettingFlags {
             ("trust_proxy", &self.trust_proxy),
             ("login_max_failures", &self.login_max_failures),
             ("login_lockout_minutes", &self.login_lockout_minutes),
+            ("docker_local", &self.docker_local),
+            ("docker_sync_seconds", &self.docker_sync_seconds),
+            ("docker_drift_seconds", &self.docker_drift_seconds),
             ("log_format", &self.log_format),
             ("log_level", &self.log_level),
         ];
@@ -94,6 +104,34 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// One-shot audits that need no server or database.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Collect from one Docker engine and run every check once. Exit status 1 when a
+    /// finding at or above --fail-on exists, 2 when the audit could not run.
+    Docker {
+        /// Engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock).
+        /// TLS material is read from DOCKER_CERT_PATH as the docker CLI does.
+        #[arg(long, value_name = "URL")]
+        host: Option<String>,
+        /// One JSON object per finding on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when a finding of this severity or worse exists.
+        #[arg(long, value_name = "SEVERITY", default_value = "critical")]
+        fail_on: Severity,
+        /// Registries images may come from (repeatable); none: the check is off.
+        #[arg(long = "trusted-registry", value_name = "HOST")]
+        trusted_registries: Vec<String>,
+        #[arg(long, default_value_t = 180)]
+        image_max_age_days: i64,
+        #[arg(long, default_value_t = 1024)]
+        image_max_size_mb: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,6 +161,9 @@ pub enum TokenCommand {
 
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Audit(audit)) = cli.command {
+        return run_audit(audit).await;
+    }
     let config_file = cli
         .settings
         .config
@@ -156,6 +197,7 @@ pub async fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => startup::serve(settings).await,
+        Command::Audit(_) => unreachable!("audits run before settings are loaded"),
         Command::Migrate => {
             let state = startup::open(settings).await?;
             println!(
@@ -197,6 +239,55 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 created.token.id, created.token.name, created.token.role
             );
             Ok(())
+        }
+    }
+}
+
+/// Audits need neither settings nor a database: a pipeline runs them anywhere.
+async fn run_audit(command: AuditCommand) -> ExitCode {
+    let AuditCommand::Docker {
+        host,
+        json,
+        fail_on,
+        trusted_registries,
+        image_max_age_days,
+        image_max_size_mb,
+    } = command;
+    let policy = Policy {
+        trusted_registries,
+        image_max_age_days,
+        image_max_size_mb,
+    };
+    let policy = match policy.validated() {
+        Ok(p) => p,
+        Err((field, message)) => {
+            eprintln!("coastguard: --{}: {message}", field.replace('_', "-"));
+            return ExitCode::from(2);
+        }
+    };
+    let config = crate::audit::engine_config(host);
+    match crate::audit::run(&config, &policy).await {
+        Ok(findings) => {
+            let printed = if json {
+                crate::audit::print_json(&findings)
+            } else {
+                crate::audit::print_text(&findings)
+            };
+            if let Err(e) = printed {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("coastguard: writing the report: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            if findings.iter().any(|f| f.severity >= fail_on) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("coastguard: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

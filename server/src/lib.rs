@@ -3,6 +3,7 @@
 //! Domain logic lives in `coastguard-core`; the UI in `coastguard-app`.
 
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod http;
 pub mod startup;

@@ -65,10 +65,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let housekeeping = jobs::spawn_periodic(
         state.clone(),
         "housekeeping",
-        Duration::from_secs(600),
+        Duration::from_secs(300),
         stop_rx.clone(),
         jobs::housekeeping,
     );
+
+    let collector =
+        coastguard_core::docker::collector::spawn_supervisor(state.clone(), stop_rx.clone());
 
     let app = http::router(state.clone());
     tracing::info!(%addr, database = %redact_url(&settings.database_url()), "coastguard listening");
@@ -83,6 +86,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let _ = stop_tx.send(true);
     let _ = housekeeping.await;
+    let _ = collector.await;
     state.store.db().close().await;
     Ok(())
 }

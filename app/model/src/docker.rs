@@ -182,3 +182,64 @@ impl ContainerFacts {
         self.state == "running"
     }
 }
+
+/// Admin-configurable thresholds of the image checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Registries images may come from (`docker.io`, `registry.example.com:5000`).
+    /// Empty: the trusted-registry check is off.
+    #[serde(default)]
+    pub trusted_registries: Vec<String>,
+    /// Images built longer ago than this are findings.
+    pub image_max_age_days: i64,
+    /// Images larger than this are findings.
+    pub image_max_size_mb: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            trusted_registries: Vec::new(),
+            image_max_age_days: 180,
+            image_max_size_mb: 1024,
+        }
+    }
+}
+
+impl Policy {
+    /// Checks bounds and normalises registry names (trimmed, lowercase, unique).
+    pub fn validated(mut self) -> Result<Policy, (&'static str, String)> {
+        if !(1..=3650).contains(&self.image_max_age_days) {
+            return Err((
+                "image_max_age_days",
+                "must be between 1 and 3650 days".into(),
+            ));
+        }
+        if !(1..=1_048_576).contains(&self.image_max_size_mb) {
+            return Err((
+                "image_max_size_mb",
+                "must be between 1 and 1048576 MiB".into(),
+            ));
+        }
+        let mut registries = Vec::new();
+        for r in &self.trusted_registries {
+            let r = r.trim().to_ascii_lowercase();
+            if r.is_empty() {
+                continue;
+            }
+            if r.contains('/') || r.contains(char::is_whitespace) {
+                return Err((
+                    "trusted_registries",
+                    format!("'{r}' is not a registry host (like ghcr.io or registry.local:5000)"),
+                ));
+            }
+            if !registries.contains(&r) {
+                registries.push(r);
+            }
+        }
+        self.trusted_registries = registries;
+        Ok(self)
+    }
+}

@@ -49,7 +49,8 @@ where
     })
 }
 
-/// Deletes expired sessions and stale login-throttle counters.
+/// Deletes expired sessions and stale login-throttle counters; reopens findings whose
+/// risk acceptance expired.
 pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     SessionBackend::new(state.store.db())
         .delete_expired()

@@ -55,7 +55,7 @@ fn portainer_with_the_docker_socket() {
             "container.no_pids_limit",
             "container.docker_socket[/var/run/docker.sock]",
             "container.new_privileges_allowed",
-            "container.port_on_all_interfaces[0.0.0.0/9000]",
+            "container.port_on_all_interfaces[9000 → 9000/tcp]",
             "container.default_bridge",
             "container.no_healthcheck",
             "container.restart_unbounded",

@@ -2,30 +2,11 @@
 //! `coastguard audit docker` and the tests all call these, so they can't disagree.
 
 use super::catalog::{check, Check};
+pub use coastguard_model::docker::Policy;
 use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts, Transport};
 use coastguard_model::Severity;
 use regex::Regex;
 use std::sync::OnceLock;
-
-/// Admin-configurable thresholds the checks use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// Registries images may come from (`docker.io`, `registry.example.com`). Empty: the
-    /// check is off.
-    pub trusted_registries: Vec<String>,
-    pub image_max_age_days: i64,
-    pub image_max_size_mb: i64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            trusted_registries: Vec::new(),
-            image_max_age_days: 180,
-            image_max_size_mb: 1024,
-        }
-    }
-}
 
 /// One finding of one check.
 #[derive(Debug, Clone, PartialEq)]
@@ -416,26 +397,24 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
             "no-new-privileges is not among the security options",
         );
     }
+    // Engines bind IPv4 and IPv6 separately: one finding per published port.
+    let mut seen_ports = std::collections::BTreeSet::new();
     for p in &c.ports {
-        let shown = format!(
-            "{}:{} → {}",
-            if p.host_ip.is_empty() {
-                "0.0.0.0"
-            } else {
-                &p.host_ip
-            },
-            p.host_port,
-            p.container_port
-        );
-        if p.on_all_interfaces() {
+        let key = format!("{} → {}", p.host_port, p.container_port);
+        if p.on_all_interfaces() && seen_ports.insert(("all", key.clone())) {
             out.add(
                 "container.port_on_all_interfaces",
-                format!("{}/{}", p.host_ip, p.host_port),
-                shown.clone(),
+                key.as_str(),
+                format!("host port {key} on every interface"),
             );
         }
-        if p.host_port.parse::<u16>().is_ok_and(|n| n > 0 && n < 1024) {
-            out.add("container.privileged_port", p.host_port.as_str(), shown);
+        let low = p.host_port.parse::<u16>().is_ok_and(|n| n > 0 && n < 1024);
+        if low && seen_ports.insert(("low", key.clone())) {
+            out.add(
+                "container.privileged_port",
+                key.as_str(),
+                format!("host port {key}"),
+            );
         }
     }
     let on_default_bridge = c.networks.iter().any(|n| n == "bridge")

@@ -5,7 +5,7 @@
 use super::engine::EngineConfig;
 use super::normalize;
 use bollard::errors::Error as DockerError;
-use bollard::models::ChangeType;
+use bollard::models::{ChangeType, ContainerInspectResponse};
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListImagesOptionsBuilder};
 use bollard::Docker;
 use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts};
@@ -82,16 +82,26 @@ pub async fn image(docker: &Docker, id: &str) -> Result<Option<InspectedImage>, 
 }
 
 /// Inspects one container; `None` if it vanished meanwhile.
+pub async fn container_raw(
+    docker: &Docker,
+    id: &str,
+) -> Result<Option<ContainerInspectResponse>, DockerError> {
+    match docker.inspect_container(id, None).await {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Inspects one container into facts; `None` if it vanished meanwhile.
 pub async fn container(
     docker: &Docker,
     id: &str,
     image_env: Option<&[String]>,
 ) -> Result<Option<ContainerFacts>, DockerError> {
-    match docker.inspect_container(id, None).await {
-        Ok(c) => Ok(Some(normalize::container_facts(&c, image_env))),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(container_raw(docker, id)
+        .await?
+        .map(|c| normalize::container_facts(&c, image_env)))
 }
 
 /// `docker diff`: `(path, 'A' | 'C' | 'D')` since the container was created.

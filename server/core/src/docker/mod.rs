@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod collect;
+pub mod collector;
 pub mod engine;
 pub mod normalize;
 pub mod secrets;

@@ -2,8 +2,10 @@
 //! serves both backends (see [`crate::db`]); `tests/` runs the same stories on each.
 
 mod audit;
+pub mod inventory;
 mod leases;
 mod overview;
+mod settings;
 mod throttle;
 pub mod tokens;
 pub mod users;

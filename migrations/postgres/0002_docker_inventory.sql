@@ -1,0 +1,16 @@
+-- Which images each Docker engine holds. Images themselves are global (keyed by digest);
+-- this records presence per host, so an image deleted from one engine is marked gone
+-- there and nowhere else.
+CREATE TABLE host_images (
+    host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    image_id BIGINT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    gone_at BIGINT,
+    PRIMARY KEY (host_id, image_id)
+);
+CREATE INDEX host_images_image ON host_images (image_id);
+
+CREATE INDEX containers_host ON containers (host_id, gone_at);
+CREATE INDEX config_findings_check ON config_findings (check_id, state);
+CREATE INDEX config_findings_seen ON config_findings (subject_kind, subject_id, last_seen_at);

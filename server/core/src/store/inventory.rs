@@ -1,0 +1,544 @@
+//! Docker inventory: engines, images, containers, and their configuration findings.
+//!
+//! A full sync is applied in one transaction. Nothing is deleted when it disappears:
+//! containers get `gone_at`, images get `gone_at` per host, and findings of things no
+//! longer seen are resolved, so history stays.
+
+use super::{Store, StoreError, StoreResult};
+use crate::docker::checks::Detected;
+use crate::docker::collect::Snapshot;
+use crate::docker::engine::EngineConfig;
+use crate::with_db;
+use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts};
+use coastguard_model::findings::SubjectKind;
+
+/// A configured Docker engine.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EngineRow {
+    pub id: i64,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub config: Option<String>,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub last_seen_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+}
+
+impl EngineRow {
+    pub fn engine_config(&self) -> EngineConfig {
+        self.config
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_else(|| EngineConfig::new(self.endpoint.clone().unwrap_or_default()))
+    }
+}
+
+/// Findings evaluated for one subject in one pass.
+pub struct SubjectFindings<'a> {
+    pub kind: SubjectKind,
+    /// The subject's key in the snapshot: image digest, container id, or "" for the host.
+    pub key: &'a str,
+    pub found: Vec<Detected>,
+}
+
+/// Which checks a pass evaluated: drift is evaluated on its own schedule, so a full
+/// sync must not resolve drift findings, nor a drift pass anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Configuration,
+    Drift,
+}
+
+pub const DRIFT_CHECK: &str = "container.drift";
+
+const UPSERT_FINDING: &str = "INSERT INTO config_findings \
+     (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) \
+     ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
+       severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
+       last_seen_at = excluded.last_seen_at, \
+       state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
+                    WHEN config_findings.state = 'accepted' AND config_findings.accepted_until IS NOT NULL \
+                         AND config_findings.accepted_until <= excluded.last_seen_at THEN 'open' \
+                    ELSE config_findings.state END, \
+       reopened_at = CASE WHEN config_findings.state = 'resolved' THEN excluded.last_seen_at \
+                          ELSE config_findings.reopened_at END, \
+       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END";
+
+/// Resolves the findings of one subject that this pass did not see again.
+const RESOLVE_UNSEEN: &str = "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
+     WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND last_seen_at < $3 \
+       AND ((check_id = $4) = $5)";
+
+const UPSERT_IMAGE: &str = "INSERT INTO images \
+     (digest, size_bytes, created, os, arch, user_name, config, first_seen_at, last_seen_at, inventory_seen_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) \
+     ON CONFLICT (digest) DO UPDATE SET size_bytes = excluded.size_bytes, created = excluded.created, \
+       os = excluded.os, arch = excluded.arch, user_name = excluded.user_name, config = excluded.config, \
+       last_seen_at = excluded.last_seen_at, inventory_seen_at = excluded.inventory_seen_at \
+     RETURNING id";
+
+const UPSERT_CONTAINER: &str = "INSERT INTO containers \
+     (host_id, external_id, name, image_ref, image_id, state, created, started_at, restart_count, \
+      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at) \
+     VALUES ($1, $2, $3, $4, (SELECT id FROM images WHERE digest = $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, NULL) \
+     ON CONFLICT (host_id, external_id) DO UPDATE SET name = excluded.name, image_ref = excluded.image_ref, \
+       image_id = excluded.image_id, state = excluded.state, created = excluded.created, \
+       started_at = excluded.started_at, restart_count = excluded.restart_count, \
+       privileged = excluded.privileged, user_name = excluded.user_name, \
+       read_only_rootfs = excluded.read_only_rootfs, config = excluded.config, \
+       last_seen_at = excluded.last_seen_at, gone_at = NULL \
+     RETURNING id";
+
+/// `repo:tag` → (registry, repository, tag).
+fn split_tag(reference: &str) -> Option<(String, String, String)> {
+    let (repo, tag) = reference
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))?;
+    Some((
+        crate::docker::checks::registry_of(repo),
+        repo.to_string(),
+        tag.to_string(),
+    ))
+}
+
+macro_rules! upsert_findings {
+    ($tx:expr, $kind:expr, $subject_id:expr, $found:expr, $pass:expr, $now:expr) => {{
+        for d in $found {
+            sqlx::query(UPSERT_FINDING)
+                .bind(d.check.id)
+                .bind($kind.as_str())
+                .bind($subject_id)
+                .bind(&d.instance)
+                .bind(d.severity.as_str())
+                .bind(d.check.cis)
+                .bind(&d.evidence)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query(RESOLVE_UNSEEN)
+            .bind($kind.as_str())
+            .bind($subject_id)
+            .bind($now)
+            .bind(DRIFT_CHECK)
+            .bind($pass == Pass::Drift)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+macro_rules! upsert_image {
+    ($tx:expr, $host_id:expr, $image:expr, $now:expr) => {{
+        let image: &ImageFacts = $image;
+        let config = serde_json::to_string(image).unwrap_or_default();
+        let id: i64 = sqlx::query_scalar(UPSERT_IMAGE)
+            .bind(&image.id)
+            .bind(image.size)
+            .bind(image.created)
+            .bind(&image.os)
+            .bind(&image.arch)
+            .bind(&image.user)
+            .bind(&config)
+            .bind($now)
+            .fetch_one(&mut *$tx)
+            .await?;
+        for tag in &image.repo_tags {
+            if let Some((registry, repository, tag)) = split_tag(tag) {
+                sqlx::query(
+                    "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (image_id, registry, repository, tag) \
+                     DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                )
+                .bind(id)
+                .bind(&registry)
+                .bind(&repository)
+                .bind(&tag)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        for reference in &image.repo_digests {
+            if let Some((repository, digest)) = reference.split_once('@') {
+                sqlx::query(
+                    "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
+                     ON CONFLICT (digest, image_id, repository) DO NOTHING",
+                )
+                .bind(digest)
+                .bind(id)
+                .bind(repository)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO host_images (host_id, image_id, first_seen_at, last_seen_at, gone_at) \
+             VALUES ($1, $2, $3, $3, NULL) ON CONFLICT (host_id, image_id) \
+             DO UPDATE SET last_seen_at = excluded.last_seen_at, gone_at = NULL",
+        )
+        .bind($host_id)
+        .bind(id)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
+macro_rules! upsert_container {
+    ($tx:expr, $host_id:expr, $c:expr, $now:expr) => {{
+        let c: &ContainerFacts = $c;
+        let config = serde_json::to_string(c).unwrap_or_default();
+        let id: i64 = sqlx::query_scalar(UPSERT_CONTAINER)
+            .bind($host_id)
+            .bind(&c.id)
+            .bind(&c.name)
+            .bind(&c.image_ref)
+            .bind(&c.image_id)
+            .bind(&c.state)
+            .bind(c.created)
+            .bind(c.started_at)
+            .bind(c.restart_count)
+            .bind(c.privileged)
+            .bind(&c.user)
+            .bind(c.read_only_rootfs)
+            .bind(&config)
+            .bind($now)
+            .fetch_one(&mut *$tx)
+            .await?;
+        id
+    }};
+}
+
+macro_rules! update_host {
+    ($tx:expr, $host_id:expr, $facts:expr, $now:expr) => {{
+        let facts: &HostFacts = $facts;
+        sqlx::query(
+            "UPDATE hosts SET status = 'ok', last_error = NULL, last_seen_at = $2, last_sync_at = $2, \
+             engine_version = $3, api_version = $4, os = $5, kernel = $6, arch = $7, facts = $8, updated_at = $2 \
+             WHERE id = $1",
+        )
+        .bind($host_id)
+        .bind($now)
+        .bind(&facts.engine_version)
+        .bind(&facts.api_version)
+        .bind(&facts.os)
+        .bind(&facts.kernel)
+        .bind(&facts.arch)
+        .bind(serde_json::to_string(facts).unwrap_or_default())
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+impl Store {
+    pub async fn docker_engines(&self) -> StoreResult<Vec<EngineRow>> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as::<_, EngineRow>(
+            "SELECT id, name, endpoint, config, status, last_error, last_seen_at, last_sync_at \
+             FROM hosts WHERE kind = 'docker' ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    pub async fn docker_engine(&self, id: i64) -> StoreResult<EngineRow> {
+        with_db!(&self.db, |pool| sqlx::query_as::<_, EngineRow>(
+            "SELECT id, name, endpoint, config, status, last_error, last_seen_at, last_sync_at \
+             FROM hosts WHERE kind = 'docker' AND id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn add_docker_engine(
+        &self,
+        name: &str,
+        config: &EngineConfig,
+        now: i64,
+    ) -> StoreResult<EngineRow> {
+        let id: i64 = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "INSERT INTO hosts (kind, name, endpoint, config, status, created_at, updated_at) \
+             VALUES ('docker', $1, $2, $3, 'pending', $4, $4) RETURNING id"
+        )
+        .bind(name)
+        .bind(&config.endpoint)
+        .bind(serde_json::to_string(config).unwrap_or_default())
+        .bind(now)
+        .fetch_one(pool)
+        .await)
+        .map_err(|e| {
+            StoreError::on_unique(e, format!("an engine named '{name}' already exists"))
+        })?;
+        self.docker_engine(id).await
+    }
+
+    /// Removes an engine and everything recorded under it (its containers and their
+    /// findings); images stay, as other engines may hold them.
+    pub async fn remove_docker_engine(&self, id: i64) -> StoreResult<EngineRow> {
+        let engine = self.docker_engine(id).await?;
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "DELETE FROM config_findings WHERE (subject_kind = 'host' AND subject_id = $1) \
+                 OR (subject_kind = 'container' AND subject_id IN (SELECT id FROM containers WHERE host_id = $1))",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM hosts WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(engine)
+    }
+
+    /// The engine could not be reached: keep everything, say why and since when.
+    pub async fn mark_engine_unreachable(&self, id: i64, error: &str, now: i64) -> StoreResult<()> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE hosts SET status = 'unreachable', last_error = $2, updated_at = $3 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Applies a full snapshot of one engine, with the findings evaluated for it, in
+    /// one transaction.
+    pub async fn apply_docker_snapshot(
+        &self,
+        host_id: i64,
+        snapshot: &Snapshot,
+        findings: &[SubjectFindings<'_>],
+        now: i64,
+    ) -> StoreResult<()> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            update_host!(tx, host_id, &snapshot.host, now);
+            let mut image_ids = std::collections::HashMap::new();
+            for image in &snapshot.images {
+                let id = upsert_image!(tx, host_id, image, now);
+                image_ids.insert(image.id.as_str(), id);
+            }
+            sqlx::query("UPDATE host_images SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND last_seen_at < $2")
+                .bind(host_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let mut container_ids = std::collections::HashMap::new();
+            for c in &snapshot.containers {
+                let id = upsert_container!(tx, host_id, c, now);
+                container_ids.insert(c.id.as_str(), id);
+            }
+            // Containers that are no longer there: gone, and their findings resolved.
+            let vanished: Vec<i64> = sqlx::query_scalar(
+                "UPDATE containers SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND last_seen_at < $2 RETURNING id",
+            )
+            .bind(host_id)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            for id in vanished {
+                sqlx::query(
+                    "UPDATE config_findings SET state = 'resolved', resolved_at = $2 \
+                     WHERE subject_kind = 'container' AND subject_id = $1 AND state <> 'resolved'",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for subject in findings {
+                let subject_id = match subject.kind {
+                    SubjectKind::Host => Some(host_id),
+                    SubjectKind::Image => image_ids.get(subject.key).copied(),
+                    SubjectKind::Container => container_ids.get(subject.key).copied(),
+                    _ => None,
+                };
+                if let Some(subject_id) = subject_id {
+                    upsert_findings!(
+                        tx,
+                        subject.kind,
+                        subject_id,
+                        &subject.found,
+                        Pass::Configuration,
+                        now
+                    );
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// One container changed (an engine event): upsert it and its findings.
+    pub async fn apply_docker_container(
+        &self,
+        host_id: i64,
+        container: &ContainerFacts,
+        found: &[Detected],
+        now: i64,
+    ) -> StoreResult<i64> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let id = upsert_container!(tx, host_id, container, now);
+            upsert_findings!(
+                tx,
+                SubjectKind::Container,
+                id,
+                found,
+                Pass::Configuration,
+                now
+            );
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// One image appeared or changed on an engine.
+    pub async fn apply_docker_image(
+        &self,
+        host_id: i64,
+        image: &ImageFacts,
+        found: &[Detected],
+        now: i64,
+    ) -> StoreResult<i64> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let id = upsert_image!(tx, host_id, image, now);
+            upsert_findings!(tx, SubjectKind::Image, id, found, Pass::Configuration, now);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// A container was removed from its engine: mark it gone and resolve its findings.
+    pub async fn mark_docker_container_gone(
+        &self,
+        host_id: i64,
+        external_id: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> = sqlx::query_scalar(
+                "UPDATE containers SET gone_at = $3 WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL RETURNING id",
+            )
+            .bind(host_id)
+            .bind(external_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                sqlx::query(
+                    "UPDATE config_findings SET state = 'resolved', resolved_at = $2 \
+                     WHERE subject_kind = 'container' AND subject_id = $1 AND state <> 'resolved'",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// An image was deleted from an engine.
+    pub async fn mark_docker_image_gone(
+        &self,
+        host_id: i64,
+        digest: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        with_db!(&self.db, |pool| sqlx::query(
+            "UPDATE host_images SET gone_at = $3 WHERE host_id = $1 AND gone_at IS NULL \
+             AND image_id = (SELECT id FROM images WHERE digest = $2)"
+        )
+        .bind(host_id)
+        .bind(digest)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The drift pass for one container: sets or resolves its drift finding.
+    pub async fn apply_docker_drift(
+        &self,
+        host_id: i64,
+        external_id: &str,
+        found: Option<&Detected>,
+        now: i64,
+    ) -> StoreResult<()> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM containers WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL",
+            )
+            .bind(host_id)
+            .bind(external_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                upsert_findings!(
+                    tx,
+                    SubjectKind::Container,
+                    id,
+                    found.into_iter(),
+                    Pass::Drift,
+                    now
+                );
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Accepted risks whose time is up become open again.
+    pub async fn reopen_expired_acceptances(&self, now: i64) -> StoreResult<u64> {
+        Ok(with_db!(&self.db, |pool| sqlx::query(
+            "UPDATE config_findings SET state = 'open' \
+             WHERE state = 'accepted' AND accepted_until IS NOT NULL AND accepted_until <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_tag;
+
+    #[test]
+    fn tags_split_into_registry_repository_and_tag() {
+        assert_eq!(
+            split_tag("nginx:1.25"),
+            Some(("docker.io".into(), "nginx".into(), "1.25".into()))
+        );
+        assert_eq!(
+            split_tag("localhost:5000/app:dev"),
+            Some((
+                "localhost:5000".into(),
+                "localhost:5000/app".into(),
+                "dev".into()
+            ))
+        );
+        assert_eq!(split_tag("localhost:5000/app"), None);
+    }
+}
