@@ -7,6 +7,8 @@ CREATE TABLE host_images (
     first_seen_at INTEGER NOT NULL,
     last_seen_at INTEGER NOT NULL,
     gone_at INTEGER,
+    -- The sync pass that last saw it (see below).
+    seen_pass INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (host_id, image_id)
 );
 CREATE INDEX host_images_image ON host_images (image_id);
@@ -14,3 +16,9 @@ CREATE INDEX host_images_image ON host_images (image_id);
 CREATE INDEX containers_host ON containers (host_id, gone_at);
 CREATE INDEX config_findings_check ON config_findings (check_id, state);
 CREATE INDEX config_findings_seen ON config_findings (subject_kind, subject_id, last_seen_at);
+
+-- Every sync pass has an id (microseconds since the epoch, increasing per host). What a
+-- pass saw carries its id, so what it did not see is found exactly, even when two
+-- passes fall within the same second.
+ALTER TABLE containers ADD COLUMN seen_pass INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE config_findings ADD COLUMN seen_pass INTEGER NOT NULL DEFAULT 0;

@@ -28,6 +28,22 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A fresh, increasing id for a sync pass: microseconds since the epoch, never the
+/// same twice in this process.
+pub fn pass_id() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let micros = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64;
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = micros.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
 /// Turns a validation message into an [`Error::Invalid`] that names the field.
 pub fn validate_field<T>(field: &str, result: std::result::Result<T, String>) -> Result<T> {
     result.map_err(|message| Error::invalid_at(field, message))

@@ -240,3 +240,26 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `docker run --privileged` is refused by this machine's kernel, so the privileged check
+/// is tested on a real stored payload with the flag set, as an engine would report it.
+#[test]
+fn privileged_containers_are_critical() {
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&fixture("watchtower/container-inspect-running.json")).unwrap();
+    raw["HostConfig"]["Privileged"] = serde_json::Value::Bool(true);
+    let inspect: ContainerInspectResponse = serde_json::from_value(raw).unwrap();
+    let facts = normalize::container_facts(&inspect, None);
+    assert!(facts.privileged);
+    let found = evaluate_container(&facts, &HostFacts::default());
+    let privileged = found
+        .iter()
+        .find(|d| d.check.id == "container.privileged")
+        .expect("finding");
+    assert_eq!(privileged.severity, Severity::Critical);
+    assert_eq!(privileged.check.cis, Some("5.4"));
+    // A privileged container has every capability: "not dropped" would be noise.
+    assert!(!found
+        .iter()
+        .any(|d| d.check.id == "container.capabilities_not_dropped"));
+}

@@ -104,8 +104,11 @@ pub async fn container(
         .map(|c| normalize::container_facts(&c, image_env)))
 }
 
-/// `docker diff`: `(path, 'A' | 'C' | 'D')` since the container was created.
-pub async fn changes(docker: &Docker, id: &str) -> Result<Vec<(String, char)>, DockerError> {
+/// A changed path and how: `'A'`dded, `'C'`hanged or `'D'`eleted.
+pub type Change = (String, char);
+
+/// `docker diff`: the changes since the container was created.
+pub async fn changes(docker: &Docker, id: &str) -> Result<Vec<Change>, DockerError> {
     let changes = match docker.container_changes(id).await {
         Ok(c) => c.unwrap_or_default(),
         Err(e) if is_not_found(&e) => Vec::new(),

@@ -113,7 +113,7 @@ pub async fn drift_pass(
     docker: &Docker,
     running: &[String],
 ) -> anyhow::Result<usize> {
-    let results: Vec<(String, Result<Vec<(String, char)>, bollard::errors::Error>)> =
+    let results: Vec<(String, Result<Vec<collect::Change>, bollard::errors::Error>)> =
         futures::stream::iter(running.iter().cloned())
             .map(|id| async move {
                 let changes = collect::changes(docker, &id).await;

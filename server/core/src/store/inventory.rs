@@ -53,11 +53,11 @@ pub enum Pass {
 pub const DRIFT_CHECK: &str = "container.drift";
 
 const UPSERT_FINDING: &str = "INSERT INTO config_findings \
-     (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) \
+     (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at, seen_pass) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9) \
      ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
        severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
-       last_seen_at = excluded.last_seen_at, \
+       last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
        state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
                     WHEN config_findings.state = 'accepted' AND config_findings.accepted_until IS NOT NULL \
                          AND config_findings.accepted_until <= excluded.last_seen_at THEN 'open' \
@@ -68,7 +68,7 @@ const UPSERT_FINDING: &str = "INSERT INTO config_findings \
 
 /// Resolves the findings of one subject that this pass did not see again.
 const RESOLVE_UNSEEN: &str = "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
-     WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND last_seen_at < $3 \
+     WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND seen_pass <> $6 \
        AND ((check_id = $4) = $5)";
 
 const UPSERT_IMAGE: &str = "INSERT INTO images \
@@ -81,14 +81,14 @@ const UPSERT_IMAGE: &str = "INSERT INTO images \
 
 const UPSERT_CONTAINER: &str = "INSERT INTO containers \
      (host_id, external_id, name, image_ref, image_id, state, created, started_at, restart_count, \
-      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at) \
-     VALUES ($1, $2, $3, $4, (SELECT id FROM images WHERE digest = $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, NULL) \
+      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass) \
+     VALUES ($1, $2, $3, $4, (SELECT id FROM images WHERE digest = $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, NULL, $15) \
      ON CONFLICT (host_id, external_id) DO UPDATE SET name = excluded.name, image_ref = excluded.image_ref, \
        image_id = excluded.image_id, state = excluded.state, created = excluded.created, \
        started_at = excluded.started_at, restart_count = excluded.restart_count, \
        privileged = excluded.privileged, user_name = excluded.user_name, \
        read_only_rootfs = excluded.read_only_rootfs, config = excluded.config, \
-       last_seen_at = excluded.last_seen_at, gone_at = NULL \
+       last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass \
      RETURNING id";
 
 /// `repo:tag` → (registry, repository, tag).
@@ -104,7 +104,7 @@ fn split_tag(reference: &str) -> Option<(String, String, String)> {
 }
 
 macro_rules! upsert_findings {
-    ($tx:expr, $kind:expr, $subject_id:expr, $found:expr, $pass:expr, $now:expr) => {{
+    ($tx:expr, $kind:expr, $subject_id:expr, $found:expr, $pass:expr, $now:expr, $pass_id:expr) => {{
         for d in $found {
             sqlx::query(UPSERT_FINDING)
                 .bind(d.check.id)
@@ -115,6 +115,7 @@ macro_rules! upsert_findings {
                 .bind(d.check.cis)
                 .bind(&d.evidence)
                 .bind($now)
+                .bind($pass_id)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -124,13 +125,14 @@ macro_rules! upsert_findings {
             .bind($now)
             .bind(DRIFT_CHECK)
             .bind($pass == Pass::Drift)
+            .bind($pass_id)
             .execute(&mut *$tx)
             .await?;
     }};
 }
 
 macro_rules! upsert_image {
-    ($tx:expr, $host_id:expr, $image:expr, $now:expr) => {{
+    ($tx:expr, $host_id:expr, $image:expr, $now:expr, $pass_id:expr) => {{
         let image: &ImageFacts = $image;
         let config = serde_json::to_string(image).unwrap_or_default();
         let id: i64 = sqlx::query_scalar(UPSERT_IMAGE)
@@ -174,13 +176,14 @@ macro_rules! upsert_image {
             }
         }
         sqlx::query(
-            "INSERT INTO host_images (host_id, image_id, first_seen_at, last_seen_at, gone_at) \
-             VALUES ($1, $2, $3, $3, NULL) ON CONFLICT (host_id, image_id) \
-             DO UPDATE SET last_seen_at = excluded.last_seen_at, gone_at = NULL",
+            "INSERT INTO host_images (host_id, image_id, first_seen_at, last_seen_at, gone_at, seen_pass) \
+             VALUES ($1, $2, $3, $3, NULL, $4) ON CONFLICT (host_id, image_id) \
+             DO UPDATE SET last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass",
         )
         .bind($host_id)
         .bind(id)
         .bind($now)
+        .bind($pass_id)
         .execute(&mut *$tx)
         .await?;
         id
@@ -188,7 +191,7 @@ macro_rules! upsert_image {
 }
 
 macro_rules! upsert_container {
-    ($tx:expr, $host_id:expr, $c:expr, $now:expr) => {{
+    ($tx:expr, $host_id:expr, $c:expr, $now:expr, $pass_id:expr) => {{
         let c: &ContainerFacts = $c;
         let config = serde_json::to_string(c).unwrap_or_default();
         let id: i64 = sqlx::query_scalar(UPSERT_CONTAINER)
@@ -206,6 +209,7 @@ macro_rules! upsert_container {
             .bind(c.read_only_rootfs)
             .bind(&config)
             .bind($now)
+            .bind($pass_id)
             .fetch_one(&mut *$tx)
             .await?;
         id
@@ -324,30 +328,33 @@ impl Store {
         findings: &[SubjectFindings<'_>],
         now: i64,
     ) -> StoreResult<()> {
+        let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             update_host!(tx, host_id, &snapshot.host, now);
             let mut image_ids = std::collections::HashMap::new();
             for image in &snapshot.images {
-                let id = upsert_image!(tx, host_id, image, now);
+                let id = upsert_image!(tx, host_id, image, now, pass);
                 image_ids.insert(image.id.as_str(), id);
             }
-            sqlx::query("UPDATE host_images SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND last_seen_at < $2")
+            sqlx::query("UPDATE host_images SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3")
                 .bind(host_id)
                 .bind(now)
+                .bind(pass)
                 .execute(&mut *tx)
                 .await?;
             let mut container_ids = std::collections::HashMap::new();
             for c in &snapshot.containers {
-                let id = upsert_container!(tx, host_id, c, now);
+                let id = upsert_container!(tx, host_id, c, now, pass);
                 container_ids.insert(c.id.as_str(), id);
             }
             // Containers that are no longer there: gone, and their findings resolved.
             let vanished: Vec<i64> = sqlx::query_scalar(
-                "UPDATE containers SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND last_seen_at < $2 RETURNING id",
+                "UPDATE containers SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3 RETURNING id",
             )
             .bind(host_id)
             .bind(now)
+            .bind(pass)
             .fetch_all(&mut *tx)
             .await?;
             for id in vanished {
@@ -374,7 +381,8 @@ impl Store {
                         subject_id,
                         &subject.found,
                         Pass::Configuration,
-                        now
+                        now,
+                        pass
                     );
                 }
             }
@@ -391,16 +399,18 @@ impl Store {
         found: &[Detected],
         now: i64,
     ) -> StoreResult<i64> {
+        let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let id = upsert_container!(tx, host_id, container, now);
+            let id = upsert_container!(tx, host_id, container, now, pass);
             upsert_findings!(
                 tx,
                 SubjectKind::Container,
                 id,
                 found,
                 Pass::Configuration,
-                now
+                now,
+                pass
             );
             tx.commit().await?;
             Ok(id)
@@ -415,10 +425,19 @@ impl Store {
         found: &[Detected],
         now: i64,
     ) -> StoreResult<i64> {
+        let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let id = upsert_image!(tx, host_id, image, now);
-            upsert_findings!(tx, SubjectKind::Image, id, found, Pass::Configuration, now);
+            let id = upsert_image!(tx, host_id, image, now, pass);
+            upsert_findings!(
+                tx,
+                SubjectKind::Image,
+                id,
+                found,
+                Pass::Configuration,
+                now,
+                pass
+            );
             tx.commit().await?;
             Ok(id)
         })
@@ -484,6 +503,7 @@ impl Store {
         found: Option<&Detected>,
         now: i64,
     ) -> StoreResult<()> {
+        let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let id: Option<i64> = sqlx::query_scalar(
@@ -500,7 +520,8 @@ impl Store {
                     id,
                     found.into_iter(),
                     Pass::Drift,
-                    now
+                    now,
+                    pass
                 );
             }
             tx.commit().await?;

@@ -1,0 +1,191 @@
+//! Real Docker engines for tests: the machine's engine (started by `scripts/test`), or a
+//! private `dockerd` started here with its own sockets, directories and network namespace,
+//! which a test may
+//! stop and restart without disturbing anything else.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test (or test run) uses.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "cgt-{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub struct Engine {
+    pub endpoint: String,
+    private: Option<Private>,
+    /// Containers to remove when the test ends.
+    created: std::sync::Mutex<Vec<String>>,
+}
+
+struct Private {
+    dir: PathBuf,
+    daemon: Option<Child>,
+}
+
+fn skip_requested() -> bool {
+    std::env::var_os("COASTGUARD_TEST_SKIP_DOCKER").is_some()
+}
+
+impl Engine {
+    /// The machine's engine, or `None` when Docker tests are knowingly skipped.
+    pub fn local() -> Option<Engine> {
+        if skip_requested() {
+            return None;
+        }
+        assert!(
+            Path::new("/var/run/docker.sock").exists(),
+            "no Docker engine at /var/run/docker.sock: run the tests with scripts/test (it starts dockerd), \
+             or set COASTGUARD_TEST_SKIP_DOCKER=1"
+        );
+        Some(Engine {
+            endpoint: "unix:///var/run/docker.sock".into(),
+            private: None,
+            created: Default::default(),
+        })
+    }
+
+    /// A private engine of this test's own.
+    pub fn private(name: &str) -> Option<Engine> {
+        if skip_requested() {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(unique(name));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut engine = Engine {
+            endpoint: format!("unix://{}", dir.join("docker.sock").display()),
+            private: Some(Private { dir, daemon: None }),
+            created: Default::default(),
+        };
+        engine.start();
+        Some(engine)
+    }
+
+    pub fn start(&mut self) {
+        let private = self.private.as_mut().expect("only private engines start");
+        let dir = &private.dir;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("dockerd.log"))
+            .unwrap();
+        // Its own network namespace: a second engine on the host's would fight the
+        // first over the docker0 bridge.
+        let child = Command::new("unshare")
+            .args(["--net", "dockerd"])
+            .arg("--data-root")
+            .arg(dir.join("root"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"))
+            .arg("--pidfile")
+            .arg(dir.join("dockerd.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", dir.join("docker.sock").display()))
+            .args([
+                "--bridge",
+                "none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--live-restore=false",
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd (install Debian's docker.io)");
+        private.daemon = Some(child);
+        let started = Instant::now();
+        while !self.try_docker(&["version"]).status.success() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "private dockerd did not start"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops the private engine (SIGTERM, like a service stop) and waits for it.
+    pub fn stop(&mut self) {
+        let private = self.private.as_mut().expect("only private engines stop");
+        if let Some(mut child) = private.daemon.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn try_docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(&self.endpoint)
+            .args(args)
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the docker CLI")
+    }
+
+    /// Runs the docker CLI against this engine; panics with its output on failure.
+    pub fn docker(&self, args: &[&str]) -> String {
+        let out = self.try_docker(args);
+        assert!(
+            out.status.success(),
+            "docker {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `docker run -d --name NAME ARGS...`; the container is removed when the test ends.
+    pub fn run(&self, name: &str, args: &[&str]) -> String {
+        let mut all = vec!["run", "-d", "--name", name, "--label", "coastguard.test=1"];
+        all.extend_from_slice(args);
+        let id = self.docker(&all);
+        self.created.lock().unwrap().push(name.to_string());
+        id
+    }
+
+    /// Builds an image `FROM scratch` with Debian's static busybox, from the given
+    /// Dockerfile lines (after the busybox is in place). Returns the image id.
+    pub fn build(&self, tag: &str, lines: &[&str]) -> String {
+        let dir = std::env::temp_dir().join(unique("ctx"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy("/bin/busybox", dir.join("busybox"))
+            .expect("/bin/busybox (install busybox-static)");
+        let mut dockerfile = String::from(
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        );
+        for line in lines {
+            dockerfile.push_str(line);
+            dockerfile.push('\n');
+        }
+        std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
+        self.docker(&["build", "-q", "-t", tag, dir.to_str().unwrap()]);
+        let _ = std::fs::remove_dir_all(&dir);
+        self.docker(&["image", "inspect", "--format", "{{.Id}}", tag])
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let names = std::mem::take(&mut *self.created.lock().unwrap());
+        if !names.is_empty() && self.private.as_ref().is_none_or(|p| p.daemon.is_some()) {
+            let mut args = vec!["rm", "-f"];
+            args.extend(names.iter().map(String::as_str));
+            let _ = self.try_docker(&args);
+        }
+        if self.private.is_some() {
+            self.stop();
+            if let Some(p) = &self.private {
+                let _ = std::fs::remove_dir_all(&p.dir);
+            }
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! The Docker collector against real engines, on SQLite and Postgres: containers with
+//! known risky and hardened settings and their exact findings, lifecycle, events,
+//! drift, and an engine that goes away and comes back.
+
+mod engine;
+
+use coastguard_core::docker::collector::{drift_pass, run_worker, sync_engine};
+use coastguard_core::docker::engine::EngineConfig;
+use coastguard_core::testing::TestDb;
+use coastguard_core::with_db;
+use engine::{unique, Engine};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// `check_id` or `check_id[instance]` of a subject's findings in a given state.
+async fn findings(db: &TestDb, kind: &str, subject_id: i64, state: &str) -> BTreeSet<String> {
+    let rows: Vec<(String, String)> = with_db!(db.store.db(), |pool| {
+        sqlx::query_as(
+        "SELECT check_id, instance FROM config_findings WHERE subject_kind = $1 AND subject_id = $2 AND state = $3"
+    )
+    .bind(kind)
+    .bind(subject_id)
+    .bind(state)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    });
+    rows.into_iter()
+        .map(|(c, i)| if i.is_empty() { c } else { format!("{c}[{i}]") })
+        .collect()
+}
+
+async fn container_row(db: &TestDb, name: &str) -> Option<(i64, String, Option<i64>)> {
+    with_db!(db.store.db(), |pool| sqlx::query_as(
+        "SELECT id, state, gone_at FROM containers WHERE name = $1 ORDER BY id DESC LIMIT 1"
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+    .unwrap())
+}
+
+async fn image_row(db: &TestDb, digest: &str) -> i64 {
+    with_db!(db.store.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM images WHERE digest = $1"
+    )
+    .bind(digest)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+async fn add_engine(db: &TestDb, engine: &Engine) -> coastguard_core::store::inventory::EngineRow {
+    db.store
+        .add_docker_engine(
+            &unique("engine"),
+            &EngineConfig::new(&engine.endpoint),
+            coastguard_core::now(),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn risky_and_hardened_containers_get_exactly_their_findings() {
+    let Some(docker) = Engine::local() else {
+        return;
+    };
+    let risky_tag = format!("{}:1", unique("risky"));
+    let risky_image = docker.build(
+        &risky_tag,
+        &[
+            "ENV API_TOKEN=Zx81kq2LmN0pQ7rT5vW3yB9c GREETING=hello",
+            "CMD [\"sleep\", \"3600\"]",
+        ],
+    );
+    let hardened_image = docker.build(
+        &format!("{}:1", unique("hardened")),
+        &[
+            "USER 1000:1000",
+            "HEALTHCHECK --interval=30s CMD [\"true\"]",
+            "CMD [\"sleep\", \"3600\"]",
+        ],
+    );
+    let network = unique("net");
+    docker.docker(&["network", "create", &network]);
+    let risky = unique("risky");
+    docker.run(
+        &risky,
+        &[
+            "-p",
+            "18080:80",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock:ro",
+            "-v",
+            "/etc:/host-etc:ro",
+            "--cap-add",
+            "SYS_ADMIN",
+            "--cap-add",
+            "CHOWN",
+            "--pid",
+            "host",
+            "-e",
+            "DB_PASSWORD=hunter2hunter2",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--restart",
+            "always",
+            &risky_tag,
+        ],
+    );
+    let hardened = unique("hardened");
+    docker.run(
+        &hardened,
+        &[
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "64",
+            "--network",
+            &network,
+            "-p",
+            "127.0.0.1:18081:80",
+            "--restart",
+            "on-failure:3",
+            &hardened_image,
+        ],
+    );
+
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        let state = db.state();
+        let engine = add_engine(&db, &docker).await;
+        let (_, _, report) = sync_engine(&state, &engine).await.expect("sync");
+        assert!(report.containers >= 2 && report.images >= 2, "{report:?}");
+
+        let (risky_id, risky_state, gone) = container_row(&db, &risky).await.expect("risky stored");
+        assert_eq!((risky_state.as_str(), gone), ("running", None));
+        assert_eq!(
+            findings(&db, "container", risky_id, "open").await,
+            set(&[
+                "container.capability_added[SYS_ADMIN]",
+                "container.capability_added[CHOWN]",
+                "container.capabilities_not_dropped",
+                "container.runs_as_root",
+                "container.rootfs_writable",
+                "container.no_memory_limit",
+                "container.no_cpu_limit",
+                "container.no_pids_limit",
+                "container.host_pid",
+                "container.docker_socket[/var/run/docker.sock]",
+                "container.sensitive_mount[/etc]",
+                "container.seccomp_unconfined",
+                "container.new_privileges_allowed",
+                "container.port_on_all_interfaces[18080 → 80/tcp]",
+                "container.default_bridge",
+                "container.no_healthcheck",
+                "container.restart_unbounded",
+                "container.mutable_image_tag",
+                "container.secret_in_env[env:DB_PASSWORD]",
+            ])
+        );
+        let (hardened_id, _, _) = container_row(&db, &hardened)
+            .await
+            .expect("hardened stored");
+        assert_eq!(
+            findings(&db, "container", hardened_id, "open").await,
+            BTreeSet::new()
+        );
+
+        let risky_image_id = image_row(&db, &risky_image).await;
+        let image_findings = findings(&db, "image", risky_image_id, "open").await;
+        assert!(
+            image_findings.contains("image.runs_as_root"),
+            "{image_findings:?}"
+        );
+        assert!(image_findings.contains("image.no_healthcheck"));
+        assert!(image_findings.contains("image.secret_in_env[env:API_TOKEN]"));
+        assert!(image_findings.iter().any(
+            |f| f.starts_with("image.secret_in_history[history[") && f.ends_with(":API_TOKEN]")
+        ));
+        assert_eq!(image_findings.len(), 4, "{image_findings:?}");
+        assert_eq!(
+            findings(&db, "image", image_row(&db, &hardened_image).await, "open").await,
+            BTreeSet::new()
+        );
+
+        // Severities and CIS sections are stored with the findings.
+        let (severity, cis): (String, Option<String>) = with_db!(db.store.db(), |pool| {
+            sqlx::query_as(
+            "SELECT severity, cis_section FROM config_findings WHERE subject_id = $1 AND check_id = 'container.docker_socket'"
+        )
+        .bind(risky_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        });
+        assert_eq!(
+            (severity.as_str(), cis.as_deref()),
+            ("critical", Some("5.31"))
+        );
+
+        // No secret value reaches the database.
+        let leaked: i64 = with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM containers WHERE config LIKE '%hunter2%') \
+                  + (SELECT COUNT(*) FROM images WHERE config LIKE '%Zx81kq2%') \
+                  + (SELECT COUNT(*) FROM config_findings WHERE evidence LIKE '%hunter2%' OR evidence LIKE '%Zx81kq2%')"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        });
+        assert_eq!(leaked, 0);
+    }
+    docker.docker(&["rm", "-f", &risky, &hardened]);
+    docker.docker(&["network", "rm", &network]);
+}
+
+#[tokio::test]
+async fn findings_resolve_and_reopen_and_removed_containers_are_gone_not_deleted() {
+    let Some(docker) = Engine::local() else {
+        return;
+    };
+    let tag = format!("{}:1", unique("lifecycle"));
+    docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    let name = unique("lifecycle");
+    docker.run(&name, &["--restart", "always", &tag]);
+
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        docker.docker(&["update", "--restart", "always", &name]);
+        let state = db.state();
+        let engine = add_engine(&db, &docker).await;
+        sync_engine(&state, &engine).await.unwrap();
+        let (id, _, _) = container_row(&db, &name).await.unwrap();
+        assert!(findings(&db, "container", id, "open")
+            .await
+            .contains("container.restart_unbounded"));
+
+        docker.docker(&["update", "--restart", "no", &name]);
+        sync_engine(&state, &engine).await.unwrap();
+        assert!(findings(&db, "container", id, "resolved")
+            .await
+            .contains("container.restart_unbounded"));
+
+        docker.docker(&["update", "--restart", "unless-stopped", &name]);
+        sync_engine(&state, &engine).await.unwrap();
+        let reopened: (String, Option<i64>, Option<i64>) =
+            with_db!(db.store.db(), |pool| sqlx::query_as(
+                "SELECT state, reopened_at, resolved_at FROM config_findings \
+             WHERE subject_id = $1 AND check_id = 'container.restart_unbounded'"
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap());
+        assert_eq!(reopened.0, "open");
+        assert!(reopened.1.is_some(), "reopened_at set");
+        assert_eq!(reopened.2, None, "resolved_at cleared");
+        docker.docker(&["update", "--restart", "no", &name]);
+    }
+    docker.docker(&["rm", "-f", &name]);
+}
+
+#[tokio::test]
+async fn removed_containers_are_marked_gone_with_findings_resolved() {
+    let Some(docker) = Engine::local() else {
+        return;
+    };
+    let tag = format!("{}:1", unique("gone"));
+    docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    for db in coastguard_core::testing::backends().await {
+        let name = unique("gone");
+        docker.run(&name, &[&tag]);
+        let state = db.state();
+        let engine = add_engine(&db, &docker).await;
+        sync_engine(&state, &engine).await.unwrap();
+        let (id, _, _) = container_row(&db, &name).await.unwrap();
+        let open = findings(&db, "container", id, "open").await;
+        assert!(!open.is_empty());
+        docker.docker(&["rm", "-f", &name]);
+        sync_engine(&state, &engine).await.unwrap();
+        let (_, _, gone_at) = container_row(&db, &name).await.expect("still stored");
+        assert!(gone_at.is_some(), "marked gone");
+        assert_eq!(
+            findings(&db, "container", id, "open").await,
+            BTreeSet::new()
+        );
+        assert_eq!(findings(&db, "container", id, "resolved").await, open);
+    }
+}
+
+#[tokio::test]
+async fn events_reach_the_store_without_a_full_sync() {
+    let Some(docker) = Engine::local() else {
+        return;
+    };
+    let tag = format!("{}:1", unique("events"));
+    docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        // Intervals long enough that only events can explain what the test sees.
+        let settings = coastguard_core::Settings {
+            docker_sync_seconds: 3600,
+            docker_drift_seconds: 3600,
+            ..Default::default()
+        };
+        let state = db.state_with(settings);
+        let engine = add_engine(&db, &docker).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(run_worker(state.clone(), engine.id, stopped));
+        wait_until("the first sync", || async {
+            state
+                .store
+                .docker_engine(engine.id)
+                .await
+                .unwrap()
+                .last_sync_at
+                .is_some()
+        })
+        .await;
+
+        let name = unique("events");
+        let started = Instant::now();
+        docker.run(&name, &["--cap-add", "NET_ADMIN", &tag]);
+        wait_until("the new container in the store", || async {
+            container_row(&db, &name).await.is_some()
+        })
+        .await;
+        eprintln!("container create → store: {:?}", started.elapsed());
+        let (id, _, _) = container_row(&db, &name).await.unwrap();
+        wait_until("its findings", || async {
+            findings(&db, "container", id, "open")
+                .await
+                .contains("container.capability_added[NET_ADMIN]")
+        })
+        .await;
+
+        docker.docker(&["rm", "-f", &name]);
+        wait_until("the container marked gone", || async {
+            container_row(&db, &name)
+                .await
+                .is_some_and(|(_, _, gone)| gone.is_some())
+        })
+        .await;
+        let _ = stop.send(true);
+        worker.await.unwrap();
+    }
+}
+
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn drift_in_binary_and_config_paths_is_a_finding() {
+    let Some(docker) = Engine::local() else {
+        return;
+    };
+    let tag = format!("{}:1", unique("drift"));
+    docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    let name = unique("drift");
+    let container = docker.run(&name, &[&tag]);
+    for db in coastguard_core::testing::backends().await {
+        let state = db.state();
+        let engine = add_engine(&db, &docker).await;
+        let (client, _, _) = sync_engine(&state, &engine).await.unwrap();
+        let (id, _, _) = container_row(&db, &name).await.unwrap();
+        drift_pass(&state, engine.id, &client, std::slice::from_ref(&container))
+            .await
+            .unwrap();
+        assert!(!findings(&db, "container", id, "open")
+            .await
+            .contains("container.drift"));
+
+        docker.docker(&[
+            "exec",
+            &name,
+            "sh",
+            "-c",
+            "echo evil > /bin/evil; mkdir -p /scratch; echo x > /scratch/x",
+        ]);
+        drift_pass(&state, engine.id, &client, std::slice::from_ref(&container))
+            .await
+            .unwrap();
+        assert!(findings(&db, "container", id, "open")
+            .await
+            .contains("container.drift"));
+        let evidence: String = with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar(
+            "SELECT evidence FROM config_findings WHERE subject_id = $1 AND check_id = 'container.drift'"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        });
+        assert!(
+            evidence.contains("A /bin/evil") && !evidence.contains("/scratch"),
+            "{evidence}"
+        );
+
+        // A full sync does not resolve drift (drift has its own pass).
+        sync_engine(&state, &engine).await.unwrap();
+        assert!(findings(&db, "container", id, "open")
+            .await
+            .contains("container.drift"));
+        docker.docker(&["exec", &name, "rm", "/bin/evil"]);
+    }
+}
+
+#[tokio::test]
+async fn an_engine_that_goes_away_is_unreachable_and_keeps_its_inventory() {
+    let Some(mut docker) = Engine::private("away") else {
+        return;
+    };
+    let tag = format!("{}:1", unique("away"));
+    docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    let name = unique("away");
+    docker.run(&name, &["--network", "none", &tag]);
+    let db = coastguard_core::testing::sqlite().await;
+    let pg = coastguard_core::testing::postgres().await;
+    let dbs: Vec<&TestDb> = std::iter::once(&db).chain(pg.as_ref()).collect();
+
+    let mut engines = Vec::new();
+    for db in &dbs {
+        let engine = add_engine(db, &docker).await;
+        sync_engine(&db.state(), &engine).await.unwrap();
+        let row = db.store.docker_engine(engine.id).await.unwrap();
+        assert_eq!(row.status, "ok");
+        // The private engine's settings are known, so its findings are exact.
+        assert_eq!(
+            findings(db, "host", engine.id, "open").await,
+            set(&["host.userns_disabled", "host.live_restore_disabled"])
+        );
+        engines.push(engine);
+    }
+
+    docker.stop();
+    for (db, engine) in dbs.iter().zip(&engines) {
+        let err = sync_engine(&db.state(), engine).await.unwrap_err();
+        eprintln!("expected failure: {err:#}");
+        let row = db.store.docker_engine(engine.id).await.unwrap();
+        assert_eq!(row.status, "unreachable");
+        assert!(row.last_error.is_some());
+        assert!(row.last_seen_at.is_some(), "last seen is kept");
+        let (_, state, gone) = container_row(db, &name).await.expect("inventory kept");
+        assert_eq!(
+            (state.as_str(), gone),
+            ("running", None),
+            "nothing marked gone by a failed sync"
+        );
+    }
+
+    docker.start();
+    for (db, engine) in dbs.iter().zip(&engines) {
+        sync_engine(&db.state(), engine).await.unwrap();
+        let row = db.store.docker_engine(engine.id).await.unwrap();
+        assert_eq!((row.status.as_str(), row.last_error), ("ok", None));
+        // The engine stopped the container when it shut down.
+        let (_, state, gone) = container_row(db, &name).await.unwrap();
+        assert_eq!((state.as_str(), gone), ("exited", None));
+    }
+}
