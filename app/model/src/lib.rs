@@ -7,6 +7,7 @@ mod access;
 pub mod docker;
 mod error;
 pub mod findings;
+pub mod inventory;
 mod overview;
 mod severity;
 mod time;

@@ -99,6 +99,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NotFound => Error::NotFound("not found".into()),
             StoreError::Conflict(message) => Error::Conflict(message),
+            StoreError::Invalid(field, message) => Error::invalid_at(field, message),
             StoreError::Db(e) => Error::Internal(anyhow::Error::new(e).context("database")),
         }
     }

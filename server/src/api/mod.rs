@@ -9,6 +9,8 @@
 mod access;
 mod audit;
 pub mod extract;
+mod findings;
+mod inventory;
 mod system;
 
 use crate::http::ServerState;
@@ -36,6 +38,8 @@ use utoipa_axum::routes;
         (name = "access", description = "Users and API tokens (admin)"),
         (name = "audit", description = "Who changed what (admin)"),
         (name = "posture", description = "The estate at a glance"),
+        (name = "inventory", description = "Docker engines, hosts, images and containers"),
+        (name = "findings", description = "Configuration findings, checks, risk acceptance, image policy"),
     )
 )]
 struct ApiDoc;
@@ -76,7 +80,24 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(access::reset_password))
         .routes(routes!(access::list_tokens, access::create_token))
         .routes(routes!(access::revoke_token))
-        .routes(routes!(audit::list_audit));
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(inventory::list_hosts))
+        .routes(routes!(inventory::get_host))
+        .routes(routes!(inventory::add_engine))
+        .routes(routes!(inventory::remove_engine))
+        .routes(routes!(inventory::sync_engine))
+        .routes(routes!(inventory::list_images))
+        .routes(routes!(inventory::get_image))
+        .routes(routes!(inventory::list_containers))
+        .routes(routes!(inventory::get_container))
+        .routes(routes!(findings::list_findings))
+        .routes(routes!(findings::get_finding))
+        .routes(routes!(
+            findings::accept_finding,
+            findings::unaccept_finding
+        ))
+        .routes(routes!(findings::list_checks))
+        .routes(routes!(findings::get_policy, findings::set_policy));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

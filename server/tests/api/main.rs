@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod contract;
+mod inventory;
 mod session;
 
 use coastguard_core::access;

@@ -6,5 +6,6 @@ pub mod checks;
 pub mod collect;
 pub mod collector;
 pub mod engine;
+pub mod manage;
 pub mod normalize;
 pub mod secrets;

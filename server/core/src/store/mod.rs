@@ -9,6 +9,7 @@ mod settings;
 mod throttle;
 pub mod tokens;
 pub mod users;
+mod views;
 
 pub use audit::AuditRecord;
 pub use throttle::ThrottlePolicy;
@@ -26,6 +27,10 @@ pub enum StoreError {
     /// A uniqueness rule or a domain rule (e.g. "the last admin can't be removed").
     #[error("{0}")]
     Conflict(String),
+    /// A query parameter the store can't use (unknown sort key, page 0...): the field
+    /// and what is wrong.
+    #[error("{1}")]
+    Invalid(&'static str, String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }

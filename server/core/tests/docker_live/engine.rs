@@ -22,8 +22,9 @@ pub fn unique(prefix: &str) -> String {
 pub struct Engine {
     pub endpoint: String,
     private: Option<Private>,
-    /// Containers to remove when the test ends.
+    /// Containers and images to remove when the test ends.
     created: std::sync::Mutex<Vec<String>>,
+    images: std::sync::Mutex<Vec<String>>,
 }
 
 struct Private {
@@ -50,6 +51,7 @@ impl Engine {
             endpoint: "unix:///var/run/docker.sock".into(),
             private: None,
             created: Default::default(),
+            images: Default::default(),
         })
     }
 
@@ -64,6 +66,7 @@ impl Engine {
             endpoint: format!("unix://{}", dir.join("docker.sock").display()),
             private: Some(Private { dir, daemon: None }),
             created: Default::default(),
+            images: Default::default(),
         };
         engine.start();
         Some(engine)
@@ -153,14 +156,16 @@ impl Engine {
     }
 
     /// Builds an image `FROM scratch` with Debian's static busybox, from the given
-    /// Dockerfile lines (after the busybox is in place). Returns the image id.
+    /// Dockerfile lines (after the busybox is in place). A label makes every build a
+    /// distinct image (identical builds would share one id). Returns the image id.
     pub fn build(&self, tag: &str, lines: &[&str]) -> String {
         let dir = std::env::temp_dir().join(unique("ctx"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy("/bin/busybox", dir.join("busybox"))
             .expect("/bin/busybox (install busybox-static)");
-        let mut dockerfile = String::from(
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        let mut dockerfile = format!(
+            "FROM scratch\nLABEL coastguard.test=1 coastguard.test.build={tag}\nCOPY busybox /bin/busybox\n\
+             RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n"
         );
         for line in lines {
             dockerfile.push_str(line);
@@ -169,6 +174,7 @@ impl Engine {
         std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
         self.docker(&["build", "-q", "-t", tag, dir.to_str().unwrap()]);
         let _ = std::fs::remove_dir_all(&dir);
+        self.images.lock().unwrap().push(tag.to_string());
         self.docker(&["image", "inspect", "--format", "{{.Id}}", tag])
     }
 }
@@ -179,6 +185,12 @@ impl Drop for Engine {
         if !names.is_empty() && self.private.as_ref().is_none_or(|p| p.daemon.is_some()) {
             let mut args = vec!["rm", "-f"];
             args.extend(names.iter().map(String::as_str));
+            let _ = self.try_docker(&args);
+        }
+        let images = std::mem::take(&mut *self.images.lock().unwrap());
+        if !images.is_empty() && self.private.is_none() {
+            let mut args = vec!["rmi", "-f"];
+            args.extend(images.iter().map(String::as_str));
             let _ = self.try_docker(&args);
         }
         if self.private.is_some() {

@@ -1,0 +1,427 @@
+//! The inventory API against the machine's Docker engine: engines, lists with
+//! filtering/sorting/paging, details, risk acceptance and the image policy.
+
+use coastguard_model::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A busybox image and a container from it, removed when dropped.
+struct Fixture {
+    name: String,
+}
+
+impl Fixture {
+    fn start() -> Option<Fixture> {
+        if std::env::var_os("COASTGUARD_TEST_SKIP_DOCKER").is_some() {
+            return None;
+        }
+        let name = format!("cgt-api-{}-{}", std::process::id(), rand_suffix());
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy("/bin/busybox", dir.join("busybox")).expect("/bin/busybox (busybox-static)");
+        std::fs::write(
+            dir.join("Dockerfile"),
+            format!(
+                "FROM scratch\nLABEL coastguard.test=1 coastguard.test.build={name}\nCOPY busybox /bin/busybox\n\
+                 RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sleep\", \"3600\"]\n"
+            ),
+        )
+        .unwrap();
+        docker(&[
+            "build",
+            "-q",
+            "-t",
+            &format!("{name}:1"),
+            dir.to_str().unwrap(),
+        ]);
+        let _ = std::fs::remove_dir_all(&dir);
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "coastguard.test=1",
+            "--cap-add",
+            "NET_ADMIN",
+            &format!("{name}:1"),
+        ]);
+        Some(Fixture { name })
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .output();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+#[tokio::test]
+async fn engines_inventory_findings_and_acceptance_over_the_api() {
+    let Some(fixture) = Fixture::start() else {
+        return;
+    };
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let engine = json!({"name": "local", "endpoint": "unix:///var/run/docker.sock"});
+
+        let res = srv
+            .call(Method::POST, "/api/v1/engines", &viewer, &engine)
+            .await;
+        assert_eq!(res.status(), 403);
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/engines",
+                &admin,
+                &json!({"name": "x", "endpoint": "docker.example.com"}),
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["location"],
+            "endpoint"
+        );
+        let res = srv
+            .call(Method::POST, "/api/v1/engines", &admin, &json!({"name": "x", "endpoint": "tcp://h:2376", "tls_ca": "/nope/ca.pem", "tls_cert": "/nope/c.pem", "tls_key": "/nope/k.pem"}))
+            .await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["location"],
+            "tls_ca"
+        );
+        let res = srv
+            .call(Method::POST, "/api/v1/engines", &admin, &engine)
+            .await;
+        assert_eq!(res.status(), 201);
+        let host: Value = res.json().await.unwrap();
+        let host_id = host["id"].as_i64().unwrap();
+        assert_eq!(host["status"], "pending");
+        let res = srv
+            .call(Method::POST, "/api/v1/engines", &admin, &engine)
+            .await;
+        assert_eq!(res.status(), 409);
+
+        let res = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/engines/{host_id}/sync"),
+                &viewer,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+        let res = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/engines/{host_id}/sync"),
+                &analyst,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let sync: Value = res.json().await.unwrap();
+        assert!(sync["containers"].as_i64().unwrap() >= 1, "{sync}");
+
+        let hosts = srv.get_json("/api/v1/hosts", &viewer).await;
+        assert_eq!(hosts["total"], 1);
+        assert_eq!(hosts["items"][0]["status"], "ok");
+        assert!(hosts["items"][0]["containers_running"].as_i64().unwrap() >= 1);
+
+        let list = srv
+            .get_json(&format!("/api/v1/containers?q={}", fixture.name), &viewer)
+            .await;
+        assert_eq!(list["total"], 1, "{list}");
+        let container = &list["items"][0];
+        assert_eq!(container["host_id"], host_id);
+        assert_eq!(container["state"], "running");
+        assert!(
+            container["open_findings"]["high"].as_i64().unwrap() >= 1,
+            "NET_ADMIN is high: {container}"
+        );
+        let container_id = container["id"].as_i64().unwrap();
+
+        // Server-side filtering, sorting and paging, and their validation.
+        let page = srv
+            .get_json(
+                "/api/v1/containers?sort=findings&per_page=1&page=1",
+                &viewer,
+            )
+            .await;
+        assert_eq!(page["per_page"], 1);
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        let res = srv
+            .get("/api/v1/containers?sort=colour", &viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["location"],
+            "sort"
+        );
+        let res = srv
+            .get("/api/v1/containers?per_page=0", &viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let none = srv
+            .get_json(
+                &format!("/api/v1/containers?q={}&state=exited", fixture.name),
+                &viewer,
+            )
+            .await;
+        assert_eq!(none["total"], 0);
+        let high = srv
+            .get_json(
+                &format!("/api/v1/containers?q={}&severity=high", fixture.name),
+                &viewer,
+            )
+            .await;
+        assert_eq!(high["total"], 1);
+        let critical = srv
+            .get_json(
+                &format!("/api/v1/containers?q={}&severity=critical", fixture.name),
+                &viewer,
+            )
+            .await;
+        assert_eq!(critical["total"], 0);
+
+        let detail = srv
+            .get_json(&format!("/api/v1/containers/{container_id}"), &viewer)
+            .await;
+        // Facts are what the engine reported (the CLI writes CAP_ names).
+        assert_eq!(detail["facts"]["cap_add"], json!(["CAP_NET_ADMIN"]));
+        let image_id = detail["container"]["image_id"].as_i64().unwrap();
+        let image = srv
+            .get_json(&format!("/api/v1/images/{image_id}"), &viewer)
+            .await;
+        assert_eq!(
+            image["image"]["tags"],
+            json!([format!("{}:1", fixture.name)])
+        );
+        assert!(image["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == container_id));
+        let host_detail = srv
+            .get_json(&format!("/api/v1/hosts/{host_id}"), &viewer)
+            .await;
+        assert!(host_detail["facts"]["engine_version"].is_string());
+
+        // Accepting a risk: analysts only, with a reason; it leaves the open counts.
+        let findings = srv
+            .get_json(&format!("/api/v1/config-findings?subject_kind=container&subject_id={container_id}&check=container.capability_added"), &viewer)
+            .await;
+        assert_eq!(findings["total"], 1);
+        let finding = findings["items"][0]["id"].as_i64().unwrap();
+        assert!(!findings["items"][0]["remediation"].as_str().unwrap().is_empty());
+        let path = format!("/api/v1/config-findings/{finding}/acceptance");
+        let reason = json!({"reason": "VPN sidecar needs NET_ADMIN", "expires_in_days": 30});
+        assert_eq!(
+            srv.call(Method::PUT, &path, &viewer, &reason)
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            srv.call(Method::PUT, &path, &analyst, &json!({"reason": ""}))
+                .await
+                .status(),
+            422
+        );
+        assert_eq!(
+            srv.call(Method::PUT, &path, &analyst, &reason)
+                .await
+                .status(),
+            204
+        );
+        let accepted = srv
+            .get_json(&format!("/api/v1/config-findings/{finding}"), &viewer)
+            .await;
+        assert_eq!(accepted["state"], "accepted");
+        assert_eq!(accepted["accepted_by"], "token:analyst token");
+        assert_eq!(accepted["accepted_reason"], "VPN sidecar needs NET_ADMIN");
+        let after = srv
+            .get_json(&format!("/api/v1/containers/{container_id}"), &viewer)
+            .await;
+        assert_eq!(
+            after["container"]["open_findings"]["high"]
+                .as_i64()
+                .unwrap(),
+            container["open_findings"]["high"].as_i64().unwrap() - 1
+        );
+        // A later sync keeps the acceptance.
+        srv.call(
+            Method::POST,
+            &format!("/api/v1/engines/{host_id}/sync"),
+            &analyst,
+            &Value::Null,
+        )
+        .await;
+        assert_eq!(
+            srv.get_json(&format!("/api/v1/config-findings/{finding}"), &viewer)
+                .await["state"],
+            "accepted"
+        );
+        // An expired acceptance comes back.
+        coastguard_core::with_db!(srv.db.store.db(), |pool| sqlx::query(
+            "UPDATE config_findings SET accepted_until = 1 WHERE id = $1"
+        )
+        .bind(finding)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        assert_eq!(
+            srv.db
+                .store
+                .reopen_expired_acceptances(coastguard_core::now())
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            srv.get_json(&format!("/api/v1/config-findings/{finding}"), &viewer)
+                .await["state"],
+            "open"
+        );
+        assert_eq!(
+            srv.call(Method::PUT, &path, &analyst, &json!({"reason": "again"}))
+                .await
+                .status(),
+            204
+        );
+        assert_eq!(
+            srv.call(Method::DELETE, &path, &analyst, &Value::Null)
+                .await
+                .status(),
+            204
+        );
+        assert_eq!(
+            srv.get_json(&format!("/api/v1/config-findings/{finding}"), &viewer)
+                .await["state"],
+            "open"
+        );
+        assert_eq!(
+            srv.call(Method::DELETE, &path, &analyst, &Value::Null)
+                .await
+                .status(),
+            409
+        );
+
+        // The image policy: admins set it; image findings follow at the next sync.
+        let res = srv.call(Method::PUT, "/api/v1/settings/docker-policy", &admin, &json!({"trusted_registries": ["ghcr.io/x"], "image_max_age_days": 30, "image_max_size_mb": 100})).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["location"],
+            "trusted_registries"
+        );
+        let policy = json!({"trusted_registries": ["GHCR.io"], "image_max_age_days": 30, "image_max_size_mb": 100});
+        assert_eq!(
+            srv.call(
+                Method::PUT,
+                "/api/v1/settings/docker-policy",
+                &analyst,
+                &policy
+            )
+            .await
+            .status(),
+            403
+        );
+        let res = srv
+            .call(
+                Method::PUT,
+                "/api/v1/settings/docker-policy",
+                &admin,
+                &policy,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["trusted_registries"],
+            json!(["ghcr.io"])
+        );
+        srv.call(
+            Method::POST,
+            &format!("/api/v1/engines/{host_id}/sync"),
+            &analyst,
+            &Value::Null,
+        )
+        .await;
+        let untrusted = srv
+            .get_json(&format!("/api/v1/config-findings?subject_kind=image&subject_id={image_id}&check=image.untrusted_registry"), &viewer)
+            .await;
+        assert_eq!(untrusted["total"], 1, "{untrusted}");
+        assert_eq!(untrusted["items"][0]["instance"], "docker.io");
+
+        let checks: Value = srv.get_json("/api/v1/checks", &viewer).await;
+        assert!(checks.as_array().unwrap().len() >= 40);
+
+        // Every change above is in the audit log.
+        let audit = srv
+            .get("/api/v1/audit", &admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for action in [
+            "engine.add",
+            "engine.sync",
+            "finding.accept",
+            "finding.unaccept",
+            "settings.docker_policy",
+        ] {
+            assert!(audit.contains(action), "{action} missing");
+        }
+
+        let res = srv
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/engines/{host_id}"),
+                &admin,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(srv.get_json("/api/v1/hosts", &viewer).await["total"], 0);
+        let res = srv
+            .get(&format!("/api/v1/containers/{container_id}"), &viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+    });
+}
