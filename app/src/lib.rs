@@ -77,6 +77,14 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=pages::overview::OverviewPage />
                     <Route path=path!("account") view=pages::account::AccountPage />
+                    <Route path=path!("hosts") view=pages::hosts::HostsPage />
+                    <Route path=path!("hosts/:id") view=pages::host::HostPage />
+                    <Route path=path!("images") view=pages::images::ImagesPage />
+                    <Route path=path!("images/:id") view=pages::image::ImagePage />
+                    <Route path=path!("containers") view=pages::containers::ContainersPage />
+                    <Route path=path!("containers/:id") view=pages::container::ContainerPage />
+                    <Route path=path!("findings") view=pages::findings::FindingsPage />
+                    <Route path=path!("admin/settings") view=pages::settings::SettingsPage />
                     <Route path=path!("admin/users") view=pages::users::UsersPage />
                     <Route path=path!("admin/tokens") view=pages::tokens::TokensPage />
                     <Route path=path!("admin/audit") view=pages::audit::AuditPage />

@@ -32,7 +32,7 @@ fn free_port() -> u16 {
 }
 
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo test"))
         .parent()
         .expect("workspace")
         .to_path_buf()

@@ -15,20 +15,14 @@ pub fn use_me() -> MeResource {
 }
 
 /// Sections that exist today, and the ones the navigation announces.
-const SECTIONS: &[(&str, &str)] = &[("/", "Overview")];
+const SECTIONS: &[(&str, &str)] = &[
+    ("/", "Overview"),
+    ("/hosts", "Hosts"),
+    ("/images", "Images"),
+    ("/containers", "Containers"),
+    ("/findings", "Configuration"),
+];
 const COMING: &[(&str, &str)] = &[
-    (
-        "Hosts",
-        "Docker engines and nodes: arrives with the Docker collector",
-    ),
-    (
-        "Images",
-        "Image inventory: arrives with the Docker collector",
-    ),
-    (
-        "Containers",
-        "Container inventory: arrives with the Docker collector",
-    ),
     (
         "Vulnerabilities",
         "Scan results: arrives with scan ingestion",
@@ -50,6 +44,7 @@ const ADMIN: &[(&str, &str)] = &[
     ("/admin/users", "Users"),
     ("/admin/tokens", "API tokens"),
     ("/admin/audit", "Audit log"),
+    ("/admin/settings", "Settings"),
 ];
 
 #[component]
@@ -59,7 +54,7 @@ pub fn Layout() -> impl IntoView {
 
     let main_links = SECTIONS
         .iter()
-        .map(|(href, label)| view! { <li><A href=*href exact=true>{*label}</A></li> })
+        .map(|(href, label)| view! { <li><A href=*href exact=*href == "/">{*label}</A></li> })
         .collect_view();
     let coming = COMING
         .iter()

@@ -1,6 +1,8 @@
 //! Pieces shared by pages.
 
 pub mod common;
+pub mod findings;
 pub mod guard;
 pub mod layout;
+pub mod listing;
 pub mod theme;

@@ -2,8 +2,16 @@
 
 pub mod account;
 pub mod audit;
+pub mod container;
+pub mod containers;
+pub mod findings;
+pub mod host;
+pub mod hosts;
+pub mod image;
+pub mod images;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod settings;
 pub mod tokens;
 pub mod users;

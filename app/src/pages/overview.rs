@@ -29,11 +29,11 @@ fn Posture(overview: Overview) -> impl IntoView {
     let o = overview;
     view! {
         <section class="stats" aria-label="Inventory">
-            <Stat label="Hosts" value=o.hosts note=(o.hosts_unreachable > 0).then(|| format!("{} unreachable", o.hosts_unreachable)) />
-            <Stat label="Clusters" value=o.clusters note=None />
-            <Stat label="Images" value=o.images note=None />
-            <Stat label="Running containers" value=o.containers_running note=None />
-            <Stat label="Scans" value=o.scans note=None />
+            <Stat label="Hosts" href="/hosts" value=o.hosts note=(o.hosts_unreachable > 0).then(|| format!("{} unreachable", o.hosts_unreachable)) />
+            <Stat label="Images" href="/images" value=o.images note=None />
+            <Stat label="Running containers" href="/containers?state=running" value=o.containers_running note=None />
+            <Stat label="Clusters" href="" value=o.clusters note=None />
+            <Stat label="Scans" href="" value=o.scans note=None />
         </section>
         <section class="grid-3">
             <div class="panel">
@@ -41,7 +41,7 @@ fn Posture(overview: Overview) -> impl IntoView {
                 <SeverityCountsView counts=o.open_vulnerabilities />
             </div>
             <div class="panel">
-                <h2>"Open configuration findings"</h2>
+                <h2><a href="/findings">"Open configuration findings"</a></h2>
                 <SeverityCountsView counts=o.open_config_findings />
             </div>
             <div class="panel">
@@ -53,10 +53,20 @@ fn Posture(overview: Overview) -> impl IntoView {
 }
 
 #[component]
-fn Stat(label: &'static str, value: i64, note: Option<String>) -> impl IntoView {
+fn Stat(
+    label: &'static str,
+    href: &'static str,
+    value: i64,
+    note: Option<String>,
+) -> impl IntoView {
+    let shown = if href.is_empty() {
+        view! { <span>{value}</span> }.into_any()
+    } else {
+        view! { <a href=href>{value}</a> }.into_any()
+    };
     view! {
         <div class="stat">
-            <div class="stat-value">{value}</div>
+            <div class="stat-value">{shown}</div>
             <div class="stat-label">{label}</div>
             {note.map(|n| view! { <div class="stat-note">{n}</div> })}
         </div>
@@ -77,9 +87,16 @@ fn GettingStarted() -> impl IntoView {
             <ol class="steps">
                 <li>
                     <h3>"Connect a Docker engine"</h3>
-                    <p class="muted">
-                        "Not available in this version: the Docker collector (local socket "
-                        <code>"/var/run/docker.sock"</code> " and remote engines) is the next capability to land."
+                    <p>
+                        "The engine on this server is watched automatically when " <code>"/var/run/docker.sock"</code>
+                        " exists (setting " <code>"COASTGUARD_DOCKER_LOCAL"</code> "). Admins add remote engines ("
+                        <code>"tcp://"</code> " with TLS client certificates, or " <code>"ssh://"</code> ") under "
+                        <a href="/hosts">"Hosts"</a> " or with " <code>"POST /api/v1/engines"</code>
+                        ". Each is synced within seconds, then kept current from its event stream."
+                    </p>
+                    <p class="muted small">
+                        "For a pipeline, " <code>"coastguard audit docker --json --fail-on high"</code>
+                        " runs the same checks once against one engine, without a server."
                     </p>
                 </li>
                 <li>

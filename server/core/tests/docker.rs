@@ -11,10 +11,14 @@ use coastguard_model::Severity;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+/// This package's directory, read at run time: the build cache is shared between
+/// checkouts, so a compile-time `env!("CARGO_MANIFEST_DIR")` could name another one.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo test"))
+}
+
 fn fixture(path: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/docker-api")
-        .join(path);
+    let p = manifest_dir().join("tests/fixtures/docker-api").join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -208,12 +212,12 @@ fn images_from_inspect_and_history() {
 
 #[test]
 fn fixtures_are_unchanged_copies_of_the_shared_set() {
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    let shared = manifest_dir().join("../../../shared/fixtures");
     if !shared.exists() {
         eprintln!("../shared/fixtures is not next to this checkout: nothing to compare");
         return;
     }
-    let ours = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let ours = manifest_dir().join("tests/fixtures");
     let mut compared = 0;
     for entry in walk(&ours.join("docker-api")) {
         let rel = entry.strip_prefix(&ours).unwrap();

@@ -90,11 +90,11 @@ pub fn server_fn_path<T: leptos::server_fn::ServerFn>() -> String {
 #[tokio::test]
 async fn the_committed_openapi_document_is_current() {
     let generated = coastguard::api::openapi_document();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    let path = manifest_path("../docs/openapi.json");
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        std::fs::write(path, &generated).unwrap();
+        std::fs::write(&path, &generated).unwrap();
     }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
         "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p coastguard --test api` and commit it"
@@ -228,10 +228,18 @@ async fn health_readiness_and_metrics() {
 
 #[test]
 fn the_readme_documents_every_setting() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme = std::fs::read_to_string(manifest_path("../README.md")).unwrap();
     for doc in coastguard_core::config::KEYS {
         let var = format!("`COASTGUARD_{}`", doc.key.to_ascii_uppercase());
         assert!(readme.contains(&var), "README.md does not document {var}");
     }
+}
+
+/// A path under this package, read at run time: the build cache is shared between
+/// checkouts, so a compile-time `env!("CARGO_MANIFEST_DIR")` could name another one.
+fn manifest_path(rel: &str) -> String {
+    format!(
+        "{}/{rel}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo test")
+    )
 }

@@ -245,7 +245,10 @@ async fn engines_inventory_findings_and_acceptance_over_the_api() {
             .await;
         assert_eq!(findings["total"], 1);
         let finding = findings["items"][0]["id"].as_i64().unwrap();
-        assert!(!findings["items"][0]["remediation"].as_str().unwrap().is_empty());
+        assert!(!findings["items"][0]["remediation"]
+            .as_str()
+            .unwrap()
+            .is_empty());
         let path = format!("/api/v1/config-findings/{finding}/acceptance");
         let reason = json!({"reason": "VPN sidecar needs NET_ADMIN", "expires_in_days": 30});
         assert_eq!(

@@ -102,6 +102,13 @@ pub fn evaluate_host(host: &HostFacts) -> Vec<Detected> {
     out.0
 }
 
+fn user_evidence(user: Option<&str>) -> String {
+    match user {
+        None => "no USER is set, so it runs as root".into(),
+        Some(u) => format!("runs as {u}"),
+    }
+}
+
 fn is_root(user: Option<&str>) -> bool {
     match user {
         None => true,
@@ -136,7 +143,7 @@ pub fn evaluate_image(image: &ImageFacts, policy: &Policy, now: i64) -> Vec<Dete
         out.add(
             "image.runs_as_root",
             "",
-            format!("USER is {:?}", image.user.as_deref().unwrap_or("")),
+            user_evidence(image.user.as_deref()),
         );
     }
     if !image.healthcheck {
@@ -308,7 +315,7 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
         out.add(
             "container.runs_as_root",
             "",
-            format!("user {:?}", c.user.as_deref().unwrap_or("")),
+            user_evidence(c.user.as_deref()),
         );
     }
     if !c.read_only_rootfs {

@@ -1,0 +1,113 @@
+//! One image: configuration, history (secrets redacted), findings, containers.
+
+use super::containers::ContainerRows;
+use super::host::route_id;
+use crate::components::common::{ErrorBox, Loading};
+use crate::components::findings::{FindingsTable, TriageActions};
+use crate::components::layout::use_me;
+use crate::components::listing::{human_size, short_digest, SeverityPills};
+use crate::server_fns::inventory::get_image;
+use coastguard_model::format_timestamp;
+use coastguard_model::inventory::ImageDetail;
+use coastguard_model::Role;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ImagePage() -> impl IntoView {
+    let id = route_id();
+    let actions = TriageActions::new();
+    let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_image(id));
+    let me = use_me();
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
+                match data.await {
+                    Ok(detail) => view! { <ImageView detail role actions /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl IntoView {
+    let i = detail.image;
+    let title = i
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| short_digest(&i.digest));
+    let f = detail.facts.unwrap_or_default();
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "—".to_string()
+        } else {
+            v.join(" ")
+        }
+    };
+    let history = f
+        .history
+        .iter()
+        .enumerate()
+        .map(|(n, h)| view! {
+            <tr>
+                <td class="num">{n}</td>
+                <td><code class="history-line">{h.created_by.clone()}</code></td>
+                <td class="num">{if h.empty_layer { "—".to_string() } else { human_size(Some(h.size)) }}</td>
+                <td class="small">{h.created.map(format_timestamp)}</td>
+            </tr>
+        })
+        .collect_view();
+    let labels = f
+        .labels
+        .iter()
+        .map(|(k, v)| view! { <li><code>{k.clone()}</code>" = "{v.clone()}</li> })
+        .collect_view();
+    view! {
+        <Title text=title.clone() />
+        <nav class="crumbs"><a href="/images">"Images"</a>" / "</nav>
+        <h1>{title}</h1>
+        <p class="muted"><code>{i.digest.clone()}</code></p>
+        <section class="stats">
+            <div class="stat"><div class="stat-value">{human_size(i.size_bytes)}</div><div class="stat-label">"size"</div></div>
+            <div class="stat"><div class="stat-value">{i.containers}</div><div class="stat-label">"containers"</div></div>
+            <div class="stat"><div class="stat-value">{i.hosts}</div><div class="stat-label">"hosts holding it"</div></div>
+            <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=i.open_findings.clone() /></div>
+        </section>
+        <section class="panel">
+            <h2>"Configuration"</h2>
+            <dl class="facts">
+                <dt>"Tags"</dt><dd>{list(&i.tags)}</dd>
+                <dt>"Repo digests"</dt><dd>{list(&f.repo_digests)}</dd>
+                <dt>"Built"</dt><dd>{i.created.map(format_timestamp).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Platform"</dt><dd>{format!("{}/{}", f.os.clone().unwrap_or_default(), f.arch.clone().unwrap_or_default())}</dd>
+                <dt>"User"</dt><dd>{f.user.clone().unwrap_or_else(|| "(root)".into())}</dd>
+                <dt>"Entrypoint / command"</dt><dd><code>{list(&f.entrypoint)}" "{list(&f.cmd)}</code></dd>
+                <dt>"Exposed ports"</dt><dd>{list(&f.exposed_ports)}</dd>
+                <dt>"Health check"</dt><dd>{if f.healthcheck { "yes" } else { "no" }}</dd>
+                <dt>"Environment (names only)"</dt><dd>{list(&f.env)}</dd>
+                <dt>"Layers"</dt><dd>{f.layers.len()}</dd>
+            </dl>
+            {(!f.labels.is_empty()).then(|| view! { <h3>"Labels"</h3><ul class="labels">{labels}</ul> })}
+        </section>
+        <section class="panel">
+            <h2>"Findings"</h2>
+            <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
+        </section>
+        <section class="panel" id="containers">
+            <h2>"Containers from this image"</h2>
+            <ContainerRows items=detail.containers />
+        </section>
+        <section class="panel">
+            <h2>"Build history"</h2>
+            <p class="muted small">"Suspected secrets are shown as *** and never stored."</p>
+            <table class="table">
+                <thead><tr><th scope="col">"#"</th><th scope="col">"Instruction"</th><th scope="col">"Size"</th><th scope="col">"Created"</th></tr></thead>
+                <tbody>{history}</tbody>
+            </table>
+        </section>
+    }
+}

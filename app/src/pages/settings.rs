@@ -1,0 +1,55 @@
+//! Admin settings: the image policy the checks apply.
+
+use crate::components::common::{ActionOutcome, ErrorBox, Loading};
+use crate::components::guard::AdminOnly;
+use crate::server_fns::inventory::{get_policy, SetPolicy};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <Title text="Settings" />
+        <AdminOnly>
+            <PolicyForm />
+        </AdminOnly>
+    }
+}
+
+#[component]
+fn PolicyForm() -> impl IntoView {
+    let save = ServerAction::<SetPolicy>::new();
+    let policy = Resource::new(move || save.version().get(), |_| get_policy());
+    view! {
+        <h1>"Settings"</h1>
+        <section class="panel">
+            <h2>"Image policy"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match policy.await {
+                        Ok(p) => view! {
+                            <ActionForm action=save attr:class="form-stack">
+                                <label>"Trusted registries (one per line; empty: the check is off)"
+                                    <textarea name="trusted_registries" rows="4" placeholder="docker.io\nghcr.io\nregistry.example.com:5000">
+                                        {p.trusted_registries.join("\n")}
+                                    </textarea>
+                                </label>
+                                <label>"Maximum image age (days)"
+                                    <input name="image_max_age_days" type="number" min="1" max="3650" value=p.image_max_age_days.to_string() required />
+                                </label>
+                                <label>"Maximum image size (MiB)"
+                                    <input name="image_max_size_mb" type="number" min="1" value=p.image_max_size_mb.to_string() required />
+                                </label>
+                                <button class="btn btn-primary" type="submit">"Save"</button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <ActionOutcome value=save.value() ok="Saved. Image findings follow at each engine's next sync." />
+        </section>
+    }
+}

@@ -1,0 +1,244 @@
+//! The Docker inventory in a real browser: the local engine is watched, a risky
+//! container shows up with its findings, and an analyst accepts one of them.
+
+use coastguard_end2end::{Harness, ADMIN_PASSWORD};
+use fantoccini::{Client, Locator};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &format!("{}:1", self.0)])
+            .output();
+    }
+}
+
+fn risky_container() -> Container {
+    let name = format!("cgt-e2e-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("/bin/busybox", dir.join("busybox")).expect("/bin/busybox");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!("FROM scratch\nLABEL coastguard.test=1 coastguard.test.build={name}\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sleep\", \"3600\"]\n"),
+    )
+    .unwrap();
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        &format!("{name}:1"),
+        dir.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        "coastguard.test=1",
+        "-p",
+        "18090:80",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "--cap-add",
+        "SYS_ADMIN",
+        &format!("{name}:1"),
+    ]);
+    Container(name)
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(Harness::screenshot_path(name), png).expect("write screenshot");
+}
+
+async fn hydrated(c: &Client) {
+    wait_for("hydration", || async {
+        let body = c.find(Locator::Css("body")).await.unwrap();
+        body.attr("data-hydrated").await.unwrap().as_deref() == Some("true")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_local_engine_its_containers_and_their_findings() {
+    if std::env::var_os("COASTGUARD_TEST_SKIP_DOCKER").is_some() {
+        return;
+    }
+    let container = risky_container();
+    let harness = &Harness::start("inventory").await;
+    let client = harness.browser().await;
+    let c = client.clone();
+    let outcome = AssertUnwindSafe(async move {
+        c.goto(&harness.url("/login")).await.unwrap();
+        c.find(Locator::Css("#username"))
+            .await
+            .unwrap()
+            .send_keys("admin")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(ADMIN_PASSWORD)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.login-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the overview", || async {
+            c.current_url().await.unwrap().path() == "/"
+        })
+        .await;
+
+        // The local engine was registered and synced on its own.
+        wait_for("the local engine to sync", || async {
+            c.goto(&harness.url("/hosts")).await.unwrap();
+            c.find(Locator::XPath(
+                "//td//span[contains(@class,'status-good') and text()='ok']",
+            ))
+            .await
+            .is_ok()
+        })
+        .await;
+        screenshot(&c, "hosts").await;
+
+        c.goto(&harness.url(&format!("/containers?q={}", container.0)))
+            .await
+            .unwrap();
+        let link = c.find(Locator::LinkText(&container.0)).await.unwrap();
+        screenshot(&c, "containers").await;
+        link.click().await.unwrap();
+        wait_for("the container page", || async {
+            c.find(Locator::Css("main h1"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .starts_with(&container.0)
+        })
+        .await;
+        hydrated(&c).await;
+        let table = c
+            .find(Locator::Css("table.findings-table"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for expected in [
+            "Docker socket mounted into the container",
+            "Container adds a Linux capability",
+            "Port published on every interface",
+        ] {
+            assert!(table.contains(expected), "{expected} missing from {table}");
+        }
+        screenshot(&c, "container").await;
+
+        // Accept the capability finding with a reason (the admin is also an analyst).
+        let row = c
+            .find(Locator::XPath(
+                "//tr[.//code[text()='container.capability_added']]",
+            ))
+            .await
+            .unwrap();
+        row.find(Locator::Css("summary.btn"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        row.find(Locator::Css("input[name=reason]"))
+            .await
+            .unwrap()
+            .send_keys("Needed for the test")
+            .await
+            .unwrap();
+        row.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the acceptance", || async {
+            match c
+                .find(Locator::XPath(
+                    "//tr[.//code[text()='container.capability_added']]",
+                ))
+                .await
+            {
+                Ok(row) => row
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains("Needed for the test"),
+                Err(_) => false,
+            }
+        })
+        .await;
+        screenshot(&c, "container-accepted").await;
+
+        c.goto(&harness.url("/findings?severity=critical"))
+            .await
+            .unwrap();
+        let text = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("container.docker_socket"), "{text}");
+        screenshot(&c, "findings").await;
+        c.goto(&harness.url("/images")).await.unwrap();
+        screenshot(&c, "images").await;
+    })
+    .catch_unwind()
+    .await;
+    let _ = client.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
