@@ -15,7 +15,6 @@ CREATE INDEX host_images_image ON host_images (image_id);
 
 CREATE INDEX containers_host ON containers (host_id, gone_at);
 CREATE INDEX config_findings_check ON config_findings (check_id, state);
-CREATE INDEX config_findings_seen ON config_findings (subject_kind, subject_id, last_seen_at);
 
 -- Every sync pass has an id (microseconds since the epoch, increasing per host). What a
 -- pass saw carries its id, so what it did not see is found exactly, even when two

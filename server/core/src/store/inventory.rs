@@ -52,20 +52,6 @@ pub enum Pass {
 
 pub const DRIFT_CHECK: &str = "container.drift";
 
-const UPSERT_FINDING: &str = "INSERT INTO config_findings \
-     (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at, seen_pass) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9) \
-     ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
-       severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
-       last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
-       state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
-                    WHEN config_findings.state = 'accepted' AND config_findings.accepted_until IS NOT NULL \
-                         AND config_findings.accepted_until <= excluded.last_seen_at THEN 'open' \
-                    ELSE config_findings.state END, \
-       reopened_at = CASE WHEN config_findings.state = 'resolved' THEN excluded.last_seen_at \
-                          ELSE config_findings.reopened_at END, \
-       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END";
-
 /// Resolves the findings of one subject that this pass did not see again.
 const RESOLVE_UNSEEN: &str = "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
      WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND seen_pass <> $6 \
@@ -79,17 +65,119 @@ const UPSERT_IMAGE: &str = "INSERT INTO images \
        last_seen_at = excluded.last_seen_at, inventory_seen_at = excluded.inventory_seen_at \
      RETURNING id";
 
-const UPSERT_CONTAINER: &str = "INSERT INTO containers \
+/// A stored finding, for the comparison a full sync makes.
+#[derive(sqlx::FromRow)]
+struct StoredFinding {
+    id: i64,
+    check_id: String,
+    subject_kind: String,
+    subject_id: i64,
+    instance: String,
+    severity: String,
+    cis_section: Option<String>,
+    evidence: Option<String>,
+    state: String,
+    accepted_until: Option<i64>,
+}
+
+/// A finding seen again with new details, or after it was resolved, or after its
+/// acceptance ran out.
+const REFRESH_FINDING: &str = "UPDATE config_findings SET severity = $2, evidence = $3, cis_section = $4, \
+     last_seen_at = $5, seen_pass = $6, \
+     reopened_at = CASE WHEN state = 'resolved' THEN $5 ELSE reopened_at END, \
+     resolved_at = CASE WHEN state = 'resolved' THEN NULL ELSE resolved_at END, \
+     state = CASE WHEN state = 'resolved' THEN 'open' \
+                  WHEN state = 'accepted' AND accepted_until IS NOT NULL AND accepted_until <= $5 THEN 'open' \
+                  ELSE state END \
+     WHERE id = $1";
+
+/// A finding's `last_seen_at` is kept to within this many seconds: rewriting every
+/// unchanged finding on every sync would cost more than the precision is worth.
+pub const LAST_SEEN_GRANULARITY: i64 = 3600;
+
+/// Rows per multi-row statement: few round trips, far below both backends' limits on
+/// bound parameters (SQLite 32766, Postgres 65535).
+const CONTAINER_BATCH: usize = 100;
+const FINDING_BATCH: usize = 200;
+
+const UPSERT_FINDING_HEAD: &str = "INSERT INTO config_findings \
+     (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at, seen_pass) VALUES ";
+
+/// The conflict clause shared by single and batched finding upserts: a resolved finding
+/// seen again reopens; an acceptance whose time is up ends.
+const UPSERT_FINDING_TAIL: &str = " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
+       severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
+       last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
+       state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
+                    WHEN config_findings.state = 'accepted' AND config_findings.accepted_until IS NOT NULL \
+                         AND config_findings.accepted_until <= excluded.last_seen_at THEN 'open' \
+                    ELSE config_findings.state END, \
+       reopened_at = CASE WHEN config_findings.state = 'resolved' THEN excluded.last_seen_at \
+                          ELSE config_findings.reopened_at END, \
+       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END";
+
+/// Nine parameters per finding row, from `$first` on.
+fn finding_row_template(first: usize) -> (String, usize) {
+    let p = |i: usize| format!("${}", first + i);
+    let row = format!(
+        "({}, {}, {}, {}, {}, {}, {}, 'open', {}, {}, {})",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6),
+        p(7),
+        p(7),
+        p(8)
+    );
+    (row, 9)
+}
+
+const UPSERT_CONTAINER_HEAD: &str = "INSERT INTO containers \
      (host_id, external_id, name, image_ref, image_id, state, created, started_at, restart_count, \
-      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass) \
-     VALUES ($1, $2, $3, $4, (SELECT id FROM images WHERE digest = $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, NULL, $15) \
-     ON CONFLICT (host_id, external_id) DO UPDATE SET name = excluded.name, image_ref = excluded.image_ref, \
-       image_id = excluded.image_id, state = excluded.state, created = excluded.created, \
-       started_at = excluded.started_at, restart_count = excluded.restart_count, \
+      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass) VALUES ";
+
+const UPSERT_CONTAINER_TAIL: &str = " ON CONFLICT (host_id, external_id) DO UPDATE SET name = excluded.name, \
+       image_ref = excluded.image_ref, image_id = excluded.image_id, state = excluded.state, \
+       created = excluded.created, started_at = excluded.started_at, restart_count = excluded.restart_count, \
        privileged = excluded.privileged, user_name = excluded.user_name, \
        read_only_rootfs = excluded.read_only_rootfs, config = excluded.config, \
        last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass \
-     RETURNING id";
+     RETURNING id, external_id";
+
+/// Fifteen parameters per container row, from `$first` on; the image id is looked up
+/// by digest, first and last seen are both `now`, gone_at is NULL.
+fn container_row_template(first: usize) -> (String, usize) {
+    let p = |i: usize| format!("${}", first + i);
+    let row = format!(
+        "({}, {}, {}, {}, (SELECT id FROM images WHERE digest = {}), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {})",
+        p(0), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(13), p(14)
+    );
+    (row, 15)
+}
+
+/// `head` + `rows` row templates, numbered on + `tail`.
+fn batch_sql(
+    head: &str,
+    row: &dyn Fn(usize) -> (String, usize),
+    rows: usize,
+    tail: &str,
+) -> String {
+    let mut sql = String::from(head);
+    let mut next = 1;
+    for i in 0..rows {
+        let (values, used) = row(next);
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&values);
+        next += used;
+    }
+    sql.push_str(tail);
+    sql
+}
 
 /// `repo:tag` → (registry, repository, tag).
 fn split_tag(reference: &str) -> Option<(String, String, String)> {
@@ -106,18 +194,23 @@ fn split_tag(reference: &str) -> Option<(String, String, String)> {
 macro_rules! upsert_findings {
     ($tx:expr, $kind:expr, $subject_id:expr, $found:expr, $pass:expr, $now:expr, $pass_id:expr) => {{
         for d in $found {
-            sqlx::query(UPSERT_FINDING)
-                .bind(d.check.id)
-                .bind($kind.as_str())
-                .bind($subject_id)
-                .bind(&d.instance)
-                .bind(d.severity.as_str())
-                .bind(d.check.cis)
-                .bind(&d.evidence)
-                .bind($now)
-                .bind($pass_id)
-                .execute(&mut *$tx)
-                .await?;
+            sqlx::query(&batch_sql(
+                UPSERT_FINDING_HEAD,
+                &finding_row_template,
+                1,
+                UPSERT_FINDING_TAIL,
+            ))
+            .bind(d.check.id)
+            .bind($kind.as_str())
+            .bind($subject_id)
+            .bind(&d.instance)
+            .bind(d.severity.as_str())
+            .bind(d.check.cis)
+            .bind(&d.evidence)
+            .bind($now)
+            .bind($pass_id)
+            .execute(&mut *$tx)
+            .await?;
         }
         sqlx::query(RESOLVE_UNSEEN)
             .bind($kind.as_str())
@@ -194,24 +287,29 @@ macro_rules! upsert_container {
     ($tx:expr, $host_id:expr, $c:expr, $now:expr, $pass_id:expr) => {{
         let c: &ContainerFacts = $c;
         let config = serde_json::to_string(c).unwrap_or_default();
-        let id: i64 = sqlx::query_scalar(UPSERT_CONTAINER)
-            .bind($host_id)
-            .bind(&c.id)
-            .bind(&c.name)
-            .bind(&c.image_ref)
-            .bind(&c.image_id)
-            .bind(&c.state)
-            .bind(c.created)
-            .bind(c.started_at)
-            .bind(c.restart_count)
-            .bind(c.privileged)
-            .bind(&c.user)
-            .bind(c.read_only_rootfs)
-            .bind(&config)
-            .bind($now)
-            .bind($pass_id)
-            .fetch_one(&mut *$tx)
-            .await?;
+        let (id, _): (i64, String) = sqlx::query_as(&batch_sql(
+            UPSERT_CONTAINER_HEAD,
+            &container_row_template,
+            1,
+            UPSERT_CONTAINER_TAIL,
+        ))
+        .bind($host_id)
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.image_ref)
+        .bind(&c.image_id)
+        .bind(&c.state)
+        .bind(c.created)
+        .bind(c.started_at)
+        .bind(c.restart_count)
+        .bind(c.privileged)
+        .bind(&c.user)
+        .bind(c.read_only_rootfs)
+        .bind(&config)
+        .bind($now)
+        .bind($pass_id)
+        .fetch_one(&mut *$tx)
+        .await?;
         id
     }};
 }
@@ -332,7 +430,8 @@ impl Store {
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             update_host!(tx, host_id, &snapshot.host, now);
-            let mut image_ids = std::collections::HashMap::new();
+            let mut image_ids: std::collections::HashMap<&str, i64> =
+                std::collections::HashMap::new();
             for image in &snapshot.images {
                 let id = upsert_image!(tx, host_id, image, now, pass);
                 image_ids.insert(image.id.as_str(), id);
@@ -343,30 +442,59 @@ impl Store {
                 .bind(pass)
                 .execute(&mut *tx)
                 .await?;
-            let mut container_ids = std::collections::HashMap::new();
-            for c in &snapshot.containers {
-                let id = upsert_container!(tx, host_id, c, now, pass);
-                container_ids.insert(c.id.as_str(), id);
+            // Containers, in batches (one statement per CONTAINER_BATCH rows).
+            let mut container_ids: std::collections::HashMap<String, i64> =
+                std::collections::HashMap::new();
+            for chunk in snapshot.containers.chunks(CONTAINER_BATCH) {
+                let sql = batch_sql(
+                    UPSERT_CONTAINER_HEAD,
+                    &container_row_template,
+                    chunk.len(),
+                    UPSERT_CONTAINER_TAIL,
+                );
+                let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+                for c in chunk {
+                    q = q
+                        .bind(host_id)
+                        .bind(&c.id)
+                        .bind(&c.name)
+                        .bind(&c.image_ref)
+                        .bind(&c.image_id)
+                        .bind(&c.state)
+                        .bind(c.created)
+                        .bind(c.started_at)
+                        .bind(c.restart_count)
+                        .bind(c.privileged)
+                        .bind(&c.user)
+                        .bind(c.read_only_rootfs)
+                        .bind(serde_json::to_string(c).unwrap_or_default())
+                        .bind(now)
+                        .bind(pass);
+                }
+                for (id, external) in q.fetch_all(&mut *tx).await? {
+                    container_ids.insert(external, id);
+                }
             }
-            // Containers that are no longer there: gone, and their findings resolved.
-            let vanished: Vec<i64> = sqlx::query_scalar(
-                "UPDATE containers SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3 RETURNING id",
+            // Containers that are no longer there are gone; their findings resolved.
+            sqlx::query("UPDATE containers SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3")
+                .bind(host_id)
+                .bind(now)
+                .bind(pass)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE config_findings SET state = 'resolved', resolved_at = $2 \
+                 WHERE subject_kind = 'container' AND state <> 'resolved' \
+                   AND subject_id IN (SELECT id FROM containers WHERE host_id = $1 AND gone_at IS NOT NULL)",
             )
             .bind(host_id)
             .bind(now)
-            .bind(pass)
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-            for id in vanished {
-                sqlx::query(
-                    "UPDATE config_findings SET state = 'resolved', resolved_at = $2 \
-                     WHERE subject_kind = 'container' AND subject_id = $1 AND state <> 'resolved'",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
+
+            // Findings, deduplicated and in batches.
+            let mut rows: Vec<(SubjectKind, i64, &Detected)> = Vec::new();
+            let mut keys = std::collections::HashSet::new();
             for subject in findings {
                 let subject_id = match subject.kind {
                     SubjectKind::Host => Some(host_id),
@@ -374,17 +502,134 @@ impl Store {
                     SubjectKind::Container => container_ids.get(subject.key).copied(),
                     _ => None,
                 };
-                if let Some(subject_id) = subject_id {
-                    upsert_findings!(
-                        tx,
-                        subject.kind,
-                        subject_id,
-                        &subject.found,
-                        Pass::Configuration,
-                        now,
-                        pass
+                let Some(subject_id) = subject_id else {
+                    continue;
+                };
+                for d in &subject.found {
+                    if keys.insert((d.check.id, subject.kind, subject_id, d.instance.as_str())) {
+                        rows.push((subject.kind, subject_id, d));
+                    }
+                }
+            }
+            // Compare with what is stored instead of rewriting every finding: most
+            // syncs change nothing, and unchanged rows are left alone.
+            let scopes = [
+                "cf.subject_kind = 'host' AND cf.subject_id = $1",
+                "cf.subject_kind = 'image' AND cf.subject_id IN \
+                   (SELECT image_id FROM host_images WHERE host_id = $1 AND seen_pass = $2)",
+                "cf.subject_kind = 'container' AND cf.subject_id IN \
+                   (SELECT id FROM containers WHERE host_id = $1 AND seen_pass = $2)",
+            ];
+            let mut stored: std::collections::HashMap<
+                (String, String, i64, String),
+                StoredFinding,
+            > = std::collections::HashMap::new();
+            for scope in scopes {
+                let found: Vec<StoredFinding> = sqlx::query_as(&format!(
+                    "SELECT cf.id, cf.check_id, cf.subject_kind, cf.subject_id, cf.instance, cf.severity, \
+                     cf.cis_section, cf.evidence, cf.state, cf.accepted_until FROM config_findings cf \
+                     WHERE {scope} AND cf.check_id <> $3"
+                ))
+                .bind(host_id)
+                .bind(pass)
+                .bind(DRIFT_CHECK)
+                .fetch_all(&mut *tx)
+                .await?;
+                for f in found {
+                    stored.insert(
+                        (
+                            f.check_id.clone(),
+                            f.subject_kind.clone(),
+                            f.subject_id,
+                            f.instance.clone(),
+                        ),
+                        f,
                     );
                 }
+            }
+            let mut new_rows = Vec::new();
+            for (kind, subject_id, d) in rows {
+                let key = (
+                    d.check.id.to_string(),
+                    kind.as_str().to_string(),
+                    subject_id,
+                    d.instance.clone(),
+                );
+                let Some(old) = stored.remove(&key) else {
+                    new_rows.push((kind, subject_id, d));
+                    continue;
+                };
+                let expired =
+                    old.state == "accepted" && old.accepted_until.is_some_and(|u| u <= now);
+                let changed = old.severity != d.severity.as_str()
+                    || old.evidence.as_deref() != Some(d.evidence.as_str())
+                    || old.cis_section.as_deref() != d.check.cis;
+                if old.state == "resolved" || expired || changed {
+                    sqlx::query(REFRESH_FINDING)
+                        .bind(old.id)
+                        .bind(d.severity.as_str())
+                        .bind(&d.evidence)
+                        .bind(d.check.cis)
+                        .bind(now)
+                        .bind(pass)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            for chunk in new_rows.chunks(FINDING_BATCH) {
+                let sql = batch_sql(
+                    UPSERT_FINDING_HEAD,
+                    &finding_row_template,
+                    chunk.len(),
+                    UPSERT_FINDING_TAIL,
+                );
+                let mut q = sqlx::query(&sql);
+                for (kind, subject_id, d) in chunk {
+                    q = q
+                        .bind(d.check.id)
+                        .bind(kind.as_str())
+                        .bind(*subject_id)
+                        .bind(&d.instance)
+                        .bind(d.severity.as_str())
+                        .bind(d.check.cis)
+                        .bind(&d.evidence)
+                        .bind(now)
+                        .bind(pass);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            // Evaluated and not found again: resolved.
+            let unseen: Vec<i64> = stored
+                .values()
+                .filter(|f| f.state != "resolved")
+                .map(|f| f.id)
+                .collect();
+            for chunk in unseen.chunks(FINDING_BATCH) {
+                let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "UPDATE config_findings SET state = 'resolved', resolved_at = $1 WHERE id IN ({})",
+                    params.join(", ")
+                );
+                let mut q = sqlx::query(&sql).bind(now);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            // Seen again: `last_seen_at` moves, written at most hourly per finding.
+            for scope in scopes {
+                sqlx::query(&format!(
+                    "UPDATE config_findings SET last_seen_at = $4 WHERE id IN \
+                     (SELECT cf.id FROM config_findings cf WHERE {scope} AND cf.check_id <> $3 \
+                      AND cf.state <> 'resolved' AND cf.last_seen_at < $5)"
+                ))
+                .bind(host_id)
+                .bind(pass)
+                .bind(DRIFT_CHECK)
+                .bind(now)
+                .bind(now - LAST_SEEN_GRANULARITY)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok(())
