@@ -267,7 +267,7 @@ async fn main() {
         "<!-- docker-sync:start -->\n\
          ## Docker inventory sync ({n} containers)\n\n\
          Measured {date} with `cargo bench -p coastguard-core --bench docker_sync` on {cores} cores ({cpu}), \
-         Docker Engine {engine_version}, SQLite store, debug-free release profile of the bench harness.\n\n\
+         Docker Engine {engine_version}, SQLite store, cargo bench profile (optimised).\n\n\
          | What | Figure |\n|---|---|\n\
          | `docker inspect` of the {n} containers (one CLI call, median of 5) | {} |\n\
          | Sync phases, medians of 5: collection (every inspect and history call) / checks / store transaction | {} / {} / {} |\n\
