@@ -63,7 +63,13 @@ pub async fn wait_ready(url: &str, within: Duration) {
 }
 
 impl Harness {
+    /// A server that also watches the machine's Docker engine.
     pub async fn start(name: &str) -> Harness {
+        Self::start_with(name, &[]).await
+    }
+
+    /// A server with extra `COASTGUARD_*` settings.
+    pub async fn start_with(name: &str, env: &[(&str, &str)]) -> Harness {
         let bin = std::env::var_os("COASTGUARD_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| target_dir().join("debug/coastguard"));
@@ -98,6 +104,7 @@ impl Harness {
             .env("COASTGUARD_SITE_ROOT", &site_root)
             .env("COASTGUARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("COASTGUARD_DATABASE_URL")
+            .envs(env.iter().copied())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()

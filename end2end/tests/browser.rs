@@ -86,7 +86,8 @@ async fn log_in(c: &Client, harness: &Harness, user: &str, password: &str) {
 
 #[tokio::test]
 async fn login_overview_theme_token_logout() {
-    let harness = &Harness::start("journey").await;
+    // Without the machine's Docker engine, so the overview starts empty.
+    let harness = &Harness::start_with("journey", &[("COASTGUARD_DOCKER_LOCAL", "false")]).await;
     with_browser(harness, |c| async move {
         // An anonymous visitor lands on the login page; a wrong password is refused
         // with the generic message.
