@@ -1,0 +1,375 @@
+//! Scan reports: format detection, parsing into one normalised shape, and the
+//! ingestion that stores them (`ingest`).
+//!
+//! Supported: Trivy JSON (SchemaVersion 2 in every generation, the older top-level
+//! array and `null`, image / filesystem / SBOM / Kubernetes cluster reports, OS and
+//! language packages, misconfigurations and secrets), Grype JSON (old and current
+//! shapes), SARIF 2.1.0 from any scanner, CycloneDX 1.4–1.7 JSON with vulnerabilities,
+//! and VEX (CycloneDX analysis, OpenVEX) as suppression input.
+
+pub mod cyclonedx;
+pub mod grype;
+pub mod ingest;
+pub mod openvex;
+pub mod pkg;
+pub mod sarif;
+pub mod trivy;
+
+use coastguard_model::Severity;
+pub use pkg::PackageRef;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Trivy,
+    Grype,
+    Sarif,
+    CycloneDx,
+    OpenVex,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Trivy => "trivy",
+            Format::Grype => "grype",
+            Format::Sarif => "sarif",
+            Format::CycloneDx => "cyclonedx",
+            Format::OpenVex => "openvex",
+        }
+    }
+}
+
+/// One vulnerability of one package, normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VulnRecord {
+    /// The id the scanner used (`CVE-…`, `GHSA-…`, `DSA-…`, a SARIF rule id).
+    pub id: String,
+    /// Other ids of the same vulnerability the report names (a GHSA's CVE, ...).
+    pub aliases: Vec<String>,
+    pub package: PackageRef,
+    pub fixed_version: Option<String>,
+    pub severity: Severity,
+    pub cvss_score: Option<f64>,
+    pub cvss_vector: Option<String>,
+    pub epss: Option<f64>,
+    pub known_exploited: bool,
+    pub published: Option<i64>,
+    pub modified: Option<i64>,
+    pub layer: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub references: Vec<String>,
+}
+
+impl VulnRecord {
+    /// The id a vulnerability is known by: its CVE when the report names one.
+    pub fn canonical_id(&self) -> &str {
+        std::iter::once(&self.id)
+            .chain(&self.aliases)
+            .find(|a| a.starts_with("CVE-"))
+            .unwrap_or(&self.id)
+    }
+}
+
+/// A misconfiguration or secret a scanner found in the artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MisconfigRecord {
+    /// `trivy:AVD-DS-0002`, `trivy-secret:github-pat`.
+    pub check_id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// Where: file and line.
+    pub location: String,
+    pub message: String,
+    pub resolution: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    Image,
+    Filesystem,
+    Repository,
+    Sbom,
+    Cluster,
+    Unknown,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Image => "image",
+            ArtifactKind::Filesystem => "filesystem",
+            ArtifactKind::Repository => "repository",
+            ArtifactKind::Sbom => "sbom",
+            ArtifactKind::Cluster => "cluster",
+            ArtifactKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// One report, normalised. Kubernetes cluster reports yield one per image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub format: Format,
+    pub scanner: String,
+    pub scanner_version: Option<String>,
+    pub kind: ArtifactKind,
+    pub artifact_name: Option<String>,
+    /// Image (config) digest, `sha256:…`, when the report names one.
+    pub image_id: Option<String>,
+    /// Manifest digests (`repo@sha256:…` or bare `sha256:…`).
+    pub repo_digests: Vec<String>,
+    pub repo_tags: Vec<String>,
+    pub scanned_at: Option<i64>,
+    pub vulns: Vec<VulnRecord>,
+    pub misconfigs: Vec<MisconfigRecord>,
+    /// Vulnerability entries read (before deduplication).
+    pub entries: usize,
+    /// Things the report holds that Coastguard did not store, said plainly.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn new(format: Format, scanner: &str) -> Report {
+        Report {
+            format,
+            scanner: scanner.to_string(),
+            scanner_version: None,
+            kind: ArtifactKind::Unknown,
+            artifact_name: None,
+            image_id: None,
+            repo_digests: Vec::new(),
+            repo_tags: Vec::new(),
+            scanned_at: None,
+            vulns: Vec::new(),
+            misconfigs: Vec::new(),
+            entries: 0,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// A VEX statement: a vulnerability's status for a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VexStatement {
+    pub vuln_id: String,
+    /// An image digest or package purl/name the statement is about; `None`: everything.
+    pub product: Option<String>,
+    /// `not_affected`, `fixed`, `affected`, `under_investigation`.
+    pub status: String,
+    pub justification: Option<String>,
+}
+
+/// What a document turned out to be.
+#[derive(Debug)]
+pub enum Document {
+    Reports(Vec<Report>),
+    Vex {
+        format: Format,
+        statements: Vec<VexStatement>,
+    },
+}
+
+/// Why a document was refused, with where (JSON path or line) when known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub message: String,
+    pub location: Option<String>,
+}
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> ParseError {
+        ParseError {
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    pub fn at(location: impl Into<String>, message: impl Into<String>) -> ParseError {
+        ParseError {
+            message: message.into(),
+            location: Some(location.into()),
+        }
+    }
+}
+
+/// Deserialises with the JSON path of any error (`Results[0].Vulnerabilities[3]`).
+pub(crate) fn from_json<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    what: &str,
+) -> Result<T, ParseError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let location = if path == "." || path.is_empty() {
+            format!("line {}, column {}", inner.line(), inner.column())
+        } else {
+            format!("{path} (line {}, column {})", inner.line(), inner.column())
+        };
+        ParseError::at(location, format!("not a valid {what} report: {inner}"))
+    })
+}
+
+/// Just enough of any document to tell what it is.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "SchemaVersion")]
+    schema_version: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Results")]
+    results: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "ClusterName")]
+    cluster_name: Option<serde::de::IgnoredAny>,
+    matches: Option<serde::de::IgnoredAny>,
+    runs: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "bomFormat")]
+    bom_format: Option<String>,
+    #[serde(rename = "@context")]
+    context: Option<String>,
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+}
+
+/// Detects the format from the content and parses it.
+pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
+    let trimmed = bytes.trim_ascii_start();
+    if trimmed.is_empty() {
+        return Err(ParseError::new("the report is empty"));
+    }
+    match trimmed[0] {
+        b'[' => return trivy::parse_legacy_array(bytes).map(|r| Document::Reports(vec![r])),
+        b'n' => {
+            // Trivy before v0.20 printed `null` for a clean image.
+            let _: () = from_json(bytes, "JSON")?;
+            let mut r = Report::new(Format::Trivy, "trivy");
+            r.kind = ArtifactKind::Image;
+            return Ok(Document::Reports(vec![r]));
+        }
+        b'{' => {}
+        _ => {
+            return Err(ParseError::at(
+                "line 1, column 1",
+                "not JSON: a report must be a JSON document",
+            ))
+        }
+    }
+    let probe: Probe = from_json(bytes, "JSON")?;
+    if probe
+        .bom_format
+        .as_deref()
+        .is_some_and(|f| f.eq_ignore_ascii_case("cyclonedx"))
+    {
+        return cyclonedx::parse(bytes);
+    }
+    if probe
+        .context
+        .as_deref()
+        .is_some_and(|c| c.contains("openvex"))
+    {
+        return openvex::parse(bytes);
+    }
+    if probe
+        .api_version
+        .as_deref()
+        .is_some_and(|v| v.starts_with("aquasecurity.github.io"))
+    {
+        return trivy::parse_operator(bytes).map(|r| Document::Reports(vec![r]));
+    }
+    if probe.cluster_name.is_some() {
+        return trivy::parse_cluster(bytes).map(Document::Reports);
+    }
+    if probe.schema_version.is_some() || probe.results.is_some() {
+        return trivy::parse(bytes).map(|r| Document::Reports(vec![r]));
+    }
+    if probe.matches.is_some() {
+        return grype::parse(bytes).map(|r| Document::Reports(vec![r]));
+    }
+    if probe.runs.is_some() {
+        return sarif::parse(bytes).map(|r| Document::Reports(vec![r]));
+    }
+    Err(ParseError::new(
+        "unknown report format: expected Trivy JSON, Grype JSON, SARIF 2.1.0, CycloneDX or OpenVEX",
+    ))
+}
+
+/// Severity from a CVSS base score (CVSS v3 qualitative ranges).
+pub fn severity_from_score(score: f64) -> Severity {
+    match score {
+        s if s >= 9.0 => Severity::Critical,
+        s if s >= 7.0 => Severity::High,
+        s if s >= 4.0 => Severity::Medium,
+        s if s > 0.0 => Severity::Low,
+        _ => Severity::Unknown,
+    }
+}
+
+/// RFC 3339 (scanners' dates) to Unix seconds; unset or zero dates give `None`.
+pub fn parse_date(s: &str) -> Option<i64> {
+    crate::docker::normalize::parse_time(s).or_else(|| {
+        // Some scanners write dates without a time.
+        let date = time::Date::parse(
+            s,
+            &time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()?;
+        let t = date.midnight().assume_utc().unix_timestamp();
+        (t > 0).then_some(t)
+    })
+}
+
+/// Ids that look like vulnerability ids, for scanners that put them in free text.
+pub fn looks_like_vuln_id(s: &str) -> bool {
+    let upper = s.to_ascii_uppercase();
+    [
+        "CVE-", "GHSA-", "OSV-", "PYSEC-", "RUSTSEC-", "GO-", "DSA-", "DLA-", "RHSA-", "ALAS",
+        "ELSA-", "USN-", "SNYK-",
+    ]
+    .iter()
+    .any(|p| upper.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_and_refuses_the_rest() {
+        assert!(matches!(parse(b"null"), Ok(Document::Reports(r)) if r[0].vulns.is_empty()));
+        let err = parse(b"{\"hello\": 1}").unwrap_err();
+        assert!(err.message.contains("unknown report format"), "{err:?}");
+        let err = parse(b"<xml/>").unwrap_err();
+        assert_eq!(err.location.as_deref(), Some("line 1, column 1"));
+        let err = parse(b"{\"SchemaVersion\": 2, \"Results\": [").unwrap_err();
+        assert!(
+            err.location.unwrap().contains("line 1"),
+            "truncated JSON names where"
+        );
+        assert!(parse(b"   ").is_err());
+    }
+
+    #[test]
+    fn canonical_ids_prefer_cves() {
+        let mut v = VulnRecord {
+            id: "GHSA-cfh5-3ghh-wfjx".into(),
+            aliases: vec!["CVE-2014-3577".into()],
+            package: PackageRef::new("maven", "x", "1", None),
+            fixed_version: None,
+            severity: Severity::Medium,
+            cvss_score: None,
+            cvss_vector: None,
+            epss: None,
+            known_exploited: false,
+            published: None,
+            modified: None,
+            layer: None,
+            title: None,
+            description: None,
+            references: vec![],
+        };
+        assert_eq!(v.canonical_id(), "CVE-2014-3577");
+        v.aliases.clear();
+        assert_eq!(v.canonical_id(), "GHSA-cfh5-3ghh-wfjx");
+    }
+}
