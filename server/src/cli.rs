@@ -54,6 +54,8 @@ pub struct SettingFlags {
     pub login_max_failures: Option<String>,
     #[arg(long, global = true, value_name = "MINUTES")]
     pub login_lockout_minutes: Option<String>,
+    #[arg(long, global = true, value_name = "MIB")]
+    pub max_report_mb: Option<String>,
     #[arg(long, global = true, value_name = "BOOL")]
     pub docker_local: Option<String>,
     #[arg(long, global = true, value_name = "SECONDS")]
@@ -80,6 +82,7 @@ impl SettingFlags {
             ("trust_proxy", &self.trust_proxy),
             ("login_max_failures", &self.login_max_failures),
             ("login_lockout_minutes", &self.login_lockout_minutes),
+            ("max_report_mb", &self.max_report_mb),
             ("docker_local", &self.docker_local),
             ("docker_sync_seconds", &self.docker_sync_seconds),
             ("docker_drift_seconds", &self.docker_drift_seconds),
@@ -253,11 +256,7 @@ async fn run_audit(command: AuditCommand) -> ExitCode {
         image_max_age_days,
         image_max_size_mb,
     } = command;
-    let policy = Policy {
-        trusted_registries,
-        image_max_age_days,
-        image_max_size_mb,
-    };
+    let policy = Policy { trusted_registries, image_max_age_days, image_max_size_mb, ..Policy::default() };
     let policy = match policy.validated() {
         Ok(p) => p,
         Err((field, message)) => {

@@ -196,6 +196,13 @@ pub struct Policy {
     pub image_max_age_days: i64,
     /// Images larger than this are findings.
     pub image_max_size_mb: i64,
+    /// A running image whose newest scan is older than this is a coverage finding.
+    #[serde(default = "default_scan_age")]
+    pub scan_max_age_days: i64,
+}
+
+fn default_scan_age() -> i64 {
+    7
 }
 
 impl Default for Policy {
@@ -204,6 +211,7 @@ impl Default for Policy {
             trusted_registries: Vec::new(),
             image_max_age_days: 180,
             image_max_size_mb: 1024,
+            scan_max_age_days: 7,
         }
     }
 }
@@ -216,6 +224,9 @@ impl Policy {
                 "image_max_age_days",
                 "must be between 1 and 3650 days".into(),
             ));
+        }
+        if !(1..=365).contains(&self.scan_max_age_days) {
+            return Err(("scan_max_age_days", "must be between 1 and 365 days".into()));
         }
         if !(1..=1_048_576).contains(&self.image_max_size_mb) {
             return Err((

@@ -11,6 +11,7 @@ pub mod inventory;
 mod overview;
 mod severity;
 mod time;
+pub mod vulns;
 pub mod validate;
 
 pub use access::{

@@ -55,6 +55,10 @@ pub struct Overview {
     pub open_vulnerabilities: SeverityCounts,
     pub open_config_findings: SeverityCounts,
     pub open_runtime_alerts: SeverityCounts,
+    /// Fixable open vulnerability findings.
+    pub fixable_vulnerabilities: i64,
+    pub suppressed_vulnerabilities: i64,
+    pub coverage: crate::vulns::Coverage,
 }
 
 impl Overview {

@@ -41,6 +41,9 @@ fn PolicyForm() -> impl IntoView {
                                 <label>"Maximum image size (MiB)"
                                     <input name="image_max_size_mb" type="number" min="1" value=p.image_max_size_mb.to_string() required />
                                 </label>
+                                <label>"A running image's newest scan may be this old (days)"
+                                    <input name="scan_max_age_days" type="number" min="1" max="365" value=p.scan_max_age_days.to_string() required />
+                                </label>
                                 <button class="btn btn-primary" type="submit">"Save"</button>
                             </ActionForm>
                         }

@@ -126,6 +126,7 @@ pub async fn set_policy(
     trusted_registries: String,
     image_max_age_days: String,
     image_max_size_mb: String,
+    scan_max_age_days: String,
 ) -> Result<Policy, AppError> {
     let by = ctx::require::<Admin>()?;
     let number = |field: &str, v: &str| {
@@ -142,6 +143,7 @@ pub async fn set_policy(
             .collect(),
         image_max_age_days: number("image_max_age_days", &image_max_age_days)?,
         image_max_size_mb: number("image_max_size_mb", &image_max_size_mb)?,
+        scan_max_age_days: number("scan_max_age_days", &scan_max_age_days)?,
     };
     Ok(manage::set_policy(&ctx::state()?, &by, policy).await?)
 }

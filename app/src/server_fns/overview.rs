@@ -15,5 +15,5 @@ pub async fn get_overview() -> Result<Overview, AppError> {
     use super::ctx;
     use coastguard_core::auth::Viewer;
     ctx::require::<Viewer>()?;
-    Ok(ctx::state()?.store.overview().await?)
+    Ok(coastguard_core::posture::overview(&ctx::state()?).await?)
 }

@@ -26,6 +26,7 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "trust_proxy", default: "false", help: "Take the client address from X-Forwarded-For (only behind a proxy you control)." },
     SettingDoc { key: "login_max_failures", default: "5", help: "Failed logins per user name within 15 minutes before it is locked (per address: 10x)." },
     SettingDoc { key: "login_lockout_minutes", default: "15", help: "How long a locked user name or address stays locked." },
+    SettingDoc { key: "max_report_mb", default: "100", help: "Largest scan report accepted (after gunzip), in MiB." },
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
     SettingDoc { key: "docker_sync_seconds", default: "300", help: "Full inventory sync of every Docker engine this often (events keep it current in between)." },
     SettingDoc { key: "docker_drift_seconds", default: "600", help: "Check running containers for changed files (docker diff) this often." },
@@ -52,6 +53,7 @@ pub struct Settings {
     pub trust_proxy: bool,
     pub login_max_failures: i64,
     pub login_lockout_minutes: i64,
+    pub max_report_mb: i64,
     pub docker_local: bool,
     pub docker_sync_seconds: i64,
     pub docker_drift_seconds: i64,
@@ -73,6 +75,7 @@ impl Default for Settings {
             trust_proxy: false,
             login_max_failures: 5,
             login_lockout_minutes: 15,
+            max_report_mb: 100,
             docker_local: true,
             docker_sync_seconds: 300,
             docker_drift_seconds: 600,
@@ -102,6 +105,7 @@ impl fmt::Debug for Settings {
             .field("trust_proxy", &self.trust_proxy)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout_minutes", &self.login_lockout_minutes)
+            .field("max_report_mb", &self.max_report_mb)
             .field("docker_local", &self.docker_local)
             .field("docker_sync_seconds", &self.docker_sync_seconds)
             .field("docker_drift_seconds", &self.docker_drift_seconds)
@@ -231,6 +235,7 @@ impl Settings {
             "login_lockout_minutes" => {
                 self.login_lockout_minutes = parse_positive(value).map_err(invalid)?
             }
+            "max_report_mb" => self.max_report_mb = parse_positive(value).map_err(invalid)?,
             "docker_local" => self.docker_local = parse_bool(value).map_err(invalid)?,
             "docker_sync_seconds" => {
                 self.docker_sync_seconds = parse_positive(value).map_err(invalid)?

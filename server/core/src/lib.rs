@@ -12,6 +12,7 @@ pub mod db;
 pub mod docker;
 pub mod error;
 pub mod jobs;
+pub mod posture;
 pub mod scans;
 pub mod sessions;
 pub mod state;

@@ -88,5 +88,5 @@ pub async fn overview(
     _: Authed<Viewer>,
     State(state): State<ServerState>,
 ) -> Result<Json<Overview>> {
-    Ok(Json(state.app.store.overview().await?))
+    Ok(Json(coastguard_core::posture::overview(&state.app).await?))
 }

@@ -109,7 +109,7 @@ pub async fn render(state: &ServerState) -> Response {
         &[("", i64::from(db_up))],
     );
     if db_up {
-        match state.app.store.overview().await {
+        match coastguard_core::posture::overview(&state.app).await {
             Ok(o) => {
                 gauge(
                     &mut out,

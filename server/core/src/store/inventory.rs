@@ -65,6 +65,24 @@ const UPSERT_IMAGE: &str = "INSERT INTO images \
        last_seen_at = excluded.last_seen_at, inventory_seen_at = excluded.inventory_seen_at \
      RETURNING id";
 
+/// Moves everything recorded about image `$2` (a placeholder a scan created) to image
+/// `$1`, then deletes `$2`. Findings the image already has are dropped, not duplicated.
+const MERGE_IMAGE: &[&str] = &[
+    "UPDATE scans SET image_id = $1 WHERE image_id = $2",
+    "DELETE FROM findings WHERE image_id = $2 AND EXISTS (SELECT 1 FROM findings f WHERE f.image_id = $1 \
+       AND f.pkg_type = findings.pkg_type AND f.pkg_name = findings.pkg_name AND f.vulnerability_id = findings.vulnerability_id)",
+    "UPDATE findings SET image_id = $1 WHERE image_id = $2",
+    "DELETE FROM config_findings WHERE subject_kind = 'image' AND subject_id = $2 AND EXISTS (SELECT 1 FROM config_findings c \
+       WHERE c.subject_kind = 'image' AND c.subject_id = $1 AND c.check_id = config_findings.check_id AND c.instance = config_findings.instance)",
+    "UPDATE config_findings SET subject_id = $1 WHERE subject_kind = 'image' AND subject_id = $2",
+    "UPDATE suppressions SET image_id = $1 WHERE image_id = $2",
+    "UPDATE signature_checks SET image_id = $1 WHERE image_id = $2",
+    "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
+       SELECT $1, registry, repository, tag, first_seen_at, last_seen_at FROM image_tags WHERE image_id = $2 \
+       ON CONFLICT (image_id, registry, repository, tag) DO NOTHING",
+    "DELETE FROM images WHERE id = $2",
+];
+
 /// A stored finding, for the comparison a full sync makes.
 #[derive(sqlx::FromRow)]
 struct StoredFinding {
@@ -266,6 +284,18 @@ macro_rules! upsert_image {
                 .bind(repository)
                 .execute(&mut *$tx)
                 .await?;
+                // A scan that arrived before the image did created a row keyed by this
+                // manifest digest: fold it into the image now.
+                let placeholder: Option<i64> = sqlx::query_scalar("SELECT id FROM images WHERE digest = $1 AND id <> $2")
+                    .bind(digest)
+                    .bind(id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                if let Some(old) = placeholder {
+                    for sql in MERGE_IMAGE {
+                        sqlx::query(sql).bind(id).bind(old).execute(&mut *$tx).await?;
+                    }
+                }
             }
         }
         sqlx::query(

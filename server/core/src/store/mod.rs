@@ -10,6 +10,7 @@ mod throttle;
 pub mod tokens;
 pub mod users;
 mod views;
+pub mod vulns;
 
 pub use audit::AuditRecord;
 pub use throttle::ThrottlePolicy;

@@ -2,10 +2,12 @@
 
 use super::{Store, StoreResult};
 use crate::with_db;
+use coastguard_model::vulns::Coverage;
 use coastguard_model::{Overview, Severity, SeverityCounts};
 
 impl Store {
-    pub async fn overview(&self) -> StoreResult<Overview> {
+    /// `scan_max_age_days`: scans older than this don't count as coverage.
+    pub async fn overview(&self, scan_max_age_days: i64, now: i64) -> StoreResult<Overview> {
         let count = |sql: &'static str| async move {
             with_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
                 .fetch_one(pool)
@@ -39,6 +41,12 @@ impl Store {
                      GROUP BY severity",
                 )
                 .await?,
+            fixable_vulnerabilities: count(
+                "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL",
+            )
+            .await?,
+            suppressed_vulnerabilities: count("SELECT COUNT(*) FROM findings WHERE state = 'suppressed'").await?,
+            coverage: self.coverage(scan_max_age_days, now).await?,
         })
     }
 
@@ -51,5 +59,28 @@ impl Store {
             counts.add(Severity::normalise(&severity), n);
         }
         Ok(counts)
+    }
+
+    /// Scan coverage of the images running now.
+    pub async fn coverage(&self, max_age_days: i64, now: i64) -> StoreResult<Coverage> {
+        let (running, unscanned, outdated): (i64, Option<i64>, Option<i64>) = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT COUNT(*), \
+               SUM(CASE WHEN x.last_scan IS NULL THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN x.last_scan IS NOT NULL AND x.last_scan < $1 THEN 1 ELSE 0 END) \
+             FROM (SELECT c.image_id, (SELECT MAX(s.received_at) FROM scans s WHERE s.image_id = c.image_id) AS last_scan \
+                   FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL \
+                   GROUP BY c.image_id) x"
+        )
+        .bind(now - max_age_days * 86_400)
+        .fetch_one(pool)
+        .await)?;
+        let (unscanned, outdated) = (unscanned.unwrap_or(0), outdated.unwrap_or(0));
+        Ok(Coverage {
+            running_images: running,
+            scanned: running - unscanned - outdated,
+            outdated,
+            unscanned,
+            max_age_days,
+        })
     }
 }

@@ -4,6 +4,7 @@ mod access;
 mod auth;
 mod jobs;
 mod schema;
+mod scans;
 mod sessions;
 
 /// Runs `story` once per backend, naming the backend if it fails.
