@@ -110,6 +110,19 @@ pub enum Command {
     /// One-shot audits that need no server or database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Store scan reports (Trivy, Grype, SARIF, CycloneDX) or VEX documents in the
+    /// configured database, as an upload would.
+    Ingest {
+        /// Report files (`-` reads standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Tie the reports to this image: a digest, or a repository:tag the inventory knows.
+        #[arg(long, value_name = "REF")]
+        image: Option<String>,
+        /// One JSON object per file on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -227,6 +240,78 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("created user {} with role {}", user.name, user.role);
             Ok(())
         }
+        Command::Ingest { files, image, json } => {
+            let state = startup::open(settings).await?;
+            let by = Authed::cli().as_analyst();
+            let mut failed = 0;
+            for file in &files {
+                let bytes = if file.as_os_str() == "-" {
+                    let mut buf = Vec::new();
+                    std::io::stdin().read_to_end(&mut buf)?;
+                    buf
+                } else {
+                    std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+                };
+                match coastguard_core::scans::ingest::ingest(
+                    &state,
+                    &by,
+                    &bytes,
+                    image.clone(),
+                    "cli",
+                )
+                .await
+                {
+                    Ok(summaries) => {
+                        for s in summaries {
+                            if json {
+                                let mut v = serde_json::to_value(&s)?;
+                                v["file"] = serde_json::Value::String(file.display().to_string());
+                                println!("{v}");
+                            } else {
+                                println!(
+                                    "{}: {} ({}) {} entries, {} findings: {} new, {} updated, {} unchanged, {} reopened, {} fixed{}",
+                                    file.display(),
+                                    s.format,
+                                    s.scanner,
+                                    s.entries,
+                                    s.findings,
+                                    s.created,
+                                    s.updated,
+                                    s.unchanged,
+                                    s.reopened,
+                                    s.fixed,
+                                    s.image.as_ref().map(|i| format!(" on {}", i.name)).unwrap_or_default()
+                                );
+                                for note in &s.notes {
+                                    println!("  note: {note}");
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        let location = match &e {
+                            coastguard_core::Error::Invalid {
+                                location: Some(l), ..
+                            } => format!(" (at {l})"),
+                            _ => String::new(),
+                        };
+                        if json {
+                            println!(
+                                "{}",
+                                serde_json::json!({ "file": file.display().to_string(), "error": e.body().error })
+                            );
+                        } else {
+                            eprintln!("{}: {e}{location}", file.display());
+                        }
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} files could not be ingested", files.len());
+            }
+            Ok(())
+        }
         Command::Token(TokenCommand::Create {
             name,
             role,
@@ -256,7 +341,12 @@ async fn run_audit(command: AuditCommand) -> ExitCode {
         image_max_age_days,
         image_max_size_mb,
     } = command;
-    let policy = Policy { trusted_registries, image_max_age_days, image_max_size_mb, ..Policy::default() };
+    let policy = Policy {
+        trusted_registries,
+        image_max_age_days,
+        image_max_size_mb,
+        ..Policy::default()
+    };
     let policy = match policy.validated() {
         Ok(p) => p,
         Err((field, message)) => {

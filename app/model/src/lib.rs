@@ -11,8 +11,8 @@ pub mod inventory;
 mod overview;
 mod severity;
 mod time;
-pub mod vulns;
 pub mod validate;
+pub mod vulns;
 
 pub use access::{
     AuditEntry, Me, NewToken, NewUser, PasswordReset, Role, TokenRequest, TokenView, UserPatch,

@@ -90,7 +90,9 @@ impl std::str::FromStr for VulnState {
             "open" => Ok(VulnState::Open),
             "fixed" => Ok(VulnState::Fixed),
             "suppressed" => Ok(VulnState::Suppressed),
-            other => Err(format!("unknown state '{other}': expected open, fixed, suppressed or all")),
+            other => Err(format!(
+                "unknown state '{other}': expected open, fixed, suppressed or all"
+            )),
         }
     }
 }

@@ -50,7 +50,7 @@ where
 }
 
 /// Deletes expired sessions and stale login-throttle counters; reopens findings whose
-/// risk acceptance expired.
+/// risk acceptance or suppression expired.
 pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     SessionBackend::new(state.store.db())
         .delete_expired()
@@ -61,6 +61,9 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
         .store
         .throttle_prune(policy.per_user, crate::now())
         .await?;
-    tracing::debug!(pruned, "housekeeping done");
+    let reopened = state.store.reopen_expired_acceptances(crate::now()).await?;
+    // Suppressions that expired put their findings back among the open ones.
+    let (_, unsuppressed) = state.store.apply_suppressions(None, crate::now()).await?;
+    tracing::debug!(pruned, reopened, unsuppressed, "housekeeping done");
     Ok(())
 }

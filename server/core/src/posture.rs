@@ -6,5 +6,8 @@ use coastguard_model::Overview;
 
 pub async fn overview(state: &AppState) -> Result<Overview> {
     let policy = crate::docker::collector::policy(state).await;
-    Ok(state.store.overview(policy.scan_max_age_days, now()).await?)
+    Ok(state
+        .store
+        .overview(policy.scan_max_age_days, now())
+        .await?)
 }

@@ -11,6 +11,7 @@ mod audit;
 pub mod extract;
 mod findings;
 mod inventory;
+mod scans;
 mod system;
 
 use crate::http::ServerState;
@@ -40,6 +41,7 @@ use utoipa_axum::routes;
         (name = "posture", description = "The estate at a glance"),
         (name = "inventory", description = "Docker engines, hosts, images and containers"),
         (name = "findings", description = "Configuration findings, checks, risk acceptance, image policy"),
+        (name = "scans", description = "Scan reports, vulnerability findings, suppressions and VEX"),
     )
 )]
 struct ApiDoc;
@@ -97,7 +99,13 @@ pub fn router() -> OpenApiRouter<ServerState> {
             findings::unaccept_finding
         ))
         .routes(routes!(findings::list_checks))
-        .routes(routes!(findings::get_policy, findings::set_policy));
+        .routes(routes!(findings::get_policy, findings::set_policy))
+        .routes(routes!(scans::upload, scans::list_scans))
+        .routes(routes!(scans::list_vulnerabilities))
+        .routes(routes!(scans::export))
+        .routes(routes!(scans::get_vulnerability))
+        .routes(routes!(scans::list_suppressions, scans::create_suppression))
+        .routes(routes!(scans::revoke_suppression));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

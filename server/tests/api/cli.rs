@@ -140,3 +140,46 @@ fn bad_role_is_refused_by_the_parser() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role 'root'"));
 }
+
+#[tokio::test]
+async fn ingest_prints_one_json_object_per_file() {
+    for db in testing::backends().await {
+        let base = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+        let trivy = format!("{base}/core/tests/fixtures/scans/trivy/alpine-3.10.json");
+        let grype = format!("{base}/core/tests/fixtures/scans/grype/busybox-no-vulns-v0.7.json");
+        let env = [("COASTGUARD_DATABASE_URL", db.url.as_str())];
+        let out = coastguard(&["ingest", "--json", &trivy, &grype], &env, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["format"], "trivy");
+        assert_eq!(lines[0]["file"], trivy);
+        assert!(lines[0]["created"].as_u64().unwrap() > 0);
+        assert!(lines[0]["by_severity"]["medium"].is_number());
+        assert_eq!(
+            lines[0]["image"]["digest"],
+            "sha256:961769676411f082461f9ef46626dd7a2d1e2b2a38e6a44364bcbecf51e66dd4"
+        );
+        assert_eq!(lines[1]["format"], "grype");
+        assert_eq!(lines[1]["findings"], 0);
+
+        let bad = std::env::temp_dir().join(format!("cg-bad-{}.json", std::process::id()));
+        std::fs::write(&bad, "{\"matches\": [").unwrap();
+        let out = coastguard(&["ingest", bad.to_str().unwrap()], &env, None);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("line 1, column 13"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = std::fs::remove_file(bad);
+    }
+}

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod contract;
 mod inventory;
+mod scans;
 mod session;
 
 use coastguard_core::access;

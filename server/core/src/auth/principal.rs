@@ -139,7 +139,11 @@ impl<R: MinRole> Authed<R> {
     /// The same principal proven to hold a lower role (an admin is an analyst too).
     pub fn as_analyst(&self) -> Authed<Analyst> {
         debug_assert!(self.principal.role.allows(Analyst::ROLE) || R::ROLE >= Analyst::ROLE);
-        Authed { principal: self.principal.clone(), ip: self.ip.clone(), _role: PhantomData }
+        Authed {
+            principal: self.principal.clone(),
+            ip: self.ip.clone(),
+            _role: PhantomData,
+        }
     }
 }
 

@@ -17,7 +17,10 @@ use std::io::Read;
 /// (a small bomb must not fill memory).
 pub fn decompress(bytes: &[u8], limit: usize) -> Result<std::borrow::Cow<'_, [u8]>> {
     if bytes.len() > limit {
-        return Err(Error::PayloadTooLarge(format!("the report is larger than the {} MiB limit", limit >> 20)));
+        return Err(Error::PayloadTooLarge(format!(
+            "the report is larger than the {} MiB limit",
+            limit >> 20
+        )));
     }
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
@@ -28,7 +31,10 @@ pub fn decompress(bytes: &[u8], limit: usize) -> Result<std::borrow::Cow<'_, [u8
         .read_to_end(&mut out)
         .map_err(|e| Error::invalid_at("body", format!("the gzip stream is damaged: {e}")))?;
     if out.len() > limit {
-        return Err(Error::PayloadTooLarge(format!("the uncompressed report is larger than the {} MiB limit", limit >> 20)));
+        return Err(Error::PayloadTooLarge(format!(
+            "the uncompressed report is larger than the {} MiB limit",
+            limit >> 20
+        )));
     }
     Ok(std::borrow::Cow::Owned(out))
 }
@@ -56,9 +62,20 @@ pub async fn ingest(
     let at = now();
     let summaries = match document {
         Document::Reports(reports) => {
-            let source = ScanSource { channel, uploaded_by: by.principal.name.clone(), report_sha256: sha };
-            let target = Target { reference: image.filter(|i| !i.trim().is_empty()).map(|i| i.trim().to_string()) };
-            let summaries = state.store.ingest_reports(&reports, &target, &source, at).await?;
+            let source = ScanSource {
+                channel,
+                uploaded_by: by.principal.name.clone(),
+                report_sha256: sha,
+            };
+            let target = Target {
+                reference: image
+                    .filter(|i| !i.trim().is_empty())
+                    .map(|i| i.trim().to_string()),
+            };
+            let summaries = state
+                .store
+                .ingest_reports(&reports, &target, &source, at)
+                .await?;
             for s in &summaries {
                 if let Some(image) = &s.image {
                     state.store.apply_suppressions(Some(image.id), at).await?;
@@ -71,9 +88,17 @@ pub async fn ingest(
             for s in &statements {
                 let target = vex_target(state, s.product.as_deref()).await?;
                 let applies = matches!(s.status.as_str(), "not_affected" | "fixed");
-                resolved.push((target, s.vuln_id.as_str(), s.justification.as_deref(), applies));
+                resolved.push((
+                    target,
+                    s.vuln_id.as_str(),
+                    s.justification.as_deref(),
+                    applies,
+                ));
             }
-            let active = state.store.apply_vex(&resolved, &by.principal.name, at).await?;
+            let active = state
+                .store
+                .apply_vex(&resolved, &by.principal.name, at)
+                .await?;
             state.store.apply_suppressions(None, at).await?;
             vec![IngestSummary {
                 format: format.as_str().into(),
@@ -109,17 +134,28 @@ pub async fn ingest(
 /// A VEX product: an image digest (`pkg:oci/...@sha256:…`, `sha256:…`), a package purl,
 /// or anything else (applies everywhere).
 async fn vex_target(state: &AppState, product: Option<&str>) -> Result<VexTarget> {
-    let Some(product) = product else { return Ok(VexTarget::default()) };
+    let Some(product) = product else {
+        return Ok(VexTarget::default());
+    };
     if let Some(purl) = super::pkg::parse_purl(product) {
         if purl.kind == "oci" || purl.kind == "docker" {
             let digest = purl.version.unwrap_or_default();
-            return Ok(VexTarget { image_id: state.store.image_by_digest(&digest).await?, pkg_name: None });
+            return Ok(VexTarget {
+                image_id: state.store.image_by_digest(&digest).await?,
+                pkg_name: None,
+            });
         }
         let pkg = super::PackageRef::new(&purl.kind, "", "", Some(product));
-        return Ok(VexTarget { image_id: None, pkg_name: Some(pkg.name) });
+        return Ok(VexTarget {
+            image_id: None,
+            pkg_name: Some(pkg.name),
+        });
     }
     if product.starts_with("sha256:") {
-        return Ok(VexTarget { image_id: state.store.image_by_digest(product).await?, pkg_name: None });
+        return Ok(VexTarget {
+            image_id: state.store.image_by_digest(product).await?,
+            pkg_name: None,
+        });
     }
     Ok(VexTarget::default())
 }

@@ -10,6 +10,7 @@
 pub mod cyclonedx;
 pub mod grype;
 pub mod ingest;
+pub mod manage;
 pub mod openvex;
 pub mod pkg;
 pub mod sarif;

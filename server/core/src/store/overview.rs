@@ -63,7 +63,10 @@ impl Store {
 
     /// Scan coverage of the images running now.
     pub async fn coverage(&self, max_age_days: i64, now: i64) -> StoreResult<Coverage> {
-        let (running, unscanned, outdated): (i64, Option<i64>, Option<i64>) = with_db!(&self.db, |pool| sqlx::query_as(
+        let (running, unscanned, outdated): (i64, Option<i64>, Option<i64>) = with_db!(
+            &self.db,
+            |pool| {
+                sqlx::query_as(
             "SELECT COUNT(*), \
                SUM(CASE WHEN x.last_scan IS NULL THEN 1 ELSE 0 END), \
                SUM(CASE WHEN x.last_scan IS NOT NULL AND x.last_scan < $1 THEN 1 ELSE 0 END) \
@@ -73,7 +76,9 @@ impl Store {
         )
         .bind(now - max_age_days * 86_400)
         .fetch_one(pool)
-        .await)?;
+        .await
+            }
+        )?;
         let (unscanned, outdated) = (unscanned.unwrap_or(0), outdated.unwrap_or(0));
         Ok(Coverage {
             running_images: running,

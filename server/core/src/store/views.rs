@@ -626,6 +626,30 @@ impl Store {
         })
     }
 
+    /// Containers (not gone) running any of these images.
+    pub async fn containers_of_images(&self, images: &[i64]) -> StoreResult<Vec<ContainerSummary>> {
+        if images.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut f = Filter::default();
+        let params: Vec<String> = images
+            .iter()
+            .take(1000)
+            .map(|i| f.param(Arg::Int(*i)))
+            .collect();
+        let sql = format!(
+            "{CONTAINER_SELECT}{SEVERITY_COLUMNS} FROM containers c LEFT JOIN hosts h ON h.id = c.host_id {} \
+             WHERE c.gone_at IS NULL AND c.image_id IN ({}) ORDER BY c.name LIMIT 1000",
+            subject_findings_join("container", "c"),
+            params.join(", ")
+        );
+        let rows: Vec<ContainerRow> =
+            with_db!(&self.db, |pool| bind_all!(sqlx::query_as(&sql), &f.args)
+                .fetch_all(pool)
+                .await)?;
+        Ok(rows.into_iter().map(ContainerRow::summary).collect())
+    }
+
     pub async fn container_summary(&self, id: i64) -> StoreResult<ContainerSummary> {
         let sql = format!(
             "{CONTAINER_SELECT}{SEVERITY_COLUMNS} FROM containers c LEFT JOIN hosts h ON h.id = c.host_id {} WHERE c.id = $1",

@@ -61,12 +61,18 @@ const BATCH: usize = 500;
 const MAX_PARAMS: usize = 6000;
 
 fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How a new image row is keyed when the report names no digest.
 fn artifact_key(report: &Report, sha: &str) -> String {
-    let name = report.artifact_name.clone().unwrap_or_else(|| format!("report-{}", &sha[..12.min(sha.len())]));
+    let name = report
+        .artifact_name
+        .clone()
+        .unwrap_or_else(|| format!("report-{}", &sha[..12.min(sha.len())]));
     format!("artifact:{}:{name}", report.kind.as_str())
 }
 
@@ -105,10 +111,22 @@ impl Store {
                     }
                 }
                 digests.extend(report.image_id.iter().cloned());
-                digests.extend(report.repo_digests.iter().map(|d| strip_repo(d).to_string()));
+                digests.extend(
+                    report
+                        .repo_digests
+                        .iter()
+                        .map(|d| strip_repo(d).to_string()),
+                );
                 let mut image: Option<(i64, String)> = None;
-                if let Some(r) = target.reference.as_deref().filter(|r| !r.contains("sha256:")) {
-                    let (repo, tag) = r.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((r, "latest"));
+                if let Some(r) = target
+                    .reference
+                    .as_deref()
+                    .filter(|r| !r.contains("sha256:"))
+                {
+                    let (repo, tag) = r
+                        .rsplit_once(':')
+                        .filter(|(_, t)| !t.contains('/'))
+                        .unwrap_or((r, "latest"));
                     image = sqlx::query_as(
                         "SELECT i.id, i.digest FROM images i JOIN image_tags t ON t.image_id = i.id \
                          WHERE t.repository = $1 AND t.tag = $2 ORDER BY t.last_seen_at DESC LIMIT 1",
@@ -120,7 +138,9 @@ impl Store {
                     if image.is_none() {
                         return Err(StoreError::Invalid(
                             "image",
-                            format!("no image tagged {r} is known: give its digest (sha256:…) instead"),
+                            format!(
+                                "no image tagged {r} is known: give its digest (sha256:…) instead"
+                            ),
                         ));
                     }
                 }
@@ -140,7 +160,10 @@ impl Store {
                 let (image_id, digest) = match image {
                     Some(found) => found,
                     None => {
-                        let digest = digests.first().cloned().unwrap_or_else(|| artifact_key(report, &source.report_sha256));
+                        let digest = digests
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| artifact_key(report, &source.report_sha256));
                         let config = serde_json::json!({
                             "id": digest,
                             "repo_tags": report.repo_tags,
@@ -174,7 +197,8 @@ impl Store {
                     .await?;
                 }
                 for tag in &report.repo_tags {
-                    if let Some((repo, t)) = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+                    if let Some((repo, t)) = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/'))
+                    {
                         sqlx::query(
                             "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
                              VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (image_id, registry, repository, tag) \
@@ -189,7 +213,11 @@ impl Store {
                         .await?;
                     }
                 }
-                let brief = ImageBrief { id: image_id, name: display_name(report, &digest), digest: digest.clone() };
+                let brief = ImageBrief {
+                    id: image_id,
+                    name: display_name(report, &digest),
+                    digest: digest.clone(),
+                };
 
                 // ---------------------------------------------------------- the scan
                 let scan_id: i64 = sqlx::query_scalar(
@@ -217,14 +245,23 @@ impl Store {
                 let mut entries: HashMap<(String, String, String), Entry> = HashMap::new();
                 for v in &report.vulns {
                     let canonical = v.canonical_id().to_string();
-                    let key = (v.package.kind.clone(), v.package.name.clone(), canonical.clone());
-                    let entry = entries.entry(key).or_insert_with(|| Entry { record: v, ids: vec![canonical.clone()] });
+                    let key = (
+                        v.package.kind.clone(),
+                        v.package.name.clone(),
+                        canonical.clone(),
+                    );
+                    let entry = entries.entry(key).or_insert_with(|| Entry {
+                        record: v,
+                        ids: vec![canonical.clone()],
+                    });
                     for id in std::iter::once(&v.id).chain(&v.aliases) {
                         if !entry.ids.contains(id) {
                             entry.ids.push(id.clone());
                         }
                     }
-                    if v.severity > entry.record.severity || (entry.record.fixed_version.is_none() && v.fixed_version.is_some()) {
+                    if v.severity > entry.record.severity
+                        || (entry.record.fixed_version.is_none() && v.fixed_version.is_some())
+                    {
                         entry.record = v;
                     }
                 }
@@ -252,7 +289,11 @@ impl Store {
                 // New vulnerabilities, keyed by their canonical id.
                 let mut new_vulns: HashMap<String, &VulnRecord> = HashMap::new();
                 for e in entries.values() {
-                    let known: HashSet<i64> = e.ids.iter().filter_map(|i| alias_to_vuln.get(i).copied()).collect();
+                    let known: HashSet<i64> = e
+                        .ids
+                        .iter()
+                        .filter_map(|i| alias_to_vuln.get(i).copied())
+                        .collect();
                     if known.is_empty() {
                         new_vulns.entry(e.ids[0].clone()).or_insert(e.record);
                     } else if known.len() > 1 {
@@ -280,7 +321,10 @@ impl Store {
                                 .bind(other)
                                 .execute(&mut *tx)
                                 .await?;
-                            sqlx::query("DELETE FROM vulnerabilities WHERE id = $1").bind(other).execute(&mut *tx).await?;
+                            sqlx::query("DELETE FROM vulnerabilities WHERE id = $1")
+                                .bind(other)
+                                .execute(&mut *tx)
+                                .await?;
                         }
                         for v in alias_to_vuln.values_mut() {
                             if ids.contains(v) {
@@ -292,8 +336,9 @@ impl Store {
                 let new_list: Vec<(&String, &&VulnRecord)> = new_vulns.iter().collect();
                 const VULN_COLS: usize = 12;
                 for chunk in new_list.chunks(MAX_PARAMS / VULN_COLS) {
-                    let rows: Vec<String> =
-                        (0..chunk.len()).map(|i| format!("({})", placeholders(i * VULN_COLS + 1, VULN_COLS))).collect();
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|i| format!("({})", placeholders(i * VULN_COLS + 1, VULN_COLS)))
+                        .collect();
                     let sql = format!(
                         "INSERT INTO vulnerabilities (vuln_id, title, description, severity, cvss_score, cvss_vector, epss, \
                          known_exploited, published_at, modified_at, refs, updated_at) VALUES {} \
@@ -325,7 +370,9 @@ impl Store {
                 let mut new_aliases: Vec<(String, i64)> = Vec::new();
                 let mut queued: HashSet<String> = HashSet::new();
                 for e in entries.values() {
-                    let Some(vid) = e.ids.iter().find_map(|i| alias_to_vuln.get(i).copied()) else { continue };
+                    let Some(vid) = e.ids.iter().find_map(|i| alias_to_vuln.get(i).copied()) else {
+                        continue;
+                    };
                     for id in &e.ids {
                         if !stored_aliases.contains(id) && queued.insert(id.clone()) {
                             alias_to_vuln.insert(id.clone(), vid);
@@ -334,7 +381,9 @@ impl Store {
                     }
                 }
                 for chunk in new_aliases.chunks(BATCH) {
-                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", i * 2 + 1, i * 2 + 2)).collect();
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|i| format!("(${}, ${})", i * 2 + 1, i * 2 + 2))
+                        .collect();
                     let sql = format!(
                         "INSERT INTO vulnerability_aliases (alias, vulnerability_id) VALUES {} ON CONFLICT (alias) DO NOTHING",
                         rows.join(", ")
@@ -357,10 +406,20 @@ impl Store {
                 // Formats that don't say a package's type (SARIF) match by name alone.
                 let mut by_name: HashMap<(String, i64), (String, String, i64)> = HashMap::new();
                 for f in &stored {
-                    by_name.insert((f.pkg_name.clone(), f.vulnerability_id), (f.pkg_type.clone(), f.pkg_name.clone(), f.vulnerability_id));
+                    by_name.insert(
+                        (f.pkg_name.clone(), f.vulnerability_id),
+                        (f.pkg_type.clone(), f.pkg_name.clone(), f.vulnerability_id),
+                    );
                 }
-                let mut by_key: HashMap<(String, String, i64), StoredFinding> =
-                    stored.into_iter().map(|f| ((f.pkg_type.clone(), f.pkg_name.clone(), f.vulnerability_id), f)).collect();
+                let mut by_key: HashMap<(String, String, i64), StoredFinding> = stored
+                    .into_iter()
+                    .map(|f| {
+                        (
+                            (f.pkg_type.clone(), f.pkg_name.clone(), f.vulnerability_id),
+                            f,
+                        )
+                    })
+                    .collect();
                 let mut summary = IngestSummary {
                     scan_id: Some(scan_id),
                     format: report.format.as_str().into(),
@@ -375,7 +434,9 @@ impl Store {
                 let mut seen_ids: Vec<i64> = Vec::with_capacity(entries.len());
                 let mut inserts: Vec<(&VulnRecord, i64)> = Vec::new();
                 for e in entries.values() {
-                    let Some(vid) = alias_to_vuln.get(&e.ids[0]).copied() else { continue };
+                    let Some(vid) = alias_to_vuln.get(&e.ids[0]).copied() else {
+                        continue;
+                    };
                     let v = e.record;
                     summary.by_severity.add(v.severity, 1);
                     let mut key = (v.package.kind.clone(), v.package.name.clone(), vid);
@@ -433,7 +494,9 @@ impl Store {
                 summary.created = inserts.len() as i64;
                 const COLS: usize = 14;
                 for chunk in inserts.chunks(MAX_PARAMS / COLS) {
-                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholders(i * COLS + 1, COLS))).collect();
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|i| format!("({})", placeholders(i * COLS + 1, COLS)))
+                        .collect();
                     let sql = format!(
                         "INSERT INTO findings (image_id, vulnerability_id, pkg_name, pkg_type, pkg_purl, installed_version, \
                          fixed_version, layer_digest, severity, severity_rank, cvss_score, first_seen_at, last_seen_at, first_scan_id) \
@@ -471,7 +534,9 @@ impl Store {
                         q = q.bind(*id);
                     }
                     q.execute(&mut *tx).await?;
-                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, $1, $2, $2, TRUE)", i + 3)).collect();
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|i| format!("(${}, $1, $2, $2, TRUE)", i + 3))
+                        .collect();
                     let sql = format!(
                         "INSERT INTO finding_scanners (finding_id, scanner, first_scan_id, last_scan_id, present) VALUES {} \
                          ON CONFLICT (finding_id, scanner) DO UPDATE SET last_scan_id = excluded.last_scan_id, present = TRUE",
@@ -520,7 +585,11 @@ impl Store {
                         .bind(image_id)
                         .bind(m.location.as_str())
                         .bind(m.severity.as_str())
-                        .bind(if m.message.is_empty() { m.title.as_str() } else { m.message.as_str() })
+                        .bind(if m.message.is_empty() {
+                            m.title.as_str()
+                        } else {
+                            m.message.as_str()
+                        })
                         .bind(now)
                         .bind(pass)
                         .bind(m.title.as_str())
@@ -528,7 +597,10 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let prefix = format!("{}%", report.scanner.split('-').next().unwrap_or(&report.scanner));
+                let prefix = format!(
+                    "{}%",
+                    report.scanner.split('-').next().unwrap_or(&report.scanner)
+                );
                 sqlx::query(
                     "UPDATE config_findings SET state = 'resolved', resolved_at = $2 WHERE subject_kind = 'image' \
                      AND subject_id = $1 AND check_id LIKE $3 AND state <> 'resolved' AND seen_pass <> $4",
@@ -589,21 +661,44 @@ pub struct NewSuppressionRow<'a> {
 impl Store {
     /// Puts findings into `suppressed` or back to `open` as the active suppressions say
     /// (for one image, or everywhere). Returns (suppressed, reopened).
-    pub async fn apply_suppressions(&self, image_id: Option<i64>, now: i64) -> StoreResult<(u64, u64)> {
-        let scope = if image_id.is_some() { "AND image_id = $2" } else { "AND ($2 IS NULL OR TRUE)" };
+    pub async fn apply_suppressions(
+        &self,
+        image_id: Option<i64>,
+        now: i64,
+    ) -> StoreResult<(u64, u64)> {
+        let scope = if image_id.is_some() {
+            "AND image_id = $2"
+        } else {
+            "AND ($2 IS NULL OR TRUE)"
+        };
         let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' {scope} AND {MATCHING_SUPPRESSION}");
         let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' {scope} AND NOT {MATCHING_SUPPRESSION}");
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let a = sqlx::query(&suppress).bind(now).bind(image_id).execute(&mut *tx).await?.rows_affected();
-            let b = sqlx::query(&reopen).bind(now).bind(image_id).execute(&mut *tx).await?.rows_affected();
+            let a = sqlx::query(&suppress)
+                .bind(now)
+                .bind(image_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let b = sqlx::query(&reopen)
+                .bind(now)
+                .bind(image_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             tx.commit().await?;
             Ok((a, b))
         })
     }
 
-    pub async fn create_suppression(&self, s: &NewSuppressionRow<'_>, now: i64) -> StoreResult<i64> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+    pub async fn create_suppression(
+        &self,
+        s: &NewSuppressionRow<'_>,
+        now: i64,
+    ) -> StoreResult<i64> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_scalar(
             "INSERT INTO suppressions (vuln_id, image_id, pkg_name, kind, justification, source, created_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"
         )
@@ -617,7 +712,8 @@ impl Store {
         .bind(now)
         .bind(s.expires_at)
         .fetch_one(pool)
-        .await)?)
+        .await
+        })?)
     }
 
     /// Revokes a suppression; `NotFound` if there is none with this id.
@@ -638,7 +734,12 @@ impl Store {
 
     /// Replaces the VEX suppressions of each statement's vulnerability and product with
     /// what the statements say; returns how many suppressions are now in force from them.
-    pub async fn apply_vex(&self, statements: &[(VexTarget, &str, Option<&str>, bool)], by: &str, now: i64) -> StoreResult<i64> {
+    pub async fn apply_vex(
+        &self,
+        statements: &[(VexTarget, &str, Option<&str>, bool)],
+        by: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let mut active = 0;
@@ -692,4 +793,460 @@ impl Store {
 pub struct VexTarget {
     pub image_id: Option<i64>,
     pub pkg_name: Option<String>,
+}
+
+// ------------------------------------------------------------------ read models
+
+use coastguard_model::vulns::{
+    ScanView, SuppressionKind, SuppressionView, VulnFindingView, VulnPage, VulnQuery, VulnState,
+    VulnerabilityDetail,
+};
+use coastguard_model::Page;
+
+#[derive(sqlx::FromRow)]
+struct FindingRow {
+    id: i64,
+    vuln_id: String,
+    title: Option<String>,
+    severity: String,
+    cvss_score: Option<f64>,
+    epss: Option<f64>,
+    known_exploited: bool,
+    pkg_type: String,
+    pkg_name: String,
+    installed_version: String,
+    fixed_version: Option<String>,
+    layer_digest: Option<String>,
+    image_id: i64,
+    digest: String,
+    image_name: Option<String>,
+    state: String,
+    first_seen_at: i64,
+    last_seen_at: i64,
+    fixed_at: Option<i64>,
+    reopened_at: Option<i64>,
+    severity_rank: i64,
+}
+
+/// The name an image is shown by: its newest tag, the artifact a report named, its digest.
+pub(crate) const IMAGE_NAME: &str =
+    "COALESCE((SELECT t.repository || ':' || t.tag FROM image_tags t WHERE t.image_id = i.id \
+     ORDER BY t.last_seen_at DESC, t.repository, t.tag LIMIT 1), i.digest)";
+
+fn finding_select() -> String {
+    format!(
+        "SELECT f.id, v.vuln_id, v.title, f.severity, f.cvss_score, v.epss, v.known_exploited, f.pkg_type, f.pkg_name, \
+         f.installed_version, f.fixed_version, f.layer_digest, f.image_id, i.digest, {IMAGE_NAME} AS image_name, f.state, \
+         f.first_seen_at, f.last_seen_at, f.fixed_at, f.reopened_at, f.severity_rank \
+         FROM findings f JOIN vulnerabilities v ON v.id = f.vulnerability_id JOIN images i ON i.id = f.image_id"
+    )
+}
+
+#[derive(Clone)]
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Store {
+    /// Vulnerability findings, keyset-paged: each page continues after the previous one's
+    /// last row, so page 5,000 costs what page 1 does.
+    pub async fn list_vuln_findings(&self, q: &VulnQuery) -> StoreResult<VulnPage> {
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(StoreError::Invalid(
+                "limit",
+                "limit must be between 1 and 500".into(),
+            ));
+        }
+        let mut clauses: Vec<String> = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
+        let param = |args: &mut Vec<Arg>, a: Arg| {
+            args.push(a);
+            format!("${}", args.len())
+        };
+        match q.state.as_deref().unwrap_or("open") {
+            "all" => {}
+            s => {
+                let state: VulnState = s.parse().map_err(|e| StoreError::Invalid("state", e))?;
+                let p = param(&mut args, Arg::Text(state.as_str().into()));
+                clauses.push(format!("f.state = {p}"));
+            }
+        }
+        if let Some(sev) = q.severity.as_deref().filter(|s| !s.is_empty()) {
+            let sev: Severity = sev
+                .parse()
+                .map_err(|e| StoreError::Invalid("severity", e))?;
+            let p = param(&mut args, Arg::Int(severity_rank(sev)));
+            clauses.push(format!("f.severity_rank >= {p}"));
+        }
+        match q.fixable {
+            Some(true) => clauses.push("f.fixed_version IS NOT NULL".into()),
+            Some(false) => clauses.push("f.fixed_version IS NULL".into()),
+            None => {}
+        }
+        if let Some(image) = q.image {
+            let p = param(&mut args, Arg::Int(image));
+            clauses.push(format!("f.image_id = {p}"));
+        }
+        if let Some(pkg) = q.package.as_deref().filter(|s| !s.is_empty()) {
+            let p = param(&mut args, Arg::Text(pkg.to_string()));
+            clauses.push(format!("f.pkg_name = {p}"));
+        }
+        if let Some(vuln) = q.vuln.as_deref().filter(|s| !s.is_empty()) {
+            let p = param(&mut args, Arg::Text(vuln.trim().to_string()));
+            clauses.push(format!("f.vulnerability_id IN (SELECT vulnerability_id FROM vulnerability_aliases WHERE alias = {p})"));
+        }
+        if let Some(scanner) = q.scanner.as_deref().filter(|s| !s.is_empty()) {
+            let p = param(&mut args, Arg::Text(scanner.to_string()));
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM finding_scanners s WHERE s.finding_id = f.id AND s.scanner = {p} AND s.present = TRUE)"
+            ));
+        }
+        let key = match q.sort.as_deref().unwrap_or("severity") {
+            "severity" => "f.severity_rank",
+            "first_seen" => "f.first_seen_at",
+            "last_seen" => "f.last_seen_at",
+            other => {
+                return Err(StoreError::Invalid(
+                    "sort",
+                    format!("unknown sort '{other}': use severity, first_seen or last_seen"),
+                ))
+            }
+        };
+        let count_where = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let count_args = args.clone();
+        if let Some(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+            let (k, id) = cursor
+                .split_once(':')
+                .and_then(|(k, id)| Some((k.parse::<i64>().ok()?, id.parse::<i64>().ok()?)))
+                .ok_or_else(|| StoreError::Invalid("cursor", "malformed cursor".into()))?;
+            let pk = param(&mut args, Arg::Int(k));
+            let pid = param(&mut args, Arg::Int(id));
+            clauses.push(format!("({key} < {pk} OR ({key} = {pk} AND f.id < {pid}))"));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "{} {where_sql} ORDER BY {key} DESC, f.id DESC LIMIT {}",
+            finding_select(),
+            limit + 1
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM findings f {count_where}");
+        let (total, mut rows) = with_db!(&self.db, |pool| {
+            let mut cq = sqlx::query_scalar::<_, i64>(&count_sql);
+            for a in &count_args {
+                cq = match a {
+                    Arg::Int(v) => cq.bind(*v),
+                    Arg::Text(v) => cq.bind(v.clone()),
+                };
+            }
+            let total = cq.fetch_one(pool).await?;
+            let mut q = sqlx::query_as::<_, FindingRow>(&sql);
+            for a in &args {
+                q = match a {
+                    Arg::Int(v) => q.bind(*v),
+                    Arg::Text(v) => q.bind(v.clone()),
+                };
+            }
+            Ok::<_, sqlx::Error>((total, q.fetch_all(pool).await?))
+        })?;
+        let next_cursor = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| {
+                let k = match key {
+                    "f.first_seen_at" => r.first_seen_at,
+                    "f.last_seen_at" => r.last_seen_at,
+                    _ => r.severity_rank,
+                };
+                format!("{k}:{}", r.id)
+            })
+        } else {
+            None
+        };
+        let items = self.finding_views(rows).await?;
+        Ok(VulnPage {
+            items,
+            total,
+            next_cursor,
+        })
+    }
+
+    async fn finding_views(&self, rows: Vec<FindingRow>) -> StoreResult<Vec<VulnFindingView>> {
+        let mut scanners: HashMap<i64, Vec<String>> = HashMap::new();
+        if !rows.is_empty() {
+            let sql = format!(
+                "SELECT finding_id, scanner FROM finding_scanners WHERE present = TRUE AND finding_id IN ({}) ORDER BY scanner",
+                placeholders(1, rows.len())
+            );
+            let found: Vec<(i64, String)> = with_db!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql);
+                for r in &rows {
+                    q = q.bind(r.id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            for (id, s) in found {
+                scanners.entry(id).or_default().push(s);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| VulnFindingView {
+                scanners: scanners.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                vuln_id: r.vuln_id,
+                title: r.title,
+                severity: Severity::normalise(&r.severity),
+                cvss_score: r.cvss_score,
+                epss: r.epss,
+                known_exploited: r.known_exploited,
+                pkg_type: r.pkg_type,
+                pkg_name: r.pkg_name,
+                installed_version: r.installed_version,
+                fixed_version: r.fixed_version,
+                layer: r.layer_digest,
+                image: ImageBrief {
+                    id: r.image_id,
+                    name: r.image_name.unwrap_or_else(|| r.digest.clone()),
+                    digest: r.digest,
+                },
+                state: r.state.parse().unwrap_or(VulnState::Open),
+                first_seen_at: r.first_seen_at,
+                last_seen_at: r.last_seen_at,
+                fixed_at: r.fixed_at,
+                reopened_at: r.reopened_at,
+            })
+            .collect())
+    }
+
+    /// A vulnerability by any of its ids, with everything it affects.
+    pub async fn vulnerability_detail(&self, id: &str) -> StoreResult<VulnerabilityDetail> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            vuln_id: String,
+            title: Option<String>,
+            description: Option<String>,
+            severity: String,
+            cvss_score: Option<f64>,
+            cvss_vector: Option<String>,
+            epss: Option<f64>,
+            known_exploited: bool,
+            published_at: Option<i64>,
+            modified_at: Option<i64>,
+            refs: Option<String>,
+        }
+        let row: Row = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT v.id, v.vuln_id, v.title, v.description, v.severity, v.cvss_score, v.cvss_vector, v.epss, \
+             v.known_exploited, v.published_at, v.modified_at, v.refs FROM vulnerabilities v \
+             JOIN vulnerability_aliases a ON a.vulnerability_id = v.id WHERE a.alias = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?
+        .ok_or(StoreError::NotFound)?;
+        let aliases: Vec<String> = with_db!(&self.db, |pool| {
+            sqlx::query_scalar(
+            "SELECT alias FROM vulnerability_aliases WHERE vulnerability_id = $1 AND alias <> $2 ORDER BY alias"
+        )
+        .bind(row.id)
+        .bind(&row.vuln_id)
+        .fetch_all(pool)
+        .await
+        })?;
+        let findings = self
+            .list_vuln_findings(&VulnQuery {
+                vuln: Some(row.vuln_id.clone()),
+                state: Some("all".into()),
+                limit: Some(500),
+                ..VulnQuery::default()
+            })
+            .await?
+            .items;
+        let images: Vec<i64> = findings
+            .iter()
+            .map(|f| f.image.id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let containers = self.containers_of_images(&images).await?;
+        let mut hosts: Vec<(i64, String)> = containers
+            .iter()
+            .filter_map(|c| Some((c.host_id?, c.host_name.clone()?)))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        hosts.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(VulnerabilityDetail {
+            vuln_id: row.vuln_id,
+            aliases,
+            title: row.title,
+            description: row.description,
+            severity: Severity::normalise(&row.severity),
+            cvss_score: row.cvss_score,
+            cvss_vector: row.cvss_vector,
+            epss: row.epss,
+            known_exploited: row.known_exploited,
+            published_at: row.published_at,
+            modified_at: row.modified_at,
+            references: row
+                .refs
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default(),
+            findings,
+            containers,
+            hosts,
+        })
+    }
+
+    /// Scans, newest first; `image` narrows to one image's history.
+    pub async fn list_scans(
+        &self,
+        image: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Page<ScanView>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            image_id: Option<i64>,
+            digest: Option<String>,
+            image_name: Option<String>,
+            artifact_name: Option<String>,
+            artifact_digest: Option<String>,
+            format: String,
+            scanner: String,
+            scanner_version: Option<String>,
+            kind: String,
+            source: String,
+            uploaded_by: Option<String>,
+            received_at: i64,
+            scanned_at: Option<i64>,
+            entries: i64,
+            summary: Option<String>,
+        }
+        let sql = format!(
+            "SELECT s.id, s.image_id, i.digest, CASE WHEN i.id IS NULL THEN NULL ELSE {IMAGE_NAME} END AS image_name, \
+             s.artifact_name, s.artifact_digest, s.format, s.scanner, s.scanner_version, s.kind, s.source, s.uploaded_by, \
+             s.received_at, s.scanned_at, s.entries, s.summary FROM scans s LEFT JOIN images i ON i.id = s.image_id \
+             WHERE ($1 IS NULL OR s.image_id = $1) AND ($2 IS NULL OR s.id < $2) ORDER BY s.id DESC LIMIT $3"
+        );
+        let rows: Vec<Row> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(image)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        let next_cursor = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| r.id.to_string()))
+            .flatten();
+        let items = rows
+            .into_iter()
+            .map(|r| ScanView {
+                id: r.id,
+                image: match (r.image_id, r.digest) {
+                    (Some(id), Some(digest)) => Some(ImageBrief {
+                        id,
+                        name: r.image_name.unwrap_or_else(|| digest.clone()),
+                        digest,
+                    }),
+                    _ => None,
+                },
+                artifact_name: r.artifact_name,
+                artifact_digest: r.artifact_digest,
+                format: r.format,
+                scanner: r.scanner,
+                scanner_version: r.scanner_version,
+                kind: r.kind,
+                source: r.source,
+                uploaded_by: r.uploaded_by,
+                received_at: r.received_at,
+                scanned_at: r.scanned_at,
+                entries: r.entries,
+                summary: r.summary.and_then(|s| serde_json::from_str(&s).ok()),
+            })
+            .collect();
+        Ok(Page { items, next_cursor })
+    }
+
+    pub async fn list_suppressions(&self, now: i64) -> StoreResult<Vec<SuppressionView>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            vuln_id: String,
+            image_id: Option<i64>,
+            digest: Option<String>,
+            image_name: Option<String>,
+            pkg_name: Option<String>,
+            kind: String,
+            justification: String,
+            source: String,
+            created_by: String,
+            created_at: i64,
+            expires_at: Option<i64>,
+            revoked_at: Option<i64>,
+            findings: i64,
+        }
+        let sql = format!(
+            "SELECT s.id, s.vuln_id, s.image_id, i.digest, CASE WHEN i.id IS NULL THEN NULL ELSE {IMAGE_NAME} END AS image_name, \
+             s.pkg_name, s.kind, s.justification, s.source, s.created_by, s.created_at, s.expires_at, s.revoked_at, \
+             (SELECT COUNT(*) FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
+              WHERE a.alias = s.vuln_id AND f.state = 'suppressed' AND s.revoked_at IS NULL \
+                AND (s.expires_at IS NULL OR s.expires_at > $1) \
+                AND (s.image_id IS NULL OR f.image_id = s.image_id) AND (s.pkg_name IS NULL OR f.pkg_name = s.pkg_name)) AS findings \
+             FROM suppressions s LEFT JOIN images i ON i.id = s.image_id \
+             ORDER BY s.revoked_at IS NOT NULL, s.id DESC"
+        );
+        let rows: Vec<Row> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(now)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SuppressionView {
+                id: r.id,
+                vuln_id: r.vuln_id,
+                image: match (r.image_id, r.digest) {
+                    (Some(id), Some(digest)) => Some(ImageBrief {
+                        id,
+                        name: r.image_name.unwrap_or_else(|| digest.clone()),
+                        digest,
+                    }),
+                    _ => None,
+                },
+                pkg_name: r.pkg_name,
+                kind: if r.kind == "accepted" {
+                    SuppressionKind::Accepted
+                } else {
+                    SuppressionKind::NotAffected
+                },
+                justification: r.justification,
+                source: r.source,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+                revoked_at: r.revoked_at,
+                findings: r.findings,
+            })
+            .collect())
+    }
+
+    /// The image id of an image-scoped suppression, checked to exist.
+    pub async fn image_exists(&self, id: i64) -> StoreResult<bool> {
+        let n: i64 = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM images WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(n > 0)
+    }
 }

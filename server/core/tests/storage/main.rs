@@ -3,8 +3,8 @@
 mod access;
 mod auth;
 mod jobs;
-mod schema;
 mod scans;
+mod schema;
 mod sessions;
 
 /// Runs `story` once per backend, naming the backend if it fails.

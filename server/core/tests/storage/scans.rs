@@ -10,16 +10,22 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("tests/fixtures").join(path);
+    let p = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/fixtures")
+        .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 async fn count(db: &TestDb, sql: &str) -> i64 {
-    with_db!(db.store.db(), |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap())
+    with_db!(db.store.db(), |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap())
 }
 
 async fn state_of(db: &TestDb, pkg: &str, vuln: &str) -> String {
-    with_db!(db.store.db(), |pool| sqlx::query_scalar::<_, String>(
+    with_db!(db.store.db(), |pool| {
+        sqlx::query_scalar::<_, String>(
         "SELECT f.state FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
          WHERE f.pkg_name = $1 AND a.alias = $2"
     )
@@ -27,7 +33,8 @@ async fn state_of(db: &TestDb, pkg: &str, vuln: &str) -> String {
     .bind(vuln)
     .fetch_one(pool)
     .await
-    .unwrap())
+    .unwrap()
+    })
 }
 
 /// Distinct (package, vulnerability) pairs of a Trivy SchemaVersion 2 report.
@@ -37,7 +44,12 @@ fn trivy_pairs(doc: &Value) -> BTreeSet<(String, String)> {
         .into_iter()
         .flatten()
         .flat_map(|r| r["Vulnerabilities"].as_array().cloned().unwrap_or_default())
-        .map(|v| (v["PkgName"].as_str().unwrap().to_string(), v["VulnerabilityID"].as_str().unwrap().to_string()))
+        .map(|v| {
+            (
+                v["PkgName"].as_str().unwrap().to_string(),
+                v["VulnerabilityID"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -47,8 +59,18 @@ async fn every_fixture_report_ingests() {
         let state = db.state();
         let cli = Authed::cli();
         let mut files = Vec::new();
-        for dir in ["scans/trivy", "scans/trivy/history", "scans/trivy/operator", "scans/grype", "scans/sarif", "sbom/cyclonedx", "sbom/openvex"] {
-            let base = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("tests/fixtures").join(dir);
+        for dir in [
+            "scans/trivy",
+            "scans/trivy/history",
+            "scans/trivy/operator",
+            "scans/grype",
+            "scans/sarif",
+            "sbom/cyclonedx",
+            "sbom/openvex",
+        ] {
+            let base = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+                .join("tests/fixtures")
+                .join(dir);
             for e in std::fs::read_dir(&base).unwrap() {
                 let p = e.unwrap().path();
                 if p.is_file() {
@@ -63,7 +85,10 @@ async fn every_fixture_report_ingests() {
             let result = ingest(&state, &cli.as_analyst(), &bytes, None, "cli").await;
             let name = p.file_name().unwrap().to_string_lossy();
             if name.starts_with("NEGATIVE") {
-                assert!(matches!(result, Err(Error::Invalid { .. })), "{name}: {result:?}");
+                assert!(
+                    matches!(result, Err(Error::Invalid { .. })),
+                    "{name}: {result:?}"
+                );
                 continue;
             }
             let summaries = result.unwrap_or_else(|e| panic!("{name}: {e:?}"));
@@ -82,28 +107,51 @@ async fn counts_are_exact_and_reingesting_changes_nothing() {
         let bytes = fixture("scans/trivy/alpine-3.10.json");
         let doc: Value = serde_json::from_slice(&bytes).unwrap();
         let pairs = trivy_pairs(&doc);
-        let entries: usize = doc["Results"][0]["Vulnerabilities"].as_array().unwrap().len();
+        let entries: usize = doc["Results"][0]["Vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .len();
 
         let s = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
         assert_eq!(s.format, "trivy");
         assert_eq!(s.entries as usize, entries);
         assert_eq!(s.findings as usize, pairs.len());
         assert_eq!(s.created as usize, pairs.len());
-        assert_eq!(s.image.as_ref().unwrap().digest, doc["Metadata"]["ImageID"].as_str().unwrap());
+        assert_eq!(
+            s.image.as_ref().unwrap().digest,
+            doc["Metadata"]["ImageID"].as_str().unwrap()
+        );
         let by_severity: i64 = s.by_severity.total();
         assert_eq!(by_severity as usize, pairs.len());
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings").await as usize, pairs.len());
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings").await as usize,
+            pairs.len()
+        );
 
         let again = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
         assert_eq!((again.created, again.updated, again.fixed), (0, 0, 0));
         assert_eq!(again.unchanged as usize, pairs.len());
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings").await as usize, pairs.len());
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings").await as usize,
+            pairs.len()
+        );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM scans").await, 2);
 
         // The same scan as SARIF: the same findings, nothing new.
-        let sarif = &ingest(&state, &cli, &fixture("scans/sarif/trivy-alpine-3.10.sarif"), None, "cli").await.unwrap()[0];
+        let sarif = &ingest(
+            &state,
+            &cli,
+            &fixture("scans/sarif/trivy-alpine-3.10.sarif"),
+            None,
+            "cli",
+        )
+        .await
+        .unwrap()[0];
         assert_eq!(sarif.created, 0, "{sarif:?}");
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings").await as usize, pairs.len());
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings").await as usize,
+            pairs.len()
+        );
     });
 }
 
@@ -116,15 +164,32 @@ async fn a_later_scan_fixes_what_it_no_longer_lists_and_reopens_what_returns() {
         ingest(&state, &cli, &bytes, None, "cli").await.unwrap();
 
         let mut doc: Value = serde_json::from_slice(&bytes).unwrap();
-        let removed = doc["Results"][0]["Vulnerabilities"].as_array_mut().unwrap().remove(0);
-        let (pkg, vuln) = (removed["PkgName"].as_str().unwrap().to_string(), removed["VulnerabilityID"].as_str().unwrap().to_string());
+        let removed = doc["Results"][0]["Vulnerabilities"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+        let (pkg, vuln) = (
+            removed["PkgName"].as_str().unwrap().to_string(),
+            removed["VulnerabilityID"].as_str().unwrap().to_string(),
+        );
         let still_there = doc["Results"][0]["Vulnerabilities"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|v| v["PkgName"] == removed["PkgName"] && v["VulnerabilityID"] == removed["VulnerabilityID"]);
+            .any(|v| {
+                v["PkgName"] == removed["PkgName"]
+                    && v["VulnerabilityID"] == removed["VulnerabilityID"]
+            });
         assert!(!still_there);
-        let s = &ingest(&state, &cli, &serde_json::to_vec(&doc).unwrap(), None, "cli").await.unwrap()[0];
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&doc).unwrap(),
+            None,
+            "cli",
+        )
+        .await
+        .unwrap()[0];
         assert_eq!(s.fixed, 1);
         assert_eq!(state_of(&db, &pkg, &vuln).await, "fixed");
 
@@ -137,9 +202,20 @@ async fn a_later_scan_fixes_what_it_no_longer_lists_and_reopens_what_returns() {
         // A clean scan of the image fixes everything this scanner reported.
         let mut clean = doc.clone();
         clean["Results"][0]["Vulnerabilities"] = Value::Array(vec![]);
-        let s = &ingest(&state, &cli, &serde_json::to_vec(&clean).unwrap(), None, "cli").await.unwrap()[0];
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&clean).unwrap(),
+            None,
+            "cli",
+        )
+        .await
+        .unwrap()[0];
         assert_eq!(s.findings, 0);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE state <> 'fixed'").await, 0);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings WHERE state <> 'fixed'").await,
+            0
+        );
     });
 }
 
@@ -150,17 +226,33 @@ async fn a_ghsa_and_its_cve_are_one_vulnerability_across_scanners() {
         let cli = Authed::cli().as_analyst();
         let grype = fixture("scans/grype/alpine-3.14-ghsa.json");
         let doc: Value = serde_json::from_slice(&grype).unwrap();
-        let digest = doc["source"]["target"]["imageID"].as_str().unwrap().to_string();
+        let digest = doc["source"]["target"]["imageID"]
+            .as_str()
+            .unwrap()
+            .to_string();
         ingest(&state, &cli, &grype, None, "cli").await.unwrap();
         // The GHSA finding is known under its CVE too.
-        assert_eq!(state_of(&db, "org.apache.httpcomponents:httpclient", "CVE-2014-3577").await, "open");
-        assert_eq!(state_of(&db, "org.apache.httpcomponents:httpclient", "GHSA-cfh5-3ghh-wfjx").await, "open");
-        let vuln_id: String = with_db!(db.store.db(), |pool| sqlx::query_scalar(
+        assert_eq!(
+            state_of(&db, "org.apache.httpcomponents:httpclient", "CVE-2014-3577").await,
+            "open"
+        );
+        assert_eq!(
+            state_of(
+                &db,
+                "org.apache.httpcomponents:httpclient",
+                "GHSA-cfh5-3ghh-wfjx"
+            )
+            .await,
+            "open"
+        );
+        let vuln_id: String = with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar(
             "SELECT v.vuln_id FROM vulnerabilities v JOIN vulnerability_aliases a ON a.vulnerability_id = v.id WHERE a.alias = 'GHSA-cfh5-3ghh-wfjx'"
         )
         .fetch_one(pool)
         .await
-        .unwrap());
+        .unwrap()
+        });
         assert_eq!(vuln_id, "CVE-2014-3577");
 
         // A Trivy report naming only the CVE for the same package of the same image.
@@ -173,7 +265,15 @@ async fn a_ghsa_and_its_cve_are_one_vulnerability_across_scanners() {
             }]}]
         });
         let before = count(&db, "SELECT COUNT(*) FROM findings").await;
-        let s = &ingest(&state, &cli, &serde_json::to_vec(&trivy).unwrap(), None, "api").await.unwrap()[0];
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&trivy).unwrap(),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
         assert_eq!(s.created, 0, "deduplicated: {s:?}");
         assert_eq!(count(&db, "SELECT COUNT(*) FROM findings").await, before);
         let scanners = count(
@@ -190,7 +290,15 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
     crate::on_each_backend!(|db| {
         let state = db.state();
         let cli = Authed::cli().as_analyst();
-        ingest(&state, &cli, &fixture("scans/trivy/alpine-3.10.json"), None, "cli").await.unwrap();
+        ingest(
+            &state,
+            &cli,
+            &fixture("scans/trivy/alpine-3.10.json"),
+            None,
+            "cli",
+        )
+        .await
+        .unwrap();
         let open_before = count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await;
         let affected = count(&db, "SELECT COUNT(*) FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id WHERE a.alias = 'CVE-2019-1549'").await;
         assert!(affected >= 1);
@@ -213,10 +321,36 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             .await
             .unwrap();
         db.store.apply_suppressions(None, now).await.unwrap();
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await, open_before - affected);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
+            open_before - affected
+        );
         // An hour later the acceptance has expired: the findings are open again.
         db.store.apply_suppressions(None, now + 3601).await.unwrap();
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await, open_before);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
+            open_before
+        );
+        // The scheduled housekeeping does the same with the real clock.
+        db.store.apply_suppressions(None, now).await.unwrap();
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
+            open_before - affected
+        );
+        with_db!(db.store.db(), |pool| sqlx::query(
+            "UPDATE suppressions SET expires_at = 1"
+        )
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        coastguard_core::jobs::housekeeping(state.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
+            open_before
+        );
         db.store.revoke_suppression(id, now).await.unwrap();
 
         // A VEX not_affected statement for a package suppresses it, as a `vex` suppression.
@@ -227,13 +361,32 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
                 "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"
             }]
         });
-        let s = &ingest(&state, &cli, &serde_json::to_vec(&vex).unwrap(), None, "api").await.unwrap()[0];
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&vex).unwrap(),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
         assert_eq!((s.format.as_str(), s.suppressions), ("openvex", 1));
-        assert_eq!(state_of(&db, "libcrypto1.1", "CVE-2019-1549").await, "suppressed");
+        assert_eq!(
+            state_of(&db, "libcrypto1.1", "CVE-2019-1549").await,
+            "suppressed"
+        );
         // A later statement that it is affected withdraws it.
         let mut affected_vex = vex.clone();
         affected_vex["statements"][0]["status"] = Value::String("affected".into());
-        ingest(&state, &cli, &serde_json::to_vec(&affected_vex).unwrap(), None, "api").await.unwrap();
+        ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&affected_vex).unwrap(),
+            None,
+            "api",
+        )
+        .await
+        .unwrap();
         assert_eq!(state_of(&db, "libcrypto1.1", "CVE-2019-1549").await, "open");
     });
 }
@@ -241,8 +394,10 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
 #[tokio::test]
 async fn bad_reports_are_refused_with_where_and_store_nothing() {
     crate::on_each_backend!(|db| {
-        let mut settings = coastguard_core::Settings::default();
-        settings.max_report_mb = 1;
+        let settings = coastguard_core::Settings {
+            max_report_mb: 1,
+            ..Default::default()
+        };
         let state = db.state_with(settings);
         let cli = Authed::cli().as_analyst();
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
@@ -256,30 +411,61 @@ async fn bad_reports_are_refused_with_where_and_store_nothing() {
             let err = ingest(&state, &cli, &body, None, "api").await.unwrap_err();
             match &err {
                 Error::Invalid { location: got, .. } => {
-                    assert!(got.as_deref().unwrap_or_default().contains(location), "{what}: {err:?}")
+                    assert!(
+                        got.as_deref().unwrap_or_default().contains(location),
+                        "{what}: {err:?}"
+                    )
                 }
                 other => panic!("{what}: {other:?}"),
             }
         }
         let big = vec![b' '; 1024 * 1024 + 1];
-        assert!(matches!(ingest(&state, &cli, &big, None, "api").await, Err(Error::PayloadTooLarge(_))));
+        assert!(matches!(
+            ingest(&state, &cli, &big, None, "api").await,
+            Err(Error::PayloadTooLarge(_))
+        ));
         // A gzip bomb is stopped at the limit too.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         std::io::Write::write_all(&mut gz, &vec![b' '; 4 * 1024 * 1024]).unwrap();
         let bomb = gz.finish().unwrap();
         assert!(bomb.len() < 1024 * 1024);
-        assert!(matches!(ingest(&state, &cli, &bomb, None, "api").await, Err(Error::PayloadTooLarge(_))));
+        assert!(matches!(
+            ingest(&state, &cli, &bomb, None, "api").await,
+            Err(Error::PayloadTooLarge(_))
+        ));
         // An unknown tag can't be guessed.
-        let err = ingest(&state, &cli, &fixture("scans/sarif/dockle-0.3.15.sarif"), Some("nosuch:tag".into()), "api").await.unwrap_err();
-        assert!(matches!(&err, Error::Invalid { location: Some(l), .. } if l == "image"), "{err:?}");
+        let err = ingest(
+            &state,
+            &cli,
+            &fixture("scans/sarif/dockle-0.3.15.sarif"),
+            Some("nosuch:tag".into()),
+            "api",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { location: Some(l), .. } if l == "image"),
+            "{err:?}"
+        );
         for table in ["scans", "findings", "vulnerabilities", "images"] {
-            assert_eq!(count(&db, &format!("SELECT COUNT(*) FROM {table}")).await, 0, "{table}");
+            assert_eq!(
+                count(&db, &format!("SELECT COUNT(*) FROM {table}")).await,
+                0,
+                "{table}"
+            );
         }
         // Gzip bodies are accepted.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &fixture("scans/grype/busybox-no-vulns-v0.7.json")).unwrap();
-        let s = &ingest(&state, &cli, &gz.finish().unwrap(), None, "api").await.unwrap()[0];
-        assert_eq!((s.format.as_str(), s.findings), ("grype", 0), "a clean scan is a valid report");
+        std::io::Write::write_all(&mut gz, &fixture("scans/grype/busybox-no-vulns-v0.7.json"))
+            .unwrap();
+        let s = &ingest(&state, &cli, &gz.finish().unwrap(), None, "api")
+            .await
+            .unwrap()[0];
+        assert_eq!(
+            (s.format.as_str(), s.findings),
+            ("grype", 0),
+            "a clean scan is a valid report"
+        );
     });
 }
 
@@ -300,25 +486,48 @@ async fn a_report_that_arrives_before_its_image_is_linked_when_the_image_appears
                 "VulnerabilityID": "CVE-2024-0001", "PkgName": "musl", "InstalledVersion": "1.2.3-r0", "Severity": "HIGH"
             }]}]
         });
-        let s = &ingest(&state, &cli, &serde_json::to_vec(&report).unwrap(), None, "api").await.unwrap()[0];
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&report).unwrap(),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
         let placeholder = s.image.as_ref().unwrap().id;
 
         // The engine then reports the image, with that manifest digest among its repo digests.
-        let engine = db.store.add_docker_engine("e", &EngineConfig::new("unix:///x.sock"), 1).await.unwrap();
+        let engine = db
+            .store
+            .add_docker_engine("e", &EngineConfig::new("unix:///x.sock"), 1)
+            .await
+            .unwrap();
         let image = ImageFacts {
             id: "sha256:2222222222222222222222222222222222222222222222222222222222222222".into(),
             repo_digests: vec![format!("registry.local/app@{manifest}")],
             repo_tags: vec!["registry.local/app:1".into()],
             ..ImageFacts::default()
         };
-        let snapshot = Snapshot { host: HostFacts::default(), images: vec![image], containers: vec![] };
-        db.store.apply_docker_snapshot(engine.id, &snapshot, &[], 10).await.unwrap();
+        let snapshot = Snapshot {
+            host: HostFacts::default(),
+            images: vec![image],
+            containers: vec![],
+        };
+        db.store
+            .apply_docker_snapshot(engine.id, &snapshot, &[], 10)
+            .await
+            .unwrap();
 
         let (images, on_real): (i64, i64) = (
             count(&db, "SELECT COUNT(*) FROM images").await,
             count(&db, "SELECT COUNT(*) FROM findings f JOIN images i ON i.id = f.image_id WHERE i.digest LIKE 'sha256:2222%'").await,
         );
-        assert_eq!((images, on_real), (1, 1), "the placeholder {placeholder} was folded into the engine's image");
+        assert_eq!(
+            (images, on_real),
+            (1, 1),
+            "the placeholder {placeholder} was folded into the engine's image"
+        );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM scans s JOIN images i ON i.id = s.image_id WHERE i.digest LIKE 'sha256:2222%'").await, 1);
     });
 }

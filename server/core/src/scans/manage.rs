@@ -1,0 +1,113 @@
+//! Suppressions: analysts accept a risk or state that a vulnerability does not affect an
+//! image or package. Findings stay visible, leave the open counts, and come back when a
+//! suppression expires or is revoked.
+
+use crate::access::audit_by;
+use crate::auth::{Analyst, Authed};
+use crate::error::{Error, Result};
+use crate::store::vulns::NewSuppressionRow;
+use crate::{now, AppState, StoreError};
+use coastguard_model::vulns::NewSuppression;
+use serde_json::json;
+
+pub async fn create_suppression(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    input: NewSuppression,
+) -> Result<i64> {
+    let vuln_id = input.vuln_id.trim();
+    if vuln_id.is_empty() || vuln_id.len() > 200 || vuln_id.contains(char::is_whitespace) {
+        return Err(Error::invalid_at(
+            "vuln_id",
+            "give one vulnerability id, like CVE-2024-1234",
+        ));
+    }
+    let justification = input.justification.trim();
+    if justification.len() < 3 || justification.chars().count() > 1000 {
+        return Err(Error::invalid_at(
+            "justification",
+            "give a justification of 3 to 1000 characters",
+        ));
+    }
+    let expires_at = match input.expires_in_days {
+        None => None,
+        Some(d) if (1..=3650).contains(&d) => Some(now() + d * 86_400),
+        Some(_) => {
+            return Err(Error::invalid_at(
+                "expires_in_days",
+                "must be between 1 and 3650 days",
+            ))
+        }
+    };
+    if let Some(image) = input.image_id {
+        if !state.store.image_exists(image).await? {
+            return Err(Error::invalid_at(
+                "image_id",
+                format!("no image with id {image}"),
+            ));
+        }
+    }
+    let pkg = input
+        .pkg_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let at = now();
+    let id = state
+        .store
+        .create_suppression(
+            &NewSuppressionRow {
+                vuln_id,
+                image_id: input.image_id,
+                pkg_name: pkg,
+                kind: input.kind.as_str(),
+                justification,
+                source: "manual",
+                created_by: &by.principal.name,
+                expires_at,
+            },
+            at,
+        )
+        .await?;
+    state.store.apply_suppressions(input.image_id, at).await?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "suppression.create",
+                Some(format!("suppression:{id}")),
+                Some(json!({ "vuln_id": vuln_id, "image_id": input.image_id, "pkg_name": pkg,
+                             "kind": input.kind.as_str(), "justification": justification, "expires_at": expires_at })),
+            ),
+            at,
+        )
+        .await?;
+    Ok(id)
+}
+
+pub async fn revoke_suppression(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<()> {
+    let at = now();
+    state
+        .store
+        .revoke_suppression(id, at)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => Error::NotFound(format!("no suppression with id {id}")),
+            other => other.into(),
+        })?;
+    state.store.apply_suppressions(None, at).await?;
+    state
+        .store
+        .audit(
+            &audit_by(
+                by,
+                "suppression.revoke",
+                Some(format!("suppression:{id}")),
+                None,
+            ),
+            at,
+        )
+        .await?;
+    Ok(())
+}
