@@ -50,7 +50,7 @@ where
 }
 
 /// Deletes expired sessions and stale login-throttle counters; reopens findings whose
-/// risk acceptance or suppression expired.
+/// risk acceptance or suppression expired; re-evaluates scan coverage.
 pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     SessionBackend::new(state.store.db())
         .delete_expired()
@@ -64,6 +64,19 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     let reopened = state.store.reopen_expired_acceptances(crate::now()).await?;
     // Suppressions that expired put their findings back among the open ones.
     let (_, unsuppressed) = state.store.apply_suppressions(None, crate::now()).await?;
-    tracing::debug!(pruned, reopened, unsuppressed, "housekeeping done");
+    // Running images without a recent scan, and gaps that closed.
+    let policy = crate::docker::collector::policy(&state).await;
+    let coverage = state
+        .store
+        .evaluate_scan_coverage(policy.scan_max_age_days, crate::now())
+        .await?;
+    tracing::debug!(
+        pruned,
+        reopened,
+        unsuppressed,
+        coverage_opened = coverage.opened,
+        coverage_resolved = coverage.resolved,
+        "housekeeping done"
+    );
     Ok(())
 }

@@ -111,6 +111,16 @@ checks! {
         "Image comes from a registry outside the trusted list",
         "Images from unknown sources may not be built or vetted by anyone you trust.",
         "Pull through a trusted registry, or add this registry to the trusted list under Settings.";
+    // ------------------------------------------------------------ scan coverage
+    // Evaluated from the scans received, not by the Docker collector.
+    "coverage.unscanned", Image, Medium, Some("4.4"),
+        "Running image has never been scanned for vulnerabilities",
+        "Containers run from it, and nobody knows which known vulnerabilities it carries.",
+        "Scan the image (trivy image, grype) and send the report to Coastguard: the Scans page, POST /api/v1/scans or coastguard ingest.";
+    "coverage.scan_outdated", Image, Low, Some("4.4"),
+        "Running image's last scan is older than the allowed age",
+        "Vulnerabilities are published every day; a scan that old misses the recent ones.",
+        "Rescan running images on a schedule (a nightly CI job) and send the reports; the allowed age is set under Settings.";
     // ------------------------------------------------------------ containers
     "container.privileged", Container, Critical, Some("5.4"),
         "Container runs privileged",
@@ -241,7 +251,10 @@ mod tests {
         for c in CHECKS {
             assert!(seen.insert(c.id), "duplicate {}", c.id);
             let (kind, _) = c.id.split_once('.').expect("id has a subject prefix");
-            assert_eq!(kind, c.subject.as_str(), "{}", c.id);
+            // Coverage checks sit on images but belong to scan ingestion, not to the
+            // Docker collector (which owns host., image. and container.).
+            let owner = if kind == "coverage" { "image" } else { kind };
+            assert_eq!(owner, c.subject.as_str(), "{}", c.id);
             assert!(!c.remediation.is_empty() && !c.rationale.is_empty());
         }
         assert!(CHECKS.len() >= 40);

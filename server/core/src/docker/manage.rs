@@ -273,5 +273,10 @@ pub async fn set_policy(state: &AppState, by: &Authed<Admin>, policy: Policy) ->
             now(),
         )
         .await?;
+    // The allowed scan age applies at once; the image checks at each engine's next sync.
+    state
+        .store
+        .evaluate_scan_coverage(policy.scan_max_age_days, now())
+        .await?;
     Ok(policy)
 }

@@ -81,6 +81,13 @@ pub async fn ingest(
                     state.store.apply_suppressions(Some(image.id), at).await?;
                 }
             }
+            // A scan of a running image closes its coverage gap now, not at the next
+            // housekeeping run.
+            let policy = crate::docker::collector::policy(state).await;
+            state
+                .store
+                .evaluate_scan_coverage(policy.scan_max_age_days, at)
+                .await?;
             summaries
         }
         Document::Vex { format, statements } => {

@@ -52,10 +52,30 @@ pub enum Pass {
 
 pub const DRIFT_CHECK: &str = "container.drift";
 
+/// The findings a Docker pass owns: its catalogue's host, image and container checks.
+/// Scanner-reported findings (`trivy:…`) and scan coverage (`coverage.…`) sit on the same
+/// subjects but have lifecycles of their own, which a sync must not end.
+macro_rules! docker_owned {
+    ($alias:literal) => {
+        concat!(
+            "(",
+            $alias,
+            "check_id LIKE 'host.%' OR ",
+            $alias,
+            "check_id LIKE 'image.%' OR ",
+            $alias,
+            "check_id LIKE 'container.%')"
+        )
+    };
+}
+
 /// Resolves the findings of one subject that this pass did not see again.
-const RESOLVE_UNSEEN: &str = "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
+const RESOLVE_UNSEEN: &str = concat!(
+    "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
      WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND seen_pass <> $6 \
-       AND ((check_id = $4) = $5)";
+       AND ((check_id = $4) = $5) AND ",
+    docker_owned!("")
+);
 
 const UPSERT_IMAGE: &str = "INSERT INTO images \
      (digest, size_bytes, created, os, arch, user_name, config, first_seen_at, last_seen_at, inventory_seen_at) \
@@ -116,14 +136,14 @@ pub const LAST_SEEN_GRANULARITY: i64 = 3600;
 /// Rows per multi-row statement: few round trips, far below both backends' limits on
 /// bound parameters (SQLite 32766, Postgres 65535).
 const CONTAINER_BATCH: usize = 100;
-const FINDING_BATCH: usize = 200;
+pub(super) const FINDING_BATCH: usize = 200;
 
-const UPSERT_FINDING_HEAD: &str = "INSERT INTO config_findings \
+pub(super) const UPSERT_FINDING_HEAD: &str = "INSERT INTO config_findings \
      (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at, seen_pass) VALUES ";
 
 /// The conflict clause shared by single and batched finding upserts: a resolved finding
 /// seen again reopens; an acceptance whose time is up ends.
-const UPSERT_FINDING_TAIL: &str = " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
+pub(super) const UPSERT_FINDING_TAIL: &str = " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
        severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
        last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
        state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
@@ -135,7 +155,7 @@ const UPSERT_FINDING_TAIL: &str = " ON CONFLICT (check_id, subject_kind, subject
        resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END";
 
 /// Nine parameters per finding row, from `$first` on.
-fn finding_row_template(first: usize) -> (String, usize) {
+pub(super) fn finding_row_template(first: usize) -> (String, usize) {
     let p = |i: usize| format!("${}", first + i);
     let row = format!(
         "({}, {}, {}, {}, {}, {}, {}, 'open', {}, {}, {})",
@@ -177,7 +197,7 @@ fn container_row_template(first: usize) -> (String, usize) {
 }
 
 /// `head` + `rows` row templates, numbered on + `tail`.
-fn batch_sql(
+pub(super) fn batch_sql(
     head: &str,
     row: &dyn Fn(usize) -> (String, usize),
     rows: usize,
@@ -558,7 +578,8 @@ impl Store {
                 let found: Vec<StoredFinding> = sqlx::query_as(&format!(
                     "SELECT cf.id, cf.check_id, cf.subject_kind, cf.subject_id, cf.instance, cf.severity, \
                      cf.cis_section, cf.evidence, cf.state, cf.accepted_until FROM config_findings cf \
-                     WHERE {scope} AND cf.check_id <> $3"
+                     WHERE {scope} AND cf.check_id <> $3 AND {owned}",
+                    owned = docker_owned!("cf.")
                 ))
                 .bind(host_id)
                 .bind(pass)
@@ -651,7 +672,8 @@ impl Store {
                 sqlx::query(&format!(
                     "UPDATE config_findings SET last_seen_at = $4 WHERE id IN \
                      (SELECT cf.id FROM config_findings cf WHERE {scope} AND cf.check_id <> $3 \
-                      AND cf.state <> 'resolved' AND cf.last_seen_at < $5)"
+                      AND {owned} AND cf.state <> 'resolved' AND cf.last_seen_at < $5)",
+                    owned = docker_owned!("cf.")
                 ))
                 .bind(host_id)
                 .bind(pass)

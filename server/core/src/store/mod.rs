@@ -2,6 +2,7 @@
 //! serves both backends (see [`crate::db`]); `tests/` runs the same stories on each.
 
 mod audit;
+mod coverage;
 pub mod inventory;
 mod leases;
 mod overview;

@@ -2,7 +2,6 @@
 
 use super::{Store, StoreResult};
 use crate::with_db;
-use coastguard_model::vulns::Coverage;
 use coastguard_model::{Overview, Severity, SeverityCounts};
 
 impl Store {
@@ -59,33 +58,5 @@ impl Store {
             counts.add(Severity::normalise(&severity), n);
         }
         Ok(counts)
-    }
-
-    /// Scan coverage of the images running now.
-    pub async fn coverage(&self, max_age_days: i64, now: i64) -> StoreResult<Coverage> {
-        let (running, unscanned, outdated): (i64, Option<i64>, Option<i64>) = with_db!(
-            &self.db,
-            |pool| {
-                sqlx::query_as(
-            "SELECT COUNT(*), \
-               SUM(CASE WHEN x.last_scan IS NULL THEN 1 ELSE 0 END), \
-               SUM(CASE WHEN x.last_scan IS NOT NULL AND x.last_scan < $1 THEN 1 ELSE 0 END) \
-             FROM (SELECT c.image_id, (SELECT MAX(s.received_at) FROM scans s WHERE s.image_id = c.image_id) AS last_scan \
-                   FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL \
-                   GROUP BY c.image_id) x"
-        )
-        .bind(now - max_age_days * 86_400)
-        .fetch_one(pool)
-        .await
-            }
-        )?;
-        let (unscanned, outdated) = (unscanned.unwrap_or(0), outdated.unwrap_or(0));
-        Ok(Coverage {
-            running_images: running,
-            scanned: running - unscanned - outdated,
-            outdated,
-            unscanned,
-            max_age_days,
-        })
     }
 }

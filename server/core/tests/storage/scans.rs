@@ -531,3 +531,209 @@ async fn a_report_that_arrives_before_its_image_is_linked_when_the_image_appears
         assert_eq!(count(&db, "SELECT COUNT(*) FROM scans s JOIN images i ON i.id = s.image_id WHERE i.digest LIKE 'sha256:2222%'").await, 1);
     });
 }
+
+/// An engine running `containers` (state, image digest) from one image.
+async fn engine_with(db: &TestDb, image: &str, containers: &[(&str, &str)], now: i64) -> i64 {
+    use coastguard_core::docker::collect::Snapshot;
+    use coastguard_core::docker::engine::EngineConfig;
+    use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts, Policy};
+    let engine = match db.store.docker_engines().await.unwrap().first() {
+        Some(e) => e.id,
+        None => {
+            db.store
+                .add_docker_engine("e", &EngineConfig::new("unix:///x.sock"), 1)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let snapshot = Snapshot {
+        host: HostFacts::default(),
+        images: vec![ImageFacts {
+            id: image.into(),
+            repo_tags: vec!["registry.local/app:1".into()],
+            created: Some(now - 400 * 86_400),
+            ..ImageFacts::default()
+        }],
+        containers: containers
+            .iter()
+            .enumerate()
+            .map(|(i, (state, image))| ContainerFacts {
+                id: format!("{i:064}"),
+                name: format!("c{i}"),
+                image_ref: "registry.local/app:1".into(),
+                image_id: image.to_string(),
+                state: state.to_string(),
+                ..ContainerFacts::default()
+            })
+            .collect(),
+    };
+    let found = coastguard_core::docker::collector::evaluate(&snapshot, &Policy::default(), now);
+    db.store
+        .apply_docker_snapshot(engine, &snapshot, &found, now)
+        .await
+        .unwrap();
+    engine
+}
+
+async fn coverage_state(db: &TestDb, check: &str) -> Option<String> {
+    with_db!(db.store.db(), |pool| sqlx::query_scalar::<_, String>(
+        "SELECT state FROM config_findings WHERE check_id = $1"
+    )
+    .bind(check)
+    .fetch_optional(pool)
+    .await
+    .unwrap())
+}
+
+#[tokio::test]
+async fn running_images_without_a_recent_scan_are_findings_until_scanned() {
+    const IMAGE: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+    const DAY: i64 = 86_400;
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let t0 = coastguard_core::now();
+        engine_with(&db, IMAGE, &[("running", IMAGE), ("running", IMAGE)], t0).await;
+
+        // Never scanned: one finding for the image, however many containers run it.
+        let changes = db.store.evaluate_scan_coverage(7, t0).await.unwrap();
+        assert_eq!((changes.opened, changes.resolved), (1, 0));
+        assert_eq!(
+            coverage_state(&db, "coverage.unscanned").await.as_deref(),
+            Some("open")
+        );
+        let c = db.store.coverage(7, t0).await.unwrap();
+        assert_eq!(
+            (c.running_images, c.unscanned, c.outdated, c.scanned),
+            (1, 1, 0, 0)
+        );
+        // Evaluating again changes nothing.
+        let again = db.store.evaluate_scan_coverage(7, t0).await.unwrap();
+        assert_eq!((again.opened, again.resolved), (0, 0));
+
+        // A scan arrives (no CreatedAt: it counts from when it was received): the gap closes.
+        let report = serde_json::json!({
+            "SchemaVersion": 2, "ArtifactName": "registry.local/app:1", "ArtifactType": "container_image",
+            "Results": [{"Target": "app", "Type": "alpine", "Vulnerabilities": []}]
+        });
+        ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&report).unwrap(),
+            Some(IMAGE.into()),
+            "api",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            coverage_state(&db, "coverage.unscanned").await.as_deref(),
+            Some("resolved")
+        );
+        let now = coastguard_core::now();
+        let c = db.store.coverage(7, now).await.unwrap();
+        assert_eq!(
+            (c.running_images, c.unscanned, c.outdated, c.scanned),
+            (1, 0, 0, 1)
+        );
+
+        // Eight days on, the scan is too old for a 7-day policy but fine for a 30-day one.
+        let later = now + 8 * DAY;
+        let changes = db.store.evaluate_scan_coverage(7, later).await.unwrap();
+        assert_eq!((changes.opened, changes.resolved), (1, 0));
+        assert_eq!(
+            coverage_state(&db, "coverage.scan_outdated")
+                .await
+                .as_deref(),
+            Some("open")
+        );
+        let c = db.store.coverage(7, later).await.unwrap();
+        assert_eq!((c.unscanned, c.outdated, c.scanned), (0, 1, 0));
+        let changes = db.store.evaluate_scan_coverage(30, later).await.unwrap();
+        assert_eq!((changes.opened, changes.resolved), (0, 1));
+        assert_eq!(
+            coverage_state(&db, "coverage.scan_outdated")
+                .await
+                .as_deref(),
+            Some("resolved")
+        );
+
+        // Back to 7 days: the same finding reopens; then the containers stop, and an
+        // image nothing runs is not a coverage gap.
+        db.store.evaluate_scan_coverage(7, later).await.unwrap();
+        assert_eq!(
+            coverage_state(&db, "coverage.scan_outdated")
+                .await
+                .as_deref(),
+            Some("open")
+        );
+        engine_with(&db, IMAGE, &[("exited", IMAGE)], later).await;
+        let changes = db.store.evaluate_scan_coverage(7, later).await.unwrap();
+        assert_eq!((changes.opened, changes.resolved), (0, 1));
+        assert_eq!(db.store.coverage(7, later).await.unwrap().running_images, 0);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM config_findings WHERE check_id LIKE 'coverage.%' AND reopened_at IS NOT NULL").await,
+            1
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_docker_sync_leaves_scanner_and_coverage_findings_alone() {
+    const IMAGE: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let t0 = coastguard_core::now();
+        engine_with(&db, IMAGE, &[("running", IMAGE)], t0).await;
+        let report = serde_json::json!({
+            "SchemaVersion": 2, "ArtifactName": "registry.local/app:1", "ArtifactType": "container_image",
+            "Results": [{"Target": "Dockerfile", "Class": "config", "Type": "dockerfile", "Misconfigurations": [{
+                "ID": "DS002", "AVDID": "AVD-DS-0002", "Title": "Image user should not be 'root'",
+                "Message": "Specify at least 1 USER command in Dockerfile", "Severity": "HIGH", "Status": "FAIL"
+            }]}, {"Target": "app", "Type": "alpine", "Vulnerabilities": []}]
+        });
+        ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&report).unwrap(),
+            Some(IMAGE.into()),
+            "api",
+        )
+        .await
+        .unwrap();
+        // An outdated-scan finding as well.
+        db.store
+            .evaluate_scan_coverage(1, t0 + 2 * 86_400)
+            .await
+            .unwrap();
+        let docker_open = count(
+            &db,
+            "SELECT COUNT(*) FROM config_findings WHERE state = 'open' AND check_id LIKE 'image.%'",
+        )
+        .await;
+        assert!(
+            docker_open > 0,
+            "the Docker checks found something (image.stale)"
+        );
+
+        // Two full syncs later, everything is as it was.
+        for _ in 0..2 {
+            engine_with(&db, IMAGE, &[("running", IMAGE)], t0 + 3 * 86_400).await;
+        }
+        assert_eq!(
+            coverage_state(&db, "trivy:AVD-DS-0002").await.as_deref(),
+            Some("open")
+        );
+        assert_eq!(
+            coverage_state(&db, "coverage.scan_outdated")
+                .await
+                .as_deref(),
+            Some("open")
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM config_findings WHERE state = 'open' AND check_id LIKE 'image.%'").await,
+            docker_open
+        );
+    });
+}
