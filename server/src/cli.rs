@@ -290,19 +290,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     }
                     Err(e) => {
                         failed += 1;
-                        let location = match &e {
-                            coastguard_core::Error::Invalid {
-                                location: Some(l), ..
-                            } => format!(" (at {l})"),
-                            _ => String::new(),
-                        };
                         if json {
                             println!(
                                 "{}",
                                 serde_json::json!({ "file": file.display().to_string(), "error": e.body().error })
                             );
                         } else {
-                            eprintln!("{}: {e}{location}", file.display());
+                            eprintln!("{}: {}", file.display(), e.detailed());
                         }
                     }
                 }

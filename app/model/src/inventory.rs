@@ -112,7 +112,14 @@ pub struct ImageSummary {
     pub hosts: i64,
     /// Containers (not gone) created from it.
     pub containers: i64,
+    /// Open configuration findings.
     pub open_findings: SeverityCounts,
+    /// Open vulnerability findings (not fixed, not suppressed).
+    #[serde(default)]
+    pub open_vulnerabilities: SeverityCounts,
+    /// When it was last scanned (the report's time, else its arrival); `None`: never.
+    #[serde(default)]
+    pub last_scan_at: Option<i64>,
     pub first_seen_at: i64,
     pub last_seen_at: i64,
 }

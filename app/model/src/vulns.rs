@@ -64,7 +64,7 @@ pub struct ScanView {
     pub summary: Option<IngestSummary>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VulnState {
@@ -121,6 +121,22 @@ pub struct VulnFindingView {
     pub reopened_at: Option<i64>,
     /// Scanners that still report it.
     pub scanners: Vec<String>,
+    /// Why it is suppressed (state `suppressed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<SuppressionBrief>,
+}
+
+/// The suppression behind a suppressed finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SuppressionBrief {
+    pub id: i64,
+    pub kind: SuppressionKind,
+    pub justification: String,
+    /// `manual` or `vex`.
+    pub source: String,
+    pub created_by: String,
+    pub expires_at: Option<i64>,
 }
 
 /// Filters and keyset paging for vulnerability findings (fast at a million rows).
@@ -185,8 +201,10 @@ pub struct VulnerabilityDetail {
     pub published_at: Option<i64>,
     pub modified_at: Option<i64>,
     pub references: Vec<String>,
-    /// Every image and package it affects (all states).
+    /// The images and packages it affects (all states), worst first: the first 500.
     pub findings: Vec<VulnFindingView>,
+    /// How many findings there are in all (`/vulnerabilities?vuln=…&state=all` lists them).
+    pub findings_total: i64,
     /// Containers (not gone) running an affected image.
     pub containers: Vec<ContainerSummary>,
     /// Hosts those containers run on: `(id, name)`.
@@ -246,6 +264,8 @@ pub struct SuppressionView {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Neither revoked nor expired.
+    pub active: bool,
     /// Findings it currently suppresses.
     pub findings: i64,
 }

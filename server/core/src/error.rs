@@ -53,6 +53,17 @@ impl Error {
         }
     }
 
+    /// The message for people, with where the problem is when that is known.
+    pub fn detailed(&self) -> String {
+        match self {
+            Error::Invalid {
+                message,
+                location: Some(l),
+            } => format!("{message} (at {l})"),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,

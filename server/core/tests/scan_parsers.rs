@@ -239,6 +239,17 @@ fn report_details_are_kept() {
     assert_eq!(v.fixed_version.as_deref(), Some("1.1.1d-r0"));
     assert_eq!(v.cvss_score, Some(5.3));
     assert!(v.published.is_some());
+    // The layer as the engine names it (the DiffID), not the registry's blob digest.
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let diff_id = doc["Results"][0]["Vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["VulnerabilityID"] == "CVE-2019-1549")
+        .unwrap()["Layer"]["DiffID"]
+        .as_str()
+        .unwrap();
+    assert_eq!(v.layer.as_deref(), Some(diff_id));
 
     let bytes = std::fs::read(dir("scans/grype/alpine-3.14-ghsa.json")).unwrap();
     let Document::Reports(r) = scans::parse(&bytes).unwrap() else {

@@ -71,22 +71,8 @@ pub async fn list_scans(
     State(state): State<ServerState>,
     ApiQuery(q): ApiQuery<ScanListQuery>,
 ) -> Result<Json<Page<ScanView>>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(Error::invalid_at(
-            "limit",
-            "limit must be between 1 and 500",
-        ));
-    }
-    let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid_at("cursor", "malformed cursor"))?,
-        ),
-    };
     Ok(Json(
-        state.app.store.list_scans(q.image, before, limit).await?,
+        manage::list_scans(&state.app, q.image, q.cursor.as_deref(), q.limit).await?,
     ))
 }
 

@@ -10,12 +10,16 @@ pub mod metrics;
 mod security;
 
 use crate::api;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{middleware, Router};
 use coastguard_app::{shell, App};
 use coastguard_core::sessions::SessionBackend;
 use coastguard_core::AppState;
+use coastguard_core::Error;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -93,6 +97,7 @@ pub fn router(app: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(middleware::from_fn(multipart_only))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             authn::authenticate,
@@ -109,4 +114,28 @@ pub fn router(app: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The UI's report upload (a server function taking multipart data). server_fn 0.8 panics
+/// on a multipart body without a boundary, so such requests are refused before it.
+pub const UPLOAD_PATH: &str = "/ui/upload_scan";
+
+async fn multipart_only(req: Request, next: Next) -> Response {
+    if req.uri().path() == UPLOAD_PATH {
+        let fine = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                let ct = ct.to_ascii_lowercase();
+                ct.starts_with("multipart/form-data") && ct.contains("boundary=")
+            });
+        if !fine {
+            return Error::Malformed(
+                "send the reports as multipart/form-data (or use POST /api/v1/scans)".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
 }

@@ -244,5 +244,135 @@ async fn oversized_reports_are_refused_with_413() {
             res.json::<Value>().await.unwrap()["error"]["code"],
             "payload_too_large"
         );
+        // The upload form has the same limit.
+        srv.user("wes", Role::Analyst).await;
+        let cookie = srv.login("wes", crate::PASSWORD).await.unwrap();
+        let res = srv
+            .http
+            .post(srv.url("/ui/upload_scan"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header("origin", srv.base.clone())
+            .multipart(upload_form(&[("big.json", vec![b' '; 2 * 1024 * 1024])]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413);
+        assert!(res.text().await.unwrap().contains("1 MiB limit"));
+        assert_eq!(
+            srv.state
+                .store
+                .list_scans(None, None, 10)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            0
+        );
     }
+}
+
+/// The upload form's multipart body: an optional image and report files.
+fn upload_form(files: &[(&str, Vec<u8>)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new().text("image", "");
+    for (name, bytes) in files {
+        form = form.part(
+            "report",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+        );
+    }
+    form
+}
+
+#[tokio::test]
+async fn the_upload_form_ingests_each_file_on_its_own() {
+    use reqwest::header::COOKIE;
+    crate::on_each_backend!(|srv| {
+        srv.user("una", Role::Analyst).await;
+        srv.user("vic", Role::Viewer).await;
+        let analyst = srv.login("una", crate::PASSWORD).await.unwrap();
+        let viewer = srv.login("vic", crate::PASSWORD).await.unwrap();
+        let post = |cookie: &str, form: reqwest::multipart::Form| {
+            srv.http
+                .post(srv.url("/ui/upload_scan"))
+                .header(COOKIE, cookie)
+                .header("origin", srv.base.clone())
+                .multipart(form)
+                .send()
+        };
+        let trivy = fixture("scans/trivy/alpine-3.10.json");
+        let doc: Value = serde_json::from_slice(&trivy).unwrap();
+        let entries = doc["Results"][0]["Vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .len();
+
+        let res = post(&viewer, upload_form(&[("a.json", trivy.clone())]))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+
+        let res = post(
+            &analyst,
+            upload_form(&[
+                ("alpine.json", trivy.clone()),
+                ("broken.json", b"{\"matches\": [".to_vec()),
+            ]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 200);
+        let outcomes: Value = res.json().await.unwrap();
+        assert_eq!(outcomes[0]["file"], "alpine.json");
+        assert_eq!(outcomes[0]["error"], Value::Null);
+        assert_eq!(outcomes[0]["summaries"][0]["entries"], entries);
+        assert_eq!(
+            outcomes[0]["summaries"][0]["image"]["digest"],
+            doc["Metadata"]["ImageID"]
+        );
+        assert_eq!(outcomes[1]["file"], "broken.json");
+        let error = outcomes[1]["error"].as_str().unwrap();
+        assert!(error.contains("line 1, column 13"), "{error}");
+        // Stored once, from the UI channel, by the person who uploaded it.
+        let token = srv.token(Role::Viewer).await;
+        let scans = srv.get_json("/api/v1/scans", &token).await;
+        assert_eq!(scans["items"].as_array().unwrap().len(), 1);
+        assert_eq!(scans["items"][0]["source"], "ui");
+        assert_eq!(scans["items"][0]["uploaded_by"], "una");
+
+        // No file at all, and a body that is not multipart.
+        let res = post(&analyst, upload_form(&[])).await.unwrap();
+        assert_eq!(res.status(), 422);
+        let res = srv
+            .http
+            .post(srv.url("/ui/upload_scan"))
+            .header(COOKIE, &analyst)
+            .header("origin", srv.base.clone())
+            .header("content-type", "multipart/form-data")
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+
+        // A list with no filters at all, as the browser sends it when it refetches.
+        for path in [
+            crate::contract::server_fn_path::<coastguard_app::server_fns::scans::ListVulns>(),
+            crate::contract::server_fn_path::<
+                coastguard_app::server_fns::inventory::ListConfigFindings,
+            >(),
+            crate::contract::server_fn_path::<coastguard_app::server_fns::inventory::ListImages>(),
+        ] {
+            let res = srv
+                .http
+                .post(srv.url(&path))
+                .header(COOKIE, &viewer)
+                .header("origin", srv.base.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{path}: {}", res.text().await.unwrap());
+        }
+    });
 }

@@ -111,3 +111,28 @@ pub async fn revoke_suppression(state: &AppState, by: &Authed<Analyst>, id: i64)
         .await?;
     Ok(())
 }
+
+/// Scans received, newest first; `image` narrows to one image's scan history. `cursor`
+/// is the `next_cursor` of the previous page.
+pub async fn list_scans(
+    state: &AppState,
+    image: Option<i64>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<coastguard_model::Page<coastguard_model::vulns::ScanView>> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid_at(
+            "limit",
+            "limit must be between 1 and 500",
+        ));
+    }
+    let before = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| Error::invalid_at("cursor", "malformed cursor"))?,
+        ),
+    };
+    Ok(state.store.list_scans(image, before, limit).await?)
+}

@@ -227,7 +227,9 @@ fn vuln(v: TVuln, result_type: &str) -> VulnRecord {
         known_exploited: false,
         published: v.published_date.as_deref().and_then(parse_date),
         modified: v.last_modified_date.as_deref().and_then(parse_date),
-        layer: v.layer.and_then(|l| l.digest.or(l.diff_id)),
+        // The DiffID first: the engine lists an image's layers by it (RootFS.Layers), so
+        // a finding can be placed on the build step that added it.
+        layer: v.layer.and_then(|l| l.diff_id.or(l.digest)),
         title: v.title,
         description: v.description,
         references,

@@ -517,8 +517,43 @@ impl Store {
         Ok(self.with_tags(vec![row]).await?.remove(0))
     }
 
+    /// Adds what is kept beside each image row: its tags, open vulnerabilities and last
+    /// scan. Three indexed queries per page, whatever the page size.
     async fn with_tags(&self, rows: Vec<ImageRow>) -> StoreResult<Vec<ImageSummary>> {
         let mut tags: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        let mut vulns: std::collections::HashMap<i64, SeverityCounts> = Default::default();
+        let mut scans: std::collections::HashMap<i64, i64> = Default::default();
+        if !rows.is_empty() {
+            let mut f = Filter::default();
+            let params: Vec<String> = rows.iter().map(|r| f.param(Arg::Int(r.id))).collect();
+            let ids = params.join(", ");
+            let counts_sql = format!(
+                "SELECT image_id, severity, COUNT(*) FROM findings WHERE state = 'open' AND image_id IN ({ids}) \
+                 GROUP BY image_id, severity"
+            );
+            let scans_sql = format!(
+                "SELECT image_id, MAX(COALESCE(scanned_at, received_at)) FROM scans \
+                 WHERE kind <> 'vex' AND image_id IN ({ids}) GROUP BY image_id"
+            );
+            type Counts = Vec<(i64, String, i64)>;
+            type LastScans = Vec<(i64, Option<i64>)>;
+            let (counts, last): (Counts, LastScans) = with_db!(&self.db, |pool| {
+                let counts = bind_all!(sqlx::query_as(&counts_sql), &f.args)
+                    .fetch_all(pool)
+                    .await?;
+                let last = bind_all!(sqlx::query_as(&scans_sql), &f.args)
+                    .fetch_all(pool)
+                    .await?;
+                Ok::<_, sqlx::Error>((counts, last))
+            })?;
+            for (image, severity, n) in counts {
+                vulns
+                    .entry(image)
+                    .or_default()
+                    .add(Severity::normalise(&severity), n);
+            }
+            scans.extend(last.into_iter().filter_map(|(i, at)| Some((i, at?))));
+        }
         if !rows.is_empty() {
             let mut f = Filter::default();
             let params: Vec<String> = rows.iter().map(|r| f.param(Arg::Int(r.id))).collect();
@@ -539,6 +574,8 @@ impl Store {
             .into_iter()
             .map(|r| ImageSummary {
                 open_findings: (&r.counts).into(),
+                open_vulnerabilities: vulns.remove(&r.id).unwrap_or_default(),
+                last_scan_at: scans.remove(&r.id),
                 tags: tags.remove(&r.id).unwrap_or_default(),
                 id: r.id,
                 digest: r.digest,

@@ -104,19 +104,23 @@ impl Store {
             let mut summaries = Vec::with_capacity(reports.len());
             for report in reports {
                 // ---------------------------------------------------------- the image
+                // An image the sender names wins over what the report says; the report's
+                // own names then describe another artifact and are not recorded.
+                let explicit = target.reference.is_some();
                 let mut digests: Vec<String> = Vec::new();
-                if let Some(r) = &target.reference {
-                    if r.contains("sha256:") {
-                        digests.push(strip_repo(r).to_string());
+                match &target.reference {
+                    Some(r) if r.contains("sha256:") => digests.push(strip_repo(r).to_string()),
+                    Some(_) => {}
+                    None => {
+                        digests.extend(report.image_id.iter().cloned());
+                        digests.extend(
+                            report
+                                .repo_digests
+                                .iter()
+                                .map(|d| strip_repo(d).to_string()),
+                        );
                     }
                 }
-                digests.extend(report.image_id.iter().cloned());
-                digests.extend(
-                    report
-                        .repo_digests
-                        .iter()
-                        .map(|d| strip_repo(d).to_string()),
-                );
                 let mut image: Option<(i64, String)> = None;
                 if let Some(r) = target
                     .reference
@@ -184,7 +188,12 @@ impl Store {
                     }
                 };
                 // Remember the names the report gives, so the image is found by them later.
-                for d in report.repo_digests.iter() {
+                let names = if explicit {
+                    &[][..]
+                } else {
+                    &report.repo_digests[..]
+                };
+                for d in names {
                     let (repository, dg) = d.rsplit_once('@').unwrap_or(("", d.as_str()));
                     sqlx::query(
                         "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
@@ -196,7 +205,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                for tag in &report.repo_tags {
+                let tags = if explicit {
+                    &[][..]
+                } else {
+                    &report.repo_tags[..]
+                };
+                for tag in tags {
                     if let Some((repo, t)) = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/'))
                     {
                         sqlx::query(
@@ -215,7 +229,10 @@ impl Store {
                 }
                 let brief = ImageBrief {
                     id: image_id,
-                    name: display_name(report, &digest),
+                    name: match &target.reference {
+                        Some(r) if !r.contains("sha256:") => r.clone(),
+                        _ => display_name(report, &digest),
+                    },
                     digest: digest.clone(),
                 };
 
@@ -798,8 +815,8 @@ pub struct VexTarget {
 // ------------------------------------------------------------------ read models
 
 use coastguard_model::vulns::{
-    ScanView, SuppressionKind, SuppressionView, VulnFindingView, VulnPage, VulnQuery, VulnState,
-    VulnerabilityDetail,
+    ScanView, SuppressionBrief, SuppressionKind, SuppressionView, VulnFindingView, VulnPage,
+    VulnQuery, VulnState, VulnerabilityDetail,
 };
 use coastguard_model::Page;
 
@@ -997,10 +1014,60 @@ impl Store {
                 scanners.entry(id).or_default().push(s);
             }
         }
+        let suppressed: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.state == "suppressed")
+            .map(|r| r.id)
+            .collect();
+        let mut reasons: HashMap<i64, SuppressionBrief> = HashMap::new();
+        if !suppressed.is_empty() {
+            // The suppression that matches each finding; active ones first, then newest.
+            let sql = format!(
+                "SELECT f.id AS finding_id, s.id, s.kind, s.justification, s.source, s.created_by, s.expires_at \
+                 FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
+                 JOIN suppressions s ON s.vuln_id = a.alias \
+                 WHERE f.id IN ({}) AND s.revoked_at IS NULL \
+                   AND (s.image_id IS NULL OR s.image_id = f.image_id) AND (s.pkg_name IS NULL OR s.pkg_name = f.pkg_name) \
+                 ORDER BY CASE WHEN s.expires_at IS NULL OR s.expires_at > $1 THEN 0 ELSE 1 END, s.id DESC",
+                placeholders(2, suppressed.len())
+            );
+            #[derive(sqlx::FromRow)]
+            struct Reason {
+                finding_id: i64,
+                id: i64,
+                kind: String,
+                justification: String,
+                source: String,
+                created_by: String,
+                expires_at: Option<i64>,
+            }
+            let found: Vec<Reason> = with_db!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql).bind(crate::now());
+                for id in &suppressed {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            for r in found {
+                reasons.entry(r.finding_id).or_insert(SuppressionBrief {
+                    id: r.id,
+                    kind: if r.kind == "not_affected" {
+                        SuppressionKind::NotAffected
+                    } else {
+                        SuppressionKind::Accepted
+                    },
+                    justification: r.justification,
+                    source: r.source,
+                    created_by: r.created_by,
+                    expires_at: r.expires_at,
+                });
+            }
+        }
         Ok(rows
             .into_iter()
             .map(|r| VulnFindingView {
                 scanners: scanners.remove(&r.id).unwrap_or_default(),
+                suppression: reasons.remove(&r.id),
                 id: r.id,
                 vuln_id: r.vuln_id,
                 title: r.title,
@@ -1062,15 +1129,15 @@ impl Store {
         .fetch_all(pool)
         .await
         })?;
-        let findings = self
+        let page = self
             .list_vuln_findings(&VulnQuery {
                 vuln: Some(row.vuln_id.clone()),
                 state: Some("all".into()),
                 limit: Some(500),
                 ..VulnQuery::default()
             })
-            .await?
-            .items;
+            .await?;
+        let (findings, findings_total) = (page.items, page.total);
         let images: Vec<i64> = findings
             .iter()
             .map(|f| f.image.id)
@@ -1102,6 +1169,7 @@ impl Store {
                 .and_then(|r| serde_json::from_str(&r).ok())
                 .unwrap_or_default(),
             findings,
+            findings_total,
             containers,
             hosts,
         })
@@ -1232,6 +1300,7 @@ impl Store {
                 source: r.source,
                 created_by: r.created_by,
                 created_at: r.created_at,
+                active: r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now),
                 expires_at: r.expires_at,
                 revoked_at: r.revoked_at,
                 findings: r.findings,

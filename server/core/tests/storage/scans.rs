@@ -325,6 +325,27 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
             open_before - affected
         );
+        // Suppressed findings stay listed, with the reason.
+        let page = db
+            .store
+            .list_vuln_findings(&coastguard_model::vulns::VulnQuery {
+                state: Some("suppressed".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total, affected);
+        for f in &page.items {
+            let why = f
+                .suppression
+                .as_ref()
+                .expect("a suppressed finding says why");
+            assert_eq!(
+                (why.id, why.justification.as_str()),
+                (id, "compensating control")
+            );
+            assert_eq!(why.expires_at, Some(now + 3600));
+        }
         // An hour later the acceptance has expired: the findings are open again.
         db.store.apply_suppressions(None, now + 3601).await.unwrap();
         assert_eq!(
@@ -374,6 +395,27 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
         assert_eq!(
             state_of(&db, "libcrypto1.1", "CVE-2019-1549").await,
             "suppressed"
+        );
+        let why = db
+            .store
+            .list_vuln_findings(&coastguard_model::vulns::VulnQuery {
+                state: Some("suppressed".into()),
+                package: Some("libcrypto1.1".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items[0]
+            .suppression
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (
+                why.source.as_str(),
+                why.kind.as_str(),
+                why.justification.as_str()
+            ),
+            ("vex", "not_affected", "vulnerable_code_not_in_execute_path")
         );
         // A later statement that it is affected withdraws it.
         let mut affected_vex = vex.clone();
@@ -735,5 +777,46 @@ async fn a_docker_sync_leaves_scanner_and_coverage_findings_alone() {
             count(&db, "SELECT COUNT(*) FROM config_findings WHERE state = 'open' AND check_id LIKE 'image.%'").await,
             docker_open
         );
+    });
+}
+
+#[tokio::test]
+async fn an_image_the_sender_names_wins_over_the_report() {
+    const IMAGE: &str = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        engine_with(&db, IMAGE, &[("running", IMAGE)], coastguard_core::now()).await;
+        // The Grype report names busybox:1.32.1 and its digest.
+        let report = fixture("scans/grype/busybox-epss-v0.94.json");
+        for reference in [IMAGE, "registry.local/app:1"] {
+            let s = &ingest(&state, &cli, &report, Some(reference.into()), "cli")
+                .await
+                .unwrap()[0];
+            let image = s.image.as_ref().unwrap();
+            assert_eq!(image.digest, IMAGE, "tied to {reference}");
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM images").await, 1);
+        // The report's names describe another image: not recorded as this one's.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM image_tags WHERE repository LIKE '%busybox%'"
+            )
+            .await,
+            0
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM image_digests").await, 0);
+        // A tag nobody knows is an error, not a guess.
+        let err = ingest(
+            &state,
+            &cli,
+            &report,
+            Some("nobody/knows:this".into()),
+            "cli",
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
     });
 }
