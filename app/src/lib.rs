@@ -84,6 +84,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("containers") view=pages::containers::ContainersPage />
                     <Route path=path!("containers/:id") view=pages::container::ContainerPage />
                     <Route path=path!("findings") view=pages::findings::FindingsPage />
+                    <Route path=path!("vulnerabilities") view=pages::vulns::VulnsPage />
+                    <Route path=path!("vulnerabilities/:id") view=pages::vuln::VulnPage />
+                    <Route path=path!("scans") view=pages::scans::ScansPage />
+                    <Route path=path!("suppressions") view=pages::suppressions::SuppressionsPage />
                     <Route path=path!("admin/settings") view=pages::settings::SettingsPage />
                     <Route path=path!("admin/users") view=pages::users::UsersPage />
                     <Route path=path!("admin/tokens") view=pages::tokens::TokensPage />

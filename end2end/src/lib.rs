@@ -189,3 +189,78 @@ impl Drop for Harness {
         let _ = self.server.wait();
     }
 }
+
+/// Polls `check` every 100 ms until it holds, or panics naming `what` after 30 s.
+pub async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page has hydrated (the app marks `<body data-hydrated="true">`).
+pub async fn wait_hydrated(c: &Client) {
+    wait_for("hydration", || async {
+        let body = c
+            .find(fantoccini::Locator::Css("body"))
+            .await
+            .expect("body");
+        body.attr("data-hydrated").await.expect("attr").as_deref() == Some("true")
+    })
+    .await;
+}
+
+/// Saves a screenshot of the window to [`Harness::screenshot_path`].
+pub async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(Harness::screenshot_path(name), png).expect("write screenshot");
+}
+
+/// Runs `body` with a browser, closing the browser whatever happens.
+pub async fn with_browser<F, Fut>(harness: &Harness, body: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures::FutureExt;
+    let client = harness.browser().await;
+    let outcome = std::panic::AssertUnwindSafe(body(client.clone()))
+        .catch_unwind()
+        .await;
+    let _ = client.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Fills in and submits the login form (from any page: it opens `/login`).
+pub async fn log_in(c: &Client, harness: &Harness, user: &str, password: &str) {
+    use fantoccini::Locator;
+    c.goto(&harness.url("/login")).await.expect("open");
+    c.find(Locator::Css("#username"))
+        .await
+        .expect("user field")
+        .send_keys(user)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(password)
+        .await
+        .expect("type");
+    c.find(Locator::Css("form.login-form button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+}

@@ -1,40 +1,10 @@
 //! The signed-in journey in a real browser: log in, see the overview, use the
 //! hydrated theme control, create an API token and use it, log out.
 
-use coastguard_end2end::{Harness, ADMIN_PASSWORD};
+use coastguard_end2end::{
+    log_in, screenshot, wait_for, wait_hydrated, with_browser, Harness, ADMIN_PASSWORD,
+};
 use fantoccini::{Client, Locator};
-use futures::FutureExt;
-use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
-
-/// Runs `body` with a browser, closing the browser whatever happens.
-async fn with_browser<F, Fut>(harness: &Harness, body: F)
-where
-    F: FnOnce(Client) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let client = harness.browser().await;
-    let outcome = AssertUnwindSafe(body(client.clone())).catch_unwind().await;
-    let _ = client.close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-async fn wait_for<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn html_theme(c: &Client) -> Option<String> {
     c.find(Locator::Css("html"))
@@ -45,45 +15,6 @@ async fn html_theme(c: &Client) -> Option<String> {
         .expect("attr")
 }
 
-async fn wait_hydrated(c: &Client) {
-    wait_for("hydration", || async {
-        let body = c.find(Locator::Css("body")).await.expect("body");
-        body.attr("data-hydrated").await.expect("attr").as_deref() == Some("true")
-    })
-    .await;
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(Harness::screenshot_path(name), png).expect("write screenshot");
-}
-
-async fn log_in(c: &Client, harness: &Harness, user: &str, password: &str) {
-    c.goto(&harness.url("/")).await.expect("open");
-    wait_for("the login page", || async {
-        c.current_url().await.expect("url").path() == "/login"
-    })
-    .await;
-    c.find(Locator::Css("#username"))
-        .await
-        .expect("user field")
-        .send_keys(user)
-        .await
-        .expect("type");
-    c.find(Locator::Css("#password"))
-        .await
-        .expect("password field")
-        .send_keys(password)
-        .await
-        .expect("type");
-    c.find(Locator::Css("form.login-form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
-}
-
 #[tokio::test]
 async fn login_overview_theme_token_logout() {
     // Without the machine's Docker engine, so the overview starts empty.
@@ -91,6 +22,11 @@ async fn login_overview_theme_token_logout() {
     with_browser(harness, |c| async move {
         // An anonymous visitor lands on the login page; a wrong password is refused
         // with the generic message.
+        c.goto(&harness.url("/")).await.expect("open");
+        wait_for("the login page", || async {
+            c.current_url().await.expect("url").path() == "/login"
+        })
+        .await;
         log_in(&c, harness, "admin", "not-the-password").await;
         wait_for("the error message", || async {
             c.find(Locator::Css(".alert-error")).await.is_ok()

@@ -1,12 +1,11 @@
 //! The Docker inventory in a real browser: the local engine is watched, a risky
 //! container shows up with its findings, and an analyst accepts one of them.
 
-use coastguard_end2end::{Harness, ADMIN_PASSWORD};
-use fantoccini::{Client, Locator};
+use coastguard_end2end::{screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD};
+use fantoccini::Locator;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
@@ -68,34 +67,6 @@ fn risky_container() -> Container {
         &format!("{name}:1"),
     ]);
     Container(name)
-}
-
-async fn wait_for<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(Harness::screenshot_path(name), png).expect("write screenshot");
-}
-
-async fn hydrated(c: &Client) {
-    wait_for("hydration", || async {
-        let body = c.find(Locator::Css("body")).await.unwrap();
-        body.attr("data-hydrated").await.unwrap().as_deref() == Some("true")
-    })
-    .await;
 }
 
 #[tokio::test]
@@ -160,7 +131,7 @@ async fn the_local_engine_its_containers_and_their_findings() {
                 .starts_with(&container.0)
         })
         .await;
-        hydrated(&c).await;
+        wait_hydrated(&c).await;
         let table = c
             .find(Locator::Css("table.findings-table"))
             .await

@@ -20,13 +20,11 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/hosts", "Hosts"),
     ("/images", "Images"),
     ("/containers", "Containers"),
+    ("/vulnerabilities", "Vulnerabilities"),
     ("/findings", "Configuration"),
+    ("/scans", "Scans"),
 ];
 const COMING: &[(&str, &str)] = &[
-    (
-        "Vulnerabilities",
-        "Scan results: arrives with scan ingestion",
-    ),
     (
         "Kubernetes",
         "Clusters, namespaces and pods: arrives with the Kubernetes collector",

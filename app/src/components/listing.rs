@@ -27,7 +27,8 @@ pub fn list_query_from(map: &ParamsMap) -> ListQuery {
     }
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

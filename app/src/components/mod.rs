@@ -6,3 +6,4 @@ pub mod guard;
 pub mod layout;
 pub mod listing;
 pub mod theme;
+pub mod vulns;

@@ -2,6 +2,7 @@
 
 use super::containers::ContainerRows;
 use super::host::route_id;
+use super::image_vulns::ImageVulns;
 use crate::components::common::{ErrorBox, Loading};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
@@ -75,7 +76,9 @@ fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl In
             <div class="stat"><div class="stat-value">{human_size(i.size_bytes)}</div><div class="stat-label">"size"</div></div>
             <div class="stat"><div class="stat-value">{i.containers}</div><div class="stat-label">"containers"</div></div>
             <div class="stat"><div class="stat-value">{i.hosts}</div><div class="stat-label">"hosts holding it"</div></div>
-            <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=i.open_findings.clone() /></div>
+            <div class="stat"><div class="stat-label">"open vulnerabilities"</div><SeverityPills counts=i.open_vulnerabilities.clone() /></div>
+            <div class="stat"><div class="stat-label">"open configuration findings"</div><SeverityPills counts=i.open_findings.clone() /></div>
+            <div class="stat"><div class="stat-value small">{i.last_scan_at.map(format_timestamp).unwrap_or_else(|| "never".into())}</div><div class="stat-label">"last scanned"</div></div>
         </section>
         <section class="panel">
             <h2>"Configuration"</h2>
@@ -93,8 +96,9 @@ fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl In
             </dl>
             {(!f.labels.is_empty()).then(|| view! { <h3>"Labels"</h3><ul class="labels">{labels}</ul> })}
         </section>
+        <ImageVulns image=i.id layers=f.layers.clone() history=f.history.clone() />
         <section class="panel">
-            <h2>"Findings"</h2>
+            <h2>"Configuration findings"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
         </section>
         <section class="panel" id="containers">

@@ -5,8 +5,8 @@ use crate::components::listing::{
     human_size, list_query_from, short_digest, FilterBar, Pager, SeverityPills, SortHeader,
 };
 use crate::server_fns::inventory::list_images;
-use coastguard_model::format_age;
 use coastguard_model::inventory::{ImageSummary, Listing};
+use coastguard_model::{format_age, format_timestamp};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -52,6 +52,8 @@ fn ImageTable(list: Listing<ImageSummary>) -> impl IntoView {
                     <td>{i.user.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into())}</td>
                     <td class="num">{i.hosts}</td>
                     <td class="num"><a href=format!("/images/{}#containers", i.id)>{i.containers}</a></td>
+                    <td><a href=format!("/images/{}#vulnerabilities", i.id) class="plain"><SeverityPills counts=i.open_vulnerabilities.clone() /></a></td>
+                    <td class="small">{i.last_scan_at.map(format_timestamp).unwrap_or_else(|| "never".into())}</td>
                     <td><SeverityPills counts=i.open_findings.clone() /></td>
                 </tr>
             }
@@ -67,7 +69,9 @@ fn ImageTable(list: Listing<ImageSummary>) -> impl IntoView {
                     <th scope="col">"User"</th>
                     <th scope="col">"Hosts"</th>
                     <SortHeader path="/images" label="Containers" key="containers" first_dir="desc" default=false />
-                    <SortHeader path="/images" label="Open findings" key="findings" first_dir="desc" default=false />
+                    <th scope="col">"Open vulnerabilities"</th>
+                    <th scope="col">"Last scan"</th>
+                    <SortHeader path="/images" label="Open config findings" key="findings" first_dir="desc" default=false />
                 </tr>
             </thead>
             <tbody>{rows}</tbody>

@@ -2,6 +2,7 @@
 
 use crate::components::common::{ErrorBox, Loading, SeverityCountsView};
 use crate::server_fns::overview::get_overview;
+use coastguard_model::vulns::Coverage;
 use coastguard_model::Overview;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,12 +34,17 @@ fn Posture(overview: Overview) -> impl IntoView {
             <Stat label="Images" href="/images" value=o.images note=None />
             <Stat label="Running containers" href="/containers?state=running" value=o.containers_running note=None />
             <Stat label="Clusters" href="" value=o.clusters note=None />
-            <Stat label="Scans" href="" value=o.scans note=None />
+            <Stat label="Scans" href="/scans" value=o.scans note=None />
         </section>
         <section class="grid-3">
             <div class="panel">
-                <h2>"Open vulnerabilities"</h2>
+                <h2><a href="/vulnerabilities">"Open vulnerabilities"</a></h2>
                 <SeverityCountsView counts=o.open_vulnerabilities />
+                <p class="small muted">
+                    <a href="/vulnerabilities?fixable=true">{format!("{} with a fix available", o.fixable_vulnerabilities)}</a>
+                    " · "
+                    <a href="/vulnerabilities?state=suppressed">{format!("{} suppressed", o.suppressed_vulnerabilities)}</a>
+                </p>
             </div>
             <div class="panel">
                 <h2><a href="/findings">"Open configuration findings"</a></h2>
@@ -48,6 +54,46 @@ fn Posture(overview: Overview) -> impl IntoView {
                 <h2>"Open runtime alerts"</h2>
                 <SeverityCountsView counts=o.open_runtime_alerts />
             </div>
+        </section>
+        <ScanCoverage coverage=o.coverage />
+    }
+}
+
+/// Whether the images that run have been scanned, and recently: the part of the estate
+/// the vulnerability numbers above do not see.
+#[component]
+fn ScanCoverage(coverage: Coverage) -> impl IntoView {
+    let c = coverage;
+    let percent = if c.running_images == 0 {
+        100
+    } else {
+        c.scanned * 100 / c.running_images
+    };
+    view! {
+        <section class="panel" aria-labelledby="coverage-heading">
+            <h2 id="coverage-heading">"Scan coverage of running images"</h2>
+            {if c.running_images == 0 {
+                view! { <p class="muted">"No containers are running."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="coverage">
+                        <meter min="0" max=c.running_images.to_string() value=c.scanned.to_string()
+                            low=(c.running_images as f64 * 0.8).to_string() optimum=c.running_images.to_string()
+                            aria-label="Running images scanned recently"></meter>
+                        <span class="coverage-figure">{format!("{percent}%")}</span>
+                    </div>
+                    <ul class="coverage-list">
+                        <li>{format!("{} of {} running images scanned in the last {} days", c.scanned, c.running_images, c.max_age_days)}</li>
+                        <li class:bad={c.outdated > 0}>
+                            <a href="/findings?check=coverage.scan_outdated">{format!("{} only scanned longer ago", c.outdated)}</a>
+                        </li>
+                        <li class:bad={c.unscanned > 0}>
+                            <a href="/findings?check=coverage.unscanned">{format!("{} never scanned", c.unscanned)}</a>
+                        </li>
+                    </ul>
+                }
+                .into_any()
+            }}
         </section>
     }
 }
@@ -105,8 +151,11 @@ fn GettingStarted() -> impl IntoView {
                 </li>
                 <li>
                     <h3>"Push a scan report"</h3>
-                    <p class="muted">
-                        "Not available in this version: ingestion of Trivy, Grype, SARIF and CycloneDX reports is planned."
+                    <p>
+                        "Trivy, Grype, SARIF and CycloneDX JSON reports (and VEX documents) are taken from "
+                        <a href="/scans">"Scans"</a> " (upload), from pipelines with "
+                        <code>"curl -H 'Authorization: Bearer $TOKEN' --data-binary @report.json /api/v1/scans"</code>
+                        ", or on the server with " <code>"coastguard ingest report.json"</code> "."
                     </p>
                 </li>
                 <li>

@@ -17,7 +17,10 @@ use {
 };
 
 #[server(prefix = "/ui")]
-pub async fn list_hosts(q: ListQuery) -> Result<Listing<HostSummary>, AppError> {
+pub async fn list_hosts(
+    // An empty query encodes to nothing at all: default it, or a browser refetch fails.
+    #[server(default)] q: ListQuery,
+) -> Result<Listing<HostSummary>, AppError> {
     ctx::require::<Viewer>()?;
     Ok(ctx::state()?.store.list_hosts(&q).await?)
 }
@@ -29,7 +32,10 @@ pub async fn get_host(id: i64) -> Result<HostDetail, AppError> {
 }
 
 #[server(prefix = "/ui")]
-pub async fn list_images(q: ListQuery) -> Result<Listing<ImageSummary>, AppError> {
+pub async fn list_images(
+    // An empty query encodes to nothing at all: default it, or a browser refetch fails.
+    #[server(default)] q: ListQuery,
+) -> Result<Listing<ImageSummary>, AppError> {
     ctx::require::<Viewer>()?;
     Ok(ctx::state()?.store.list_images(&q).await?)
 }
@@ -41,7 +47,10 @@ pub async fn get_image(id: i64) -> Result<ImageDetail, AppError> {
 }
 
 #[server(prefix = "/ui")]
-pub async fn list_containers(q: ListQuery) -> Result<Listing<ContainerSummary>, AppError> {
+pub async fn list_containers(
+    // An empty query encodes to nothing at all: default it, or a browser refetch fails.
+    #[server(default)] q: ListQuery,
+) -> Result<Listing<ContainerSummary>, AppError> {
     ctx::require::<Viewer>()?;
     Ok(ctx::state()?.store.list_containers(&q, None).await?)
 }
@@ -53,7 +62,10 @@ pub async fn get_container(id: i64) -> Result<ContainerDetail, AppError> {
 }
 
 #[server(prefix = "/ui")]
-pub async fn list_config_findings(q: ListQuery) -> Result<Listing<ConfigFindingView>, AppError> {
+pub async fn list_config_findings(
+    // An empty query encodes to nothing at all: default it, or a browser refetch fails.
+    #[server(default)] q: ListQuery,
+) -> Result<Listing<ConfigFindingView>, AppError> {
     ctx::require::<Viewer>()?;
     Ok(ctx::state()?.store.list_config_findings(&q).await?)
 }

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod inventory;
 pub mod overview;
+pub mod scans;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {
