@@ -233,8 +233,70 @@ struct Probe {
     api_version: Option<String>,
 }
 
-/// Detects the format from the content and parses it.
+/// Detects the format from the content and parses it; every vulnerability's aliases are
+/// then reduced to the ids that name that same vulnerability (see [`tidy_aliases`]).
 pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
+    let mut document = parse_document(bytes)?;
+    if let Document::Reports(reports) = &mut document {
+        for v in reports.iter_mut().flat_map(|r| r.vulns.iter_mut()) {
+            tidy_aliases(v);
+        }
+    }
+    Ok(document)
+}
+
+/// Ids that name one vulnerability each, as a CVE does: GHSA and the ecosystem
+/// databases. Distribution advisories (DSA, RHSA, ALAS, USN...) fix several CVEs at once.
+fn names_one_vulnerability(id: &str) -> bool {
+    let upper = id.to_ascii_uppercase();
+    ["CVE-", "GHSA-", "GO-", "PYSEC-", "RUSTSEC-", "OSV-", "GSD-"]
+        .iter()
+        .any(|p| upper.starts_with(p))
+}
+
+/// Aliases merge vulnerabilities for good, so only true synonyms may be aliases. An
+/// advisory that scanners give as the id or as an alias (Trivy's VendorIDs, Grype's
+/// related vulnerabilities of an RHSA) covers several CVEs: were it an alias, every CVE
+/// it covers would become one vulnerability. So: advisories are kept as references,
+/// not aliases; a record naming one CVE is known by it; a record naming several (an
+/// advisory match) keeps its advisory id and no aliases.
+pub fn tidy_aliases(v: &mut VulnRecord) {
+    let mut advisories: Vec<String> = Vec::new();
+    let mut synonyms: Vec<String> = Vec::new();
+    for id in std::iter::once(&v.id).chain(&v.aliases) {
+        let list = if names_one_vulnerability(id) {
+            &mut synonyms
+        } else {
+            &mut advisories
+        };
+        if !list.contains(id) {
+            list.push(id.clone());
+        }
+    }
+    let cves = synonyms.iter().filter(|i| i.starts_with("CVE-")).count();
+    if synonyms.is_empty() || cves > 1 {
+        // An advisory match, or a record naming several CVEs: no synonym is certain.
+        v.aliases.clear();
+        return;
+    }
+    if !names_one_vulnerability(&v.id) {
+        // Known by its one CVE (or GHSA); the advisory becomes a reference.
+        v.id = synonyms
+            .iter()
+            .find(|i| i.starts_with("CVE-"))
+            .unwrap_or(&synonyms[0])
+            .clone();
+    }
+    for a in advisories {
+        if !v.references.contains(&a) {
+            v.references.push(a);
+        }
+    }
+    synonyms.retain(|i| i != &v.id);
+    v.aliases = synonyms;
+}
+
+fn parse_document(bytes: &[u8]) -> Result<Document, ParseError> {
     let trimmed = bytes.trim_ascii_start();
     if trimmed.is_empty() {
         return Err(ParseError::new("the report is empty"));
@@ -348,6 +410,49 @@ mod tests {
             "truncated JSON names where"
         );
         assert!(parse(b"   ").is_err());
+    }
+
+    fn record(id: &str, aliases: &[&str]) -> VulnRecord {
+        VulnRecord {
+            id: id.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            package: PackageRef::new("deb", "x", "1", None),
+            fixed_version: None,
+            severity: Severity::Medium,
+            cvss_score: None,
+            cvss_vector: None,
+            epss: None,
+            known_exploited: false,
+            published: None,
+            modified: None,
+            layer: None,
+            title: None,
+            description: None,
+            references: vec![],
+        }
+    }
+
+    #[test]
+    fn only_synonyms_are_aliases() {
+        // Trivy: a CVE with the Debian advisory that fixed it (and others).
+        let mut v = record("CVE-2019-1549", &["DSA-4539-1"]);
+        tidy_aliases(&mut v);
+        assert_eq!((v.id.as_str(), v.aliases.len()), ("CVE-2019-1549", 0));
+        assert_eq!(v.references, vec!["DSA-4539-1".to_string()]);
+        // A GHSA and its CVE are one.
+        let mut v = record("GHSA-cfh5-3ghh-wfjx", &["CVE-2014-3577"]);
+        tidy_aliases(&mut v);
+        assert_eq!(v.canonical_id(), "CVE-2014-3577");
+        assert_eq!(v.aliases, vec!["CVE-2014-3577".to_string()]);
+        // Grype: an RHSA naming one CVE is known by the CVE...
+        let mut v = record("RHSA-2020:1234", &["CVE-2020-1"]);
+        tidy_aliases(&mut v);
+        assert_eq!((v.id.as_str(), v.aliases.len()), ("CVE-2020-1", 0));
+        assert_eq!(v.references, vec!["RHSA-2020:1234".to_string()]);
+        // ...one naming several stays the advisory, with no aliases.
+        let mut v = record("RHSA-2020:1234", &["CVE-2020-1", "CVE-2020-2"]);
+        tidy_aliases(&mut v);
+        assert_eq!((v.id.as_str(), v.aliases.len()), ("RHSA-2020:1234", 0));
     }
 
     #[test]

@@ -42,6 +42,49 @@ struct Entry<'a> {
     ids: Vec<String>,
 }
 
+/// Entries whose ids overlap name one vulnerability, even when each names only part of
+/// it (a GHSA alone, and a CVE naming that GHSA): every entry gets all the ids of its
+/// group, the group's canonical id (a CVE when there is one) first.
+fn join_synonyms(entries: &mut HashMap<(String, String, String), Entry<'_>>) {
+    fn root(parent: &mut HashMap<String, String>, id: &str) -> String {
+        let mut r = id.to_string();
+        while let Some(p) = parent.get(&r).filter(|p| **p != r) {
+            r = p.clone();
+        }
+        parent.insert(id.to_string(), r.clone());
+        r
+    }
+    let mut parent: HashMap<String, String> = HashMap::new();
+    for e in entries.values() {
+        let first = root(&mut parent, &e.ids[0]);
+        for id in &e.ids[1..] {
+            let other = root(&mut parent, id);
+            if other != first {
+                parent.insert(other, first.clone());
+            }
+        }
+    }
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    let ids: Vec<String> = parent.keys().cloned().collect();
+    for id in ids {
+        let r = root(&mut parent, &id);
+        groups.entry(r).or_default().push(id);
+    }
+    for ids in groups.values_mut() {
+        ids.sort();
+        if let Some(cve) = ids.iter().position(|i| i.starts_with("CVE-")) {
+            let canonical = ids.remove(cve);
+            ids.insert(0, canonical);
+        }
+    }
+    for e in entries.values_mut() {
+        let r = root(&mut parent, &e.ids[0]);
+        if let Some(ids) = groups.get(&r) {
+            e.ids = ids.clone();
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct StoredFinding {
     id: i64,
@@ -283,6 +326,8 @@ impl Store {
                     }
                 }
 
+                join_synonyms(&mut entries);
+
                 // ---------------------------------------------------------- vulnerabilities
                 let all_ids: Vec<String> = entries
                     .values()
@@ -450,18 +495,24 @@ impl Store {
                 };
                 let mut seen_ids: Vec<i64> = Vec::with_capacity(entries.len());
                 let mut inserts: Vec<(&VulnRecord, i64)> = Vec::new();
+                // Entries under different ids can turn out to be one vulnerability once
+                // aliases are resolved (a GHSA alone, and its CVE naming it): one finding.
+                let mut handled: HashSet<(String, String, i64)> = HashSet::new();
                 for e in entries.values() {
                     let Some(vid) = alias_to_vuln.get(&e.ids[0]).copied() else {
                         continue;
                     };
                     let v = e.record;
-                    summary.by_severity.add(v.severity, 1);
                     let mut key = (v.package.kind.clone(), v.package.name.clone(), vid);
                     if v.package.kind == "generic" && !by_key.contains_key(&key) {
                         if let Some(k) = by_name.get(&(v.package.name.clone(), vid)) {
                             key = k.clone();
                         }
                     }
+                    if !handled.insert(key.clone()) {
+                        continue;
+                    }
+                    summary.by_severity.add(v.severity, 1);
                     match by_key.remove(&key) {
                         None => inserts.push((v, vid)),
                         Some(old) => {
@@ -509,6 +560,7 @@ impl Store {
                     }
                 }
                 summary.created = inserts.len() as i64;
+                summary.findings = handled.len() as i64;
                 const COLS: usize = 14;
                 for chunk in inserts.chunks(MAX_PARAMS / COLS) {
                     let rows: Vec<String> = (0..chunk.len())

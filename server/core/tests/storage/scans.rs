@@ -820,3 +820,72 @@ async fn an_image_the_sender_names_wins_over_the_report() {
         assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
     });
 }
+
+#[tokio::test]
+async fn an_advisory_that_fixes_several_cves_does_not_merge_them() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        // Two CVEs in one package, both fixed by the same Debian advisory.
+        let report = serde_json::json!({
+            "SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image",
+            "Metadata": {"ImageID": "sha256:6666666666666666666666666666666666666666666666666666666666666666"},
+            "Results": [{"Target": "app", "Type": "debian", "Vulnerabilities": [
+                {"VulnerabilityID": "CVE-2024-0001", "VendorIDs": ["DSA-5555-1"], "PkgName": "openssl", "InstalledVersion": "1", "Severity": "HIGH"},
+                {"VulnerabilityID": "CVE-2024-0002", "VendorIDs": ["DSA-5555-1"], "PkgName": "openssl", "InstalledVersion": "1", "Severity": "LOW"}
+            ]}]
+        });
+        let bytes = serde_json::to_vec(&report).unwrap();
+        let first = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
+        assert_eq!(first.created, 2);
+        // Ingesting it again changes nothing (it used to merge the two and fail).
+        let again = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
+        assert_eq!((again.created, again.unchanged), (0, 2));
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM vulnerabilities").await, 2);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM vulnerability_aliases WHERE alias LIKE 'DSA-%'"
+            )
+            .await,
+            0
+        );
+        let detail = db
+            .store
+            .vulnerability_detail("CVE-2024-0001")
+            .await
+            .unwrap();
+        assert!(detail.references.contains(&"DSA-5555-1".to_string()));
+    });
+}
+
+#[tokio::test]
+async fn entries_that_name_parts_of_one_vulnerability_are_one_finding() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        // One entry gives only the GHSA; another gives the CVE and names the GHSA.
+        let report = serde_json::json!({
+            "SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image",
+            "Metadata": {"ImageID": "sha256:7777777777777777777777777777777777777777777777777777777777777777"},
+            "Results": [{"Target": "app/package-lock.json", "Type": "npm", "Vulnerabilities": [
+                {"VulnerabilityID": "GHSA-aaaa-bbbb-cccc", "PkgName": "lodash", "InstalledVersion": "4.0.0", "Severity": "HIGH"},
+                {"VulnerabilityID": "CVE-2024-0003", "VendorIDs": ["GHSA-aaaa-bbbb-cccc"], "PkgName": "lodash", "InstalledVersion": "4.0.0", "Severity": "HIGH"}
+            ]}]
+        });
+        let bytes = serde_json::to_vec(&report).unwrap();
+        for round in 0..2 {
+            let s = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
+            assert_eq!((s.entries, s.findings), (2, 1), "round {round}");
+            assert_eq!(s.created + s.unchanged, 1, "round {round}");
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM vulnerabilities").await, 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM findings").await, 1);
+        let detail = db
+            .store
+            .vulnerability_detail("GHSA-aaaa-bbbb-cccc")
+            .await
+            .unwrap();
+        assert_eq!(detail.vuln_id, "CVE-2024-0003");
+    });
+}
