@@ -1,5 +1,6 @@
 //! Counts for the posture overview.
 
+use super::vulns::severity_of_rank;
 use super::{Store, StoreResult};
 use crate::with_db;
 use coastguard_model::{Overview, Severity, SeverityCounts};
@@ -23,11 +24,7 @@ impl Store {
             )
             .await?,
             scans: count("SELECT COUNT(*) FROM scans").await?,
-            open_vulnerabilities: self
-                .severity_counts(
-                    "SELECT severity, COUNT(*) FROM findings WHERE state = 'open' GROUP BY severity",
-                )
-                .await?,
+            open_vulnerabilities: self.open_findings_by_rank().await?,
             open_config_findings: self
                 .severity_counts(
                     "SELECT severity, COUNT(*) FROM config_findings WHERE state = 'open' \
@@ -47,6 +44,20 @@ impl Store {
             suppressed_vulnerabilities: count("SELECT COUNT(*) FROM findings WHERE state = 'suppressed'").await?,
             coverage: self.coverage(scan_max_age_days, now).await?,
         })
+    }
+
+    /// Open vulnerability findings per severity, counted from the severity index alone.
+    async fn open_findings_by_rank(&self) -> StoreResult<SeverityCounts> {
+        let rows: Vec<(i64, i64)> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT severity_rank, COUNT(*) FROM findings WHERE state = 'open' GROUP BY severity_rank"
+        )
+        .fetch_all(pool)
+        .await)?;
+        let mut counts = SeverityCounts::default();
+        for (rank, n) in rows {
+            counts.add(severity_of_rank(rank), n);
+        }
+        Ok(counts)
     }
 
     /// Runs a `SELECT severity, COUNT(*) ... GROUP BY severity` and folds it into counts.
