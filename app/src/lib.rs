@@ -87,6 +87,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vulnerabilities") view=pages::vulns::VulnsPage />
                     <Route path=path!("vulnerabilities/:id") view=pages::vuln::VulnPage />
                     <Route path=path!("scans") view=pages::scans::ScansPage />
+                    <Route path=path!("risk") view=pages::risk::RiskPage />
+                    <Route path=path!("trends") view=pages::trends::TrendsPage />
                     <Route path=path!("suppressions") view=pages::suppressions::SuppressionsPage />
                     <Route path=path!("admin/settings") view=pages::settings::SettingsPage />
                     <Route path=path!("admin/users") view=pages::users::UsersPage />

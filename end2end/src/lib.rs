@@ -38,6 +38,12 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+fn server_bin() -> PathBuf {
+    std::env::var_os("COASTGUARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/coastguard"))
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -70,9 +76,7 @@ impl Harness {
 
     /// A server with extra `COASTGUARD_*` settings.
     pub async fn start_with(name: &str, env: &[(&str, &str)]) -> Harness {
-        let bin = std::env::var_os("COASTGUARD_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| target_dir().join("debug/coastguard"));
+        let bin = server_bin();
         let site_root = std::env::var_os("COASTGUARD_SITE_ROOT")
             .map(PathBuf::from)
             .unwrap_or_else(|| target_dir().join("site"));
@@ -166,6 +170,22 @@ impl Harness {
             .connect(&self.driver_url)
             .await
             .expect("connect to chromedriver")
+    }
+
+    /// Runs the `coastguard` command line against this server's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let out = Command::new(server_bin())
+            .args(args)
+            .env("COASTGUARD_DATA_DIR", &self.data_dir)
+            .env_remove("COASTGUARD_DATABASE_URL")
+            .output()
+            .expect("run coastguard");
+        assert!(
+            out.status.success(),
+            "coastguard {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -69,6 +69,22 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         stop_rx.clone(),
         jobs::housekeeping,
     );
+    // Scores follow their inputs within seconds; pages only read stored scores.
+    let risk = jobs::spawn_periodic(
+        state.clone(),
+        "risk",
+        Duration::from_secs(10),
+        stop_rx.clone(),
+        jobs::risk,
+    );
+
+    let snapshots = jobs::spawn_periodic(
+        state.clone(),
+        "snapshots",
+        Duration::from_secs(900),
+        stop_rx.clone(),
+        jobs::snapshots,
+    );
 
     let collector =
         coastguard_core::docker::collector::spawn_supervisor(state.clone(), stop_rx.clone());
@@ -86,6 +102,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let _ = stop_tx.send(true);
     let _ = housekeeping.await;
+    let _ = risk.await;
+    let _ = snapshots.await;
     let _ = collector.await;
     state.store.db().close().await;
     Ok(())

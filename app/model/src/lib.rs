@@ -9,8 +9,10 @@ mod error;
 pub mod findings;
 pub mod inventory;
 mod overview;
+pub mod risk;
 mod severity;
 mod time;
+pub mod trends;
 pub mod validate;
 pub mod vulns;
 

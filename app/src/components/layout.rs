@@ -23,6 +23,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/vulnerabilities", "Vulnerabilities"),
     ("/findings", "Configuration"),
     ("/scans", "Scans"),
+    ("/risk", "Risk"),
+    ("/trends", "Trends"),
 ];
 const COMING: &[(&str, &str)] = &[
     (
@@ -32,10 +34,6 @@ const COMING: &[(&str, &str)] = &[
     (
         "Runtime alerts",
         "Falco and drift alerts: arrives with runtime ingestion",
-    ),
-    (
-        "Trends",
-        "Posture history and charts: arrives with risk and trends",
     ),
 ];
 const ADMIN: &[(&str, &str)] = &[

@@ -5,5 +5,6 @@ pub mod findings;
 pub mod guard;
 pub mod layout;
 pub mod listing;
+pub mod risk;
 pub mod theme;
 pub mod vulns;

@@ -5,8 +5,10 @@ use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{SeverityPills, StatusBadge};
+use crate::components::risk::RiskPanel;
 use crate::server_fns::inventory::get_container;
 use coastguard_model::inventory::ContainerDetail;
+use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -105,6 +107,7 @@ fn ContainerView(detail: ContainerDetail, role: Role, actions: TriageActions) ->
             }}
             ". Open findings: " <SeverityPills counts=c.open_findings.clone() />
         </p>
+        <RiskPanel kind=RiskSubject::Container id=c.id />
         <section class="panel">
             <h2>"Findings"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />

@@ -4,9 +4,11 @@ use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{SeverityPills, StatusBadge};
+use crate::components::risk::RiskPanel;
 use crate::server_fns::inventory::get_host;
 use coastguard_model::docker::HostFacts;
 use coastguard_model::inventory::HostDetail;
+use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -61,6 +63,7 @@ fn HostView(detail: HostDetail, role: Role, actions: TriageActions) -> impl Into
             <div class="stat"><div class="stat-value"><a href=format!("/images?host={}", h.id)>{h.images}</a></div><div class="stat-label">"images"</div></div>
             <div class="stat"><div class="stat-label">"open findings (host and containers)"</div><SeverityPills counts=h.open_findings.clone() /></div>
         </section>
+        <RiskPanel kind=RiskSubject::Host id=h.id />
         <section class="panel">
             <h2>"Engine"</h2>
             <HostFactsView facts endpoint=h.endpoint.clone().unwrap_or_default() last_seen=h.last_seen_at last_sync=h.last_sync_at />

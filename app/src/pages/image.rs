@@ -7,9 +7,11 @@ use crate::components::common::{ErrorBox, Loading};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{human_size, short_digest, SeverityPills};
+use crate::components::risk::RiskPanel;
 use crate::server_fns::inventory::get_image;
 use coastguard_model::format_timestamp;
 use coastguard_model::inventory::ImageDetail;
+use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -96,6 +98,7 @@ fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl In
             </dl>
             {(!f.labels.is_empty()).then(|| view! { <h3>"Labels"</h3><ul class="labels">{labels}</ul> })}
         </section>
+        <RiskPanel kind=RiskSubject::Image id=i.id />
         <ImageVulns image=i.id layers=f.layers.clone() history=f.history.clone() />
         <section class="panel">
             <h2>"Configuration findings"</h2>

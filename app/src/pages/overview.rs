@@ -1,7 +1,9 @@
 //! The landing page: posture at a glance, or how to get started on an empty install.
 
 use crate::components::common::{ErrorBox, Loading, SeverityCountsView};
+use crate::components::risk::RiskRanking;
 use crate::server_fns::overview::get_overview;
+use coastguard_model::risk::RiskSubject;
 use coastguard_model::vulns::Coverage;
 use coastguard_model::Overview;
 use leptos::prelude::*;
@@ -55,6 +57,12 @@ fn Posture(overview: Overview) -> impl IntoView {
                 <SeverityCountsView counts=o.open_runtime_alerts />
             </div>
         </section>
+        <section class="grid-3" aria-label="Riskiest assets">
+            <RiskRanking kind=RiskSubject::Image title="Riskiest images" limit=5 />
+            <RiskRanking kind=RiskSubject::Container title="Riskiest containers" limit=5 />
+            <RiskRanking kind=RiskSubject::Host title="Riskiest hosts" limit=5 />
+        </section>
+        <p class="small"><a href="/risk">"Every ranking, and how scores work"</a></p>
         <ScanCoverage coverage=o.coverage />
     }
 }

@@ -5,7 +5,9 @@
 pub mod access;
 pub mod inventory;
 pub mod overview;
+pub mod risk;
 pub mod scans;
+pub mod trends;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {

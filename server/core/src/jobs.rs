@@ -82,3 +82,31 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Recomputes every risk score, and retakes today's snapshot, when something they depend
+/// on changed since the last run.
+pub async fn risk(state: AppState) -> anyhow::Result<()> {
+    if !state.store.take_risk_stale().await? {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let run = state.store.recompute_risk(crate::now()).await?;
+    tracing::info!(
+        images = run.images,
+        containers = run.containers,
+        hosts = run.hosts,
+        findings = run.findings,
+        ms = started.elapsed().as_millis() as u64,
+        "risk scores recomputed"
+    );
+    // What changed the scores changed today's posture too.
+    crate::posture::take_snapshots(&state).await?;
+    Ok(())
+}
+
+/// Takes today's posture snapshot (again: it follows the day) and fills in missed days.
+pub async fn snapshots(state: AppState) -> anyhow::Result<()> {
+    let written = crate::posture::take_snapshots(&state).await?;
+    tracing::debug!(days = written, "posture snapshots taken");
+    Ok(())
+}

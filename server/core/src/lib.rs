@@ -7,12 +7,14 @@
 
 pub mod access;
 pub mod auth;
+pub mod charts;
 pub mod config;
 pub mod db;
 pub mod docker;
 pub mod error;
 pub mod jobs;
 pub mod posture;
+pub mod risk;
 pub mod scans;
 pub mod sessions;
 pub mod state;

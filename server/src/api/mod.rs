@@ -11,8 +11,10 @@ mod audit;
 pub mod extract;
 mod findings;
 mod inventory;
+mod risk;
 mod scans;
 mod system;
+mod trends;
 
 use crate::http::ServerState;
 use coastguard_core::Error;
@@ -42,6 +44,7 @@ use utoipa_axum::routes;
         (name = "inventory", description = "Docker engines, hosts, images and containers"),
         (name = "findings", description = "Configuration findings, checks, risk acceptance, image policy"),
         (name = "scans", description = "Scan reports, vulnerability findings, suppressions and VEX"),
+        (name = "risk", description = "Risk scores per image, container and host, with their breakdowns"),
     )
 )]
 struct ApiDoc;
@@ -105,7 +108,13 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(scans::export))
         .routes(routes!(scans::get_vulnerability))
         .routes(routes!(scans::list_suppressions, scans::create_suppression))
-        .routes(routes!(scans::revoke_suppression));
+        .routes(routes!(scans::revoke_suppression))
+        .routes(routes!(risk::ranking))
+        .routes(routes!(risk::breakdown))
+        .routes(routes!(trends::get_trends))
+        .routes(routes!(trends::get_chart))
+        .routes(routes!(trends::take_snapshots))
+        .routes(routes!(trends::get_sla, trends::set_sla));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

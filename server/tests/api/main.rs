@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod contract;
 mod inventory;
+mod posture;
 mod scans;
 mod session;
 

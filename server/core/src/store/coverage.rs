@@ -178,6 +178,9 @@ impl Store {
             }
             changes.resolved = closed.len() as u64;
             tx.commit().await?;
+            if changes.opened + changes.resolved > 0 {
+                self.mark_risk_stale().await?;
+            }
             Ok::<_, StoreError>(changes)
         })
     }

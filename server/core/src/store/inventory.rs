@@ -684,6 +684,7 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
+            self.mark_risk_stale().await?;
             Ok(())
         })
     }
@@ -710,6 +711,7 @@ impl Store {
                 pass
             );
             tx.commit().await?;
+            self.mark_risk_stale().await?;
             Ok(id)
         })
     }
@@ -736,6 +738,7 @@ impl Store {
                 pass
             );
             tx.commit().await?;
+            self.mark_risk_stale().await?;
             Ok(id)
         })
     }
@@ -768,6 +771,7 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
+            self.mark_risk_stale().await?;
             Ok(())
         })
     }
@@ -789,6 +793,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
+        self.mark_risk_stale().await?;
         Ok(())
     }
 
@@ -822,20 +827,25 @@ impl Store {
                 );
             }
             tx.commit().await?;
+            self.mark_risk_stale().await?;
             Ok(())
         })
     }
 
     /// Accepted risks whose time is up become open again.
     pub async fn reopen_expired_acceptances(&self, now: i64) -> StoreResult<u64> {
-        Ok(with_db!(&self.db, |pool| sqlx::query(
+        let reopened = with_db!(&self.db, |pool| sqlx::query(
             "UPDATE config_findings SET state = 'open' \
              WHERE state = 'accepted' AND accepted_until IS NOT NULL AND accepted_until <= $1"
         )
         .bind(now)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?)
+        .map(|r| r.rows_affected()))?;
+        if reopened > 0 {
+            self.mark_risk_stale().await?;
+        }
+        Ok(reopened)
     }
 }
 

@@ -41,18 +41,23 @@ impl Store {
                 "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL",
             )
             .await?,
-            suppressed_vulnerabilities: count("SELECT COUNT(*) FROM findings WHERE state = 'suppressed'").await?,
+            suppressed_vulnerabilities: count(
+                "SELECT COUNT(*) FROM findings WHERE state = 'suppressed'",
+            )
+            .await?,
             coverage: self.coverage(scan_max_age_days, now).await?,
         })
     }
 
     /// Open vulnerability findings per severity, counted from the severity index alone.
     async fn open_findings_by_rank(&self) -> StoreResult<SeverityCounts> {
-        let rows: Vec<(i64, i64)> = with_db!(&self.db, |pool| sqlx::query_as(
+        let rows: Vec<(i64, i64)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
             "SELECT severity_rank, COUNT(*) FROM findings WHERE state = 'open' GROUP BY severity_rank"
         )
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         let mut counts = SeverityCounts::default();
         for (rank, n) in rows {
             counts.add(severity_of_rank(rank), n);

@@ -836,7 +836,7 @@ impl Store {
         .map(|r| r.rows_affected())
         })?;
         match changed {
-            1 => Ok(()),
+            1 => self.mark_risk_stale().await,
             _ => {
                 self.config_finding(id).await?;
                 Err(StoreError::Conflict(
@@ -859,7 +859,7 @@ impl Store {
         .map(|r| r.rows_affected())
         })?;
         match changed {
-            1 => Ok(()),
+            1 => self.mark_risk_stale().await,
             _ => {
                 self.config_finding(id).await?;
                 Err(StoreError::Conflict("the finding is not accepted".into()))

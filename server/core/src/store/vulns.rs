@@ -1,10 +1,10 @@
 //! Vulnerability findings: ingesting normalised reports (deduplicated, with lifecycle),
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
+use super::inventory::LAST_SEEN_GRANULARITY;
 use super::{Store, StoreError, StoreResult};
 use crate::scans::{Report, VulnRecord};
 use crate::with_db;
-use super::inventory::LAST_SEEN_GRANULARITY;
 use coastguard_model::vulns::{ImageBrief, IngestSummary};
 use coastguard_model::Severity;
 use std::collections::{HashMap, HashSet};
@@ -740,6 +740,7 @@ impl Store {
                 summaries.push(summary);
             }
             tx.commit().await?;
+            self.mark_risk_stale().await?;
             Ok::<_, StoreError>(summaries)
         })
     }
@@ -808,6 +809,9 @@ impl Store {
                 .await?
                 .rows_affected();
             tx.commit().await?;
+            if a + b > 0 {
+                self.mark_risk_stale().await?;
+            }
             Ok((a, b))
         })
     }
@@ -1025,7 +1029,10 @@ impl Store {
             if ids.is_empty() {
                 clauses.push("1 = 0".into());
             } else {
-                let ps: Vec<String> = ids.into_iter().map(|id| param(&mut args, Arg::Int(id))).collect();
+                let ps: Vec<String> = ids
+                    .into_iter()
+                    .map(|id| param(&mut args, Arg::Int(id)))
+                    .collect();
                 clauses.push(format!("f.vulnerability_id IN ({})", ps.join(", ")));
             }
         }

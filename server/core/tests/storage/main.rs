@@ -3,9 +3,11 @@
 mod access;
 mod auth;
 mod jobs;
+mod risk;
 mod scans;
 mod schema;
 mod sessions;
+mod snapshots;
 
 /// Runs `story` once per backend, naming the backend if it fails.
 #[macro_export]

@@ -1,0 +1,773 @@
+//! Risk scoring: pure functions from evidence (vulnerability findings, configuration
+//! findings, runtime alerts, what runs where) to explainable scores. The store gathers
+//! the evidence and keeps the results (`store/risk.rs`); docs/risk.md explains the model
+//! to users.
+//!
+//! Every score is `score_of(raw)`, raw being the sum of its factors' points, and every
+//! factor's points are its evidence's points times a weight ≥ 1. Evidence only ever adds
+//! points, so adding a vulnerability, a privilege or an exposure never lowers a score.
+
+use coastguard_model::risk::{
+    score_of, RiskBreakdown, RiskFactor, RiskFactorKind, RiskFix, RiskItem, RiskSubject,
+};
+use coastguard_model::Severity;
+use std::collections::{BTreeMap, HashMap};
+
+/// Items kept per factor in a breakdown.
+const ITEMS: usize = 10;
+/// Packages proposed as fixes.
+const FIXES: usize = 5;
+
+/// One open, unsuppressed vulnerability finding.
+#[derive(Debug, Clone)]
+pub struct VulnEvidence {
+    pub severity: Severity,
+    pub cvss: Option<f64>,
+    pub fixable: bool,
+    pub known_exploited: bool,
+    pub epss: Option<f64>,
+}
+
+/// The severity a CVSS base score falls in (CVSS v3 bands).
+fn cvss_band(score: f64) -> Severity {
+    match score {
+        s if s >= 9.0 => Severity::Critical,
+        s if s >= 7.0 => Severity::High,
+        s if s >= 4.0 => Severity::Medium,
+        s if s > 0.0 => Severity::Low,
+        _ => Severity::Unknown,
+    }
+}
+
+fn severity_points(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 10.0,
+        Severity::High => 4.0,
+        Severity::Medium => 1.0,
+        Severity::Low => 0.25,
+        Severity::Unknown => 0.25,
+    }
+}
+
+/// Points of one vulnerability finding: its severity (the worse of the scanner's and the
+/// CVSS score's band), times 3 when known to be exploited, times `1 + 4 × EPSS`, times
+/// 1.25 when a fix is published (the flaw is public and the way out exists).
+pub fn vuln_points(v: &VulnEvidence) -> f64 {
+    let severity = v
+        .severity
+        .max(v.cvss.map(cvss_band).unwrap_or(Severity::Unknown));
+    let mut p = severity_points(severity);
+    if v.known_exploited {
+        p *= 3.0;
+    }
+    if let Some(epss) = v.epss.filter(|e| e.is_finite()) {
+        p *= 1.0 + 4.0 * epss.clamp(0.0, 1.0);
+    }
+    if v.fixable {
+        p *= 1.25;
+    }
+    p
+}
+
+/// Points of one open configuration finding, by its severity.
+pub fn config_points(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 15.0,
+        Severity::High => 8.0,
+        Severity::Medium => 3.0,
+        Severity::Low => 1.0,
+        Severity::Unknown => 0.5,
+    }
+}
+
+/// Points of one open runtime alert, by its severity.
+pub fn alert_points(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 20.0,
+        Severity::High => 10.0,
+        Severity::Medium => 4.0,
+        Severity::Low => 1.0,
+        Severity::Unknown => 1.0,
+    }
+}
+
+/// Which factor a configuration check feeds.
+pub fn factor_of_check(check_id: &str) -> RiskFactorKind {
+    use RiskFactorKind::*;
+    match check_id {
+        "container.port_on_all_interfaces"
+        | "container.privileged_port"
+        | "container.host_network"
+        | "container.default_bridge"
+        | "host.tcp_without_tls"
+        | "host.icc_enabled" => Exposure,
+        "container.privileged"
+        | "container.capability_added"
+        | "container.capabilities_not_dropped"
+        | "container.runs_as_root"
+        | "container.rootfs_writable"
+        | "container.host_pid"
+        | "container.host_ipc"
+        | "container.host_uts"
+        | "container.host_userns"
+        | "container.docker_socket"
+        | "container.sensitive_mount"
+        | "container.mount_propagation_shared"
+        | "container.host_device"
+        | "container.seccomp_unconfined"
+        | "container.apparmor_unconfined"
+        | "container.new_privileges_allowed"
+        | "image.runs_as_root"
+        | "host.userns_disabled"
+        | "host.seccomp_unavailable" => Privilege,
+        "image.untrusted_registry"
+        | "image.stale"
+        | "container.mutable_image_tag"
+        | "host.insecure_registry" => Provenance,
+        "container.drift" => Runtime,
+        // An image nobody scanned may hold anything: counted with its vulnerabilities.
+        c if c.starts_with("coverage.") => Vulnerabilities,
+        _ => Configuration,
+    }
+}
+
+/// One open configuration finding (instances of one check on one subject folded).
+#[derive(Debug, Clone)]
+pub struct ConfigEvidence {
+    pub check_id: String,
+    pub severity: Severity,
+    /// How many instances (mounts, ports, env keys) it has.
+    pub count: i64,
+}
+
+/// A subject's vulnerabilities, folded by package.
+#[derive(Debug, Clone, Default)]
+pub struct PackageVulns {
+    pub points: f64,
+    pub findings: i64,
+    pub fixable: i64,
+}
+
+/// An image's vulnerability evidence: points per package.
+#[derive(Debug, Clone, Default)]
+pub struct ImageVulns {
+    pub packages: HashMap<String, PackageVulns>,
+}
+
+impl ImageVulns {
+    pub fn add(&mut self, package: &str, v: &VulnEvidence) {
+        let p = self.packages.entry(package.to_string()).or_default();
+        p.points += vuln_points(v);
+        p.findings += 1;
+        p.fixable += i64::from(v.fixable);
+    }
+
+    pub fn points(&self) -> f64 {
+        self.packages.values().map(|p| p.points).sum()
+    }
+
+    /// Packages worst first (ties by name, so breakdowns are stable).
+    fn ranked(&self) -> Vec<(&String, &PackageVulns)> {
+        let mut v: Vec<_> = self.packages.iter().collect();
+        v.sort_by(|a, b| b.1.points.total_cmp(&a.1.points).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+/// One open runtime alert rule on a container (repeats folded).
+#[derive(Debug, Clone)]
+pub struct AlertEvidence {
+    pub rule: String,
+    pub severity: Severity,
+    pub count: i64,
+}
+
+/// A factor under construction.
+#[derive(Default)]
+struct Acc {
+    weight: f64,
+    evidence: f64,
+    count: i64,
+    items: Vec<RiskItem>,
+    link: Option<String>,
+}
+
+/// Builds a breakdown factor by factor.
+pub struct Builder {
+    subject: RiskSubject,
+    id: i64,
+    factors: BTreeMap<RiskFactorKind, Acc>,
+}
+
+impl Builder {
+    pub fn new(subject: RiskSubject, id: i64) -> Self {
+        Builder {
+            subject,
+            id,
+            factors: BTreeMap::new(),
+        }
+    }
+
+    fn acc(&mut self, kind: RiskFactorKind) -> &mut Acc {
+        self.factors.entry(kind).or_insert_with(|| Acc {
+            weight: 1.0,
+            ..Acc::default()
+        })
+    }
+
+    fn item(
+        &mut self,
+        kind: RiskFactorKind,
+        label: String,
+        points: f64,
+        count: i64,
+        link: Option<String>,
+    ) {
+        let acc = self.acc(kind);
+        acc.evidence += points;
+        acc.count += count;
+        acc.items.push(RiskItem {
+            label,
+            points: round2(points),
+            link,
+        });
+    }
+
+    /// Configuration findings of `owner` (this subject, or the image a container runs),
+    /// each in its factor.
+    pub fn config(&mut self, findings: &[ConfigEvidence], owner: (&str, i64), prefix: &str) {
+        for f in findings {
+            let kind = factor_of_check(&f.check_id);
+            let label = format!("{prefix}{} ({})", f.check_id, f.severity.as_str());
+            let link = format!(
+                "/findings?subject_kind={}&subject_id={}&check={}",
+                owner.0, owner.1, f.check_id
+            );
+            self.item(
+                kind,
+                label,
+                config_points(f.severity) * f.count.max(1) as f64,
+                f.count.max(1),
+                Some(link),
+            );
+            if self.acc(kind).link.is_none() {
+                self.acc(kind).link = Some(format!(
+                    "/findings?subject_kind={}&subject_id={}",
+                    owner.0, owner.1
+                ));
+            }
+        }
+    }
+
+    /// An image's vulnerabilities, by package, multiplied by `weight`.
+    pub fn vulns(&mut self, image_id: i64, vulns: &ImageVulns, weight: f64) {
+        let acc = self.acc(RiskFactorKind::Vulnerabilities);
+        acc.weight = weight.max(1.0);
+        acc.link = Some(format!("/vulnerabilities?image={image_id}"));
+        for (pkg, p) in vulns.ranked() {
+            self.item(
+                RiskFactorKind::Vulnerabilities,
+                format!(
+                    "{pkg}: {} finding{}",
+                    p.findings,
+                    if p.findings == 1 { "" } else { "s" }
+                ),
+                p.points,
+                p.findings,
+                Some(format!(
+                    "/vulnerabilities?image={image_id}&package={}",
+                    urlencode(pkg)
+                )),
+            );
+        }
+    }
+
+    /// Open runtime alerts.
+    pub fn alerts(&mut self, alerts: &[AlertEvidence]) {
+        for a in alerts {
+            self.item(
+                RiskFactorKind::Runtime,
+                format!("alert: {} ({}, ×{})", a.rule, a.severity.as_str(), a.count),
+                alert_points(a.severity),
+                a.count,
+                // Runtime alerts get their own page with their issue.
+                None,
+            );
+        }
+    }
+
+    /// What runs on a host or namespace: the riskiest counts in full, each other one
+    /// for a quarter of its points.
+    pub fn workloads(&mut self, children: &[(RiskSubject, i64, String, f64)]) {
+        let mut sorted: Vec<_> = children.iter().filter(|c| c.3 > 0.0).collect();
+        sorted.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.1.cmp(&b.1)));
+        for (i, (kind, id, name, raw)) in sorted.into_iter().enumerate() {
+            let share = if i == 0 { 1.0 } else { 0.25 };
+            self.item(
+                RiskFactorKind::Workloads,
+                format!("{} {name} (score {})", kind.as_str(), score_of(*raw)),
+                raw * share,
+                1,
+                kind.page(*id),
+            );
+        }
+    }
+
+    /// Points of one factor so far (evidence × weight).
+    pub fn points(&self, kind: RiskFactorKind) -> f64 {
+        self.factors
+            .get(&kind)
+            .map(|a| a.evidence * a.weight)
+            .unwrap_or(0.0)
+    }
+
+    /// The raw total.
+    pub fn raw(&self) -> f64 {
+        self.factors.values().map(|a| a.evidence * a.weight).sum()
+    }
+
+    /// The finished breakdown; `vulns` proposes package fixes when the subject carries
+    /// an image's vulnerabilities.
+    pub fn finish(
+        self,
+        name: String,
+        vulns: Option<&ImageVulns>,
+        computed_at: i64,
+    ) -> RiskBreakdown {
+        let raw = self.raw();
+        let vuln_weight = self
+            .factors
+            .get(&RiskFactorKind::Vulnerabilities)
+            .map(|a| a.weight)
+            .unwrap_or(1.0);
+        let score = score_of(raw);
+        let (fixes, score_after_fixes) = match vulns {
+            Some(v) if !v.packages.is_empty() => {
+                let ranked = v.ranked();
+                let removed: f64 =
+                    ranked.iter().take(3).map(|(_, p)| p.points).sum::<f64>() * vuln_weight;
+                let image = match self.subject {
+                    RiskSubject::Image => self.id,
+                    _ => 0,
+                };
+                let fixes = ranked
+                    .iter()
+                    .take(FIXES)
+                    .map(|(pkg, p)| RiskFix {
+                        package: (*pkg).clone(),
+                        findings: p.findings,
+                        fixable: p.fixable,
+                        link: if image > 0 {
+                            format!("/vulnerabilities?image={image}&package={}", urlencode(pkg))
+                        } else {
+                            format!("/vulnerabilities?package={}", urlencode(pkg))
+                        },
+                    })
+                    .collect();
+                (fixes, Some(score_of((raw - removed).max(0.0))))
+            }
+            _ => (Vec::new(), None),
+        };
+        let factors = self
+            .factors
+            .into_iter()
+            .map(|(kind, mut acc)| {
+                let points = acc.evidence * acc.weight;
+                acc.items
+                    .sort_by(|a, b| b.points.total_cmp(&a.points).then(a.label.cmp(&b.label)));
+                acc.items.truncate(ITEMS);
+                RiskFactor {
+                    kind,
+                    weight: round2(acc.weight),
+                    points: round2(points),
+                    share: if raw > 0.0 { round2(points / raw) } else { 0.0 },
+                    count: acc.count,
+                    items: acc.items,
+                    link: acc.link,
+                }
+            })
+            .collect();
+        RiskBreakdown {
+            subject: self.subject,
+            id: self.id,
+            name,
+            score,
+            raw: round2(raw),
+            factors,
+            fixes,
+            score_after_fixes,
+            computed_at,
+        }
+    }
+}
+
+/// How much a container's exposure and privileges multiply the vulnerabilities it runs:
+/// each of the two adds up to 100% (at 20 points of its findings), so the same image
+/// counts up to four times as much running privileged and exposed.
+pub fn container_vuln_weight(exposure_points: f64, privilege_points: f64) -> f64 {
+    let part = |p: f64| 1.0 + (p / 20.0).clamp(0.0, 1.0);
+    part(exposure_points) * part(privilege_points)
+}
+
+/// Evidence points of a set of configuration findings that feed `kind`.
+pub fn config_points_for(findings: &[ConfigEvidence], kind: RiskFactorKind) -> f64 {
+    findings
+        .iter()
+        .filter(|f| factor_of_check(&f.check_id) == kind)
+        .map(|f| config_points(f.severity) * f.count.max(1) as f64)
+        .sum()
+}
+
+/// An image's score.
+pub fn score_image(
+    id: i64,
+    name: String,
+    vulns: Option<&ImageVulns>,
+    config: &[ConfigEvidence],
+    now: i64,
+) -> RiskBreakdown {
+    let mut b = Builder::new(RiskSubject::Image, id);
+    if let Some(v) = vulns {
+        b.vulns(id, v, 1.0);
+    }
+    b.config(config, ("image", id), "");
+    b.finish(name, vulns, now)
+}
+
+/// What a container's score is made of.
+pub struct ContainerEvidence<'a> {
+    pub id: i64,
+    pub name: String,
+    pub image_id: Option<i64>,
+    pub image_vulns: Option<&'a ImageVulns>,
+    pub image_config: &'a [ConfigEvidence],
+    pub config: &'a [ConfigEvidence],
+    pub alerts: &'a [AlertEvidence],
+}
+
+/// A container's score: its image's vulnerabilities weighted by its own exposure and
+/// privileges, its image's and its own configuration findings, its runtime alerts.
+pub fn score_container(c: &ContainerEvidence<'_>, now: i64) -> RiskBreakdown {
+    let mut b = Builder::new(RiskSubject::Container, c.id);
+    let all: Vec<ConfigEvidence> = c.config.iter().chain(c.image_config).cloned().collect();
+    let weight = container_vuln_weight(
+        config_points_for(&all, RiskFactorKind::Exposure),
+        config_points_for(&all, RiskFactorKind::Privilege),
+    );
+    if let (Some(image), Some(v)) = (c.image_id, c.image_vulns) {
+        b.vulns(image, v, weight);
+    }
+    b.config(c.config, ("container", c.id), "");
+    if let Some(image) = c.image_id {
+        b.config(c.image_config, ("image", image), "image: ");
+    }
+    b.alerts(c.alerts);
+    b.finish(c.name.clone(), c.image_vulns, now)
+}
+
+/// A host's score: its own findings and what runs on it.
+pub fn score_host(
+    id: i64,
+    name: String,
+    config: &[ConfigEvidence],
+    containers: &[(RiskSubject, i64, String, f64)],
+    now: i64,
+) -> RiskBreakdown {
+    let mut b = Builder::new(RiskSubject::Host, id);
+    b.config(config, ("host", id), "");
+    b.workloads(containers);
+    b.finish(name, None, now)
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Percent-encodes a query value (package names may hold `/`, `@`, `+`, spaces).
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(severity: Severity) -> VulnEvidence {
+        VulnEvidence {
+            severity,
+            cvss: None,
+            fixable: false,
+            known_exploited: false,
+            epss: None,
+        }
+    }
+
+    fn cfg(check: &str, severity: Severity) -> ConfigEvidence {
+        ConfigEvidence {
+            check_id: check.into(),
+            severity,
+            count: 1,
+        }
+    }
+
+    fn image_with(vulns: &[(&str, VulnEvidence)]) -> ImageVulns {
+        let mut iv = ImageVulns::default();
+        for (pkg, e) in vulns {
+            iv.add(pkg, e);
+        }
+        iv
+    }
+
+    fn container(vulns: &ImageVulns, config: &[ConfigEvidence]) -> RiskBreakdown {
+        score_container(
+            &ContainerEvidence {
+                id: 1,
+                name: "web".into(),
+                image_id: Some(7),
+                image_vulns: Some(vulns),
+                image_config: &[],
+                config,
+                alerts: &[],
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn the_score_curve_is_increasing_and_bounded() {
+        assert_eq!(score_of(0.0), 0);
+        assert_eq!(score_of(-3.0), 0);
+        assert_eq!(score_of(f64::NAN), 0);
+        assert_eq!(score_of(50.0), 63);
+        let mut last = 0;
+        for raw in 0..2000 {
+            let s = score_of(raw as f64 / 2.0);
+            assert!(s >= last && s <= 100, "raw {raw}");
+            last = s;
+        }
+        assert_eq!(score_of(1e9), 100);
+    }
+
+    #[test]
+    fn vulnerability_points_follow_severity_cvss_exploitation_and_fixes() {
+        assert_eq!(vuln_points(&v(Severity::Critical)), 10.0);
+        assert_eq!(vuln_points(&v(Severity::Medium)), 1.0);
+        // A CVSS band above the scanner's severity wins; one below does not.
+        let mut m = v(Severity::Medium);
+        m.cvss = Some(9.8);
+        assert_eq!(vuln_points(&m), 10.0);
+        let mut c = v(Severity::Critical);
+        c.cvss = Some(5.0);
+        assert_eq!(vuln_points(&c), 10.0);
+        let mut k = v(Severity::High);
+        k.known_exploited = true;
+        assert_eq!(vuln_points(&k), 12.0);
+        k.epss = Some(0.5);
+        assert_eq!(vuln_points(&k), 36.0);
+        k.fixable = true;
+        assert_eq!(vuln_points(&k), 45.0);
+    }
+
+    #[test]
+    fn adding_a_critical_vulnerability_never_lowers_a_score() {
+        let severities = [
+            Severity::Unknown,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ];
+        let mut evidence: Vec<(&str, VulnEvidence)> = Vec::new();
+        let mut last_image = 0;
+        let mut last_container = 0;
+        for i in 0..200 {
+            let mut e = v(severities[i % 5]);
+            e.fixable = i % 3 == 0;
+            e.cvss = (i % 7 == 0).then_some((i % 11) as f64);
+            evidence.push((["openssl", "zlib", "curl"][i % 3], e));
+            let iv = image_with(&evidence);
+            let image = score_image(7, "app".into(), Some(&iv), &[], 0);
+            let c = container(&iv, &[cfg("container.privileged", Severity::Critical)]);
+            assert!(
+                image.score >= last_image && c.score >= last_container,
+                "step {i}"
+            );
+            assert!(image.raw > 0.0);
+            last_image = image.score;
+            last_container = c.score;
+        }
+        let before = score_image(7, "app".into(), Some(&image_with(&evidence)), &[], 0).raw;
+        evidence.push(("openssl", v(Severity::Critical)));
+        let after = score_image(7, "app".into(), Some(&image_with(&evidence)), &[], 0).raw;
+        assert_eq!(after - before, 10.0);
+    }
+
+    #[test]
+    fn the_same_image_is_riskier_running_privileged_and_exposed() {
+        let iv = image_with(&[
+            ("openssl", v(Severity::Critical)),
+            ("zlib", v(Severity::High)),
+        ]);
+        let plain = container(&iv, &[]);
+        let exposed = container(
+            &iv,
+            &[cfg("container.port_on_all_interfaces", Severity::Medium)],
+        );
+        let both = container(
+            &iv,
+            &[
+                cfg("container.port_on_all_interfaces", Severity::Medium),
+                cfg("container.privileged", Severity::Critical),
+                cfg("container.docker_socket", Severity::Critical),
+            ],
+        );
+        assert_eq!(plain.raw, 14.0);
+        assert!(plain.score < exposed.score && exposed.score < both.score);
+        // Exposure (3 points of a medium finding) adds 15% to the vulnerabilities'
+        // weight; privilege at 30 points doubles it again.
+        let vulns = |b: &RiskBreakdown| {
+            b.factors
+                .iter()
+                .find(|f| f.kind == RiskFactorKind::Vulnerabilities)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(vulns(&exposed).weight, 1.15);
+        assert_eq!(vulns(&both).weight, 2.3);
+        assert_eq!(vulns(&both).points, 32.2);
+    }
+
+    #[test]
+    fn every_privilege_or_exposure_added_never_lowers_a_container() {
+        let iv = image_with(&[("openssl", v(Severity::High))]);
+        let checks = [
+            "container.privileged",
+            "container.port_on_all_interfaces",
+            "container.host_network",
+            "container.docker_socket",
+            "container.runs_as_root",
+            "container.capability_added",
+            "container.no_memory_limit",
+            "container.drift",
+        ];
+        let mut config = Vec::new();
+        let mut last = container(&iv, &config).raw;
+        for c in checks {
+            config.push(cfg(c, Severity::Medium));
+            let now = container(&iv, &config).raw;
+            assert!(now > last, "{c}");
+            last = now;
+        }
+    }
+
+    #[test]
+    fn a_container_is_never_below_what_its_exposure_warrants() {
+        // No vulnerabilities at all: exposure findings alone carry the score.
+        let empty = ImageVulns::default();
+        let exposed = container(
+            &empty,
+            &[
+                cfg("container.host_network", Severity::High),
+                cfg("container.port_on_all_interfaces", Severity::Medium),
+            ],
+        );
+        let exposure = exposed
+            .factors
+            .iter()
+            .find(|f| f.kind == RiskFactorKind::Exposure)
+            .unwrap();
+        assert_eq!(exposure.points, 11.0);
+        assert!(exposed.raw >= exposure.points);
+        assert_eq!(exposed.score, score_of(11.0));
+        assert!(exposed.score > 0);
+    }
+
+    #[test]
+    fn the_breakdown_adds_up_and_proposes_the_fixes_that_matter() {
+        let iv = image_with(&[
+            ("openssl", v(Severity::Critical)),
+            ("openssl", v(Severity::Critical)),
+            ("zlib", v(Severity::High)),
+            ("bash", v(Severity::Medium)),
+            ("tar", v(Severity::Low)),
+        ]);
+        let b = score_image(
+            7,
+            "app:1".into(),
+            Some(&iv),
+            &[cfg("image.untrusted_registry", Severity::Medium)],
+            42,
+        );
+        assert_eq!(b.raw, 20.0 + 4.0 + 1.0 + 0.25 + 3.0);
+        let sum: f64 = b.factors.iter().map(|f| f.points).sum();
+        assert!((sum - b.raw).abs() < 1e-9);
+        let shares: f64 = b.factors.iter().map(|f| f.share).sum();
+        assert!((shares - 1.0).abs() < 0.02);
+        let names: Vec<_> = b.fixes.iter().map(|f| f.package.as_str()).collect();
+        assert_eq!(names, ["openssl", "zlib", "bash", "tar"]);
+        assert_eq!(b.fixes[0].findings, 2);
+        assert_eq!(b.fixes[0].link, "/vulnerabilities?image=7&package=openssl");
+        // Fixing openssl, zlib and bash leaves the low finding and the registry.
+        assert_eq!(b.score_after_fixes, Some(score_of(3.25)));
+        let summary = b.fix_summary().unwrap();
+        assert!(
+            summary.starts_with("Fixing 3 packages (openssl, zlib, bash) removes"),
+            "{summary}"
+        );
+        let vulns = &b.factors[0];
+        assert_eq!(vulns.kind, RiskFactorKind::Vulnerabilities);
+        assert_eq!(vulns.count, 5);
+        assert_eq!(vulns.items[0].label, "openssl: 2 findings");
+        assert_eq!(vulns.items[0].points, 20.0);
+    }
+
+    #[test]
+    fn a_host_counts_its_riskiest_workload_in_full_and_the_rest_in_part() {
+        let children = vec![
+            (RiskSubject::Container, 1, "a".to_string(), 40.0),
+            (RiskSubject::Container, 2, "b".to_string(), 20.0),
+            (RiskSubject::Container, 3, "c".to_string(), 0.0),
+        ];
+        let h = score_host(
+            5,
+            "engine".into(),
+            &[cfg("host.tcp_without_tls", Severity::Critical)],
+            &children,
+            0,
+        );
+        assert_eq!(h.raw, 15.0 + 40.0 + 5.0);
+        let w = h
+            .factors
+            .iter()
+            .find(|f| f.kind == RiskFactorKind::Workloads)
+            .unwrap();
+        assert_eq!(w.count, 2);
+        assert_eq!(w.items[0].link.as_deref(), Some("/containers/1"));
+        // A riskier container never lowers its host.
+        let mut more = children.clone();
+        more[2].3 = 1.0;
+        assert!(
+            score_host(5, "engine".into(), &[], &more, 0).raw
+                > score_host(5, "engine".into(), &[], &children, 0).raw
+        );
+    }
+
+    #[test]
+    fn package_links_are_encoded() {
+        let iv = image_with(&[("@babel/core", v(Severity::High))]);
+        let b = score_image(3, "x".into(), Some(&iv), &[], 0);
+        assert_eq!(
+            b.fixes[0].link,
+            "/vulnerabilities?image=3&package=%40babel%2Fcore"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! Risk scores: gathering the evidence for `crate::risk`, keeping the scores, and
+//! knowing when they need recomputing. Writers that change what a score depends on call
+//! `mark_risk_stale`; the `risk` job recomputes everything when the mark is set, so pages
+//! only ever read stored scores.
+
+use super::vulns::{severity_of_rank, IMAGE_NAME};
+use super::{Store, StoreError, StoreResult};
+use crate::risk::{
+    score_container, score_host, score_image, AlertEvidence, ConfigEvidence, ContainerEvidence,
+    ImageVulns, VulnEvidence,
+};
+use crate::with_db;
+use coastguard_model::risk::{RiskBreakdown, RiskEntry, RiskSubject};
+use coastguard_model::Severity;
+use futures::TryStreamExt;
+use std::collections::HashMap;
+
+const STALE_KEY: &str = "risk.stale";
+
+/// What one recomputation did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RiskRun {
+    pub images: usize,
+    pub containers: usize,
+    pub hosts: usize,
+    /// Open vulnerability findings read.
+    pub findings: usize,
+}
+
+#[derive(sqlx::FromRow)]
+struct FindingEvidenceRow {
+    image_id: i64,
+    pkg_name: String,
+    severity_rank: i64,
+    cvss_score: Option<f64>,
+    fixable: bool,
+    known_exploited: bool,
+    epss: Option<f64>,
+}
+
+impl Store {
+    /// Notes that scores are out of date (an ingest, a sync, a triage decision).
+    pub async fn mark_risk_stale(&self) -> StoreResult<()> {
+        with_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, 'true', $2) \
+             ON CONFLICT (key) DO UPDATE SET value = 'true', updated_at = excluded.updated_at"
+        )
+        .bind(STALE_KEY)
+        .bind(crate::now())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Clears the stale mark, answering whether it was set (never computed counts as set).
+    /// A change that lands during the recomputation sets it again, so nothing is missed.
+    pub async fn take_risk_stale(&self) -> StoreResult<bool> {
+        let (updated, exists) = with_db!(&self.db, |pool| {
+            let updated = sqlx::query(
+                "UPDATE settings SET value = 'false', updated_at = $2 WHERE key = $1 AND value = 'true'",
+            )
+            .bind(STALE_KEY)
+            .bind(crate::now())
+            .execute(pool)
+            .await?
+            .rows_affected();
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                    .bind(STALE_KEY)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok::<_, sqlx::Error>((updated, exists.is_some()))
+        })?;
+        if !exists {
+            with_db!(&self.db, |pool| {
+                sqlx::query(
+                "INSERT INTO settings (key, value, updated_at) VALUES ($1, 'false', $2) ON CONFLICT (key) DO NOTHING"
+            )
+            .bind(STALE_KEY)
+            .bind(crate::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(updated > 0 || !exists)
+    }
+
+    /// Recomputes every score from the stored evidence and replaces the stored scores in
+    /// one transaction. Reads each open finding once, streaming.
+    pub async fn recompute_risk(&self, now: i64) -> StoreResult<RiskRun> {
+        let mut run = RiskRun::default();
+
+        // Vulnerabilities: open findings only (fixed and suppressed ones carry no risk).
+        let mut vulns: HashMap<i64, ImageVulns> = HashMap::new();
+        with_db!(&self.db, |pool| {
+            let mut rows = sqlx::query_as::<_, FindingEvidenceRow>(
+                "SELECT f.image_id, f.pkg_name, f.severity_rank, f.cvss_score, \
+                 f.fixed_version IS NOT NULL AS fixable, v.known_exploited, v.epss \
+                 FROM findings f JOIN vulnerabilities v ON v.id = f.vulnerability_id WHERE f.state = 'open'",
+            )
+            .fetch(pool);
+            while let Some(r) = rows.try_next().await? {
+                run.findings += 1;
+                vulns.entry(r.image_id).or_default().add(
+                    &r.pkg_name,
+                    &VulnEvidence {
+                        severity: severity_of_rank(r.severity_rank),
+                        cvss: r.cvss_score,
+                        fixable: r.fixable,
+                        known_exploited: r.known_exploited,
+                        epss: r.epss,
+                    },
+                );
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+
+        // Configuration findings: open ones (accepted risks don't count), instances folded.
+        let config_rows: Vec<(String, i64, String, String, i64)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT subject_kind, subject_id, check_id, severity, COUNT(*) FROM config_findings \
+             WHERE state = 'open' GROUP BY subject_kind, subject_id, check_id, severity"
+        )
+        .fetch_all(pool)
+        .await
+        })?;
+        let mut config: HashMap<(String, i64), Vec<ConfigEvidence>> = HashMap::new();
+        for (kind, id, check_id, severity, count) in config_rows {
+            config.entry((kind, id)).or_default().push(ConfigEvidence {
+                check_id,
+                severity: Severity::normalise(&severity),
+                count,
+            });
+        }
+        let config_of = |kind: &str, id: i64| -> &[ConfigEvidence] {
+            config
+                .get(&(kind.to_string(), id))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+        };
+
+        let alert_rows: Vec<(i64, String, String, i64)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT container_id, rule, severity, SUM(count) FROM runtime_alerts \
+             WHERE state = 'open' AND container_id IS NOT NULL GROUP BY container_id, rule, severity"
+        )
+        .fetch_all(pool)
+        .await
+        })?;
+        let mut alerts: HashMap<i64, Vec<AlertEvidence>> = HashMap::new();
+        for (container, rule, severity, count) in alert_rows {
+            alerts.entry(container).or_default().push(AlertEvidence {
+                rule,
+                severity: Severity::normalise(&severity),
+                count,
+            });
+        }
+
+        let images: Vec<(i64, String)> = with_db!(&self.db, |pool| sqlx::query_as(&format!(
+            "SELECT i.id, {IMAGE_NAME} FROM images i"
+        ))
+        .fetch_all(pool)
+        .await)?;
+        let containers: Vec<(i64, String, Option<i64>, Option<i64>)> = with_db!(
+            &self.db,
+            |pool| {
+                sqlx::query_as(
+            "SELECT id, name, image_id, host_id FROM containers WHERE gone_at IS NULL AND state = 'running'"
+        )
+        .fetch_all(pool)
+        .await
+            }
+        )?;
+        let hosts: Vec<(i64, String)> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, name FROM hosts WHERE status <> 'gone'"
+        )
+        .fetch_all(pool)
+        .await)?;
+
+        let mut scores: Vec<RiskBreakdown> =
+            Vec::with_capacity(images.len() + containers.len() + hosts.len());
+        for (id, name) in images {
+            scores.push(score_image(
+                id,
+                name,
+                vulns.get(&id),
+                config_of("image", id),
+                now,
+            ));
+        }
+        run.images = scores.len();
+        let mut per_host: HashMap<i64, Vec<(RiskSubject, i64, String, f64)>> = HashMap::new();
+        for (id, name, image_id, host_id) in containers {
+            let b = score_container(
+                &ContainerEvidence {
+                    id,
+                    name: name.clone(),
+                    image_id,
+                    image_vulns: image_id.and_then(|i| vulns.get(&i)),
+                    image_config: image_id.map(|i| config_of("image", i)).unwrap_or(&[]),
+                    config: config_of("container", id),
+                    alerts: alerts.get(&id).map(Vec::as_slice).unwrap_or(&[]),
+                },
+                now,
+            );
+            if let Some(h) = host_id {
+                per_host
+                    .entry(h)
+                    .or_default()
+                    .push((RiskSubject::Container, id, name, b.raw));
+            }
+            scores.push(b);
+            run.containers += 1;
+        }
+        for (id, name) in hosts {
+            let children = per_host.remove(&id).unwrap_or_default();
+            scores.push(score_host(id, name, config_of("host", id), &children, now));
+            run.hosts += 1;
+        }
+        self.replace_scores(&scores).await?;
+        Ok(run)
+    }
+
+    async fn replace_scores(&self, scores: &[RiskBreakdown]) -> StoreResult<()> {
+        let rows: Vec<(&'static str, i64, i64, String, i64)> = scores
+            .iter()
+            .map(|b| {
+                let json =
+                    serde_json::to_string(b).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                Ok((b.subject.as_str(), b.id, b.score, json, b.computed_at))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let per = (self.db.batch_params() / 5).max(1);
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM risk_scores")
+                .execute(&mut *tx)
+                .await?;
+            for chunk in rows.chunks(per) {
+                let values = (0..chunk.len())
+                    .map(|i| {
+                        let b = i * 5;
+                        format!(
+                            "(${}, ${}, ${}, ${}, ${})",
+                            b + 1,
+                            b + 2,
+                            b + 3,
+                            b + 4,
+                            b + 5
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO risk_scores (subject_kind, subject_id, score, breakdown, computed_at) VALUES {values}"
+                );
+                let mut q = sqlx::query(&sql);
+                for (kind, id, score, json, at) in chunk {
+                    q = q.bind(*kind).bind(*id).bind(*score).bind(json).bind(*at);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
+    /// The riskiest subjects of a kind, worst first (ties: lowest id first).
+    pub async fn risk_ranking(&self, kind: RiskSubject, limit: i64) -> StoreResult<Vec<RiskEntry>> {
+        if !(1..=500).contains(&limit) {
+            return Err(StoreError::Invalid(
+                "limit",
+                "limit must be between 1 and 500".into(),
+            ));
+        }
+        let rows: Vec<(String,)> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT breakdown FROM risk_scores WHERE subject_kind = $1 AND score > 0 \
+             ORDER BY score DESC, subject_id LIMIT $2"
+        )
+        .bind(kind.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|(json,)| {
+                let b = parse(&json)?;
+                let top_factor = b
+                    .factors
+                    .iter()
+                    .max_by(|x, y| x.points.total_cmp(&y.points))
+                    .map(|f| f.kind);
+                Ok(RiskEntry {
+                    subject: b.subject,
+                    id: b.id,
+                    name: b.name,
+                    score: b.score,
+                    top_factor,
+                    computed_at: b.computed_at,
+                })
+            })
+            .collect()
+    }
+
+    /// One subject's score with its breakdown.
+    pub async fn risk_breakdown(&self, kind: RiskSubject, id: i64) -> StoreResult<RiskBreakdown> {
+        let json: Option<String> = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT breakdown FROM risk_scores WHERE subject_kind = $1 AND subject_id = $2"
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        parse(&json.ok_or(StoreError::NotFound)?)
+    }
+}
+
+fn parse(json: &str) -> StoreResult<RiskBreakdown> {
+    serde_json::from_str(json).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+}

@@ -1,0 +1,124 @@
+//! Posture snapshots, trend series, their charts (SVG) and the data behind them (CSV),
+//! and the remediation SLA.
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::ServerState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use coastguard_core::auth::{Admin, Analyst, Authed, Viewer};
+use coastguard_core::{charts, posture, Error, Result};
+use coastguard_model::trends::{Chart, SlaPolicy, Trends};
+use coastguard_model::ErrorBody;
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// First day, `YYYY-MM-DD` (default: 89 days before `to`).
+    from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (default: today, UTC).
+    to: Option<String>,
+}
+
+/// Daily posture snapshots over a range (open findings by severity, new and fixed,
+/// remediation times, SLA breaches, scan coverage, open alerts), weekly flows and mean
+/// time to remediate per severity over the range.
+#[utoipa::path(get, path = "/trends", tag = "posture", params(RangeQuery),
+    responses((status = 200, body = Trends), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn get_trends(
+    _: Authed<Viewer>,
+    State(state): State<ServerState>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> Result<Json<Trends>> {
+    Ok(Json(
+        posture::trends(&state.app, q.from.as_deref(), q.to.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    from: Option<String>,
+    to: Option<String>,
+    /// `svg` (default) or `csv` (the numbers behind the chart).
+    format: Option<String>,
+}
+
+/// One chart of the trends page (`open`, `flow`, `mttr`, `sla`, `coverage`) as an SVG
+/// drawn on the server, or its data as CSV.
+#[utoipa::path(get, path = "/trends/charts/{chart}", tag = "posture",
+    params(("chart" = String, Path, description = "open, flow, mttr, sla or coverage"), ChartQuery),
+    responses((status = 200, description = "SVG or CSV", content_type = "image/svg+xml"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn get_chart(
+    _: Authed<Viewer>,
+    State(state): State<ServerState>,
+    ApiPath(chart): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChartQuery>,
+) -> Result<Response> {
+    let chart: Chart = chart
+        .parse()
+        .map_err(|e: String| Error::invalid_at("chart", e))?;
+    let csv = match q.format.as_deref().unwrap_or("svg") {
+        "svg" => false,
+        "csv" => true,
+        other => {
+            return Err(Error::invalid_at(
+                "format",
+                format!("unknown format '{other}': use svg or csv"),
+            ))
+        }
+    };
+    let t = posture::trends(&state.app, q.from.as_deref(), q.to.as_deref()).await?;
+    if csv {
+        let name = format!(
+            "attachment; filename=\"coastguard-{}-{}-{}.csv\"",
+            chart.as_str(),
+            t.from,
+            t.to
+        );
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, name),
+            ],
+            charts::csv(chart, &t),
+        )
+            .into_response());
+    }
+    let svg = charts::svg(chart, &t)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// Take today's snapshot now (and fill in missing days) instead of waiting for the
+/// job. Returns how many days were written.
+#[utoipa::path(post, path = "/snapshots", tag = "posture",
+    responses((status = 200, body = i64), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn take_snapshots(
+    _: Authed<Analyst>,
+    State(state): State<ServerState>,
+) -> Result<Json<i64>> {
+    Ok(Json(posture::take_snapshots(&state.app).await? as i64))
+}
+
+/// The remediation SLA: days a finding of each severity may stay open.
+#[utoipa::path(get, path = "/settings/sla", tag = "posture",
+    responses((status = 200, body = SlaPolicy), (status = 401, body = ErrorBody)))]
+pub async fn get_sla(
+    _: Authed<Viewer>,
+    State(state): State<ServerState>,
+) -> Result<Json<SlaPolicy>> {
+    Ok(Json(posture::sla(&state.app).await))
+}
+
+/// Change the remediation SLA (admin). Today's snapshot is retaken with it.
+#[utoipa::path(put, path = "/settings/sla", tag = "posture", request_body = SlaPolicy,
+    responses((status = 200, body = SlaPolicy), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_sla(
+    by: Authed<Admin>,
+    State(state): State<ServerState>,
+    ApiJson(sla): ApiJson<SlaPolicy>,
+) -> Result<Json<SlaPolicy>> {
+    Ok(Json(posture::set_sla(&state.app, &by, sla).await?))
+}
