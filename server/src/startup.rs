@@ -60,6 +60,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let listener = http::no_delay(listener);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let housekeeping = jobs::spawn_periodic(

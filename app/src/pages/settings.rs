@@ -1,8 +1,9 @@
-//! Admin settings: the image policy the checks apply.
+//! Admin settings: the image policy the checks apply, and the remediation SLA.
 
 use crate::components::common::{ActionOutcome, ErrorBox, Loading};
 use crate::components::guard::AdminOnly;
 use crate::server_fns::inventory::{get_policy, SetPolicy};
+use crate::server_fns::trends::{get_sla, SetSla};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,6 +14,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Title text="Settings" />
         <AdminOnly>
             <PolicyForm />
+            <SlaForm />
         </AdminOnly>
     }
 }
@@ -53,6 +55,47 @@ fn PolicyForm() -> impl IntoView {
                 })}
             </Suspense>
             <ActionOutcome value=save.value() ok="Saved. Image findings follow at each engine's next sync." />
+        </section>
+    }
+}
+
+#[component]
+fn SlaForm() -> impl IntoView {
+    let save = ServerAction::<SetSla>::new();
+    let sla = Resource::new(move || save.version().get(), |_| get_sla());
+    view! {
+        <section class="panel" id="sla">
+            <h2>"Remediation SLA"</h2>
+            <p class="muted small">
+                "How many days a vulnerability finding of each severity may stay open. Findings older than this count as "
+                "SLA breaches in today's snapshot and on the Trends page; earlier days keep what they counted."
+            </p>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match sla.await {
+                        Ok(p) => view! {
+                            <ActionForm action=save attr:class="form-stack">
+                                <label>"Critical (days)"
+                                    <input name="critical_days" type="number" min="1" max="3650" value=p.critical_days.to_string() required />
+                                </label>
+                                <label>"High (days)"
+                                    <input name="high_days" type="number" min="1" max="3650" value=p.high_days.to_string() required />
+                                </label>
+                                <label>"Medium (days)"
+                                    <input name="medium_days" type="number" min="1" max="3650" value=p.medium_days.to_string() required />
+                                </label>
+                                <label>"Low and unknown (days)"
+                                    <input name="low_days" type="number" min="1" max="3650" value=p.low_days.to_string() required />
+                                </label>
+                                <button class="btn btn-primary" type="submit">"Save the SLA"</button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <ActionOutcome value=save.value() ok="Saved. Today's snapshot was retaken with it." />
         </section>
     }
 }

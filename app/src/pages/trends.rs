@@ -115,7 +115,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
                 <thead><tr><th scope="col">"Severity"</th><th scope="col" class="num">"Days (mean)"</th><th scope="col" class="num">"SLA (days)"</th></tr></thead>
                 <tbody>{mttr}</tbody>
             </table>
-            <p class="muted small">"Admins set the SLA under Settings or with " <code>"PUT /api/v1/settings/sla"</code> "."</p>
+            <p class="muted small">"Admins set the SLA under " <a href="/admin/settings#sla">"Settings"</a> " or with " <code>"PUT /api/v1/settings/sla"</code> "."</p>
         </section>
         {charts}
         <p class="muted small">

@@ -31,3 +31,38 @@ pub async fn take_snapshot_now() -> Result<i64, AppError> {
     ctx::require::<Analyst>()?;
     Ok(coastguard_core::posture::take_snapshots(&ctx::state()?).await? as i64)
 }
+
+/// The remediation SLA (days per severity).
+#[server(prefix = "/ui")]
+pub async fn get_sla() -> Result<coastguard_model::trends::SlaPolicy, AppError> {
+    use super::ctx;
+    use coastguard_core::auth::Viewer;
+    ctx::require::<Viewer>()?;
+    Ok(coastguard_core::posture::sla(&ctx::state()?).await)
+}
+
+/// Changes the SLA (admins); numbers come as form text.
+#[server(prefix = "/ui")]
+pub async fn set_sla(
+    critical_days: String,
+    high_days: String,
+    medium_days: String,
+    low_days: String,
+) -> Result<coastguard_model::trends::SlaPolicy, AppError> {
+    use super::ctx;
+    use coastguard_core::auth::Admin;
+    let by = ctx::require::<Admin>()?;
+    let number = |field: &str, v: &str| {
+        v.trim().parse::<i64>().map_err(|_| AppError::Invalid {
+            message: format!("{} must be a whole number", field.replace('_', " ")),
+            field: Some(field.into()),
+        })
+    };
+    let sla = coastguard_model::trends::SlaPolicy {
+        critical_days: number("critical_days", &critical_days)?,
+        high_days: number("high_days", &high_days)?,
+        medium_days: number("medium_days", &medium_days)?,
+        low_days: number("low_days", &low_days)?,
+    };
+    Ok(coastguard_core::posture::set_sla(&ctx::state()?, &by, sla).await?)
+}

@@ -22,11 +22,10 @@ use coastguard_core::auth::Authed;
 use coastguard_core::db::Db;
 use coastguard_core::scans::{self, Document};
 use coastguard_core::store::vulns::severity_rank;
-use coastguard_core::testing::{self, TestDb};
 use coastguard_core::with_db;
 use coastguard_model::vulns::VulnQuery;
 use coastguard_model::Severity;
-use common::{median, ms, write_section};
+use common::{dispose, env_usize, fresh, median, ms, write_section};
 use peak_alloc::PeakAlloc;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -36,13 +35,6 @@ use std::time::{Duration, Instant};
 /// misses memory the allocator reuses). Every allocation pays an atomic add for it.
 #[global_allocator]
 static ALLOC: PeakAlloc = PeakAlloc;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A Trivy (SchemaVersion 2) image report of `n` entries: the real entries of every
 /// Trivy fixture, in turn, each given a distinct vulnerability id.
@@ -236,33 +228,6 @@ async fn plain_insert(db: &Db, report: &scans::Report) -> usize {
         tx.commit().await.unwrap();
         finding_ids.len()
     })
-}
-
-async fn fresh(backend: &str) -> TestDb {
-    match backend {
-        "SQLite" => testing::sqlite().await,
-        _ => testing::postgres()
-            .await
-            .expect("COASTGUARD_TEST_POSTGRES_URL"),
-    }
-}
-
-/// Test databases on Postgres outlive the process; a benchmark's are large, so drop them.
-async fn dispose(db: TestDb) {
-    if db.url.starts_with("postgres") {
-        let name = db.url.rsplit('/').next().unwrap_or_default().to_string();
-        db.store.db().close().await;
-        let admin = Db::connect(&std::env::var("COASTGUARD_TEST_POSTGRES_URL").unwrap())
-            .await
-            .unwrap();
-        with_db!(&admin, |pool| sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        ))
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .unwrap());
-    }
 }
 
 struct IngestFigures {

@@ -51,6 +51,21 @@ impl FromRef<ServerState> for LeptosOptions {
     }
 }
 
+/// Sets `TCP_NODELAY` on every accepted connection. Pages stream (the shell first, then
+/// each part as its data resolves); with Nagle's algorithm each later small write waits
+/// for the client's delayed ACK, which added 40 ms to every overview request.
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
+}
+
 pub fn router(app: AppState) -> Router {
     let settings = app.settings.clone();
     let leptos = LeptosOptions::builder()

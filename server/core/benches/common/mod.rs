@@ -40,10 +40,15 @@ pub fn ms(d: Duration) -> String {
 /// Replaces the section between `<!-- NAME:start -->` and `<!-- NAME:end -->` in
 /// docs/benchmarks.md, or appends it.
 pub fn write_section(section: &str, name: &str) {
-    let path = std::path::PathBuf::from(
+    let manifest = std::path::PathBuf::from(
         std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo bench"),
-    )
-    .join("../../docs/benchmarks.md");
+    );
+    // The workspace root, whichever crate's benchmark this is.
+    let path = manifest
+        .ancestors()
+        .find(|p| p.join("docs/benchmarks.md").exists())
+        .expect("docs/benchmarks.md above the crate")
+        .join("docs/benchmarks.md");
     let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
     let (start, end) = (
         format!("<!-- {name}:start -->"),
@@ -54,4 +59,40 @@ pub fn write_section(section: &str, name: &str) {
         _ => format!("{}\n{section}\n", current.trim_end()),
     };
     std::fs::write(&path, updated).expect("write docs/benchmarks.md");
+}
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A fresh database on `backend` ("SQLite" or "Postgres").
+pub async fn fresh(backend: &str) -> coastguard_core::testing::TestDb {
+    match backend {
+        "SQLite" => coastguard_core::testing::sqlite().await,
+        _ => coastguard_core::testing::postgres()
+            .await
+            .expect("COASTGUARD_TEST_POSTGRES_URL"),
+    }
+}
+
+/// Test databases on Postgres outlive the process; a benchmark's are large, so drop them.
+pub async fn dispose(db: coastguard_core::testing::TestDb) {
+    use coastguard_core::db::Db;
+    if db.url.starts_with("postgres") {
+        let name = db.url.rsplit('/').next().unwrap_or_default().to_string();
+        db.store.db().close().await;
+        let admin = Db::connect(&std::env::var("COASTGUARD_TEST_POSTGRES_URL").unwrap())
+            .await
+            .unwrap();
+        coastguard_core::with_db!(&admin, |pool| sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        ))
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+    }
 }
