@@ -71,6 +71,10 @@ impl Drop for Fixture {
         let _ = Command::new("docker")
             .args(["rm", "-f", &self.name])
             .output();
+        // The image too, or every run leaves one behind.
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &format!("{}:1", self.name)])
+            .output();
     }
 }
 
