@@ -123,6 +123,13 @@ pub struct Snapshot {
     /// verification exists.
     pub signed_share: Option<f64>,
     pub open_alerts: i64,
+    /// Open findings with a fixed version available; known for days snapshotted live
+    /// (not for backfilled ones).
+    #[serde(default)]
+    pub fixable_open: Option<i64>,
+    /// Suppressed findings; known for days snapshotted live.
+    #[serde(default)]
+    pub suppressed: Option<i64>,
     /// When it was taken (Unix seconds). Today's snapshot is retaken through the day.
     pub taken_at: i64,
 }

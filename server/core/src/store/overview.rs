@@ -8,6 +8,17 @@ use coastguard_model::{Overview, Severity, SeverityCounts};
 impl Store {
     /// `scan_max_age_days`: scans older than this don't count as coverage.
     pub async fn overview(&self, scan_max_age_days: i64, now: i64) -> StoreResult<Overview> {
+        // Counting 800,000 open findings on every view cost 70–190 ms (docs/benchmarks.md);
+        // today's snapshot holds the same numbers whenever nothing changed since it.
+        let (open_vulnerabilities, fixable_vulnerabilities, suppressed_vulnerabilities) =
+            match self.fresh_vuln_counts(now).await? {
+                Some(counts) => counts,
+                None => (
+                    self.open_findings_by_rank().await?,
+                    count_scalar(&self.db, "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL").await?,
+                    count_scalar(&self.db, "SELECT COUNT(*) FROM findings WHERE state = 'suppressed'").await?,
+                ),
+            };
         let count = |sql: &'static str| async move {
             with_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
                 .fetch_one(pool)
@@ -24,7 +35,7 @@ impl Store {
             )
             .await?,
             scans: count("SELECT COUNT(*) FROM scans").await?,
-            open_vulnerabilities: self.open_findings_by_rank().await?,
+            open_vulnerabilities,
             open_config_findings: self
                 .severity_counts(
                     "SELECT severity, COUNT(*) FROM config_findings WHERE state = 'open' \
@@ -37,14 +48,8 @@ impl Store {
                      GROUP BY severity",
                 )
                 .await?,
-            fixable_vulnerabilities: count(
-                "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL",
-            )
-            .await?,
-            suppressed_vulnerabilities: count(
-                "SELECT COUNT(*) FROM findings WHERE state = 'suppressed'",
-            )
-            .await?,
+            fixable_vulnerabilities,
+            suppressed_vulnerabilities,
             coverage: self.coverage(scan_max_age_days, now).await?,
         })
     }
@@ -75,4 +80,10 @@ impl Store {
         }
         Ok(counts)
     }
+}
+
+async fn count_scalar(db: &crate::db::Db, sql: &'static str) -> StoreResult<i64> {
+    Ok(with_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await)?)
 }

@@ -268,7 +268,8 @@ impl Store {
         Ok(())
     }
 
-    /// The riskiest subjects of a kind, worst first (ties: lowest id first).
+    /// The riskiest subjects of a kind, worst first (ties: newest id first), read in index
+    /// order.
     pub async fn risk_ranking(&self, kind: RiskSubject, limit: i64) -> StoreResult<Vec<RiskEntry>> {
         if !(1..=500).contains(&limit) {
             return Err(StoreError::Invalid(
@@ -278,7 +279,7 @@ impl Store {
         }
         let rows: Vec<(String,)> = with_db!(&self.db, |pool| sqlx::query_as(
             "SELECT breakdown FROM risk_scores WHERE subject_kind = $1 AND score > 0 \
-             ORDER BY score DESC, subject_id LIMIT $2"
+             ORDER BY score DESC, subject_id DESC LIMIT $2"
         )
         .bind(kind.as_str())
         .bind(limit)

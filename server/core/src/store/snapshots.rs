@@ -140,6 +140,20 @@ impl Store {
         snap.sla_breaches = breaches;
         snap.open_alerts = alerts;
         if today {
+            let (fixable, suppressed) = with_db!(&self.db, |pool| {
+                let fixable: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL",
+                )
+                .fetch_one(pool)
+                .await?;
+                let suppressed: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE state = 'suppressed'")
+                        .fetch_one(pool)
+                        .await?;
+                Ok::<_, sqlx::Error>((fixable, suppressed))
+            })?;
+            snap.fixable_open = Some(fixable);
+            snap.suppressed = Some(suppressed);
             let c = self.coverage(scan_max_age_days, now).await?;
             snap.scan_coverage =
                 (c.running_images > 0).then(|| c.scanned as f64 / c.running_images as f64);
@@ -149,7 +163,12 @@ impl Store {
     }
 
     async fn store_snapshot(&self, s: &Snapshot) -> StoreResult<()> {
-        let extra = serde_json::json!({ "remediation": s.remediation }).to_string();
+        let extra = serde_json::json!({
+            "remediation": s.remediation,
+            "fixable_open": s.fixable_open,
+            "suppressed": s.suppressed,
+        })
+        .to_string();
         with_db!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO posture_snapshots (day, scope_kind, scope_key, open_critical, open_high, open_medium, \
@@ -252,12 +271,13 @@ impl Store {
         let days: Vec<Snapshot> = rows
             .into_iter()
             .map(|r| {
-                let remediation = r
+                let extra = r
                     .extra
                     .as_deref()
                     .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
-                    .and_then(|v| serde_json::from_value(v["remediation"].clone()).ok())
                     .unwrap_or_default();
+                let remediation =
+                    serde_json::from_value(extra["remediation"].clone()).unwrap_or_default();
                 Snapshot {
                     day: r.day,
                     open: SeverityCounts {
@@ -274,6 +294,8 @@ impl Store {
                     scan_coverage: r.scan_coverage,
                     signed_share: r.signed_share,
                     open_alerts: r.open_alerts,
+                    fixable_open: extra["fixable_open"].as_i64(),
+                    suppressed: extra["suppressed"].as_i64(),
                     taken_at: r.taken_at,
                 }
             })
@@ -332,6 +354,61 @@ pub fn week_of(day: &str) -> String {
         u8::from(monday.month()),
         monday.day()
     )
+}
+
+impl Store {
+    /// Today's vulnerability counts (open by severity, fixable, suppressed) from today's
+    /// snapshot, when nothing that changes them has happened since it was taken: the
+    /// stale mark is clear and the snapshot is not older than the moment it was cleared
+    /// (writers set the mark; the `risk` job clears it, recomputes, then retakes the
+    /// snapshot). `None` means: count live.
+    pub async fn fresh_vuln_counts(
+        &self,
+        now: i64,
+    ) -> StoreResult<Option<(SeverityCounts, i64, i64)>> {
+        let mark: Option<(String, i64)> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT value, updated_at FROM settings WHERE key = 'risk.stale'"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        let Some((value, cleared_at)) = mark else {
+            return Ok(None);
+        };
+        if value != "false" {
+            return Ok(None);
+        }
+        let row: Option<SnapshotRow> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT day, open_critical, open_high, open_medium, open_low, open_unknown, new_findings, \
+             fixed_findings, sla_breaches, scan_coverage, signed_share, open_alerts, extra, taken_at \
+             FROM posture_snapshots WHERE scope_kind = 'global' AND day = $1"
+        )
+        .bind(day_name(day_start(now)))
+        .fetch_optional(pool)
+        .await
+        })?;
+        let Some(r) = row.filter(|r| r.taken_at >= cleared_at) else {
+            return Ok(None);
+        };
+        let extra: serde_json::Value = r
+            .extra
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok())
+            .unwrap_or_default();
+        let (Some(fixable), Some(suppressed)) =
+            (extra["fixable_open"].as_i64(), extra["suppressed"].as_i64())
+        else {
+            return Ok(None);
+        };
+        let open = SeverityCounts {
+            critical: r.open_critical,
+            high: r.open_high,
+            medium: r.open_medium,
+            low: r.open_low,
+            unknown: r.open_unknown,
+        };
+        Ok(Some((open, fixable, suppressed)))
+    }
 }
 
 #[cfg(test)]
