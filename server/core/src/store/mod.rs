@@ -6,6 +6,7 @@ mod coverage;
 pub mod inventory;
 mod leases;
 mod overview;
+mod query;
 pub mod risk;
 mod settings;
 pub mod snapshots;

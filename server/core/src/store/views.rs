@@ -2,6 +2,7 @@
 //! paging, with open findings counted per row. Sort keys map to fixed SQL fragments;
 //! every value from a request is a bound parameter.
 
+use super::query::{bind_all, Arg, Filter};
 use super::{Store, StoreError, StoreResult};
 use crate::docker::catalog;
 use crate::with_db;
@@ -10,52 +11,6 @@ use coastguard_model::inventory::{
     ContainerSummary, HostSummary, ImageSummary, ListQuery, Listing,
 };
 use coastguard_model::{Severity, SeverityCounts};
-
-/// A bound parameter of a dynamically built query.
-#[derive(Debug, Clone)]
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-/// WHERE clauses and their parameters, numbered as they are added.
-#[derive(Default)]
-struct Filter {
-    clauses: Vec<String>,
-    args: Vec<Arg>,
-}
-
-impl Filter {
-    fn param(&mut self, arg: Arg) -> String {
-        self.args.push(arg);
-        format!("${}", self.args.len())
-    }
-
-    fn push(&mut self, clause: String) {
-        self.clauses.push(clause);
-    }
-
-    fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.clauses.join(" AND "))
-        }
-    }
-}
-
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut q = $query;
-        for arg in $args {
-            q = match arg {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.clone()),
-            };
-        }
-        q
-    }};
-}
 
 /// `SUM(CASE ...)` columns counting open findings per severity, from a derived table `x`
 /// with a `severity` column.

@@ -2,6 +2,7 @@
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
 use super::inventory::LAST_SEEN_GRANULARITY;
+use super::query::{bind_all, Arg, Filter};
 use super::{Store, StoreError, StoreResult};
 use crate::scans::{Report, VulnRecord};
 use crate::with_db;
@@ -966,12 +967,6 @@ fn finding_select() -> String {
     )
 }
 
-#[derive(Clone)]
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
 impl Store {
     /// Vulnerability findings, keyset-paged: each page continues after the previous one's
     /// last row, so page 5,000 costs what page 1 does.
@@ -983,39 +978,34 @@ impl Store {
                 "limit must be between 1 and 500".into(),
             ));
         }
-        let mut clauses: Vec<String> = Vec::new();
-        let mut args: Vec<Arg> = Vec::new();
-        let param = |args: &mut Vec<Arg>, a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
-        };
+        let mut f = Filter::default();
         match q.state.as_deref().unwrap_or("open") {
             "all" => {}
             s => {
                 let state: VulnState = s.parse().map_err(|e| StoreError::Invalid("state", e))?;
-                let p = param(&mut args, Arg::Text(state.as_str().into()));
-                clauses.push(format!("f.state = {p}"));
+                let p = f.param(Arg::Text(state.as_str().into()));
+                f.push(format!("f.state = {p}"));
             }
         }
         if let Some(sev) = q.severity.as_deref().filter(|s| !s.is_empty()) {
             let sev: Severity = sev
                 .parse()
                 .map_err(|e| StoreError::Invalid("severity", e))?;
-            let p = param(&mut args, Arg::Int(severity_rank(sev)));
-            clauses.push(format!("f.severity_rank >= {p}"));
+            let p = f.param(Arg::Int(severity_rank(sev)));
+            f.push(format!("f.severity_rank >= {p}"));
         }
         match q.fixable {
-            Some(true) => clauses.push("f.fixed_version IS NOT NULL".into()),
-            Some(false) => clauses.push("f.fixed_version IS NULL".into()),
+            Some(true) => f.push("f.fixed_version IS NOT NULL".into()),
+            Some(false) => f.push("f.fixed_version IS NULL".into()),
             None => {}
         }
         if let Some(image) = q.image {
-            let p = param(&mut args, Arg::Int(image));
-            clauses.push(format!("f.image_id = {p}"));
+            let p = f.param(Arg::Int(image));
+            f.push(format!("f.image_id = {p}"));
         }
         if let Some(pkg) = q.package.as_deref().filter(|s| !s.is_empty()) {
-            let p = param(&mut args, Arg::Text(pkg.to_string()));
-            clauses.push(format!("f.pkg_name = {p}"));
+            let p = f.param(Arg::Text(pkg.to_string()));
+            f.push(format!("f.pkg_name = {p}"));
         }
         if let Some(vuln) = q.vuln.as_deref().filter(|s| !s.is_empty()) {
             // Resolved first, so the planner sees equalities on the vulnerability index
@@ -1027,18 +1017,15 @@ impl Store {
             .fetch_all(pool)
             .await)?;
             if ids.is_empty() {
-                clauses.push("1 = 0".into());
+                f.push("1 = 0".into());
             } else {
-                let ps: Vec<String> = ids
-                    .into_iter()
-                    .map(|id| param(&mut args, Arg::Int(id)))
-                    .collect();
-                clauses.push(format!("f.vulnerability_id IN ({})", ps.join(", ")));
+                let ps: Vec<String> = ids.into_iter().map(|id| f.param(Arg::Int(id))).collect();
+                f.push(format!("f.vulnerability_id IN ({})", ps.join(", ")));
             }
         }
         if let Some(scanner) = q.scanner.as_deref().filter(|s| !s.is_empty()) {
-            let p = param(&mut args, Arg::Text(scanner.to_string()));
-            clauses.push(format!(
+            let p = f.param(Arg::Text(scanner.to_string()));
+            f.push(format!(
                 "f.id IN (SELECT finding_id FROM finding_scanners WHERE scanner = {p} AND present = TRUE)"
             ));
         }
@@ -1053,27 +1040,19 @@ impl Store {
                 ))
             }
         };
-        let count_where = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        let count_args = args.clone();
+        let count_sql = format!("SELECT COUNT(*) FROM findings f {}", f.sql());
+        let count_args = f.args.clone();
         if let Some(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
             let (k, id) = cursor
                 .split_once(':')
                 .and_then(|(k, id)| Some((k.parse::<i64>().ok()?, id.parse::<i64>().ok()?)))
                 .ok_or_else(|| StoreError::Invalid("cursor", "malformed cursor".into()))?;
-            let pk = param(&mut args, Arg::Int(k));
-            let pid = param(&mut args, Arg::Int(id));
+            let pk = f.param(Arg::Int(k));
+            let pid = f.param(Arg::Int(id));
             // A row value, so both backends seek the index to the cursor.
-            clauses.push(format!("({key}, f.id) < ({pk}, {pid})"));
+            f.push(format!("({key}, f.id) < ({pk}, {pid})"));
         }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let where_sql = f.sql();
         // The page's ids come from the findings table and its indexes alone; the joins and
         // the image name run for those rows only, whatever plan the filters get.
         let sql = format!(
@@ -1082,24 +1061,14 @@ impl Store {
             finding_select(),
             limit + 1
         );
-        let count_sql = format!("SELECT COUNT(*) FROM findings f {count_where}");
         let (total, mut rows) = with_db!(&self.db, |pool| {
-            let mut cq = sqlx::query_scalar::<_, i64>(&count_sql);
-            for a in &count_args {
-                cq = match a {
-                    Arg::Int(v) => cq.bind(*v),
-                    Arg::Text(v) => cq.bind(v.clone()),
-                };
-            }
-            let total = cq.fetch_one(pool).await?;
-            let mut q = sqlx::query_as::<_, FindingRow>(&sql);
-            for a in &args {
-                q = match a {
-                    Arg::Int(v) => q.bind(*v),
-                    Arg::Text(v) => q.bind(v.clone()),
-                };
-            }
-            Ok::<_, sqlx::Error>((total, q.fetch_all(pool).await?))
+            let total = bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &count_args)
+                .fetch_one(pool)
+                .await?;
+            let rows = bind_all!(sqlx::query_as::<_, FindingRow>(&sql), &f.args)
+                .fetch_all(pool)
+                .await?;
+            Ok::<_, sqlx::Error>((total, rows))
         })?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);

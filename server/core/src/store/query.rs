@@ -1,0 +1,50 @@
+//! Dynamically built queries: WHERE clauses with their bound parameters, numbered as
+//! they are added, shared by every list that filters on request values.
+
+/// A bound parameter of a dynamically built query.
+#[derive(Debug, Clone)]
+pub(super) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// WHERE clauses and their parameters, numbered as they are added.
+#[derive(Default)]
+pub(super) struct Filter {
+    clauses: Vec<String>,
+    pub(super) args: Vec<Arg>,
+}
+
+impl Filter {
+    pub(super) fn param(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    pub(super) fn push(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
+    pub(super) fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+/// Binds every argument to a query, in order (`Arg` must be in scope).
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for arg in $args {
+            q = match arg {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }};
+}
+pub(super) use bind_all;
