@@ -23,7 +23,7 @@ pub use access::{
 pub use error::{ErrorBody, ErrorDetail};
 pub use overview::{Overview, SeverityCounts};
 pub use severity::Severity;
-pub use time::{format_age, format_timestamp};
+pub use time::{format_age, format_day, format_timestamp};
 
 /// A list of items plus, when there are more, the cursor that fetches the next page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -13,6 +13,12 @@ pub fn format_timestamp(unix_seconds: i64) -> String {
     )
 }
 
+/// `2026-11-25`: the UTC day an instant falls on.
+pub fn format_day(unix_seconds: i64) -> String {
+    let (y, m, d) = civil_from_days(unix_seconds.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// A coarse "how long ago": `just now`, `5 min ago`, `3 h ago`, `12 days ago`.
 pub fn format_age(unix_seconds: i64, now: i64) -> String {
     let delta = now - unix_seconds;
@@ -45,6 +51,8 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(format_timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_day(0), "1970-01-01");
+        assert_eq!(format_day(951_827_696), "2000-02-29");
         // 2000-02-29 12:34:56 UTC, a leap day.
         assert_eq!(format_timestamp(951_827_696), "2000-02-29 12:34 UTC");
         // 2026-11-25 08:49:43 UTC.

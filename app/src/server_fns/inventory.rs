@@ -141,12 +141,7 @@ pub async fn set_policy(
     scan_max_age_days: String,
 ) -> Result<Policy, AppError> {
     let by = ctx::require::<Admin>()?;
-    let number = |field: &str, v: &str| {
-        v.trim().parse::<i64>().map_err(|_| AppError::Invalid {
-            message: format!("{} must be a whole number", field.replace('_', " ")),
-            field: Some(field.into()),
-        })
-    };
+    let number = ctx::whole_number;
     let policy = Policy {
         trusted_registries: trusted_registries
             .split(|c: char| c == ',' || c.is_whitespace())

@@ -17,6 +17,14 @@ pub(crate) mod ctx {
     use coastguard_core::AppState;
     use leptos::prelude::use_context;
 
+    /// A whole number typed into a form field, or an error naming the field.
+    pub fn whole_number(field: &str, v: &str) -> Result<i64, AppError> {
+        v.trim().parse::<i64>().map_err(|_| AppError::Invalid {
+            message: format!("{} must be a whole number", field.replace('_', " ")),
+            field: Some(field.into()),
+        })
+    }
+
     pub fn state() -> Result<AppState, AppError> {
         use_context::<AppState>().ok_or(AppError::Internal)
     }

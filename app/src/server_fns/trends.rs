@@ -52,12 +52,7 @@ pub async fn set_sla(
     use super::ctx;
     use coastguard_core::auth::Admin;
     let by = ctx::require::<Admin>()?;
-    let number = |field: &str, v: &str| {
-        v.trim().parse::<i64>().map_err(|_| AppError::Invalid {
-            message: format!("{} must be a whole number", field.replace('_', " ")),
-            field: Some(field.into()),
-        })
-    };
+    let number = ctx::whole_number;
     let sla = coastguard_model::trends::SlaPolicy {
         critical_days: number("critical_days", &critical_days)?,
         high_days: number("high_days", &high_days)?,

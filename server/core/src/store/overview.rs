@@ -8,6 +8,11 @@ use coastguard_model::{Overview, Severity, SeverityCounts};
 impl Store {
     /// `scan_max_age_days`: scans older than this don't count as coverage.
     pub async fn overview(&self, scan_max_age_days: i64, now: i64) -> StoreResult<Overview> {
+        let count = |sql: &'static str| async move {
+            with_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool)
+                .await)
+        };
         // Counting 800,000 open findings on every view cost 70–190 ms (docs/benchmarks.md);
         // today's snapshot holds the same numbers whenever nothing changed since it.
         let (open_vulnerabilities, fixable_vulnerabilities, suppressed_vulnerabilities) =
@@ -15,15 +20,11 @@ impl Store {
                 Some(counts) => counts,
                 None => (
                     self.open_findings_by_rank().await?,
-                    count_scalar(&self.db, "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL").await?,
-                    count_scalar(&self.db, "SELECT COUNT(*) FROM findings WHERE state = 'suppressed'").await?,
+                    count("SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL")
+                        .await?,
+                    count("SELECT COUNT(*) FROM findings WHERE state = 'suppressed'").await?,
                 ),
             };
-        let count = |sql: &'static str| async move {
-            with_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(pool)
-                .await)
-        };
         Ok(Overview {
             hosts: count("SELECT COUNT(*) FROM hosts WHERE status <> 'gone'").await?,
             hosts_unreachable: count("SELECT COUNT(*) FROM hosts WHERE status = 'unreachable'")
@@ -80,10 +81,4 @@ impl Store {
         }
         Ok(counts)
     }
-}
-
-async fn count_scalar(db: &crate::db::Db, sql: &'static str) -> StoreResult<i64> {
-    Ok(with_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await)?)
 }

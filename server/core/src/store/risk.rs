@@ -3,6 +3,7 @@
 //! `mark_risk_stale`; the `risk` job recomputes everything when the mark is set, so pages
 //! only ever read stored scores.
 
+use super::inventory::batch_sql;
 use super::vulns::{severity_of_rank, IMAGE_NAME};
 use super::{Store, StoreError, StoreResult};
 use crate::risk::{
@@ -15,7 +16,7 @@ use coastguard_model::Severity;
 use futures::TryStreamExt;
 use std::collections::HashMap;
 
-const STALE_KEY: &str = "risk.stale";
+pub(super) const STALE_KEY: &str = "risk.stale";
 
 /// What one recomputation did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -239,22 +240,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for chunk in rows.chunks(per) {
-                let values = (0..chunk.len())
-                    .map(|i| {
-                        let b = i * 5;
-                        format!(
-                            "(${}, ${}, ${}, ${}, ${})",
-                            b + 1,
-                            b + 2,
-                            b + 3,
-                            b + 4,
-                            b + 5
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "INSERT INTO risk_scores (subject_kind, subject_id, score, breakdown, computed_at) VALUES {values}"
+                let sql = batch_sql(
+                    "INSERT INTO risk_scores (subject_kind, subject_id, score, breakdown, computed_at) VALUES ",
+                    &|n| (format!("(${}, ${}, ${}, ${}, ${})", n, n + 1, n + 2, n + 3, n + 4), 5),
+                    chunk.len(),
+                    "",
                 );
                 let mut q = sqlx::query(&sql);
                 for (kind, id, score, json, at) in chunk {

@@ -4,21 +4,19 @@
 //! Such a backfilled day cannot know what was suppressed then: findings suppressed now
 //! are left out of it, and it has no scan coverage.
 
+use super::risk::STALE_KEY;
 use super::vulns::severity_of_rank;
 use super::{Store, StoreError, StoreResult};
 use crate::with_db;
 use coastguard_model::trends::{SlaPolicy, Snapshot, Trends, WeekFlow};
 use coastguard_model::{Severity, SeverityCounts};
-use time::{Date, Duration, OffsetDateTime};
+use time::Date;
 
 pub const DAY: i64 = 86_400;
 
 /// `YYYY-MM-DD` of a Unix day start.
 pub fn day_name(start: i64) -> String {
-    let d = OffsetDateTime::from_unix_timestamp(start)
-        .map(|t| t.date())
-        .unwrap_or(Date::MIN);
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    coastguard_model::format_day(start)
 }
 
 /// The Unix start of a `YYYY-MM-DD` day.
@@ -51,6 +49,40 @@ struct SnapshotRow {
     open_alerts: i64,
     extra: Option<String>,
     taken_at: i64,
+}
+
+const SNAPSHOT_COLUMNS: &str =
+    "day, open_critical, open_high, open_medium, open_low, open_unknown, new_findings, \
+     fixed_findings, sla_breaches, scan_coverage, signed_share, open_alerts, extra, taken_at";
+
+impl SnapshotRow {
+    fn into_snapshot(self) -> Snapshot {
+        let extra: serde_json::Value = self
+            .extra
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok())
+            .unwrap_or_default();
+        Snapshot {
+            day: self.day,
+            open: SeverityCounts {
+                critical: self.open_critical,
+                high: self.open_high,
+                medium: self.open_medium,
+                low: self.open_low,
+                unknown: self.open_unknown,
+            },
+            new_findings: self.new_findings,
+            fixed_findings: self.fixed_findings,
+            remediation: serde_json::from_value(extra["remediation"].clone()).unwrap_or_default(),
+            sla_breaches: self.sla_breaches,
+            scan_coverage: self.scan_coverage,
+            signed_share: self.signed_share,
+            open_alerts: self.open_alerts,
+            fixable_open: extra["fixable_open"].as_i64(),
+            suppressed: extra["suppressed"].as_i64(),
+            taken_at: self.taken_at,
+        }
+    }
 }
 
 impl Store {
@@ -257,49 +289,15 @@ impl Store {
                 "a range covers at most three years".into(),
             ));
         }
-        let rows: Vec<SnapshotRow> = with_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT day, open_critical, open_high, open_medium, open_low, open_unknown, new_findings, \
-             fixed_findings, sla_breaches, scan_coverage, signed_share, open_alerts, extra, taken_at \
-             FROM posture_snapshots WHERE scope_kind = 'global' AND day >= $1 AND day <= $2 ORDER BY day"
-        )
+        let rows: Vec<SnapshotRow> = with_db!(&self.db, |pool| sqlx::query_as(&format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM posture_snapshots \
+             WHERE scope_kind = 'global' AND day >= $1 AND day <= $2 ORDER BY day"
+        ))
         .bind(day_name(from))
         .bind(day_name(to))
         .fetch_all(pool)
-        .await
-        })?;
-        let days: Vec<Snapshot> = rows
-            .into_iter()
-            .map(|r| {
-                let extra = r
-                    .extra
-                    .as_deref()
-                    .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
-                    .unwrap_or_default();
-                let remediation =
-                    serde_json::from_value(extra["remediation"].clone()).unwrap_or_default();
-                Snapshot {
-                    day: r.day,
-                    open: SeverityCounts {
-                        critical: r.open_critical,
-                        high: r.open_high,
-                        medium: r.open_medium,
-                        low: r.open_low,
-                        unknown: r.open_unknown,
-                    },
-                    new_findings: r.new_findings,
-                    fixed_findings: r.fixed_findings,
-                    remediation,
-                    sla_breaches: r.sla_breaches,
-                    scan_coverage: r.scan_coverage,
-                    signed_share: r.signed_share,
-                    open_alerts: r.open_alerts,
-                    fixable_open: extra["fixable_open"].as_i64(),
-                    suppressed: extra["suppressed"].as_i64(),
-                    taken_at: r.taken_at,
-                }
-            })
-            .collect();
+        .await)?;
+        let days: Vec<Snapshot> = rows.into_iter().map(SnapshotRow::into_snapshot).collect();
         let mut weeks: Vec<WeekFlow> = Vec::new();
         for d in &days {
             let week = week_of(&d.day);
@@ -338,22 +336,12 @@ impl Store {
     }
 }
 
-/// The Monday of the week a `YYYY-MM-DD` day falls in.
+/// The Monday of the week a `YYYY-MM-DD` day falls in (1970-01-01 was a Thursday).
 pub fn week_of(day: &str) -> String {
-    let Some(start) = parse_day(day) else {
-        return day.to_string();
-    };
-    let date = OffsetDateTime::from_unix_timestamp(start)
-        .map(|t| t.date())
-        .unwrap_or(Date::MIN);
-    let back = date.weekday().number_days_from_monday() as i64;
-    let monday = date - Duration::days(back);
-    format!(
-        "{:04}-{:02}-{:02}",
-        monday.year(),
-        u8::from(monday.month()),
-        monday.day()
-    )
+    match parse_day(day) {
+        Some(start) => day_name(start - (start.div_euclid(DAY) + 3).rem_euclid(7) * DAY),
+        None => day.to_string(),
+    }
 }
 
 impl Store {
@@ -367,8 +355,9 @@ impl Store {
         now: i64,
     ) -> StoreResult<Option<(SeverityCounts, i64, i64)>> {
         let mark: Option<(String, i64)> = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT value, updated_at FROM settings WHERE key = 'risk.stale'"
+            "SELECT value, updated_at FROM settings WHERE key = $1"
         )
+        .bind(STALE_KEY)
         .fetch_optional(pool)
         .await)?;
         let Some((value, cleared_at)) = mark else {
@@ -378,35 +367,23 @@ impl Store {
             return Ok(None);
         }
         let row: Option<SnapshotRow> = with_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT day, open_critical, open_high, open_medium, open_low, open_unknown, new_findings, \
-             fixed_findings, sla_breaches, scan_coverage, signed_share, open_alerts, extra, taken_at \
-             FROM posture_snapshots WHERE scope_kind = 'global' AND day = $1"
-        )
+            sqlx::query_as(&format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM posture_snapshots WHERE scope_kind = 'global' AND day = $1"
+        ))
         .bind(day_name(day_start(now)))
         .fetch_optional(pool)
         .await
         })?;
-        let Some(r) = row.filter(|r| r.taken_at >= cleared_at) else {
-            return Ok(None);
-        };
-        let extra: serde_json::Value = r
-            .extra
-            .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok())
-            .unwrap_or_default();
-        let (Some(fixable), Some(suppressed)) =
-            (extra["fixable_open"].as_i64(), extra["suppressed"].as_i64())
+        let Some(snap) = row
+            .filter(|r| r.taken_at >= cleared_at)
+            .map(SnapshotRow::into_snapshot)
         else {
             return Ok(None);
         };
-        let open = SeverityCounts {
-            critical: r.open_critical,
-            high: r.open_high,
-            medium: r.open_medium,
-            low: r.open_low,
-            unknown: r.open_unknown,
+        let (Some(fixable), Some(suppressed)) = (snap.fixable_open, snap.suppressed) else {
+            return Ok(None);
         };
+        let open = snap.open;
         Ok(Some((open, fixable, suppressed)))
     }
 }
