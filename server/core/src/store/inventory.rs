@@ -315,6 +315,7 @@ macro_rules! upsert_image {
                     for sql in MERGE_IMAGE {
                         sqlx::query(sql).bind(id).bind(old).execute(&mut *$tx).await?;
                     }
+                    $crate::store::vulns::recount_images!($tx, [id]);
                 }
             }
         }

@@ -4,7 +4,6 @@
 //! Such a backfilled day cannot know what was suppressed then: findings suppressed now
 //! are left out of it, and it has no scan coverage.
 
-use super::risk::STALE_KEY;
 use super::vulns::severity_of_rank;
 use super::{Store, StoreError, StoreResult};
 use crate::with_db;
@@ -105,12 +104,9 @@ impl Store {
         };
         let cut = |s: Severity| at - sla.days(s) * DAY;
         let (open_rows, new_findings, fixed_rows, breaches, alerts) = with_db!(&self.db, |pool| {
+            // Today's open counts come from the per-image counts below.
             let open_rows: Vec<(i64, i64)> = if today {
-                sqlx::query_as(
-                    "SELECT severity_rank, COUNT(*) FROM findings WHERE state = 'open' GROUP BY severity_rank",
-                )
-                .fetch_all(pool)
-                .await?
+                Vec::new()
             } else {
                 sqlx::query_as(
                     "SELECT severity_rank, COUNT(*) FROM findings WHERE first_seen_at <= $1 \
@@ -172,18 +168,8 @@ impl Store {
         snap.sla_breaches = breaches;
         snap.open_alerts = alerts;
         if today {
-            let (fixable, suppressed) = with_db!(&self.db, |pool| {
-                let fixable: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM findings WHERE state = 'open' AND fixed_version IS NOT NULL",
-                )
-                .fetch_one(pool)
-                .await?;
-                let suppressed: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE state = 'suppressed'")
-                        .fetch_one(pool)
-                        .await?;
-                Ok::<_, sqlx::Error>((fixable, suppressed))
-            })?;
+            let (open, fixable, suppressed) = self.vuln_counts().await?;
+            snap.open = open;
             snap.fixable_open = Some(fixable);
             snap.suppressed = Some(suppressed);
             let c = self.coverage(scan_max_age_days, now).await?;
@@ -341,50 +327,6 @@ pub fn week_of(day: &str) -> String {
     match parse_day(day) {
         Some(start) => day_name(start - (start.div_euclid(DAY) + 3).rem_euclid(7) * DAY),
         None => day.to_string(),
-    }
-}
-
-impl Store {
-    /// Today's vulnerability counts (open by severity, fixable, suppressed) from today's
-    /// snapshot, when nothing that changes them has happened since it was taken: the
-    /// stale mark is clear and the snapshot is not older than the moment it was cleared
-    /// (writers set the mark; the `risk` job clears it, recomputes, then retakes the
-    /// snapshot). `None` means: count live.
-    pub async fn fresh_vuln_counts(
-        &self,
-        now: i64,
-    ) -> StoreResult<Option<(SeverityCounts, i64, i64)>> {
-        let mark: Option<(String, i64)> = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT value, updated_at FROM settings WHERE key = $1"
-        )
-        .bind(STALE_KEY)
-        .fetch_optional(pool)
-        .await)?;
-        let Some((value, cleared_at)) = mark else {
-            return Ok(None);
-        };
-        if value != "false" {
-            return Ok(None);
-        }
-        let row: Option<SnapshotRow> = with_db!(&self.db, |pool| {
-            sqlx::query_as(&format!(
-            "SELECT {SNAPSHOT_COLUMNS} FROM posture_snapshots WHERE scope_kind = 'global' AND day = $1"
-        ))
-        .bind(day_name(day_start(now)))
-        .fetch_optional(pool)
-        .await
-        })?;
-        let Some(snap) = row
-            .filter(|r| r.taken_at >= cleared_at)
-            .map(SnapshotRow::into_snapshot)
-        else {
-            return Ok(None);
-        };
-        let (Some(fixable), Some(suppressed)) = (snap.fixable_open, snap.suppressed) else {
-            return Ok(None);
-        };
-        let open = snap.open;
-        Ok(Some((open, fixable, suppressed)))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::scans::{Report, VulnRecord};
 use crate::with_db;
 use coastguard_model::vulns::{ImageBrief, IngestSummary};
 use coastguard_model::Severity;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Who sent a report, and how.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ struct StoredFinding {
 
 /// Ids per `IN (...)` list: few round trips, well under both backends' limits (SQLite
 /// 32766, Postgres 65535). Multi-row INSERTs follow [`crate::db::Db::batch_params`].
-const BATCH: usize = 500;
+pub(crate) const BATCH: usize = 500;
 
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
@@ -119,6 +119,41 @@ fn placeholders(first: usize, count: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Recounts `image_vuln_counts` (migration 0006) for images `$1..$n` from their findings.
+pub(crate) fn recount_sql(images: usize) -> [String; 2] {
+    let ids = placeholders(1, images);
+    [
+        format!("DELETE FROM image_vuln_counts WHERE image_id IN ({ids})"),
+        format!(
+            "INSERT INTO image_vuln_counts (image_id, severity_rank, open, fixable, suppressed) \
+             SELECT image_id, severity_rank, SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN state = 'open' AND fixed_version IS NOT NULL THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN state = 'suppressed' THEN 1 ELSE 0 END) \
+             FROM findings WHERE image_id IN ({ids}) AND state IN ('open', 'suppressed') \
+             GROUP BY image_id, severity_rank"
+        ),
+    ]
+}
+
+/// Brings the vulnerability counts of the given images up to date inside transaction
+/// `$tx`: every writer that changes a finding's state, image or existence calls this
+/// before it commits, so the counts are never out of step with the findings.
+macro_rules! recount_images {
+    ($tx:expr, $ids:expr) => {{
+        let ids: Vec<i64> = $ids.into_iter().collect();
+        for chunk in ids.chunks($crate::store::vulns::BATCH) {
+            for sql in $crate::store::vulns::recount_sql(chunk.len()) {
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *$tx).await?;
+            }
+        }
+    }};
+}
+pub(crate) use recount_images;
 
 /// How a new image row is keyed when the report names no digest.
 fn artifact_key(report: &Report, sha: &str) -> String {
@@ -156,6 +191,9 @@ impl Store {
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let mut summaries = Vec::with_capacity(reports.len());
+            // Images whose findings this document changes (its own, and those a merge of
+            // two vulnerabilities touches): their counts are redone before commit.
+            let mut touched: BTreeSet<i64> = BTreeSet::new();
             for report in reports {
                 // ---------------------------------------------------------- the image
                 // An image the sender names wins over what the report says; the report's
@@ -375,15 +413,17 @@ impl Store {
                         ids.sort();
                         let keep = ids[0];
                         for other in &ids[1..] {
-                            sqlx::query(
+                            let merged: Vec<i64> = sqlx::query_scalar(
                                 "DELETE FROM findings WHERE vulnerability_id = $2 AND EXISTS (SELECT 1 FROM findings f \
                                  WHERE f.vulnerability_id = $1 AND f.image_id = findings.image_id \
-                                 AND f.pkg_type = findings.pkg_type AND f.pkg_name = findings.pkg_name)",
+                                 AND f.pkg_type = findings.pkg_type AND f.pkg_name = findings.pkg_name) \
+                                 RETURNING image_id",
                             )
                             .bind(keep)
                             .bind(other)
-                            .execute(&mut *tx)
+                            .fetch_all(&mut *tx)
                             .await?;
+                            touched.extend(merged);
                             sqlx::query("UPDATE findings SET vulnerability_id = $1 WHERE vulnerability_id = $2")
                                 .bind(keep)
                                 .bind(other)
@@ -692,6 +732,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected() as i64;
+                touched.insert(image_id);
 
                 // ---------------------------------------------------------- misconfigurations
                 summary.config_findings = report.misconfigs.len() as i64;
@@ -740,6 +781,7 @@ impl Store {
                     .await?;
                 summaries.push(summary);
             }
+            recount_images!(tx, touched);
             tx.commit().await?;
             self.mark_risk_stale().await?;
             Ok::<_, StoreError>(summaries)
@@ -793,22 +835,23 @@ impl Store {
         } else {
             "AND ($2 IS NULL OR TRUE)"
         };
-        let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' {scope} AND {MATCHING_SUPPRESSION}");
-        let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' {scope} AND NOT {MATCHING_SUPPRESSION}");
+        let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' {scope} AND {MATCHING_SUPPRESSION} RETURNING image_id");
+        let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' {scope} AND NOT {MATCHING_SUPPRESSION} RETURNING image_id");
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let a = sqlx::query(&suppress)
+            let suppressed: Vec<i64> = sqlx::query_scalar(&suppress)
                 .bind(now)
                 .bind(image_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            let b = sqlx::query(&reopen)
+                .fetch_all(&mut *tx)
+                .await?;
+            let reopened: Vec<i64> = sqlx::query_scalar(&reopen)
                 .bind(now)
                 .bind(image_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .fetch_all(&mut *tx)
+                .await?;
+            let (a, b) = (suppressed.len() as u64, reopened.len() as u64);
+            let touched: BTreeSet<i64> = suppressed.into_iter().chain(reopened).collect();
+            recount_images!(tx, touched);
             tx.commit().await?;
             if a + b > 0 {
                 self.mark_risk_stale().await?;

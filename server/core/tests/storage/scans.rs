@@ -37,6 +37,48 @@ async fn state_of(db: &TestDb, pkg: &str, vuln: &str) -> String {
     })
 }
 
+/// The per-image counts the writers keep (what the overview shows) agree with the
+/// findings themselves, per image and severity.
+async fn assert_counts_exact(db: &TestDb) {
+    let kept: Vec<(i64, i64, i64, i64, i64)> = with_db!(db.store.db(), |pool| sqlx::query_as(
+        "SELECT image_id, severity_rank, open, fixable, suppressed FROM image_vuln_counts \
+         WHERE open + suppressed > 0 ORDER BY image_id, severity_rank"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    let live: Vec<(i64, i64, i64, i64, i64)> = with_db!(db.store.db(), |pool| {
+        sqlx::query_as(
+        "SELECT image_id, severity_rank, \
+           CAST(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END) AS BIGINT), \
+           CAST(SUM(CASE WHEN state = 'open' AND fixed_version IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), \
+           CAST(SUM(CASE WHEN state = 'suppressed' THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM findings WHERE state IN ('open', 'suppressed') \
+         GROUP BY image_id, severity_rank ORDER BY image_id, severity_rank"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    });
+    assert_eq!(
+        kept, live,
+        "kept counts (image, rank, open, fixable, suppressed)"
+    );
+    let (open, fixable, suppressed) = db.store.vuln_counts().await.unwrap();
+    assert_eq!(
+        (
+            open.critical + open.high + open.medium + open.low + open.unknown,
+            fixable,
+            suppressed
+        ),
+        (
+            live.iter().map(|r| r.2).sum::<i64>(),
+            live.iter().map(|r| r.3).sum::<i64>(),
+            live.iter().map(|r| r.4).sum::<i64>()
+        )
+    );
+}
+
 /// Distinct (package, vulnerability) pairs of a Trivy SchemaVersion 2 report.
 fn trivy_pairs(doc: &Value) -> BTreeSet<(String, String)> {
     doc["Results"]
@@ -96,6 +138,7 @@ async fn every_fixture_report_ingests() {
             ingested += 1;
         }
         assert!(ingested >= 60, "{ingested} reports");
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -152,6 +195,7 @@ async fn counts_are_exact_and_reingesting_changes_nothing() {
             count(&db, "SELECT COUNT(*) FROM findings").await as usize,
             pairs.len()
         );
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -216,6 +260,7 @@ async fn a_later_scan_fixes_what_it_no_longer_lists_and_reopens_what_returns() {
             count(&db, "SELECT COUNT(*) FROM findings WHERE state <> 'fixed'").await,
             0
         );
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -282,6 +327,7 @@ async fn a_ghsa_and_its_cve_are_one_vulnerability_across_scanners() {
         )
         .await;
         assert_eq!(scanners, 2, "reported by grype and trivy");
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -321,6 +367,7 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             .await
             .unwrap();
         db.store.apply_suppressions(None, now).await.unwrap();
+        assert_counts_exact(&db).await;
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
             open_before - affected
@@ -348,12 +395,14 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
         }
         // An hour later the acceptance has expired: the findings are open again.
         db.store.apply_suppressions(None, now + 3601).await.unwrap();
+        assert_counts_exact(&db).await;
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
             open_before
         );
         // The scheduled housekeeping does the same with the real clock.
         db.store.apply_suppressions(None, now).await.unwrap();
+        assert_counts_exact(&db).await;
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
             open_before - affected
@@ -430,6 +479,7 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
         .await
         .unwrap();
         assert_eq!(state_of(&db, "libcrypto1.1", "CVE-2019-1549").await, "open");
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -571,6 +621,7 @@ async fn a_report_that_arrives_before_its_image_is_linked_when_the_image_appears
             "the placeholder {placeholder} was folded into the engine's image"
         );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM scans s JOIN images i ON i.id = s.image_id WHERE i.digest LIKE 'sha256:2222%'").await, 1);
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -818,6 +869,7 @@ async fn an_image_the_sender_names_wins_over_the_report() {
         .await
         .unwrap_err();
         assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -856,6 +908,7 @@ async fn an_advisory_that_fixes_several_cves_does_not_merge_them() {
             .await
             .unwrap();
         assert!(detail.references.contains(&"DSA-5555-1".to_string()));
+        assert_counts_exact(&db).await;
     });
 }
 
@@ -887,5 +940,6 @@ async fn entries_that_name_parts_of_one_vulnerability_are_one_finding() {
             .await
             .unwrap();
         assert_eq!(detail.vuln_id, "CVE-2024-0003");
+        assert_counts_exact(&db).await;
     });
 }

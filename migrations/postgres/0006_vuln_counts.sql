@@ -1,0 +1,19 @@
+-- Vulnerability findings counted per image and severity, kept exact by every writer that
+-- changes a finding's state, image or existence (in the same transaction). The overview
+-- sums these few thousand rows instead of counting a million findings on each view.
+CREATE TABLE image_vuln_counts (
+    image_id BIGINT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    severity_rank BIGINT NOT NULL,
+    open BIGINT NOT NULL,
+    fixable BIGINT NOT NULL,
+    suppressed BIGINT NOT NULL,
+    PRIMARY KEY (image_id, severity_rank)
+);
+
+INSERT INTO image_vuln_counts (image_id, severity_rank, open, fixable, suppressed)
+SELECT image_id, severity_rank,
+       SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN state = 'open' AND fixed_version IS NOT NULL THEN 1 ELSE 0 END),
+       SUM(CASE WHEN state = 'suppressed' THEN 1 ELSE 0 END)
+FROM findings WHERE state IN ('open', 'suppressed')
+GROUP BY image_id, severity_rank;
