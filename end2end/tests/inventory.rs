@@ -203,6 +203,46 @@ async fn the_local_engine_its_containers_and_their_findings() {
             .unwrap();
         assert!(text.contains("container.docker_socket"), "{text}");
         screenshot(&c, "findings").await;
+
+        // The overview lists open findings by check; a check leads to exactly its findings.
+        c.goto(&harness.url("/")).await.unwrap();
+        let row = c
+            .find(Locator::XPath(
+                "//section[@aria-labelledby='checks-heading']//tr[.//code[text()='container.docker_socket']]",
+            ))
+            .await
+            .unwrap();
+        let open: usize = row
+            .find(Locator::Css("td.num"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(open >= 1);
+        screenshot(&c, "overview-checks").await;
+        row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
+        wait_for("the findings of that check", || async {
+            c.current_url().await.unwrap().query() == Some("check=container.docker_socket")
+        })
+        .await;
+        wait_for("the findings table", || async {
+            c.find(Locator::Css("table.findings-table")).await.is_ok()
+        })
+        .await;
+        let checks = c
+            .find_all(Locator::Css("table.findings-table tbody tr td:nth-child(2) .small code"))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for code in &checks {
+            ids.push(code.text().await.unwrap());
+        }
+        assert_eq!(ids.len(), open, "{ids:?}");
+        assert!(ids.iter().all(|id| id == "container.docker_socket"), "{ids:?}");
         c.goto(&harness.url("/images")).await.unwrap();
         screenshot(&c, "images").await;
     })

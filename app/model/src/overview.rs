@@ -59,6 +59,21 @@ pub struct Overview {
     pub fixable_vulnerabilities: i64,
     pub suppressed_vulnerabilities: i64,
     pub coverage: crate::vulns::Coverage,
+    /// The checks with the most open configuration findings, most severe first (at most
+    /// ten); each links to `/findings?check=ID`.
+    #[serde(default)]
+    pub config_by_check: Vec<CheckCount>,
+}
+
+/// Open configuration findings of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckCount {
+    pub check_id: String,
+    pub title: String,
+    /// The most severe of its open findings.
+    pub severity: Severity,
+    pub open: i64,
 }
 
 impl Overview {

@@ -1,11 +1,12 @@
 //! The landing page: posture at a glance, or how to get started on an empty install.
 
-use crate::components::common::{ErrorBox, Loading, SeverityCountsView};
+use crate::components::common::{ErrorBox, Loading, SeverityBadge, SeverityCountsView};
+use crate::components::listing::encode;
 use crate::components::risk::RiskRanking;
 use crate::server_fns::overview::get_overview;
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::vulns::Coverage;
-use coastguard_model::Overview;
+use coastguard_model::{CheckCount, Overview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -57,6 +58,7 @@ fn Posture(overview: Overview) -> impl IntoView {
                 <SeverityCountsView counts=o.open_runtime_alerts />
             </div>
         </section>
+        <ChecksPanel checks=o.config_by_check />
         <section class="grid-3" aria-label="Riskiest assets">
             <RiskRanking kind=RiskSubject::Image title="Riskiest images" limit=5 />
             <RiskRanking kind=RiskSubject::Container title="Riskiest containers" limit=5 />
@@ -65,6 +67,37 @@ fn Posture(overview: Overview) -> impl IntoView {
         <p class="small"><a href="/risk">"Every ranking, and how scores work"</a></p>
         <ScanCoverage coverage=o.coverage />
     }
+}
+
+/// The checks behind the open configuration findings, each leading to its findings.
+#[component]
+fn ChecksPanel(checks: Vec<CheckCount>) -> impl IntoView {
+    if checks.is_empty() {
+        return view! {}.into_any();
+    }
+    let rows = checks
+        .into_iter()
+        .map(|c| {
+            let href = format!("/findings?check={}", encode(&c.check_id));
+            view! {
+                <tr>
+                    <td><SeverityBadge severity=c.severity /></td>
+                    <td><a href=href>{c.title}</a>" "<code class="small muted">{c.check_id}</code></td>
+                    <td class="num">{c.open}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel" aria-labelledby="checks-heading">
+            <h2 id="checks-heading">"Open configuration findings by check"</h2>
+            <table class="table">
+                <thead><tr><th scope="col">"Severity"</th><th scope="col">"Check"</th><th scope="col" class="num">"Open"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+    .into_any()
 }
 
 /// Whether the images that run have been scanned, and recently: the part of the estate

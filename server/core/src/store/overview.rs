@@ -3,7 +3,8 @@
 use super::vulns::severity_of_rank;
 use super::{Store, StoreError, StoreResult};
 use crate::with_db;
-use coastguard_model::{Overview, Severity, SeverityCounts};
+use crate::docker::catalog;
+use coastguard_model::{CheckCount, Overview, Severity, SeverityCounts};
 
 impl Store {
     /// `scan_max_age_days`: scans older than this don't count as coverage.
@@ -42,7 +43,46 @@ impl Store {
             fixable_vulnerabilities,
             suppressed_vulnerabilities,
             coverage: self.coverage(scan_max_age_days, now).await?,
+            config_by_check: self.config_by_check(10).await?,
         })
+    }
+
+    /// The `limit` checks with open configuration findings, most severe first, then most
+    /// findings; titles from the check catalogue, else the scanner's title.
+    async fn config_by_check(&self, limit: i64) -> StoreResult<Vec<CheckCount>> {
+        let rows: Vec<(String, i64, i64)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT check_id, CAST(MAX(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 \
+                   WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) AS BIGINT) AS rank, COUNT(*) AS n \
+                 FROM config_findings WHERE state = 'open' GROUP BY check_id \
+                 ORDER BY rank DESC, n DESC, check_id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (check_id, rank, open) in rows {
+            let title = match catalog::check(&check_id) {
+                Some(c) => c.title.to_string(),
+                None => with_db!(&self.db, |pool| {
+                    sqlx::query_scalar::<_, Option<String>>(
+                        "SELECT MAX(title) FROM config_findings WHERE check_id = $1",
+                    )
+                    .bind(&check_id)
+                    .fetch_one(pool)
+                    .await
+                })?
+                .unwrap_or_else(|| check_id.clone()),
+            };
+            out.push(CheckCount {
+                check_id,
+                title,
+                severity: severity_of_rank(rank),
+                open,
+            });
+        }
+        Ok(out)
     }
 
     /// Vulnerability findings now: open per severity, open with a fix, suppressed. Summed

@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod jobs;
+mod overview;
 mod risk;
 mod scans;
 mod schema;
