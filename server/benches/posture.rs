@@ -18,7 +18,7 @@ mod common;
 
 use coastguard_core::auth::Authed;
 use coastguard_core::db::Db;
-use coastguard_core::store::snapshots::{day_start, DAY};
+use coastguard_core::store::snapshots::{day_start, Scope, DAY};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
 use coastguard_model::trends::SlaPolicy;
@@ -32,6 +32,8 @@ const IMAGES: usize = 2_000;
 const CONTAINERS: usize = 10_000;
 const VULNS: usize = 20_000;
 const REQUESTS: usize = 200;
+/// Containers carry `team=team-N`; an image's containers share one team.
+const TEAMS: usize = 10;
 
 fn values(cols: usize, rows: usize, first: usize) -> String {
     (0..rows)
@@ -93,8 +95,8 @@ async fn generate(db: &Db, findings: usize, now: i64) -> Duration {
         for chunk in (0..CONTAINERS).collect::<Vec<_>>().chunks(150) {
             let sql = format!(
                 "INSERT INTO containers (host_id, external_id, name, image_ref, image_id, state, \
-                 first_seen_at, last_seen_at) VALUES {}",
-                values(8, chunk.len(), 1)
+                 first_seen_at, last_seen_at, team) VALUES {}",
+                values(9, chunk.len(), 1)
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
@@ -106,7 +108,8 @@ async fn generate(db: &Db, findings: usize, now: i64) -> Duration {
                     .bind((c % IMAGES + 1) as i64)
                     .bind("running")
                     .bind(now)
-                    .bind(now);
+                    .bind(now)
+                    .bind(format!("team-{}", c % TEAMS));
             }
             q.execute(&mut *tx).await.unwrap();
         }
@@ -227,6 +230,8 @@ struct Figures {
     snapshot_today: Duration,
     snapshot_past: Duration,
     backfill: (Duration, usize),
+    scoped_backfill: (Duration, usize, usize),
+    scoped_today: Duration,
     pages: Vec<(&'static str, Duration, Duration, usize)>,
 }
 
@@ -258,17 +263,21 @@ async fn run(backend: &'static str, findings: usize) -> Figures {
     let t = Instant::now();
     // Snapshots are taken at the time they are taken (the estate's `now` is minutes old).
     let now = coastguard_core::now();
-    let backfilled = db.store.take_due_snapshots(&sla, 7, 90, now).await.unwrap();
+    let backfilled = db
+        .store
+        .take_due_snapshots(&Scope::Global, &sla, 7, 90, now)
+        .await
+        .unwrap();
     let backfill = (t.elapsed(), backfilled);
     let t = Instant::now();
     db.store
-        .take_snapshot(day_start(now), &sla, 7, now)
+        .take_snapshot(&Scope::Global, day_start(now), &sla, 7, now)
         .await
         .unwrap();
     let snapshot_today = t.elapsed();
     let t = Instant::now();
     db.store
-        .take_snapshot(day_start(now) - 30 * DAY, &sla, 7, now)
+        .take_snapshot(&Scope::Global, day_start(now) - 30 * DAY, &sla, 7, now)
         .await
         .unwrap();
     let snapshot_past = t.elapsed();
@@ -276,6 +285,45 @@ async fn run(backend: &'static str, findings: usize) -> Figures {
         "{backend}: backfill {} days in {}",
         backfilled,
         ms(backfill.0)
+    );
+
+    // Every host and team has its own snapshots: first their backfill, then what each
+    // later pass (the risk job after a change, the snapshots job) takes: today's.
+    let scopes: Vec<Scope> = db
+        .store
+        .trend_scopes()
+        .await
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|s| Scope::parse(&s.param()).unwrap())
+        .collect();
+    let t = Instant::now();
+    let mut scoped_days = 0;
+    for scope in &scopes {
+        scoped_days += db
+            .store
+            .take_due_snapshots(scope, &sla, 7, 90, now)
+            .await
+            .unwrap();
+    }
+    let scoped_backfill = (t.elapsed(), scopes.len(), scoped_days);
+    eprintln!(
+        "{backend}: backfill of {} scopes ({scoped_days} days) in {}",
+        scopes.len(),
+        ms(scoped_backfill.0)
+    );
+    let t = Instant::now();
+    for scope in &scopes {
+        db.store
+            .take_due_snapshots(scope, &sla, 7, 90, now)
+            .await
+            .unwrap();
+    }
+    let scoped_today = t.elapsed();
+    eprintln!(
+        "{backend}: today's snapshot of every scope in {}",
+        ms(scoped_today)
     );
 
     // The real router on loopback.
@@ -309,6 +357,10 @@ async fn run(backend: &'static str, findings: usize) -> Figures {
             "/#pending",
         ),
         ("trends page `/trends` (90 days, 5 charts)", "/trends"),
+        (
+            "trends page of one host `/trends?scope=host:1`",
+            "/trends?scope=host:1",
+        ),
         ("risk page `/risk` (3 rankings of 50)", "/risk"),
         (
             "riskiest images API `/api/v1/risk?kind=image`",
@@ -362,6 +414,8 @@ async fn run(backend: &'static str, findings: usize) -> Figures {
         snapshot_today,
         snapshot_past,
         backfill,
+        scoped_backfill,
+        scoped_today,
         pages,
     }
 }
@@ -411,6 +465,17 @@ each including the whole body).\n\n",
             ms(f.snapshot_past),
             f.backfill.1,
             ms2(f.backfill.0)
+        ));
+    }
+    s.push_str(&format!("\nPer-scope snapshots ({HOSTS} hosts and {TEAMS} teams; each team's images carry 100,000 findings, each host's 20,000):\n\n| Backend | First run: every scope's 90-day backfill | Later runs: today's snapshot of every scope |\n|---|---|---|\n"));
+    for f in &all {
+        s.push_str(&format!(
+            "| {} | {} scopes, {} days in {} | {} |\n",
+            f.backend,
+            f.scoped_backfill.1,
+            f.scoped_backfill.2,
+            ms2(f.scoped_backfill.0),
+            ms2(f.scoped_today)
         ));
     }
     s.push_str("\n| Backend | Page | Median | p99 | Body |\n|---|---|---|---|---|\n");

@@ -156,6 +156,46 @@ pub struct Trends {
     /// Over the whole range: mean days to remediate by severity.
     pub mttr_days: Vec<(Severity, Option<f64>)>,
     pub sla: SlaPolicy,
+    /// The part of the estate these snapshots describe.
+    #[serde(default)]
+    pub scope: TrendScope,
+    /// Every scope with snapshots to choose from: the whole estate, each host, each team.
+    #[serde(default)]
+    pub scopes: Vec<TrendScope>,
+}
+
+/// A part of the estate with its own daily snapshots: everything, one host (the images
+/// it has run), or one team (the images of containers labelled `team=NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrendScope {
+    /// `global`, `host` or `team`.
+    pub kind: String,
+    /// The host id or the team name; empty for `global`.
+    pub key: String,
+    /// What people read: "Whole estate", the host's name, the team's name.
+    pub label: String,
+}
+
+impl Default for TrendScope {
+    fn default() -> Self {
+        TrendScope {
+            kind: "global".into(),
+            key: String::new(),
+            label: "Whole estate".into(),
+        }
+    }
+}
+
+impl TrendScope {
+    /// `global`, `host:ID` or `team:NAME`: how the trends page names it in its URL.
+    pub fn param(&self) -> String {
+        if self.kind == "global" {
+            "global".into()
+        } else {
+            format!("{}:{}", self.kind, self.key)
+        }
+    }
 }
 
 /// Which chart of the trends page.

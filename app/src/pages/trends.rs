@@ -3,6 +3,7 @@
 
 use crate::components::common::{ActionOutcome, ErrorBox, Loading};
 use crate::components::layout::use_me;
+use crate::components::listing::encode;
 use crate::server_fns::trends::{get_trends_page, TakeSnapshotNow};
 use coastguard_model::trends::{Chart, TrendsPage};
 use coastguard_model::Role;
@@ -20,13 +21,14 @@ pub fn TrendsPage() -> impl IntoView {
             (
                 q.get("from").unwrap_or_default(),
                 q.get("to").unwrap_or_default(),
+                q.get("scope").unwrap_or_default(),
             )
         })
     };
     let take = ServerAction::<TakeSnapshotNow>::new();
     let data = Resource::new(
         move || (range(), take.version().get()),
-        |((from, to), _)| get_trends_page(from, to),
+        |((from, to, scope), _)| get_trends_page(from, to, scope),
     );
     let me = use_me();
     view! {
@@ -59,7 +61,32 @@ pub fn TrendsPage() -> impl IntoView {
 #[component]
 fn Trends(page: TrendsPage) -> impl IntoView {
     let t = page.trends;
-    let range = format!("from={}&to={}", t.from, t.to);
+    // The REST API names a scope by `host` or `team`.
+    let scope_query = match t.scope.kind.as_str() {
+        "host" => format!("&host={}", encode(&t.scope.key)),
+        "team" => format!("&team={}", encode(&t.scope.key)),
+        _ => String::new(),
+    };
+    let range = format!("from={}&to={}{scope_query}", t.from, t.to);
+    let chosen = t.scope.param();
+    let options = t
+        .scopes
+        .iter()
+        .map(|s| {
+            let value = s.param();
+            let selected = value == chosen;
+            view! { <option value=value selected=selected>{s.label.clone()}</option> }
+        })
+        .collect_view();
+    let empty = t.days.is_empty().then(|| {
+        view! {
+            <p class="panel muted">
+                {format!("No snapshots of {} in this range yet. ", t.scope.label)}
+                "Hosts and teams get their first snapshot (with up to 90 days filled in from the findings) "
+                "the next time snapshots are taken."
+            </p>
+        }
+    });
     let last = t.days.last().cloned();
     let mttr = t
         .mttr_days
@@ -96,11 +123,13 @@ fn Trends(page: TrendsPage) -> impl IntoView {
         .collect_view();
     view! {
         <form class="filter-bar form-row" method="get" action="/trends">
+            <label>"Scope" <select name="scope">{options}</select></label>
             <label>"From" <input type="date" name="from" value=t.from.clone() /></label>
             <label>"To" <input type="date" name="to" value=t.to.clone() /></label>
             <button class="btn" type="submit">"Show"</button>
-            <span class="muted small">{format!("{} daily snapshots in this range", t.days.len())}</span>
+            <span class="muted small">{format!("{}: {} daily snapshots in this range", t.scope.label, t.days.len())}</span>
         </form>
+        {empty}
         {last.map(|d| view! {
             <section class="stats" aria-label="Latest snapshot">
                 <div class="stat"><div class="stat-value">{d.open.total()}</div><div class="stat-label">{format!("open findings on {}", d.day)}</div></div>
@@ -119,7 +148,8 @@ fn Trends(page: TrendsPage) -> impl IntoView {
         </section>
         {charts}
         <p class="muted small">
-            "Today's snapshot is retaken within seconds of a change (and every 15 minutes); past days are kept. Days the server did not run are "
+            "Today's snapshot of the whole estate is retaken within seconds of a change, those of hosts and teams every 15 minutes; past days are kept. "
+            "A host's numbers count the images it runs or ran, a team's the images of containers labelled " <code>"team=NAME"</code> ". Days the server did not run are "
             "filled in from the findings' first-seen and fixed times; those days cannot know what was suppressed "
             "then and have no scan coverage."
         </p>

@@ -4,18 +4,22 @@ use crate::error::AppError;
 use coastguard_model::trends::TrendsPage;
 use leptos::prelude::*;
 
-/// Snapshots between two `YYYY-MM-DD` days (empty: the last 90 days) and every chart.
+/// Snapshots of a scope (`global`, `host:ID`, `team:NAME`; empty: the whole estate)
+/// between two `YYYY-MM-DD` days (empty: the last 90 days) and every chart.
 #[server(prefix = "/ui")]
 pub async fn get_trends_page(
     #[server(default)] from: String,
     #[server(default)] to: String,
+    #[server(default)] scope: String,
 ) -> Result<TrendsPage, AppError> {
     use super::ctx;
     use coastguard_core::auth::Viewer;
+    use coastguard_core::store::snapshots::Scope;
     use coastguard_model::trends::Chart;
     ctx::require::<Viewer>()?;
     let state = ctx::state()?;
-    let trends = coastguard_core::posture::trends(&state, Some(&from), Some(&to)).await?;
+    let scope = Scope::parse(&scope).map_err(|e| coastguard_core::Error::invalid_at("scope", e))?;
+    let trends = coastguard_core::posture::trends(&state, &scope, Some(&from), Some(&to)).await?;
     let charts = Chart::ALL
         .into_iter()
         .map(|c| coastguard_core::charts::svg(c, &trends).map(|svg| (c, svg)))
@@ -29,7 +33,7 @@ pub async fn take_snapshot_now() -> Result<i64, AppError> {
     use super::ctx;
     use coastguard_core::auth::Analyst;
     ctx::require::<Analyst>()?;
-    Ok(coastguard_core::posture::take_snapshots(&ctx::state()?).await? as i64)
+    Ok(coastguard_core::posture::take_snapshots(&ctx::state()?, true).await? as i64)
 }
 
 /// The remediation SLA (days per severity).

@@ -183,8 +183,18 @@ pub fn svg(chart: Chart, t: &Trends) -> crate::error::Result<String> {
     })
 }
 
+/// The chart's title, naming the scope unless it is the whole estate.
+fn title(chart: Chart, t: &Trends) -> String {
+    if t.scope.kind == "global" {
+        chart.title().to_string()
+    } else {
+        format!("{} — {}", chart.title(), t.scope.label)
+    }
+}
+
 fn render(chart: Chart, t: &Trends) -> Result<String, String> {
     let (labels, series, y_desc) = data(chart, t);
+    let title = title(chart, t);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
@@ -197,16 +207,17 @@ fn render(chart: Chart, t: &Trends) -> Result<String, String> {
             ))
             .map_err(|e| e.to_string())?;
         } else {
-            draw(&root, chart, &labels, &series, y_desc).map_err(|e| e.to_string())?;
+            draw(&root, chart, &title, &labels, &series, y_desc).map_err(|e| e.to_string())?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(responsive(&out, chart.title()))
+    Ok(responsive(&out, &title))
 }
 
 fn draw(
     root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     chart: Chart,
+    title: &str,
     labels: &[String],
     series: &[Series],
     y_desc: &str,
@@ -223,7 +234,7 @@ fn draw(
     };
     let n = labels.len();
     let mut c = ChartBuilder::on(root)
-        .caption(chart.title(), ("sans-serif", 18).into_font().color(&BLACK))
+        .caption(title, ("sans-serif", 18).into_font().color(&BLACK))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(56)
@@ -394,6 +405,29 @@ mod tests {
                 },
             ],
             ..Trends::default()
+        }
+    }
+
+    #[test]
+    fn a_scoped_chart_names_its_scope_and_escapes_it() {
+        let t = Trends {
+            scope: coastguard_model::trends::TrendScope {
+                kind: "team".into(),
+                key: "<img src=x onerror=alert(1)>".into(),
+                label: "Team <img src=x onerror=alert(1)>".into(),
+            },
+            ..trends()
+        };
+        for chart in Chart::ALL {
+            let svg = svg(chart, &t).unwrap();
+            assert!(!svg.contains("<img"), "{chart:?}: {svg}");
+            assert!(
+                svg.contains(&format!(
+                    "<title>{} — Team &lt;img src=x onerror=alert(1)&gt;</title>",
+                    chart.title()
+                )),
+                "{chart:?}"
+            );
         }
     }
 

@@ -100,13 +100,13 @@ pub async fn risk(state: AppState) -> anyhow::Result<()> {
         "risk scores recomputed"
     );
     // What changed the scores changed today's posture too.
-    crate::posture::take_snapshots(&state).await?;
+    crate::posture::take_snapshots(&state, false).await?;
     Ok(())
 }
 
 /// Takes today's posture snapshot (again: it follows the day) and fills in missed days.
 pub async fn snapshots(state: AppState) -> anyhow::Result<()> {
-    let written = crate::posture::take_snapshots(&state).await?;
+    let written = crate::posture::take_snapshots(&state, true).await?;
     tracing::debug!(days = written, "posture snapshots taken");
     Ok(())
 }

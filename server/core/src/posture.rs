@@ -4,9 +4,9 @@
 use crate::access::audit_by;
 use crate::auth::{Admin, Authed};
 use crate::error::{Error, Result};
-use crate::store::snapshots::{day_start, parse_day, DAY};
+use crate::store::snapshots::{day_start, parse_day, Scope, DAY};
 use crate::{now, AppState};
-use coastguard_model::trends::{SlaPolicy, Trends};
+use coastguard_model::trends::{SlaPolicy, TrendScope, Trends};
 use coastguard_model::Overview;
 
 pub async fn overview(state: &AppState) -> Result<Overview> {
@@ -52,25 +52,55 @@ pub async fn set_sla(state: &AppState, by: &Authed<Admin>, sla: SlaPolicy) -> Re
             now(),
         )
         .await?;
-    take_snapshots(state).await?;
+    take_snapshots(state, true).await?;
     Ok(sla)
 }
 
 /// How far back a first run fills in days from the findings' timestamps.
 pub const BACKFILL_DAYS: i64 = 90;
 
-/// Today's snapshot, and any day since the last one that is missing.
-pub async fn take_snapshots(state: &AppState) -> Result<usize> {
+/// Today's snapshot of the whole estate and, with `every_scope`, of each host and each
+/// team too, and any day since a scope's last one that is missing. Returns how many
+/// snapshots were written. The `risk` job retakes the estate's after every change; hosts'
+/// and teams' follow with the `snapshots` job (every 15 minutes): at 60 scopes over a
+/// million findings, retaking all of them costs seconds (docs/benchmarks.md).
+pub async fn take_snapshots(state: &AppState, every_scope: bool) -> Result<usize> {
     let policy = crate::docker::collector::policy(state).await;
     let sla = sla(state).await;
-    Ok(state
-        .store
-        .take_due_snapshots(&sla, policy.scan_max_age_days, BACKFILL_DAYS, now())
-        .await?)
+    let mut written = 0;
+    let mut scopes = state.store.trend_scopes().await?;
+    if !every_scope {
+        scopes.truncate(1);
+    }
+    for scope in scopes {
+        let scope =
+            Scope::parse(&scope.param()).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+        written += state
+            .store
+            .take_due_snapshots(&scope, &sla, policy.scan_max_age_days, BACKFILL_DAYS, now())
+            .await?;
+    }
+    Ok(written)
 }
 
-/// Snapshots between two `YYYY-MM-DD` days (default: the last 90 days).
-pub async fn trends(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<Trends> {
+/// Which scope a request names: `host` (an id) or `team` (a name), at most one.
+pub fn scope_of(host: Option<i64>, team: Option<&str>) -> Result<Scope> {
+    match (host, team.filter(|t| !t.is_empty())) {
+        (None, None) => Ok(Scope::Global),
+        (Some(id), None) => Ok(Scope::Host(id)),
+        (None, Some(team)) => Scope::team(team).map_err(|e| Error::invalid_at("team", e)),
+        (Some(_), Some(_)) => Err(Error::invalid_at("team", "give a host or a team, not both")),
+    }
+}
+
+/// Snapshots of `scope` between two `YYYY-MM-DD` days (default: the last 90 days), with
+/// the scopes there are to choose from.
+pub async fn trends(
+    state: &AppState,
+    scope: &Scope,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Trends> {
     let today = day_start(now());
     let day = |field: &'static str, v: Option<&str>, default: i64| -> Result<i64> {
         match v.filter(|s| !s.is_empty()) {
@@ -82,5 +112,24 @@ pub async fn trends(state: &AppState, from: Option<&str>, to: Option<&str>) -> R
     };
     let to = day("to", to, today)?;
     let from = day("from", from, to - (BACKFILL_DAYS - 1) * DAY)?;
-    Ok(state.store.trends(from, to, sla(state).await).await?)
+    let scopes = state.store.trend_scopes().await?;
+    let mut trends = state
+        .store
+        .trends(scope, from, to, sla(state).await)
+        .await?;
+    trends.scope = match scopes
+        .iter()
+        .find(|s| s.kind == scope.kind() && s.key == scope.key())
+    {
+        Some(s) => s.clone(),
+        // A host that is gone or a team no running container names any more: its
+        // history is still there to read.
+        None => TrendScope {
+            kind: scope.kind().into(),
+            key: scope.key(),
+            label: format!("{} {}", scope.kind(), scope.key()),
+        },
+    };
+    trends.scopes = scopes;
+    Ok(trends)
 }

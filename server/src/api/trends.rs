@@ -20,6 +20,10 @@ pub struct RangeQuery {
     from: Option<String>,
     /// Last day, `YYYY-MM-DD` (default: today, UTC).
     to: Option<String>,
+    /// Only this host (Docker engine or node id): the images it runs or ran.
+    host: Option<i64>,
+    /// Only this team: containers labelled `team=NAME` and their images.
+    team: Option<String>,
 }
 
 /// Daily posture snapshots over a range (open findings by severity, new and fixed,
@@ -32,8 +36,9 @@ pub async fn get_trends(
     State(state): State<ServerState>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Trends>> {
+    let scope = posture::scope_of(q.host, q.team.as_deref())?;
     Ok(Json(
-        posture::trends(&state.app, q.from.as_deref(), q.to.as_deref()).await?,
+        posture::trends(&state.app, &scope, q.from.as_deref(), q.to.as_deref()).await?,
     ))
 }
 
@@ -42,6 +47,10 @@ pub async fn get_trends(
 pub struct ChartQuery {
     from: Option<String>,
     to: Option<String>,
+    /// Only this host (id).
+    host: Option<i64>,
+    /// Only this team (`team` label).
+    team: Option<String>,
     /// `svg` (default) or `csv` (the numbers behind the chart).
     format: Option<String>,
 }
@@ -70,10 +79,24 @@ pub async fn get_chart(
             ))
         }
     };
-    let t = posture::trends(&state.app, q.from.as_deref(), q.to.as_deref()).await?;
+    let scope = posture::scope_of(q.host, q.team.as_deref())?;
+    let t = posture::trends(&state.app, &scope, q.from.as_deref(), q.to.as_deref()).await?;
     if csv {
+        // The team name is the user's text: only safe characters reach the header.
+        let part: String = t
+            .scope
+            .param()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
         let name = format!(
-            "attachment; filename=\"coastguard-{}-{}-{}.csv\"",
+            "attachment; filename=\"coastguard-{}-{part}-{}-{}.csv\"",
             chart.as_str(),
             t.from,
             t.to
@@ -91,15 +114,18 @@ pub async fn get_chart(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
-/// Take today's snapshot now (and fill in missing days) instead of waiting for the
-/// job. Returns how many days were written.
+/// Take today's snapshot of the estate, of every host and of every team now (and fill
+/// in missing days) instead of waiting for the job. Returns how many snapshots were
+/// written.
 #[utoipa::path(post, path = "/snapshots", tag = "posture",
     responses((status = 200, body = i64), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn take_snapshots(
     _: Authed<Analyst>,
     State(state): State<ServerState>,
 ) -> Result<Json<i64>> {
-    Ok(Json(posture::take_snapshots(&state.app).await? as i64))
+    Ok(Json(
+        posture::take_snapshots(&state.app, true).await? as i64,
+    ))
 }
 
 /// The remediation SLA: days a finding of each severity may stay open.

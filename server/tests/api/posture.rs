@@ -127,6 +127,9 @@ async fn risk_trends_charts_and_sla() {
             ("/api/v1/trends/charts/pie", "chart"),
             ("/api/v1/trends/charts/open?format=png", "format"),
             ("/api/v1/trends?from=last-week", "from"),
+            ("/api/v1/trends?host=1&team=payments", "team"),
+            ("/api/v1/trends?host=web-1", "query"),
+            ("/api/v1/trends/charts/open?team=%20", "team"),
         ] {
             let res = srv.get(path, &viewer).send().await.unwrap();
             assert_eq!(res.status(), 422, "{path}");
@@ -136,6 +139,27 @@ async fn risk_trends_charts_and_sla() {
                 "{path}"
             );
         }
+        // Trends name their scope and offer the others; a scope without snapshots is
+        // empty, not an error.
+        assert_eq!(trends["scope"]["kind"], "global");
+        assert_eq!(trends["scopes"][0]["kind"], "global");
+        let team = srv.get_json("/api/v1/trends?team=nobody", &viewer).await;
+        assert_eq!(team["scope"]["key"], "nobody");
+        assert!(team["days"].as_array().unwrap().is_empty());
+        let res = srv
+            .get(
+                "/api/v1/trends/charts/flow?format=csv&team=a%22b%0D%0Ac",
+                &viewer,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let disposition = res.headers()["content-disposition"].to_str().unwrap();
+        assert!(
+            disposition.starts_with("attachment; filename=\"coastguard-flow-team-a-b--c-"),
+            "{disposition}"
+        );
         let res = srv
             .get("/api/v1/trends?from=2026-02-01&to=2026-01-01", &viewer)
             .send()

@@ -6,6 +6,8 @@ use super::inventory::{
     batch_sql, finding_row_template, FINDING_BATCH, LAST_SEEN_GRANULARITY, UPSERT_FINDING_HEAD,
     UPSERT_FINDING_TAIL,
 };
+use super::query::{bind_all, Arg};
+use super::snapshots::Scope;
 use super::{Store, StoreError, StoreResult};
 use crate::docker::catalog;
 use crate::with_db;
@@ -17,11 +19,11 @@ pub const SCAN_OUTDATED: &str = "coverage.scan_outdated";
 
 /// Each image that a running container uses, with when it was last scanned: the time the
 /// report says the scan ran, else when it arrived. VEX documents are not scans.
+/// Followed by a scope's container clause and `GROUP BY c.image_id`.
 const RUNNING_IMAGES: &str = "SELECT c.image_id, \
        (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
         WHERE s.image_id = c.image_id AND s.kind <> 'vex') AS last_scan \
-     FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL \
-     GROUP BY c.image_id";
+     FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL";
 
 /// What the coverage evaluation did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,17 @@ struct StoredGap {
 impl Store {
     /// Scan coverage of the images running now.
     pub async fn coverage(&self, max_age_days: i64, now: i64) -> StoreResult<Coverage> {
-        let rows = self.running_images().await?;
+        self.coverage_in(&Scope::Global, max_age_days, now).await
+    }
+
+    /// Coverage of the images running in `scope` (on a host, in a team's containers).
+    pub async fn coverage_in(
+        &self,
+        scope: &Scope,
+        max_age_days: i64,
+        now: i64,
+    ) -> StoreResult<Coverage> {
+        let rows = self.running_images(scope).await?;
         let cutoff = now - max_age_days * 86_400;
         let mut coverage = Coverage {
             running_images: rows.len() as i64,
@@ -61,10 +73,17 @@ impl Store {
         Ok(coverage)
     }
 
-    async fn running_images(&self) -> StoreResult<Vec<(i64, Option<i64>)>> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(RUNNING_IMAGES)
-            .fetch_all(pool)
-            .await)?)
+    async fn running_images(&self, scope: &Scope) -> StoreResult<Vec<(i64, Option<i64>)>> {
+        let sql = format!(
+            "{RUNNING_IMAGES}{} GROUP BY c.image_id",
+            scope.containers(1)
+        );
+        Ok(with_db!(&self.db, |pool| bind_all!(
+            sqlx::query_as(&sql),
+            scope.arg().iter()
+        )
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Brings the coverage findings in line with the inventory and the scans: a running
@@ -78,7 +97,7 @@ impl Store {
     ) -> StoreResult<CoverageChanges> {
         let cutoff = now - max_age_days * 86_400;
         let mut wanted: Vec<(&'static catalog::Check, i64, String)> = Vec::new();
-        for (image_id, last_scan) in self.running_images().await? {
+        for (image_id, last_scan) in self.running_images(&Scope::Global).await? {
             match last_scan {
                 None => wanted.push((check(UNSCANNED), image_id, "no scan report received".into())),
                 Some(at) if at < cutoff => wanted.push((

@@ -173,27 +173,30 @@ pub(super) fn finding_row_template(first: usize) -> (String, usize) {
     (row, 9)
 }
 
+/// The container label that names the team a container belongs to (trends per team).
+pub const TEAM_LABEL: &str = "team";
+
 const UPSERT_CONTAINER_HEAD: &str = "INSERT INTO containers \
      (host_id, external_id, name, image_ref, image_id, state, created, started_at, restart_count, \
-      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass) VALUES ";
+      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass, team) VALUES ";
 
 const UPSERT_CONTAINER_TAIL: &str = " ON CONFLICT (host_id, external_id) DO UPDATE SET name = excluded.name, \
        image_ref = excluded.image_ref, image_id = excluded.image_id, state = excluded.state, \
        created = excluded.created, started_at = excluded.started_at, restart_count = excluded.restart_count, \
        privileged = excluded.privileged, user_name = excluded.user_name, \
        read_only_rootfs = excluded.read_only_rootfs, config = excluded.config, \
-       last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass \
+       last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass, team = excluded.team \
      RETURNING id, external_id";
 
-/// Fifteen parameters per container row, from `$first` on; the image id is looked up
+/// Sixteen parameters per container row, from `$first` on; the image id is looked up
 /// by digest, first and last seen are both `now`, gone_at is NULL.
 fn container_row_template(first: usize) -> (String, usize) {
     let p = |i: usize| format!("${}", first + i);
     let row = format!(
-        "({}, {}, {}, {}, (SELECT id FROM images WHERE digest = {}), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {})",
-        p(0), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(13), p(14)
+        "({}, {}, {}, {}, (SELECT id FROM images WHERE digest = {}), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {}, {})",
+        p(0), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(13), p(14), p(15)
     );
-    (row, 15)
+    (row, 16)
 }
 
 /// `head` + `rows` row templates, numbered on + `tail`.
@@ -359,6 +362,7 @@ macro_rules! upsert_container {
         .bind(&config)
         .bind($now)
         .bind($pass_id)
+        .bind(c.labels.get(TEAM_LABEL))
         .fetch_one(&mut *$tx)
         .await?;
         id
@@ -520,7 +524,8 @@ impl Store {
                         .bind(c.read_only_rootfs)
                         .bind(serde_json::to_string(c).unwrap_or_default())
                         .bind(now)
-                        .bind(pass);
+                        .bind(pass)
+                        .bind(c.labels.get(TEAM_LABEL));
                 }
                 for (id, external) in q.fetch_all(&mut *tx).await? {
                     container_ids.insert(external, id);

@@ -1,9 +1,11 @@
 //! Counts for the posture overview.
 
+use super::query::{bind_all, Arg};
+use super::snapshots::Scope;
 use super::vulns::severity_of_rank;
 use super::{Store, StoreError, StoreResult};
-use crate::with_db;
 use crate::docker::catalog;
+use crate::with_db;
 use coastguard_model::{CheckCount, Overview, Severity, SeverityCounts};
 
 impl Store {
@@ -15,7 +17,7 @@ impl Store {
                 .await)
         };
         let (open_vulnerabilities, fixable_vulnerabilities, suppressed_vulnerabilities) =
-            self.vuln_counts().await?;
+            self.vuln_counts(&Scope::Global).await?;
         Ok(Overview {
             hosts: count("SELECT COUNT(*) FROM hosts WHERE status <> 'gone'").await?,
             hosts_unreachable: count("SELECT COUNT(*) FROM hosts WHERE status = 'unreachable'")
@@ -89,14 +91,16 @@ impl Store {
     /// from the per-image counts the writers keep (migration 0006): a few thousand rows,
     /// where counting the findings themselves took 70–230 ms at a million
     /// (docs/benchmarks.md).
-    pub async fn vuln_counts(&self) -> StoreResult<(SeverityCounts, i64, i64)> {
+    pub async fn vuln_counts(&self, scope: &Scope) -> StoreResult<(SeverityCounts, i64, i64)> {
+        let sql = format!(
+            "SELECT severity_rank, CAST(SUM(open) AS BIGINT), CAST(SUM(fixable) AS BIGINT), \
+             CAST(SUM(suppressed) AS BIGINT) FROM image_vuln_counts WHERE TRUE{} GROUP BY severity_rank",
+            scope.images(1)
+        );
         let rows: Vec<(i64, i64, i64, i64)> = with_db!(&self.db, |pool| {
-            sqlx::query_as(
-                "SELECT severity_rank, CAST(SUM(open) AS BIGINT), CAST(SUM(fixable) AS BIGINT), \
-                 CAST(SUM(suppressed) AS BIGINT) FROM image_vuln_counts GROUP BY severity_rank",
-            )
-            .fetch_all(pool)
-            .await
+            bind_all!(sqlx::query_as(&sql), scope.arg().iter())
+                .fetch_all(pool)
+                .await
         })?;
         let mut open = SeverityCounts::default();
         let (mut fixable, mut suppressed) = (0, 0);

@@ -7,7 +7,8 @@ use coastguard_model::Severity;
 
 /// One configuration finding of `check` on host `subject`.
 async fn finding(db: &TestDb, check: &str, subject: i64, severity: &str, state: &str) {
-    with_db!(db.store.db(), |pool| sqlx::query(
+    with_db!(db.store.db(), |pool| {
+        sqlx::query(
         "INSERT INTO config_findings (check_id, subject_kind, subject_id, severity, state, first_seen_at, \
          last_seen_at, title) VALUES ($1, 'host', $2, $3, $4, 0, 0, $5)"
     )
@@ -19,14 +20,21 @@ async fn finding(db: &TestDb, check: &str, subject: i64, severity: &str, state: 
     .execute(pool)
     .await
     .map(|_| ())
-    .unwrap());
+    .unwrap()
+    });
 }
 
 #[tokio::test]
 async fn config_findings_by_check_are_open_worst_first_and_titled() {
     crate::on_each_backend!(|db| {
         // Empty: no rows, not an error.
-        assert!(db.store.overview(7, 0).await.unwrap().config_by_check.is_empty());
+        assert!(db
+            .store
+            .overview(7, 0)
+            .await
+            .unwrap()
+            .config_by_check
+            .is_empty());
         for subject in 1..=3 {
             finding(&db, "host.icc_enabled", subject, "medium", "open").await;
         }

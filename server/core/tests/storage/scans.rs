@@ -64,7 +64,11 @@ async fn assert_counts_exact(db: &TestDb) {
         kept, live,
         "kept counts (image, rank, open, fixable, suppressed)"
     );
-    let (open, fixable, suppressed) = db.store.vuln_counts().await.unwrap();
+    let (open, fixable, suppressed) = db
+        .store
+        .vuln_counts(&coastguard_core::store::snapshots::Scope::Global)
+        .await
+        .unwrap();
     assert_eq!(
         (
             open.critical + open.high + open.medium + open.low + open.unknown,

@@ -2,7 +2,7 @@
 //! here: open counts, new and fixed, mean time to remediate and SLA breaches, on both
 //! backends.
 
-use coastguard_core::store::snapshots::{day_name, day_start, DAY};
+use coastguard_core::store::snapshots::{day_name, day_start, Scope, DAY};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
 use coastguard_model::trends::SlaPolicy;
@@ -13,6 +13,21 @@ const HOUR: i64 = 3600;
 /// Inserts one finding of its own vulnerability on image 1.
 async fn finding(
     db: &TestDb,
+    n: i64,
+    severity: &str,
+    rank: i64,
+    first_seen: i64,
+    fixed_at: Option<i64>,
+    state: &str,
+) {
+    finding_on(db, 1, n, severity, rank, first_seen, fixed_at, state).await;
+}
+
+/// Inserts one finding of its own vulnerability on an image.
+#[allow(clippy::too_many_arguments)]
+async fn finding_on(
+    db: &TestDb,
+    image: i64,
     n: i64,
     severity: &str,
     rank: i64,
@@ -32,7 +47,7 @@ async fn finding(
         sqlx::query(
             "INSERT INTO findings (image_id, vulnerability_id, pkg_name, pkg_type, installed_version, severity, \
              severity_rank, state, first_seen_at, last_seen_at, fixed_at) \
-             VALUES (1, (SELECT id FROM vulnerabilities WHERE vuln_id = $1), 'pkg', 'deb', '1', $2, $3, $4, $5, $5, $6)",
+             VALUES ($7, (SELECT id FROM vulnerabilities WHERE vuln_id = $1), 'pkg', 'deb', '1', $2, $3, $4, $5, $5, $6)",
         )
         .bind(format!("CVE-2099-{n:04}"))
         .bind(severity)
@@ -40,6 +55,7 @@ async fn finding(
         .bind(state)
         .bind(first_seen)
         .bind(fixed_at)
+        .bind(image)
         .execute(pool)
         .await
         .unwrap();
@@ -94,17 +110,27 @@ async fn ninety_days_of_history_add_up_to_the_numbers_worked_by_hand() {
 
         let sla = SlaPolicy::default();
         // The first run fills in every day since the first finding, and today.
-        let written = db.store.take_due_snapshots(&sla, 7, 90, now).await.unwrap();
+        let written = db
+            .store
+            .take_due_snapshots(&Scope::Global, &sla, 7, 90, now)
+            .await
+            .unwrap();
         assert_eq!(written, 81);
         // A second run only retakes today.
         assert_eq!(
-            db.store.take_due_snapshots(&sla, 7, 90, now).await.unwrap(),
+            db.store
+                .take_due_snapshots(&Scope::Global, &sla, 7, 90, now)
+                .await
+                .unwrap(),
             1
         );
 
         // History is stored: a restart reads the same.
         let store = db.reopen().await;
-        let t = store.trends(day(-89), today, sla).await.unwrap();
+        let t = store
+            .trends(&Scope::Global, day(-89), today, sla)
+            .await
+            .unwrap();
         assert_eq!(t.days.len(), 81);
         assert_eq!(t.days[0].day, day_name(day(-80)));
         let on = |d: i64| {
@@ -160,16 +186,186 @@ async fn ninety_days_of_history_add_up_to_the_numbers_worked_by_hand() {
             medium_days: 3,
             ..sla
         };
-        store.take_due_snapshots(&strict, 7, 90, now).await.unwrap();
-        let t2 = store.trends(today, today, strict).await.unwrap();
+        store
+            .take_due_snapshots(&Scope::Global, &strict, 7, 90, now)
+            .await
+            .unwrap();
+        let t2 = store
+            .trends(&Scope::Global, today, today, strict)
+            .await
+            .unwrap();
         assert_eq!(t2.days.len(), 1);
         assert_eq!(t2.days[0].sla_breaches, 3);
         assert_eq!(
-            store.trends(day(-10), day(-10), strict).await.unwrap().days[0].sla_breaches,
+            store
+                .trends(&Scope::Global, day(-10), day(-10), strict)
+                .await
+                .unwrap()
+                .days[0]
+                .sla_breaches,
             2
         );
 
         // Bad ranges are refused.
-        assert!(store.trends(today, day(-1), sla).await.is_err());
+        assert!(store
+            .trends(&Scope::Global, today, day(-1), sla)
+            .await
+            .is_err());
+    });
+}
+
+/// Runs one statement of test setup.
+async fn exec(db: &TestDb, sql: &str) {
+    with_db!(db.store.db(), |pool| sqlx::query(sql)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+}
+
+#[tokio::test]
+async fn hosts_and_teams_have_their_own_snapshots() {
+    crate::on_each_backend!(|db| {
+        let now = coastguard_core::now();
+        let today = day_start(now);
+        let day = |d: i64| today + d * DAY;
+        for sql in [
+            "INSERT INTO images (digest, first_seen_at, last_seen_at) VALUES ('sha256:1', 0, 0), ('sha256:2', 0, 0), ('sha256:3', 0, 0)",
+            "INSERT INTO hosts (kind, name, status, created_at, updated_at) VALUES ('docker', 'web-1', 'ok', 0, 0), ('docker', 'db-1', 'ok', 0, 0)",
+            // web-1 has images 1 and 2; db-1 has image 3.
+            "INSERT INTO host_images (host_id, image_id, first_seen_at, last_seen_at) VALUES (1, 1, 0, 0), (1, 2, 0, 0), (2, 3, 0, 0)",
+            // Team payments runs image 2 (on web-1) and image 3 (on db-1); image 1 has no team.
+            "INSERT INTO containers (host_id, external_id, name, image_ref, image_id, state, first_seen_at, last_seen_at, team) VALUES \
+             (1, 'a', 'web', 'web:1', 1, 'running', 0, 0, NULL), \
+             (1, 'b', 'pay-api', 'pay:1', 2, 'running', 0, 0, 'payments'), \
+             (2, 'c', 'pay-db', 'db:1', 3, 'running', 0, 0, 'payments')",
+        ] {
+            exec(&db, sql).await;
+        }
+        // Image 1: a critical open since day -20 (past its SLA) and a high fixed after 4 days.
+        finding_on(&db, 1, 1, "critical", 4, day(-20) + HOUR, None, "open").await;
+        finding_on(
+            &db,
+            1,
+            2,
+            "high",
+            3,
+            day(-10) + HOUR,
+            Some(day(-6) + HOUR),
+            "fixed",
+        )
+        .await;
+        // Image 2: a medium open since day -3.
+        finding_on(&db, 2, 3, "medium", 2, day(-3) + HOUR, None, "open").await;
+        // Image 3: a low open since day -1, and a critical fixed after 2 days.
+        finding_on(&db, 3, 4, "low", 1, day(-1) + HOUR, None, "open").await;
+        finding_on(
+            &db,
+            3,
+            5,
+            "critical",
+            4,
+            day(-8) + HOUR,
+            Some(day(-6) + HOUR),
+            "fixed",
+        )
+        .await;
+
+        let scopes = db.store.trend_scopes().await.unwrap();
+        let params: Vec<String> = scopes.iter().map(|s| s.param()).collect();
+        assert_eq!(params, ["global", "host:2", "host:1", "team:payments"]);
+        assert_eq!(scopes[1].label, "Host db-1");
+
+        let sla = SlaPolicy::default();
+        let web = Scope::Host(1);
+        let db1 = Scope::Host(2);
+        let payments = Scope::team("payments").unwrap();
+        for scope in [&Scope::Global, &web, &db1, &payments] {
+            db.store
+                .take_due_snapshots(scope, &sla, 7, 90, now)
+                .await
+                .unwrap();
+        }
+        let last = |scope: &Scope| {
+            let scope = scope.clone();
+            let store = db.store.clone();
+            async move {
+                let t = store.trends(&scope, day(-30), today, sla).await.unwrap();
+                (t.days.len(), t.days.last().cloned().unwrap())
+            }
+        };
+        // The whole estate: 3 open (critical, medium, low), 1 past its SLA.
+        let (days, g) = last(&Scope::Global).await;
+        assert_eq!(days, 21, "from the first finding (day -20) to today");
+        assert_eq!((g.open.critical, g.open.medium, g.open.low), (1, 1, 1));
+        assert_eq!(g.sla_breaches, 1);
+        // web-1 (images 1, 2): the critical and the medium.
+        let (days, w) = last(&web).await;
+        assert_eq!(days, 21);
+        assert_eq!((w.open.critical, w.open.medium, w.open.low), (1, 1, 0));
+        assert_eq!(w.sla_breaches, 1);
+        // db-1 (image 3): its history starts with its first finding, day -8.
+        let (days, d) = last(&db1).await;
+        assert_eq!(days, 9);
+        assert_eq!((d.open.critical, d.open.medium, d.open.low), (0, 0, 1));
+        assert_eq!(d.sla_breaches, 0);
+        // Team payments (images 2, 3): the medium and the low.
+        let (_, p) = last(&payments).await;
+        assert_eq!((p.open.critical, p.open.medium, p.open.low), (0, 1, 1));
+        assert_eq!(
+            p.scan_coverage,
+            Some(0.0),
+            "its 2 running images were never scanned"
+        );
+
+        // Day -6 saw the fixes: the high on web-1 (4 days open), the critical on db-1 (2 days).
+        let on = |scope: Scope| {
+            let store = db.store.clone();
+            async move {
+                store
+                    .trends(&scope, day(-6), day(-6), sla)
+                    .await
+                    .unwrap()
+                    .days
+                    .remove(0)
+            }
+        };
+        let w6 = on(web.clone()).await;
+        assert_eq!(
+            (w6.fixed_findings, w6.remediation.high.open_seconds),
+            (1, 4 * DAY)
+        );
+        let d6 = on(db1.clone()).await;
+        assert_eq!(
+            (d6.fixed_findings, d6.remediation.critical.open_seconds),
+            (1, 2 * DAY)
+        );
+        let g6 = on(Scope::Global).await;
+        assert_eq!(g6.fixed_findings, 2);
+
+        // The one-pass backfill agrees with the per-day queries a single past day runs.
+        for scope in [&Scope::Global, &web, &db1, &payments] {
+            let stored = db
+                .store
+                .trends(scope, day(-25), day(-1), sla)
+                .await
+                .unwrap()
+                .days;
+            for d in stored {
+                let start = coastguard_core::store::snapshots::parse_day(&d.day).unwrap();
+                let single = db
+                    .store
+                    .take_snapshot(scope, start, &sla, 7, now)
+                    .await
+                    .unwrap();
+                assert_eq!(single, d, "{scope:?} {}", d.day);
+            }
+        }
+
+        // Bad scopes are refused with what is wrong.
+        assert!(Scope::parse("host:web").is_err());
+        assert!(Scope::parse("cluster:1").is_err());
+        assert!(Scope::team("  ").is_err());
+        assert_eq!(Scope::parse("team:payments").unwrap(), payments);
     });
 }
