@@ -73,7 +73,7 @@ fn Posture(overview: Overview) -> impl IntoView {
 #[component]
 fn ChecksPanel(checks: Vec<CheckCount>) -> impl IntoView {
     if checks.is_empty() {
-        return view! {}.into_any();
+        return ().into_any();
     }
     let rows = checks
         .into_iter()
