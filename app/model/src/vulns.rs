@@ -15,6 +15,25 @@ pub struct ImageBrief {
     pub name: String,
 }
 
+/// The last import of an exploit intelligence feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedStatus {
+    /// `kev` (CISA Known Exploited Vulnerabilities) or `epss` (FIRST EPSS scores).
+    pub kind: String,
+    pub name: String,
+    /// The catalog version, or the EPSS model and score date.
+    pub version: Option<String>,
+    /// CVEs in the feed.
+    pub entries: i64,
+    /// Vulnerabilities found in this estate that the feed named when it was imported.
+    pub matched: i64,
+    /// Of those, how many the import changed.
+    pub changed: i64,
+    pub imported_at: i64,
+    pub imported_by: String,
+}
+
 /// What ingesting one report did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -2,13 +2,14 @@
 //! and `coastguard ingest`. Bad input is refused before anything is stored, and a
 //! document is stored in one transaction.
 
+use super::intel::Feed;
 use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
 use crate::store::vulns::{ScanSource, Target, VexTarget};
 use crate::{now, AppState};
-use coastguard_model::vulns::IngestSummary;
+use coastguard_model::vulns::{FeedStatus, IngestSummary};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -44,6 +45,83 @@ fn invalid(e: ParseError) -> Error {
         Some(location) => Error::invalid_at(location, e.message),
         None => Error::invalid(e.message),
     }
+}
+
+/// The people's name of a feed kind.
+fn feed_name(kind: &str) -> &'static str {
+    match kind {
+        "kev" => "CISA Known Exploited Vulnerabilities",
+        _ => "FIRST EPSS",
+    }
+}
+
+const FEED_KINDS: [&str; 2] = ["kev", "epss"];
+
+/// Stores a feed, marks the vulnerabilities it names, and records the import.
+async fn import_feed(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    feed: &Feed,
+    at: i64,
+) -> Result<IngestSummary> {
+    let done = match feed {
+        Feed::Kev { entries, .. } => state.store.import_kev(entries, at).await?,
+        Feed::Epss { scores, .. } => state.store.import_epss(scores, at).await?,
+    };
+    let status = FeedStatus {
+        kind: feed.kind().into(),
+        name: feed_name(feed.kind()).into(),
+        version: feed.version(),
+        entries: feed.len() as i64,
+        matched: done.matched,
+        changed: done.changed,
+        imported_at: at,
+        imported_by: by.principal.name.clone(),
+    };
+    state
+        .store
+        .put_setting(
+            &format!("intel.{}", feed.kind()),
+            &status,
+            &by.principal.name,
+            at,
+        )
+        .await?;
+    let note = match feed {
+        Feed::Kev { .. } => format!(
+            "{} of the vulnerabilities found in this estate are in the catalog ({} newly marked known exploited).",
+            done.matched, done.changed
+        ),
+        Feed::Epss { .. } => format!(
+            "{} of the vulnerabilities found in this estate have a score in it ({} changed).",
+            done.matched, done.changed
+        ),
+    };
+    Ok(IngestSummary {
+        format: feed.kind().into(),
+        scanner: status.name.clone(),
+        kind: "feed".into(),
+        entries: status.entries,
+        findings: done.matched,
+        updated: done.changed,
+        notes: vec![format!("{note} Risk scores follow within seconds.")],
+        ..IngestSummary::default()
+    })
+}
+
+/// The last import of each feed, for those imported at least once.
+pub async fn feeds(state: &AppState) -> Result<Vec<FeedStatus>> {
+    let mut out = Vec::new();
+    for kind in FEED_KINDS {
+        if let Some(s) = state
+            .store
+            .setting::<FeedStatus>(&format!("intel.{kind}"))
+            .await?
+        {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }
 
 /// Parses and stores one document. `image` ties the report to an image (a digest, or a
@@ -90,6 +168,7 @@ pub async fn ingest(
                 .await?;
             summaries
         }
+        Document::Feed(feed) => vec![import_feed(state, by, &feed, at).await?],
         Document::Vex { format, statements } => {
             let mut resolved = Vec::with_capacity(statements.len());
             for s in &statements {

@@ -10,6 +10,7 @@
 pub mod cyclonedx;
 pub mod grype;
 pub mod ingest;
+pub mod intel;
 pub mod manage;
 pub mod openvex;
 pub mod pkg;
@@ -170,6 +171,8 @@ pub enum Document {
         format: Format,
         statements: Vec<VexStatement>,
     },
+    /// An exploit intelligence feed (KEV catalog, EPSS scores).
+    Feed(intel::Feed),
 }
 
 /// Why a document was refused, with where (JSON path or line) when known.
@@ -231,6 +234,8 @@ struct Probe {
     context: Option<String>,
     #[serde(rename = "apiVersion")]
     api_version: Option<String>,
+    #[serde(rename = "catalogVersion")]
+    catalog_version: Option<serde::de::IgnoredAny>,
 }
 
 /// Detects the format from the content and parses it; every vulnerability's aliases are
@@ -301,6 +306,9 @@ fn parse_document(bytes: &[u8]) -> Result<Document, ParseError> {
     if trimmed.is_empty() {
         return Err(ParseError::new("the report is empty"));
     }
+    if intel::looks_like_epss(bytes) {
+        return intel::parse_epss(bytes).map(Document::Feed);
+    }
     match trimmed[0] {
         b'[' => return trivy::parse_legacy_array(bytes).map(|r| Document::Reports(vec![r])),
         b'n' => {
@@ -352,8 +360,12 @@ fn parse_document(bytes: &[u8]) -> Result<Document, ParseError> {
     if probe.runs.is_some() {
         return sarif::parse(bytes).map(|r| Document::Reports(vec![r]));
     }
+    if probe.catalog_version.is_some() {
+        return intel::parse_kev(bytes).map(Document::Feed);
+    }
     Err(ParseError::new(
-        "unknown report format: expected Trivy JSON, Grype JSON, SARIF 2.1.0, CycloneDX or OpenVEX",
+        "unknown report format: expected Trivy JSON, Grype JSON, SARIF 2.1.0, CycloneDX, OpenVEX, \
+         the CISA KEV catalog (JSON) or EPSS scores (CSV)",
     ))
 }
 

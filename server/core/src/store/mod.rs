@@ -3,6 +3,7 @@
 
 mod audit;
 mod coverage;
+pub mod intel;
 pub mod inventory;
 mod leases;
 mod overview;

@@ -113,7 +113,7 @@ struct StoredFinding {
 /// 32766, Postgres 65535). Multi-row INSERTs follow [`crate::db::Db::batch_params`].
 pub(crate) const BATCH: usize = 500;
 
-fn placeholders(first: usize, count: usize) -> String {
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -507,6 +507,10 @@ impl Store {
                     }
                     q.execute(&mut *tx).await?;
                 }
+                // A vulnerability known by a new id may be one a feed named already.
+                let renamed: BTreeSet<i64> = new_aliases.iter().map(|(_, v)| *v).collect();
+                let renamed: Vec<i64> = renamed.into_iter().collect();
+                crate::store::intel::apply_intel_to!(tx, &renamed);
 
                 // ---------------------------------------------------------- findings
                 let stored: Vec<StoredFinding> = sqlx::query_as(

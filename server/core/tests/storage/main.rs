@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod intel;
 mod jobs;
 mod overview;
 mod risk;
