@@ -47,6 +47,13 @@ async fn upload_find_and_suppress_vulnerabilities() {
             )
         })
         .collect();
+    let kev = harness.data_dir.join("kev.json");
+    std::fs::write(
+        &kev,
+        r#"{"catalogVersion": "2026.11.24", "count": 1, "vulnerabilities": [{"cveID": "CVE-2019-1549",
+            "dateAdded": "2026-11-01", "dueDate": "2026-11-22", "knownRansomwareCampaignUse": "Unknown"}]}"#,
+    )
+    .expect("write");
     let broken = harness.data_dir.join("broken.json");
     std::fs::write(&broken, "{\"SchemaVersion\": 2, \"Results\": [").expect("write");
 
@@ -99,10 +106,12 @@ async fn upload_find_and_suppress_vulnerabilities() {
         );
         // The list of reports below refreshed: one scan, from the UI.
         wait_for("the scan in the list", || async {
-            rows(&c, "table tbody tr").await == 1
+            rows(&c, ".reports table tbody tr").await == 1
         })
         .await;
-        assert!(text_of(&c, "table tbody tr").await.contains("via ui"));
+        assert!(text_of(&c, ".reports table tbody tr")
+            .await
+            .contains("via ui"));
         screenshot(&c, "scans-upload").await;
         let image_href = c
             .find(Locator::Css(".upload-outcomes .alert-ok a"))
@@ -186,6 +195,49 @@ async fn upload_find_and_suppress_vulnerabilities() {
         }
         assert!(text_of(&c, "#scans").await.contains("trivy"));
         screenshot(&c, "image-vulnerabilities").await;
+
+        // The KEV catalog goes through the same form; the vulnerability it names is marked
+        // known exploited wherever it is listed.
+        c.goto(&harness.url("/scans")).await.expect("scans");
+        wait_hydrated(&c).await;
+        assert!(text_of(&c, ".feeds").await.contains("No feed imported yet"));
+        c.find(Locator::Css("input[type=file][name=report]"))
+            .await
+            .expect("file input")
+            .send_keys(&kev.display().to_string())
+            .await
+            .expect("choose the catalog");
+        c.find(Locator::Css(
+            "form[action='/ui/upload_scan'] button[type=submit]",
+        ))
+        .await
+        .expect("upload button")
+        .click()
+        .await
+        .expect("upload");
+        wait_for("the feed's outcome", || async {
+            rows(&c, ".upload-outcomes .alert-ok").await == 1
+        })
+        .await;
+        let ok = text_of(&c, ".upload-outcomes .alert-ok").await;
+        assert!(
+            ok.contains("CISA Known Exploited Vulnerabilities: 1 CVEs read")
+                && ok.contains("1 of the vulnerabilities found in this estate are in the catalog"),
+            "{ok}"
+        );
+        wait_for("the feeds table", || async {
+            rows(&c, ".feeds tr[data-feed=kev]").await == 1
+        })
+        .await;
+        assert!(text_of(&c, ".feeds tr[data-feed=kev]")
+            .await
+            .contains("2026.11.24"));
+        screenshot(&c, "scans-feed").await;
+        c.goto(&harness.url("/vulnerabilities/CVE-2019-1549"))
+            .await
+            .expect("vulnerability");
+        wait_hydrated(&c).await;
+        assert!(text_of(&c, "main").await.contains("known exploited"));
     })
     .await;
 }

@@ -110,8 +110,9 @@ pub enum Command {
     /// One-shot audits that need no server or database.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Store scan reports (Trivy, Grype, SARIF, CycloneDX) or VEX documents in the
-    /// configured database, as an upload would.
+    /// Store scan reports (Trivy, Grype, SARIF, CycloneDX), VEX documents or exploit
+    /// intelligence feeds (CISA KEV JSON, FIRST EPSS CSV) in the configured database, as an
+    /// upload would.
     Ingest {
         /// Report files (`-` reads standard input).
         #[arg(required = true)]
@@ -267,6 +268,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                                 let mut v = serde_json::to_value(&s)?;
                                 v["file"] = serde_json::Value::String(file.display().to_string());
                                 println!("{v}");
+                            } else if s.kind == "feed" {
+                                println!(
+                                    "{}: {} ({}) {} CVEs",
+                                    file.display(),
+                                    s.format,
+                                    s.scanner,
+                                    s.entries
+                                );
+                                for note in &s.notes {
+                                    println!("  note: {note}");
+                                }
                             } else {
                                 println!(
                                     "{}: {} ({}) {} entries, {} findings: {} new, {} updated, {} unchanged, {} reopened, {} fixed{}",

@@ -5,8 +5,8 @@ use crate::components::layout::use_me;
 use crate::components::listing::href_with;
 use crate::components::listing::SeverityPills;
 use crate::error::AppError;
-use crate::server_fns::scans::{list_scans, upload_scan, UploadOutcome};
-use coastguard_model::vulns::{IngestSummary, ScanView};
+use crate::server_fns::scans::{list_feeds, list_scans, upload_scan, UploadOutcome};
+use coastguard_model::vulns::{FeedStatus, IngestSummary, ScanView};
 use coastguard_model::{format_timestamp, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,6 +20,7 @@ pub fn ScansPage() -> impl IntoView {
         move || (query.with(|q| q.get("cursor")), upload.version().get()),
         |(cursor, _)| list_scans(None, cursor),
     );
+    let feeds = Resource::new(move || upload.version().get(), |_| list_feeds());
     let me = use_me();
     view! {
         <Title text="Scans" />
@@ -35,7 +36,15 @@ pub fn ScansPage() -> impl IntoView {
                 (role >= Role::Analyst).then(|| view! { <UploadForm upload /> })
             })}
         </Suspense>
-        <section class="panel">
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match feeds.await {
+                    Ok(feeds) => view! { <Feeds feeds /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="panel reports">
             <h2>"Reports received"</h2>
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
@@ -65,6 +74,47 @@ pub fn ScansPage() -> impl IntoView {
     }
 }
 
+/// Exploit intelligence: which feeds were imported, when, and how much of the estate
+/// they touch.
+#[component]
+fn Feeds(feeds: Vec<FeedStatus>) -> impl IntoView {
+    let none = feeds.is_empty().then(|| {
+        view! { <tr><td colspan="5" class="muted">"No feed imported yet."</td></tr> }
+    });
+    let rows = feeds
+        .into_iter()
+        .map(|f| {
+            view! {
+                <tr data-feed=f.kind.clone()>
+                    <th scope="row">{f.name}</th>
+                    <td>{f.version.unwrap_or_else(|| "—".into())}</td>
+                    <td class="num">{f.entries}</td>
+                    <td class="num">{f.matched}</td>
+                    <td>{format_timestamp(f.imported_at)}" by "{f.imported_by}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel feeds" aria-labelledby="feeds-heading">
+            <h2 id="feeds-heading">"Exploit intelligence"</h2>
+            <p class="muted small">
+                "Risk scores weigh a vulnerability ×3 when it is known to be exploited and by its EPSS probability. "
+                "Scanners that carry them (Grype) are used as they are; import the feeds for the rest: "
+                "CISA's " <code>"known_exploited_vulnerabilities.json"</code> " and FIRST's daily "
+                <code>"epss_scores-YYYY-MM-DD.csv.gz"</code> ", uploaded here like a report."
+            </p>
+            <table class="table">
+                <thead><tr>
+                    <th scope="col">"Feed"</th><th scope="col">"Version"</th><th scope="col" class="num">"CVEs"</th>
+                    <th scope="col" class="num">"Found here (at import)"</th><th scope="col">"Imported"</th>
+                </tr></thead>
+                <tbody>{rows}{none}</tbody>
+            </table>
+        </section>
+    }
+}
+
 type UploadAction = Action<web_sys::FormData, Result<Vec<UploadOutcome>, AppError>>;
 
 /// A multipart form. With JavaScript it is sent in the background and the outcome of
@@ -89,7 +139,8 @@ fn UploadForm(upload: UploadAction) -> impl IntoView {
         <section class="panel">
             <h2>"Upload reports"</h2>
             <p class="muted small">
-                "Trivy, Grype, SARIF 2.1.0 and CycloneDX (1.4–1.6) JSON, or a VEX document (CycloneDX, OpenVEX); "
+                "Trivy, Grype, SARIF 2.1.0 and CycloneDX (1.4–1.6) JSON, a VEX document (CycloneDX, OpenVEX), "
+                "or an exploit intelligence feed (CISA's KEV catalog JSON, FIRST's EPSS CSV); "
                 "gzip-compressed files too. The format is detected from the content. Pipelines use "
                 <code>"POST /api/v1/scans"</code> " or " <code>"coastguard ingest"</code> "."
             </p>
@@ -99,7 +150,7 @@ fn UploadForm(upload: UploadAction) -> impl IntoView {
                     <span class="hint">"Needed when a report names no image (filesystem scans, most SARIF); overrides the image a report names."</span>
                 </label>
                 <label>"Report files"
-                    <input type="file" name="report" multiple required accept=".json,.sarif,.gz,.cdx,application/json,application/gzip" />
+                    <input type="file" name="report" multiple required accept=".json,.sarif,.gz,.cdx,.csv,application/json,application/gzip,text/csv" />
                 </label>
                 <div class="span-all">
                     <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
@@ -149,7 +200,9 @@ fn UploadOutcomes(outcomes: Vec<UploadOutcome>) -> impl IntoView {
 #[component]
 fn SummaryView(summary: IngestSummary) -> impl IntoView {
     let s = summary;
-    let what = if s.kind == "vex" {
+    let what = if s.kind == "feed" {
+        format!("{}: {} CVEs read", s.scanner, s.entries)
+    } else if s.kind == "vex" {
         format!(
             "{} VEX statements read, {} suppressions active",
             s.entries, s.suppressions
@@ -184,7 +237,7 @@ fn SummaryView(summary: IngestSummary) -> impl IntoView {
     view! {
         <div class="summary">
             <p>{what}{image}</p>
-            {(s.kind != "vex").then(|| view! { <p>"In the report: " <SeverityPills counts=s.by_severity.clone() /></p> })}
+            {(s.kind != "vex" && s.kind != "feed").then(|| view! { <p>"In the report: " <SeverityPills counts=s.by_severity.clone() /></p> })}
             {(!s.notes.is_empty()).then(|| view! { <ul class="small muted">{notes}</ul> })}
         </div>
     }

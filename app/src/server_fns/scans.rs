@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use coastguard_model::vulns::{
-    IngestSummary, ScanView, SuppressionView, VulnFindingView, VulnPage, VulnQuery,
+    FeedStatus, IngestSummary, ScanView, SuppressionView, VulnFindingView, VulnPage, VulnQuery,
     VulnerabilityDetail,
 };
 use coastguard_model::Page;
@@ -82,6 +82,13 @@ pub async fn list_scans(
 ) -> Result<Page<ScanView>, AppError> {
     ctx::require::<Viewer>()?;
     Ok(manage::list_scans(&ctx::state()?, image, cursor.as_deref(), Some(50)).await?)
+}
+
+/// The last import of each exploit intelligence feed.
+#[server(prefix = "/ui")]
+pub async fn list_feeds() -> Result<Vec<FeedStatus>, AppError> {
+    ctx::require::<Viewer>()?;
+    Ok(ingest::feeds(&ctx::state()?).await?)
 }
 
 #[server(prefix = "/ui")]

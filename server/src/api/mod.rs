@@ -104,6 +104,7 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(findings::list_checks))
         .routes(routes!(findings::get_policy, findings::set_policy))
         .routes(routes!(scans::upload, scans::list_scans))
+        .routes(routes!(scans::list_feeds))
         .routes(routes!(scans::list_vulnerabilities))
         .routes(routes!(scans::export))
         .routes(routes!(scans::get_vulnerability))

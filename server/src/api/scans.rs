@@ -11,7 +11,7 @@ use coastguard_core::auth::{Analyst, Authed, Viewer};
 use coastguard_core::scans::{ingest, manage};
 use coastguard_core::{now, Error, Result, StoreError};
 use coastguard_model::vulns::{
-    IngestSummary, NewSuppression, ScanView, SuppressionView, VulnPage, VulnQuery,
+    FeedStatus, IngestSummary, NewSuppression, ScanView, SuppressionView, VulnPage, VulnQuery,
     VulnerabilityDetail,
 };
 use coastguard_model::{ErrorBody, Page};
@@ -26,9 +26,11 @@ pub struct UploadQuery {
     image: Option<String>,
 }
 
-/// Upload a scan report (Trivy, Grype, SARIF, CycloneDX) or a VEX document (CycloneDX,
-/// OpenVEX) as the request body; the format is detected from the content. Gzip bodies are
-/// accepted. The whole document is stored in one transaction, or nothing is.
+/// Upload a scan report (Trivy, Grype, SARIF, CycloneDX), a VEX document (CycloneDX,
+/// OpenVEX) or an exploit intelligence feed (the CISA KEV catalog's JSON, FIRST's EPSS
+/// CSV) as the request body; the format is detected from the content. Gzip bodies are
+/// accepted. The whole document is stored in one transaction, or nothing is. A feed
+/// marks the vulnerabilities it names, now and when later reports bring them.
 #[utoipa::path(post, path = "/scans", tag = "scans", params(UploadQuery),
     request_body(content = String, description = "The report (JSON), optionally gzip-compressed", content_type = "application/json"),
     responses((status = 201, body = Vec<IngestSummary>), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid report, with where"),
@@ -61,6 +63,18 @@ pub struct ScanListQuery {
     cursor: Option<String>,
     /// 1–500, default 50.
     limit: Option<i64>,
+}
+
+/// The last import of each exploit intelligence feed (KEV, EPSS), for those imported.
+#[utoipa::path(get, path = "/feeds", tag = "scans",
+    responses((status = 200, body = Vec<FeedStatus>), (status = 401, body = ErrorBody)))]
+pub async fn list_feeds(
+    _: Authed<Viewer>,
+    State(state): State<ServerState>,
+) -> Result<Json<Vec<FeedStatus>>> {
+    Ok(Json(
+        coastguard_core::scans::ingest::feeds(&state.app).await?,
+    ))
 }
 
 /// Scans received, newest first.

@@ -376,3 +376,60 @@ async fn the_upload_form_ingests_each_file_on_its_own() {
         }
     });
 }
+
+#[tokio::test]
+async fn exploit_intelligence_feeds_go_through_the_scans_door() {
+    crate::on_each_backend!(|srv| {
+        let viewer = srv.token(Role::Viewer).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let post = |token: &str, body: &'static str| {
+            srv.http
+                .post(srv.url("/api/v1/scans"))
+                .bearer_auth(token)
+                .body(body)
+                .send()
+        };
+        let kev = r#"{"catalogVersion": "2026.11.24", "count": 1, "vulnerabilities": [
+            {"cveID": "CVE-2019-1549", "dateAdded": "2026-11-01", "dueDate": "2026-11-22",
+             "knownRansomwareCampaignUse": "Known"}]}"#;
+        assert_eq!(post(&viewer, kev).await.unwrap().status(), 403);
+        assert!(srv
+            .get_json("/api/v1/feeds", &viewer)
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty());
+        let res = post(&analyst, kev).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let out: Value = res.json().await.unwrap();
+        assert_eq!(out[0]["kind"], "feed");
+        assert_eq!(out[0]["format"], "kev");
+        assert_eq!(out[0]["entries"], 1);
+        let bad = post(
+            &analyst,
+            "cve,epss,percentile\nCVE-2019-1549,0.2,0.5\nCVE-2019-1551,,0.4\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(bad.status(), 422);
+        let err: Value = bad.json().await.unwrap();
+        assert_eq!(err["error"]["location"], "line 3");
+        let feeds = srv.get_json("/api/v1/feeds", &viewer).await;
+        assert_eq!(
+            feeds.as_array().unwrap().len(),
+            1,
+            "the refused EPSS file left no trace"
+        );
+        assert_eq!(feeds[0]["kind"], "kev");
+        assert_eq!(feeds[0]["version"], "2026.11.24");
+        assert_eq!(
+            srv.http
+                .get(srv.url("/api/v1/feeds"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    });
+}
