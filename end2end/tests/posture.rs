@@ -141,7 +141,49 @@ async fn overview_ranks_risk_breakdown_leads_to_findings_and_trends_draw_charts(
             .expect("href")
             .expect("an href");
         assert!(csv.starts_with("/api/v1/trends/charts/open?format=csv&from="));
+        let scope = c
+            .find(Locator::Css("select[name=scope] option[selected]"))
+            .await
+            .expect("the scope picker")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(scope, "Whole estate");
         screenshot(&c, "trends").await;
+
+        // An admin tightens the SLA in Settings; the trends page measures against it.
+        c.goto(&harness.url("/admin/settings#sla"))
+            .await
+            .expect("settings");
+        wait_hydrated(&c).await;
+        let critical = c
+            .find(Locator::Css("#sla input[name=critical_days]"))
+            .await
+            .expect("critical days");
+        critical.clear().await.expect("clear");
+        critical.send_keys("3").await.expect("type");
+        c.find(Locator::Css("#sla button[type=submit]"))
+            .await
+            .expect("save")
+            .click()
+            .await
+            .expect("submit");
+        wait_for("the SLA to be saved", || async {
+            count(&c, "#sla .alert-ok").await == 1
+        })
+        .await;
+        c.goto(&harness.url("/trends")).await.expect("trends");
+        wait_hydrated(&c).await;
+        let critical_sla = c
+            .find(Locator::XPath(
+                "//table[contains(@class,'mttr')]//tr[th[translate(text(),'CRITICAL','critical')='critical']]/td[2]",
+            ))
+            .await
+            .expect("the critical row")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(critical_sla, "3");
     })
     .await;
 }
