@@ -19,6 +19,24 @@ async fn rows(c: &Client, css: &str) -> usize {
     c.find_all(Locator::Css(css)).await.expect("rows").len()
 }
 
+/// Chooses files (one path per line) in the upload form and sends it.
+async fn upload(c: &Client, files: &str) {
+    c.find(Locator::Css("input[type=file][name=report]"))
+        .await
+        .expect("file input")
+        .send_keys(files)
+        .await
+        .expect("choose files");
+    c.find(Locator::Css(
+        "form[action='/ui/upload_scan'] button[type=submit]",
+    ))
+    .await
+    .expect("upload button")
+    .click()
+    .await
+    .expect("upload");
+}
+
 async fn text_of(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -72,20 +90,7 @@ async fn upload_find_and_suppress_vulnerabilities() {
             report.canonicalize().expect("path").display(),
             broken.display()
         );
-        c.find(Locator::Css("input[type=file][name=report]"))
-            .await
-            .expect("file input")
-            .send_keys(&files)
-            .await
-            .expect("choose files");
-        c.find(Locator::Css(
-            "form[action='/ui/upload_scan'] button[type=submit]",
-        ))
-        .await
-        .expect("upload button")
-        .click()
-        .await
-        .expect("upload");
+        upload(&c, &files).await;
         wait_for("the upload outcome", || async {
             rows(&c, ".upload-outcomes .alert").await == 2
         })
@@ -201,20 +206,7 @@ async fn upload_find_and_suppress_vulnerabilities() {
         c.goto(&harness.url("/scans")).await.expect("scans");
         wait_hydrated(&c).await;
         assert!(text_of(&c, ".feeds").await.contains("No feed imported yet"));
-        c.find(Locator::Css("input[type=file][name=report]"))
-            .await
-            .expect("file input")
-            .send_keys(&kev.display().to_string())
-            .await
-            .expect("choose the catalog");
-        c.find(Locator::Css(
-            "form[action='/ui/upload_scan'] button[type=submit]",
-        ))
-        .await
-        .expect("upload button")
-        .click()
-        .await
-        .expect("upload");
+        upload(&c, &kev.display().to_string()).await;
         wait_for("the feed's outcome", || async {
             rows(&c, ".upload-outcomes .alert-ok").await == 1
         })
