@@ -23,5 +23,6 @@ CREATE INDEX config_findings_open_check ON config_findings (state, check_id, sev
 
 -- The team a container belongs to (its `team` label): trends can be scoped to a team.
 ALTER TABLE containers ADD COLUMN team TEXT;
-UPDATE containers SET team = (config::jsonb -> 'labels' ->> 'team') WHERE config LIKE '{%';
+UPDATE containers SET team = NULLIF(TRIM(config::jsonb -> 'labels' ->> 'team'), '') WHERE config LIKE '{%';
+UPDATE containers SET team = NULL WHERE LENGTH(team) > 200;
 CREATE INDEX containers_team ON containers (team, image_id) WHERE team IS NOT NULL;

@@ -23,6 +23,7 @@ CREATE INDEX config_findings_open_check ON config_findings (state, check_id, sev
 
 -- The team a container belongs to (its `team` label): trends can be scoped to a team.
 ALTER TABLE containers ADD COLUMN team TEXT;
-UPDATE containers SET team = json_extract(config, '$.labels.team')
+UPDATE containers SET team = NULLIF(TRIM(json_extract(config, '$.labels.team')), '')
 WHERE config IS NOT NULL AND json_valid(config);
+UPDATE containers SET team = NULL WHERE LENGTH(team) > 200;
 CREATE INDEX containers_team ON containers (team, image_id) WHERE team IS NOT NULL;

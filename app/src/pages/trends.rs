@@ -69,8 +69,13 @@ fn Trends(page: TrendsPage) -> impl IntoView {
     };
     let range = format!("from={}&to={}{scope_query}", t.from, t.to);
     let chosen = t.scope.param();
-    let options = t
-        .scopes
+    // A host that is gone or a team no container names any more is not offered, but
+    // its history can still be shown: keep it selectable while it is.
+    let mut scopes = t.scopes.clone();
+    if !scopes.iter().any(|s| s.param() == chosen) {
+        scopes.push(t.scope.clone());
+    }
+    let options = scopes
         .iter()
         .map(|s| {
             let value = s.param();
@@ -149,7 +154,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
         {charts}
         <p class="muted small">
             "Today's snapshot of the whole estate is retaken within seconds of a change, those of hosts and teams every 15 minutes; past days are kept. "
-            "A host's numbers count the images it runs or ran, a team's the images of containers labelled " <code>"team=NAME"</code> ". Days the server did not run are "
+            "A host's numbers count the images it has or had (pulled or run), a team's the images of containers labelled " <code>"team=NAME"</code> ". Days the server did not run are "
             "filled in from the findings' first-seen and fixed times; those days cannot know what was suppressed "
             "then and have no scan coverage."
         </p>

@@ -72,9 +72,16 @@ pub async fn take_snapshots(state: &AppState, every_scope: bool) -> Result<usize
     if !every_scope {
         scopes.truncate(1);
     }
-    for scope in scopes {
-        let scope =
-            Scope::parse(&scope.param()).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    for listed in scopes {
+        // Labels are cleaned when stored; one that still does not parse must not stop
+        // the other scopes' snapshots.
+        let scope = match Scope::parse(&listed.param()) {
+            Ok(scope) => scope,
+            Err(e) => {
+                tracing::warn!(scope = %listed.param(), error = %e, "skipping a scope that does not parse");
+                continue;
+            }
+        };
         written += state
             .store
             .take_due_snapshots(&scope, &sla, policy.scan_max_age_days, BACKFILL_DAYS, now())

@@ -20,7 +20,7 @@ pub struct RangeQuery {
     from: Option<String>,
     /// Last day, `YYYY-MM-DD` (default: today, UTC).
     to: Option<String>,
-    /// Only this host (Docker engine or node id): the images it runs or ran.
+    /// Only this host (Docker engine or node id): the images it has or had (pulled or run).
     host: Option<i64>,
     /// Only this team: containers labelled `team=NAME` and their images.
     team: Option<String>,

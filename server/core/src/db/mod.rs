@@ -153,6 +153,21 @@ impl Db {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
+/// Begins a transaction that writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that read first and then writes fails
+/// with "database is locked" (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not
+/// retry) whenever another writer committed in between, as an ingest and the
+/// suppressions job did. Postgres begins as usual.
+pub async fn begin_write<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    if DB::NAME == "SQLite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {

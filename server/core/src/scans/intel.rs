@@ -136,17 +136,44 @@ pub fn parse_kev(bytes: &[u8]) -> Result<Feed, ParseError> {
             "the KEV catalog lists no vulnerabilities",
         ));
     }
+    let entries = last_per_cve(entries, |e| &e.cve);
     Ok(Feed::Kev {
         version: catalog.catalog_version,
         entries,
     })
 }
 
-/// Whether a document is an EPSS CSV: its metadata line or its header comes first.
+/// A CVE listed twice (in any case) counts once, as its last line says: one statement
+/// may not write a row twice on Postgres.
+fn last_per_cve<T>(rows: Vec<T>, cve: impl Fn(&T) -> &String) -> Vec<T> {
+    let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        last.insert(cve(row).clone(), i);
+    }
+    if last.len() == rows.len() {
+        return rows;
+    }
+    rows.into_iter()
+        .enumerate()
+        .filter(|(i, row)| last.get(cve(row)) == Some(i))
+        .map(|(_, row)| row)
+        .collect()
+}
+
+/// Whether a document is an EPSS CSV: its metadata line comes first, or a header with
+/// `cve` and `epss` columns (in any order).
 pub fn looks_like_epss(bytes: &[u8]) -> bool {
     let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let start = start.trim_ascii_start();
-    start.starts_with(b"#model_version") || start.starts_with(b"cve,epss")
+    if start.starts_with(b"#model_version") {
+        return true;
+    }
+    let first = start.split(|b| *b == b'\n').next().unwrap_or_default();
+    let columns: Vec<String> = String::from_utf8_lossy(first)
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    columns.iter().any(|c| c == "cve") && columns.iter().any(|c| c == "epss")
 }
 
 /// FIRST's EPSS CSV: `#model_version:…,score_date:…`, then `cve,epss,percentile`, then
@@ -219,6 +246,7 @@ pub fn parse_epss(bytes: &[u8]) -> Result<Feed, ParseError> {
     if scores.is_empty() {
         return Err(ParseError::new("the EPSS file holds no scores"));
     }
+    let scores = last_per_cve(scores, |s| &s.cve);
     Ok(Feed::Epss {
         model,
         score_date,
@@ -305,6 +333,8 @@ CVE-2019-1549,0.00215,0.44012\n";
         assert!(looks_like_epss(EPSS.as_bytes()));
         assert!(looks_like_epss(b"\xEF\xBB\xBFcve,epss,percentile\n"));
         assert!(!looks_like_epss(b"{\"matches\": []}"));
+        assert!(looks_like_epss(b"percentile,cve,epss\n"));
+        assert!(!looks_like_epss(b"cve,score\n"));
         let feed = parse_epss(EPSS.as_bytes()).unwrap();
         assert_eq!(
             feed.version().as_deref(),
@@ -339,5 +369,21 @@ CVE-2019-1549,0.00215,0.44012\n";
         assert_eq!(e.location.as_deref(), Some("line 2"));
         let e = parse_epss(b"cve,epss,percentile\n").unwrap_err();
         assert!(e.message.contains("no scores"));
+    }
+
+    #[test]
+    fn a_cve_listed_twice_counts_once_as_last_said() {
+        let twice = "cve,epss,percentile\nCVE-2020-0001,0.1,0.5\nCVE-2020-0002,0.2,0.6\ncve-2020-0001,0.3,0.7\n";
+        let Feed::Epss { scores, .. } = parse_epss(twice.as_bytes()).unwrap() else {
+            panic!("epss")
+        };
+        let got: Vec<(&str, f64)> = scores.iter().map(|s| (s.cve.as_str(), s.epss)).collect();
+        assert_eq!(got, [("CVE-2020-0002", 0.2), ("CVE-2020-0001", 0.3)]);
+        let kev = KEV.replace("cve-2019-1549", "CVE-2021-44228");
+        let Feed::Kev { entries, .. } = parse_kev(kev.as_bytes()).unwrap() else {
+            panic!("kev")
+        };
+        assert_eq!(entries.len(), 1);
+        assert!(!entries[0].ransomware, "the last entry wins");
     }
 }

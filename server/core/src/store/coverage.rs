@@ -113,7 +113,7 @@ impl Store {
         }
         let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let stored: Vec<StoredGap> = sqlx::query_as(
                 "SELECT id, check_id, subject_id, evidence, state, accepted_until, last_seen_at FROM config_findings \
                  WHERE subject_kind = 'image' AND check_id IN ($1, $2)",

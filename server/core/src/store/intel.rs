@@ -63,13 +63,15 @@ macro_rules! apply_intel_to {
 pub(crate) use apply_intel_to;
 
 impl Store {
-    /// Replaces the KEV catalog: the CVEs it lists are known exploited, those an earlier
-    /// catalog listed and this one does not are no longer. One transaction.
+    /// Replaces the KEV catalog: the CVEs it lists are known exploited; in
+    /// `vulnerability_intel`, those an earlier catalog listed and this one does not are
+    /// no longer. A vulnerability keeps a mark once given (a report may have given it;
+    /// CISA removes entries very rarely). One transaction.
     pub async fn import_kev(&self, entries: &[KevEntry], now: i64) -> StoreResult<IntelImport> {
         let cols = 5;
         let per = (self.db.batch_params() / cols).min(BATCH);
         let out = with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             sqlx::query(
                 "UPDATE vulnerability_intel SET known_exploited = FALSE, kev_added = NULL, kev_due = NULL, \
                  kev_ransomware = FALSE, updated_at = $1 WHERE known_exploited = TRUE",
@@ -120,7 +122,7 @@ impl Store {
         let cols = 4;
         let per = (self.db.batch_params() / cols).min(BATCH);
         let out = with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             for chunk in scores.chunks(per) {
                 let rows: Vec<String> = (0..chunk.len())
                     .map(|i| format!("({})", placeholders(i * cols + 1, cols)))

@@ -176,6 +176,15 @@ pub(super) fn finding_row_template(first: usize) -> (String, usize) {
 /// The container label that names the team a container belongs to (trends per team).
 pub const TEAM_LABEL: &str = "team";
 
+/// The team a container's labels name: trimmed; none when empty or over 200 characters
+/// (what [`crate::store::snapshots::Scope::team`] accepts).
+pub fn team_of(labels: &std::collections::BTreeMap<String, String>) -> Option<&str> {
+    labels
+        .get(TEAM_LABEL)
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+}
+
 const UPSERT_CONTAINER_HEAD: &str = "INSERT INTO containers \
      (host_id, external_id, name, image_ref, image_id, state, created, started_at, restart_count, \
       privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass, team) VALUES ";
@@ -362,7 +371,7 @@ macro_rules! upsert_container {
         .bind(&config)
         .bind($now)
         .bind($pass_id)
-        .bind(c.labels.get(TEAM_LABEL))
+        .bind(team_of(&c.labels))
         .fetch_one(&mut *$tx)
         .await?;
         id
@@ -438,7 +447,7 @@ impl Store {
     pub async fn remove_docker_engine(&self, id: i64) -> StoreResult<EngineRow> {
         let engine = self.docker_engine(id).await?;
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             sqlx::query(
                 "DELETE FROM config_findings WHERE (subject_kind = 'host' AND subject_id = $1) \
                  OR (subject_kind = 'container' AND subject_id IN (SELECT id FROM containers WHERE host_id = $1))",
@@ -483,7 +492,7 @@ impl Store {
     ) -> StoreResult<()> {
         let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             update_host!(tx, host_id, &snapshot.host, now);
             let mut image_ids: std::collections::HashMap<&str, i64> =
                 std::collections::HashMap::new();
@@ -525,7 +534,7 @@ impl Store {
                         .bind(serde_json::to_string(c).unwrap_or_default())
                         .bind(now)
                         .bind(pass)
-                        .bind(c.labels.get(TEAM_LABEL));
+                        .bind(team_of(&c.labels));
                 }
                 for (id, external) in q.fetch_all(&mut *tx).await? {
                     container_ids.insert(external, id);
@@ -705,7 +714,7 @@ impl Store {
     ) -> StoreResult<i64> {
         let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let id = upsert_container!(tx, host_id, container, now, pass);
             upsert_findings!(
                 tx,
@@ -732,7 +741,7 @@ impl Store {
     ) -> StoreResult<i64> {
         let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let id = upsert_image!(tx, host_id, image, now, pass);
             upsert_findings!(
                 tx,
@@ -757,7 +766,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let id: Option<i64> = sqlx::query_scalar(
                 "UPDATE containers SET gone_at = $3 WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL RETURNING id",
             )
@@ -813,7 +822,7 @@ impl Store {
     ) -> StoreResult<()> {
         let pass = crate::pass_id();
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let id: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM containers WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL",
             )
@@ -874,5 +883,27 @@ mod tests {
             ))
         );
         assert_eq!(split_tag("localhost:5000/app"), None);
+    }
+}
+
+#[cfg(test)]
+mod team_tests {
+    use super::team_of;
+    use std::collections::BTreeMap;
+
+    fn labels(team: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("team".to_string(), team.to_string())])
+    }
+
+    #[test]
+    fn a_team_label_is_trimmed_and_a_useless_one_is_none() {
+        assert_eq!(team_of(&labels(" payments ")), Some("payments"));
+        assert_eq!(team_of(&labels("  ")), None);
+        assert_eq!(team_of(&labels(&"x".repeat(201))), None);
+        assert_eq!(team_of(&BTreeMap::new()), None);
+        // Whatever is kept is a scope the trends accept.
+        let long = labels(&"x".repeat(200));
+        let kept = team_of(&long).unwrap();
+        assert!(crate::store::snapshots::Scope::team(kept).is_ok());
     }
 }

@@ -117,7 +117,7 @@ impl Store {
     /// counts exact as they go.
     pub async fn recount_all_vuln_counts(&self) -> StoreResult<()> {
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             sqlx::query("DELETE FROM image_vuln_counts")
                 .execute(&mut *tx)
                 .await?;

@@ -235,7 +235,7 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?;
         let per = (self.db.batch_params() / 5).max(1);
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             sqlx::query("DELETE FROM risk_scores")
                 .execute(&mut *tx)
                 .await?;

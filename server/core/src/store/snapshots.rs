@@ -5,7 +5,8 @@
 //! are left out of it, and it has no scan coverage.
 //!
 //! Each snapshot describes a [`Scope`]: the whole estate, one host or one team. A host's
-//! or a team's numbers count the findings of the images it runs or ran.
+//! or a team's numbers count the findings of the images it has or had (a host: pulled or
+//! run; a team: run by its containers).
 
 use super::query::{bind_all, Arg};
 use super::vulns::severity_of_rank;

@@ -112,7 +112,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<UserRow> {
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
             let current = sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id)
@@ -187,7 +187,7 @@ impl Store {
     /// can't be deleted.
     pub async fn delete_user(&self, id: i64) -> StoreResult<UserRow> {
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
             let current = sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id)

@@ -136,13 +136,36 @@ pub(crate) fn recount_sql(images: usize) -> [String; 2] {
     ]
 }
 
+/// Whether a transaction runs on Postgres, where concurrent writers need row locks that
+/// SQLite (one writer at a time) neither needs nor has.
+pub(crate) fn is_postgres<DB: sqlx::Database>(_: &sqlx::Transaction<'_, DB>) -> bool {
+    DB::NAME == "PostgreSQL"
+}
+
 /// Brings the vulnerability counts of the given images up to date inside transaction
 /// `$tx`: every writer that changes a finding's state, image or existence calls this
-/// before it commits, so the counts are never out of step with the findings.
+/// before it commits, so the counts are never out of step with the findings. On
+/// Postgres the images' rows are locked first (in id order): two writers recounting one
+/// image then take turns, and the second counts what the first committed instead of
+/// failing on the rows the first inserted.
 macro_rules! recount_images {
     ($tx:expr, $ids:expr) => {{
-        let ids: Vec<i64> = $ids.into_iter().collect();
+        let mut ids: Vec<i64> = $ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let lock = $crate::store::vulns::is_postgres(&$tx);
         for chunk in ids.chunks($crate::store::vulns::BATCH) {
+            if lock {
+                let sql = format!(
+                    "SELECT id FROM images WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                    $crate::store::vulns::placeholders(1, chunk.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *$tx).await?;
+            }
             for sql in $crate::store::vulns::recount_sql(chunk.len()) {
                 let mut q = sqlx::query(&sql);
                 for id in chunk {
@@ -189,7 +212,7 @@ impl Store {
     ) -> StoreResult<Vec<IngestSummary>> {
         let max_params = self.db.batch_params();
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let mut summaries = Vec::with_capacity(reports.len());
             // Images whose findings this document changes (its own, and those a merge of
             // two vulnerabilities touches): their counts are redone before commit.
@@ -444,6 +467,8 @@ impl Store {
                                 *v = keep;
                             }
                         }
+                        // The survivor now answers to the merged one's ids too.
+                        crate::store::intel::apply_intel_to!(tx, &[keep]);
                     }
                 }
                 let new_list: Vec<(&String, &&VulnRecord)> = new_vulns.iter().collect();
@@ -842,7 +867,7 @@ impl Store {
         let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' {scope} AND {MATCHING_SUPPRESSION} RETURNING image_id");
         let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' {scope} AND NOT {MATCHING_SUPPRESSION} RETURNING image_id");
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let suppressed: Vec<i64> = sqlx::query_scalar(&suppress)
                 .bind(now)
                 .bind(image_id)
@@ -913,7 +938,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<i64> {
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin_write(pool).await?;
             let mut active = 0;
             for (target, vuln_id, justification, not_affected) in statements {
                 sqlx::query(
