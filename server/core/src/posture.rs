@@ -67,26 +67,43 @@ pub const BACKFILL_DAYS: i64 = 90;
 pub async fn take_snapshots(state: &AppState, every_scope: bool) -> Result<usize> {
     let policy = crate::docker::collector::policy(state).await;
     let sla = sla(state).await;
-    let mut written = 0;
-    let mut scopes = state.store.trend_scopes().await?;
+    let now = now();
     if !every_scope {
-        scopes.truncate(1);
+        return Ok(state
+            .store
+            .take_due_snapshots(
+                &Scope::Global,
+                &sla,
+                policy.scan_max_age_days,
+                BACKFILL_DAYS,
+                now,
+            )
+            .await?);
     }
-    for listed in scopes {
+    let mut scopes = Vec::new();
+    for listed in state.store.trend_scopes().await? {
         // Labels are cleaned when stored; one that still does not parse must not stop
         // the other scopes' snapshots.
-        let scope = match Scope::parse(&listed.param()) {
-            Ok(scope) => scope,
+        match Scope::parse(&listed.param()) {
+            Ok(scope) => scopes.push(scope),
             Err(e) => {
                 tracing::warn!(scope = %listed.param(), error = %e, "skipping a scope that does not parse");
-                continue;
             }
-        };
+        }
+    }
+    let mut written = 0;
+    for scope in &scopes {
         written += state
             .store
-            .take_due_snapshots(&scope, &sla, policy.scan_max_age_days, BACKFILL_DAYS, now())
+            .backfill_due(scope, &sla, BACKFILL_DAYS, now)
             .await?;
     }
+    // Today's of all of them in one pass over the findings.
+    written += state
+        .store
+        .take_todays(&scopes, &sla, policy.scan_max_age_days, now)
+        .await?
+        .len();
     Ok(written)
 }
 

@@ -15,6 +15,7 @@ use crate::with_db;
 use coastguard_model::trends::{SlaPolicy, Snapshot, TrendScope, Trends, WeekFlow};
 use coastguard_model::{Severity, SeverityCounts};
 use futures::TryStreamExt;
+use std::collections::HashMap;
 use time::Date;
 
 pub const DAY: i64 = 86_400;
@@ -348,6 +349,21 @@ impl Store {
         backfill_days: i64,
         now: i64,
     ) -> StoreResult<usize> {
+        let written = self.backfill_due(scope, sla, backfill_days, now).await?;
+        self.take_snapshot(scope, day_start(now), sla, scan_max_age_days, now)
+            .await?;
+        Ok(written + 1)
+    }
+
+    /// Fills in every past day of `scope` since its last stored snapshot (at most
+    /// `backfill_days` back, not before its first finding). Returns how many it wrote.
+    pub async fn backfill_due(
+        &self,
+        scope: &Scope,
+        sla: &SlaPolicy,
+        backfill_days: i64,
+        now: i64,
+    ) -> StoreResult<usize> {
         let today = day_start(now);
         let arg = scope.arg();
         let first_sql = format!(
@@ -372,10 +388,132 @@ impl Store {
             None => first_seen.map(day_start).unwrap_or(today),
         };
         from = from.max(today - backfill_days * DAY);
-        let written = self.backfill(scope, from, today, sla, now).await?;
-        self.take_snapshot(scope, today, sla, scan_max_age_days, now)
-            .await?;
-        Ok(written + 1)
+        self.backfill(scope, from, today, sla, now).await
+    }
+
+    /// Today's snapshot of every scope given, as [`Store::take_snapshot`] takes it for
+    /// one, with the findings read once for all of them: each finding that is open, new
+    /// today or fixed today adds itself to every scope its image belongs to. Per scope
+    /// that took five queries over its images' findings (10 s for 60 scopes at a million
+    /// findings on Postgres).
+    pub async fn take_todays(
+        &self,
+        scopes: &[Scope],
+        sla: &SlaPolicy,
+        scan_max_age_days: i64,
+        now: i64,
+    ) -> StoreResult<Vec<Snapshot>> {
+        let start = day_start(now);
+        let mut snaps: Vec<Snapshot> = scopes
+            .iter()
+            .map(|_| Snapshot {
+                day: day_name(start),
+                taken_at: now,
+                ..Snapshot::default()
+            })
+            .collect();
+        // Which scopes each image belongs to (the estate holds every image).
+        let mut global = Vec::new();
+        let mut host_of: HashMap<i64, Vec<usize>> = HashMap::new();
+        let mut team_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, scope) in scopes.iter().enumerate() {
+            match scope {
+                Scope::Global => global.push(i),
+                Scope::Host(id) => host_of.entry(*id).or_default().push(i),
+                Scope::Team(t) => team_of.entry(t.as_str()).or_default().push(i),
+            }
+        }
+        type Members = (Vec<(i64, i64)>, Vec<(String, i64)>);
+        let (host_images, team_images): Members = with_db!(&self.db, |pool| {
+            let hosts = sqlx::query_as(
+                    "SELECT host_id, image_id FROM host_images \
+                     UNION SELECT host_id, image_id FROM containers WHERE host_id IS NOT NULL AND image_id IS NOT NULL",
+                )
+                .fetch_all(pool)
+                .await?;
+            let teams = sqlx::query_as(
+                    "SELECT DISTINCT team, image_id FROM containers WHERE team IS NOT NULL AND image_id IS NOT NULL",
+                )
+                .fetch_all(pool)
+                .await?;
+            Ok::<_, sqlx::Error>((hosts, teams))
+        })?;
+        let mut scopes_of: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (host, image) in host_images {
+            if let Some(list) = host_of.get(&host) {
+                scopes_of.entry(image).or_default().extend(list);
+            }
+        }
+        for (team, image) in team_images {
+            if let Some(list) = team_of.get(team.as_str()) {
+                scopes_of.entry(image).or_default().extend(list);
+            }
+        }
+        let cut = |rank: i64| {
+            let severity = match severity_of_rank(rank) {
+                s @ (Severity::Critical | Severity::High | Severity::Medium) => s,
+                _ => Severity::Low,
+            };
+            now - sla.days(severity) * DAY
+        };
+        let none: Vec<usize> = Vec::new();
+        with_db!(&self.db, |pool| {
+            let mut rows = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, String)>(
+                "SELECT image_id, severity_rank, first_seen_at, fixed_at, state FROM findings \
+                 WHERE state = 'open' OR first_seen_at >= $1 OR fixed_at >= $1",
+            )
+            .bind(start)
+            .fetch(pool);
+            while let Some((image, rank, first_seen, fixed_at, state)) = rows.try_next().await? {
+                let new = first_seen >= start && first_seen <= now;
+                let fixed = match fixed_at {
+                    Some(at) if state == "fixed" && at >= start && at <= now => Some(at),
+                    _ => None,
+                };
+                let late = state == "open" && first_seen < cut(rank);
+                if !new && fixed.is_none() && !late {
+                    continue;
+                }
+                let members = scopes_of.get(&image).unwrap_or(&none);
+                for &i in global.iter().chain(members) {
+                    let snap = &mut snaps[i];
+                    if new {
+                        snap.new_findings += 1;
+                    }
+                    if let Some(at) = fixed {
+                        snap.fixed_findings += 1;
+                        let r = snap.remediation.get_mut(severity_of_rank(rank));
+                        r.fixed += 1;
+                        r.open_seconds += at - first_seen;
+                    }
+                    if late {
+                        snap.sla_breaches += 1;
+                    }
+                }
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+        for (scope, snap) in scopes.iter().zip(snaps.iter_mut()) {
+            let (open, fixable, suppressed) = self.vuln_counts(scope).await?;
+            snap.open = open;
+            snap.fixable_open = Some(fixable);
+            snap.suppressed = Some(suppressed);
+            let alert_sql = format!(
+                "SELECT COUNT(*) FROM runtime_alerts WHERE state = 'open' AND at <= $1{}",
+                scope.alerts(2)
+            );
+            snap.open_alerts = with_db!(&self.db, |pool| bind_all!(
+                sqlx::query_scalar(&alert_sql).bind(now),
+                scope.arg().iter()
+            )
+            .fetch_one(pool)
+            .await)?;
+            let c = self.coverage_in(scope, scan_max_age_days, now).await?;
+            snap.scan_coverage =
+                (c.running_images > 0).then(|| c.scanned as f64 / c.running_images as f64);
+            self.store_snapshot(scope, snap).await?;
+        }
+        Ok(snaps)
     }
 
     /// Past days of `scope` from day `from` up to (not including) day `until`, with the

@@ -362,6 +362,44 @@ async fn hosts_and_teams_have_their_own_snapshots() {
             }
         }
 
+        // Today's snapshots of all scopes in one pass equal one scope at a time, with
+        // findings new today, fixed today and (image 1) past their SLA.
+        finding_on(&db, 2, 6, "high", 3, today.max(now - 3), None, "open").await;
+        finding_on(
+            &db,
+            3,
+            7,
+            "critical",
+            4,
+            day(-2),
+            Some(today.max(now - 2)),
+            "fixed",
+        )
+        .await;
+        finding_on(&db, 1, 8, "low", 1, today.max(now - 1), None, "suppressed").await;
+        let all = [Scope::Global, web.clone(), db1.clone(), payments.clone()];
+        let together = db.store.take_todays(&all, &sla, 7, now).await.unwrap();
+        for (scope, snap) in all.iter().zip(&together) {
+            let alone = db
+                .store
+                .take_snapshot(scope, today, &sla, 7, now)
+                .await
+                .unwrap();
+            assert_eq!(&alone, snap, "{scope:?}");
+        }
+        assert_eq!(
+            (
+                together[0].new_findings,
+                together[0].fixed_findings,
+                together[0].sla_breaches
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            (together[2].fixed_findings, together[3].new_findings),
+            (1, 1)
+        );
+
         // Bad scopes are refused with what is wrong.
         assert!(Scope::parse("host:web").is_err());
         assert!(Scope::parse("cluster:1").is_err());
