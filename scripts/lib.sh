@@ -14,6 +14,11 @@ BINARYEN_NPM_VERSION=123.0.0
 
 # Build output is cached outside the checkout so that a fresh clone (CI) reuses it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/coastguard/target}"
+# Server function URLs end in a hash of a key and the module path. The default key is the
+# crate's absolute path, so with this shared cache a browser bundle left by one checkout
+# and a server built in another (CI's clone) disagree, and every server function answers
+# 404. A fixed key gives the same URLs wherever the source lives.
+export SERVER_FN_OVERRIDE_KEY="${SERVER_FN_OVERRIDE_KEY:-coastguard}"
 TOOLS_DIR="${COASTGUARD_TOOLS_DIR:-$HOME/.cache/coastguard/tools}"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
