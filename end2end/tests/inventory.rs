@@ -121,14 +121,15 @@ async fn the_local_engine_its_containers_and_their_findings() {
         let link = c.find(Locator::LinkText(&container.0)).await.unwrap();
         screenshot(&c, "containers").await;
         link.click().await.unwrap();
+        // While the page changes there may be no heading for a moment: keep polling.
         wait_for("the container page", || async {
-            c.find(Locator::Css("main h1"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-                .starts_with(&container.0)
+            match c.find(Locator::Css("main h1")).await {
+                Ok(h1) => h1
+                    .text()
+                    .await
+                    .is_ok_and(|t| t.starts_with(&container.0)),
+                Err(_) => false,
+            }
         })
         .await;
         wait_hydrated(&c).await;
