@@ -2,18 +2,11 @@
 //! and EPSS scores mark the vulnerabilities they name, now and when a later report brings
 //! them; risk scores rise; a bad feed stores nothing.
 
+use crate::scans::fixture;
 use coastguard_core::auth::Authed;
 use coastguard_core::scans::ingest::{feeds, ingest};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
-use std::path::PathBuf;
-
-fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
-        .join("tests/fixtures")
-        .join(path);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// (known exploited, EPSS) of the vulnerability a CVE names.
 async fn intel_of(db: &TestDb, cve: &str) -> (bool, Option<f64>) {

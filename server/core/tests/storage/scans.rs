@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-fn fixture(path: &str) -> Vec<u8> {
+pub(crate) fn fixture(path: &str) -> Vec<u8> {
     let p = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
         .join("tests/fixtures")
         .join(path);
