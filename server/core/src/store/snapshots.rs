@@ -449,13 +449,8 @@ impl Store {
                 scopes_of.entry(image).or_default().extend(list);
             }
         }
-        let cut = |rank: i64| {
-            let severity = match severity_of_rank(rank) {
-                s @ (Severity::Critical | Severity::High | Severity::Medium) => s,
-                _ => Severity::Low,
-            };
-            now - sla.days(severity) * DAY
-        };
+        // Unknown severities take the low SLA (`SlaPolicy::days`), as the SQL's CASE does.
+        let cut = |rank: i64| now - sla.days(severity_of_rank(rank)) * DAY;
         let none: Vec<usize> = Vec::new();
         with_db!(&self.db, |pool| {
             let mut rows = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, String)>(
@@ -571,13 +566,7 @@ impl Store {
                     open[first][rank as usize] += 1;
                     open[fixed][rank as usize] -= 1;
                     // Past its SLA at the end of day d once start(d) + DAY - 1 - SLA > first seen.
-                    let sla_days = match severity {
-                        Severity::Critical | Severity::High | Severity::Medium => {
-                            sla.days(severity)
-                        }
-                        _ => sla.days(Severity::Low),
-                    };
-                    let due = first_seen + sla_days * DAY - DAY + 2;
+                    let due = first_seen + sla.days(severity) * DAY - DAY + 2;
                     let late = index(due + DAY - 1).max(first);
                     if late < fixed {
                         breaching[late] += 1;
