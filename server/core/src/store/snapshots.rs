@@ -231,11 +231,7 @@ impl Store {
              CASE severity_rank WHEN 4 THEN $2 WHEN 3 THEN $3 WHEN 2 THEN $4 ELSE $5 END{}",
             scope.images(6)
         );
-        let alert_sql = format!(
-            "SELECT COUNT(*) FROM runtime_alerts WHERE state = 'open' AND at <= $1{}",
-            scope.alerts(2)
-        );
-        let (open_rows, new_findings, fixed_rows, breaches, alerts) = with_db!(&self.db, |pool| {
+        let (open_rows, new_findings, fixed_rows, breaches) = with_db!(&self.db, |pool| {
             // Today's open counts come from the per-image counts below.
             let open_rows: Vec<(i64, i64)> = if today {
                 Vec::new()
@@ -265,10 +261,7 @@ impl Store {
             )
             .fetch_one(pool)
             .await?;
-            let alerts: i64 = bind_all!(sqlx::query_scalar(&alert_sql).bind(at), arg.iter())
-                .fetch_one(pool)
-                .await?;
-            Ok::<_, sqlx::Error>((open_rows, new_findings, fixed_rows, breaches, alerts))
+            Ok::<_, sqlx::Error>((open_rows, new_findings, fixed_rows, breaches))
         })?;
         for (rank, n) in open_rows {
             snap.open.add(severity_of_rank(rank), n);
@@ -281,18 +274,46 @@ impl Store {
             r.open_seconds += secs;
         }
         snap.sla_breaches = breaches;
-        snap.open_alerts = alerts;
+        snap.open_alerts = self.open_alerts(scope, at).await?;
         if today {
-            let (open, fixable, suppressed) = self.vuln_counts(scope).await?;
-            snap.open = open;
-            snap.fixable_open = Some(fixable);
-            snap.suppressed = Some(suppressed);
-            let c = self.coverage_in(scope, scan_max_age_days, now).await?;
-            snap.scan_coverage =
-                (c.running_images > 0).then(|| c.scanned as f64 / c.running_images as f64);
+            self.fill_current(scope, &mut snap, scan_max_age_days, now)
+                .await?;
         }
         self.store_snapshot(scope, &snap).await?;
         Ok(snap)
+    }
+
+    /// Runtime alerts of `scope` open at `at`.
+    async fn open_alerts(&self, scope: &Scope, at: i64) -> StoreResult<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM runtime_alerts WHERE state = 'open' AND at <= $1{}",
+            scope.alerts(2)
+        );
+        Ok(with_db!(&self.db, |pool| bind_all!(
+            sqlx::query_scalar(&sql).bind(at),
+            scope.arg().iter()
+        )
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// What only today's snapshot knows, from the state now: open counts (the kept
+    /// per-image counts), fixable and suppressed, and scan coverage.
+    async fn fill_current(
+        &self,
+        scope: &Scope,
+        snap: &mut Snapshot,
+        scan_max_age_days: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let (open, fixable, suppressed) = self.vuln_counts(scope).await?;
+        snap.open = open;
+        snap.fixable_open = Some(fixable);
+        snap.suppressed = Some(suppressed);
+        let c = self.coverage_in(scope, scan_max_age_days, now).await?;
+        snap.scan_coverage =
+            (c.running_images > 0).then(|| c.scanned as f64 / c.running_images as f64);
+        Ok(())
     }
 
     async fn store_snapshot(&self, scope: &Scope, s: &Snapshot) -> StoreResult<()> {
@@ -489,23 +510,9 @@ impl Store {
             Ok::<_, sqlx::Error>(())
         })?;
         for (scope, snap) in scopes.iter().zip(snaps.iter_mut()) {
-            let (open, fixable, suppressed) = self.vuln_counts(scope).await?;
-            snap.open = open;
-            snap.fixable_open = Some(fixable);
-            snap.suppressed = Some(suppressed);
-            let alert_sql = format!(
-                "SELECT COUNT(*) FROM runtime_alerts WHERE state = 'open' AND at <= $1{}",
-                scope.alerts(2)
-            );
-            snap.open_alerts = with_db!(&self.db, |pool| bind_all!(
-                sqlx::query_scalar(&alert_sql).bind(now),
-                scope.arg().iter()
-            )
-            .fetch_one(pool)
-            .await)?;
-            let c = self.coverage_in(scope, scan_max_age_days, now).await?;
-            snap.scan_coverage =
-                (c.running_images > 0).then(|| c.scanned as f64 / c.running_images as f64);
+            snap.open_alerts = self.open_alerts(scope, now).await?;
+            self.fill_current(scope, snap, scan_max_age_days, now)
+                .await?;
             self.store_snapshot(scope, snap).await?;
         }
         Ok(snaps)
