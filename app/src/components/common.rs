@@ -42,6 +42,7 @@ pub fn SeverityCountsView(counts: SeverityCounts) -> impl IntoView {
                     <span class="count">{n}</span>
                 </li>
             }
+            .into_any()
         })
         .collect_view();
     view! { <ul class="sev-counts">{rows}</ul> }
@@ -63,7 +64,10 @@ pub fn RoleSelect(
 ) -> impl IntoView {
     let options = Role::ALL
         .iter()
-        .map(|r| view! { <option value=r.as_str() selected=*r == selected>{r.as_str()}</option> })
+        .map(|r| {
+            view! { <option value=r.as_str() selected=*r == selected>{r.as_str()}</option> }
+                .into_any()
+        })
         .collect_view();
     view! { <select name=name id=id>{options}</select> }
 }

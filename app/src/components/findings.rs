@@ -56,88 +56,7 @@ pub fn FindingsTable(
     // Keyed by id and state, so a row that changes state is rebuilt (an open
     // "Accept risk" form must not stay open on whichever row takes its place).
     let row = move |f: ConfigFindingView| {
-        let id = f.id.to_string();
-        let state = f.state;
-        let subject = show_subject.then(|| {
-                let href = subject_href(f.subject_kind, f.subject_id);
-                view! {
-                    <td>
-                        <span class="muted small">{f.subject_kind.as_str()}" "</span>
-                        <a href=href>{f.subject_name.clone()}</a>
-                        {f.host_name.clone().filter(|_| f.subject_kind == SubjectKind::Container).map(|h| view! {
-                            <div class="muted small">"on " {h}</div>
-                        })}
-                    </td>
-                }
-            });
-        let state_cell = match state {
-                FindingState::Accepted => view! {
-                    <span class="status status-neutral">"accepted"</span>
-                    <div class="small muted">
-                        {f.accepted_by.clone().unwrap_or_default()}": “"{f.accepted_reason.clone().unwrap_or_default()}"”"
-                        {f.accepted_until.map(|u| format!(" until {}", format_timestamp(u)))}
-                    </div>
-                }
-                .into_any(),
-                FindingState::Resolved => view! {
-                    <span class="status status-good">"resolved"</span>
-                    <div class="small muted">{f.resolved_at.map(format_timestamp)}</div>
-                }
-                .into_any(),
-                FindingState::Open => view! {
-                    <span class="status status-bad">"open"</span>
-                    {f.reopened_at.map(|r| view! { <div class="small muted">"reopened " {format_timestamp(r)}</div> })}
-                }
-                .into_any(),
-            };
-        let actions_cell = can_triage.then(|| match state {
-                FindingState::Open => {
-                    let (id_a, label) = (id.clone(), format!("Reason for accepting {}", f.title));
-                    view! {
-                        <details class="inline-details">
-                            <summary class="btn btn-small">"Accept risk"</summary>
-                            <ActionForm action=actions.accept attr:class="stack-form">
-                                <input type="hidden" name="id" value=id_a />
-                                <input name="reason" required minlength="3" maxlength="1000" placeholder="Why is this acceptable?"
-                                    aria-label=label />
-                                <input name="expires_in_days" type="number" min="1" max="3650" placeholder="days (optional)"
-                                    aria-label="Accept for this many days" />
-                                <button class="btn btn-small btn-primary" type="submit">"Accept"</button>
-                            </ActionForm>
-                        </details>
-                    }
-                    .into_any()
-                }
-                FindingState::Accepted => view! {
-                    <ActionForm action=actions.unaccept attr:class="inline-form">
-                        <input type="hidden" name="id" value=id.clone() />
-                        <button class="btn btn-small" type="submit">"Withdraw acceptance"</button>
-                    </ActionForm>
-                }
-                .into_any(),
-                FindingState::Resolved => ().into_any(),
-            });
-        view! {
-            <tr>
-                <td><SeverityBadge severity=f.severity /></td>
-                <td>
-                    <strong>{f.title.clone()}</strong>
-                    <div class="small muted">
-                        <code>{f.check_id.clone()}</code>
-                        {f.cis.clone().map(|c| format!(" · CIS {c}"))}
-                    </div>
-                    <details class="fix">
-                        <summary>"How to fix"</summary>
-                        <p>{f.remediation.clone()}</p>
-                    </details>
-                </td>
-                {subject}
-                <td class="evidence">{f.evidence.clone()}</td>
-                <td>{state_cell}</td>
-                <td class="small nowrap"><Timestamp at=Some(f.first_seen_at) /><div class="muted">"last " {format_timestamp(f.last_seen_at)}</div></td>
-                {actions_cell.map(|a| view! { <td class="actions">{a}</td> })}
-            </tr>
-        }
+        view! { <FindingRow finding=f show_subject can_triage actions /> }
     };
     view! {
         <table class="table findings-table">
@@ -156,6 +75,101 @@ pub fn FindingsTable(
                 <For each=move || findings.clone() key=|f| (f.id, f.state) children=row />
             </tbody>
         </table>
+    }
+    .into_any()
+}
+
+/// One row of [`FindingsTable`]. A component of its own, erased with `.into_any()`, so
+/// the table's view type stays shallow (release builds lay the whole type out).
+#[component]
+fn FindingRow(
+    finding: ConfigFindingView,
+    show_subject: bool,
+    can_triage: bool,
+    actions: TriageActions,
+) -> AnyView {
+    let f = finding;
+    let id = f.id.to_string();
+    let state = f.state;
+    let subject = show_subject.then(|| {
+            let href = subject_href(f.subject_kind, f.subject_id);
+            view! {
+                <td>
+                    <span class="muted small">{f.subject_kind.as_str()}" "</span>
+                    <a href=href>{f.subject_name.clone()}</a>
+                    {f.host_name.clone().filter(|_| f.subject_kind == SubjectKind::Container).map(|h| view! {
+                        <div class="muted small">"on " {h}</div>
+                    })}
+                </td>
+            }
+        });
+    let state_cell = match state {
+            FindingState::Accepted => view! {
+                <span class="status status-neutral">"accepted"</span>
+                <div class="small muted">
+                    {f.accepted_by.clone().unwrap_or_default()}": “"{f.accepted_reason.clone().unwrap_or_default()}"”"
+                    {f.accepted_until.map(|u| format!(" until {}", format_timestamp(u)))}
+                </div>
+            }
+            .into_any(),
+            FindingState::Resolved => view! {
+                <span class="status status-good">"resolved"</span>
+                <div class="small muted">{f.resolved_at.map(format_timestamp)}</div>
+            }
+            .into_any(),
+            FindingState::Open => view! {
+                <span class="status status-bad">"open"</span>
+                {f.reopened_at.map(|r| view! { <div class="small muted">"reopened " {format_timestamp(r)}</div> })}
+            }
+            .into_any(),
+        };
+    let actions_cell = can_triage.then(|| match state {
+            FindingState::Open => {
+                let (id_a, label) = (id.clone(), format!("Reason for accepting {}", f.title));
+                view! {
+                    <details class="inline-details">
+                        <summary class="btn btn-small">"Accept risk"</summary>
+                        <ActionForm action=actions.accept attr:class="stack-form">
+                            <input type="hidden" name="id" value=id_a />
+                            <input name="reason" required minlength="3" maxlength="1000" placeholder="Why is this acceptable?"
+                                aria-label=label />
+                            <input name="expires_in_days" type="number" min="1" max="3650" placeholder="days (optional)"
+                                aria-label="Accept for this many days" />
+                            <button class="btn btn-small btn-primary" type="submit">"Accept"</button>
+                        </ActionForm>
+                    </details>
+                }
+                .into_any()
+            }
+            FindingState::Accepted => view! {
+                <ActionForm action=actions.unaccept attr:class="inline-form">
+                    <input type="hidden" name="id" value=id.clone() />
+                    <button class="btn btn-small" type="submit">"Withdraw acceptance"</button>
+                </ActionForm>
+            }
+            .into_any(),
+            FindingState::Resolved => ().into_any(),
+        });
+    view! {
+        <tr>
+            <td><SeverityBadge severity=f.severity /></td>
+            <td>
+                <strong>{f.title.clone()}</strong>
+                <div class="small muted">
+                    <code>{f.check_id.clone()}</code>
+                    {f.cis.clone().map(|c| format!(" · CIS {c}"))}
+                </div>
+                <details class="fix">
+                    <summary>"How to fix"</summary>
+                    <p>{f.remediation.clone()}</p>
+                </details>
+            </td>
+            {subject}
+            <td class="evidence">{f.evidence.clone()}</td>
+            <td>{state_cell}</td>
+            <td class="small nowrap"><Timestamp at=Some(f.first_seen_at) /><div class="muted">"last " {format_timestamp(f.last_seen_at)}</div></td>
+            {actions_cell.map(|a| view! { <td class="actions">{a}</td> })}
+        </tr>
     }
     .into_any()
 }

@@ -50,7 +50,9 @@ pub fn Layout() -> impl IntoView {
 
     let main_links = SECTIONS
         .iter()
-        .map(|(href, label)| view! { <li><A href=*href exact=*href == "/">{*label}</A></li> })
+        .map(|(href, label)| {
+            view! { <li><A href=*href exact=*href == "/">{*label}</A></li> }.into_any()
+        })
         .collect_view();
     let coming = COMING
         .iter()
@@ -63,6 +65,7 @@ pub fn Layout() -> impl IntoView {
                     </span>
                 </li>
             }
+            .into_any()
         })
         .collect_view();
 
@@ -102,7 +105,7 @@ pub fn Layout() -> impl IntoView {
                         is_admin.then(|| {
                             let links = ADMIN
                                 .iter()
-                                .map(|(href, label)| view! { <li><A href=*href>{*label}</A></li> })
+                                .map(|(href, label)| view! { <li><A href=*href>{*label}</A></li> }.into_any())
                                 .collect_view();
                             view! {
                                 <h2 class="nav-heading">"Admin"</h2>

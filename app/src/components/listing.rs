@@ -158,6 +158,7 @@ pub fn SeverityPills(counts: SeverityCounts) -> impl IntoView {
                     <span class="visually-hidden">{format!(" {}", s.label())}</span>
                 </span>
             }
+            .into_any()
         })
         .collect_view();
     if counts.total() == 0 {
@@ -213,7 +214,9 @@ pub fn FilterBar(
     let state_select = (!states.is_empty()).then(|| {
         let options = states
             .iter()
-            .map(|s| view! { <option value=*s selected=current_state == *s>{*s}</option> })
+            .map(|s| {
+                view! { <option value=*s selected=current_state == *s>{*s}</option> }.into_any()
+            })
             .collect_view();
         view! {
             <label>"State"
@@ -227,7 +230,7 @@ pub fn FilterBar(
     let severity_select = severity.then(|| {
         let options = Severity::DESCENDING[..4]
             .iter()
-            .map(|s| view! { <option value=s.as_str() selected=current_severity == s.as_str()>{format!("{} or worse", s.label())}</option> })
+            .map(|s| view! { <option value=s.as_str() selected=current_severity == s.as_str()>{format!("{} or worse", s.label())}</option> }.into_any())
             .collect_view();
         view! {
             <label>"Findings"
@@ -243,7 +246,7 @@ pub fn FilterBar(
         q.clone()
             .into_iter()
             .filter(|(k, _)| !matches!(k.as_ref(), "q" | "state" | "severity" | "page"))
-            .map(|(k, v)| view! { <input type="hidden" name=k.to_string() value=v /> })
+            .map(|(k, v)| view! { <input type="hidden" name=k.to_string() value=v /> }.into_any())
             .collect_view()
     });
     view! {

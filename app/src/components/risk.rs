@@ -47,7 +47,7 @@ pub fn RiskRanking(kind: RiskSubject, title: &'static str, limit: i64) -> impl I
                                             <td class="clamp"><a href=href>{e.name}</a></td>
                                             <td class="muted small">{factor}</td>
                                         </tr>
-                                    }
+                                    }.into_any()
                                 })
                                 .collect_view();
                             view! {
@@ -98,7 +98,7 @@ fn Breakdown(breakdown: RiskBreakdown) -> impl IntoView {
         .iter()
         .filter(|f| f.points > 0.0)
         .cloned()
-        .map(|f| view! { <Factor factor=f /> })
+        .map(|f| view! { <Factor factor=f /> }.into_any())
         .collect_view();
     let fixes = (!b.fixes.is_empty()).then(|| {
         let rows = b
@@ -110,7 +110,7 @@ fn Breakdown(breakdown: RiskBreakdown) -> impl IntoView {
                         <a href=f.link.clone()>{f.package.clone()}</a>
                         {format!(": {} finding{}, {} with a fix", f.findings, if f.findings == 1 { "" } else { "s" }, f.fixable)}
                     </li>
-                }
+                }.into_any()
             })
             .collect_view();
         view! {

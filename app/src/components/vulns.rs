@@ -125,46 +125,7 @@ pub fn VulnTable(
         return view! { <p class="muted">"No vulnerabilities."</p> }.into_any();
     }
     let row = move |f: VulnFindingView| {
-        let href = vuln_href(&f.vuln_id);
-        let fix = match &f.fixed_version {
-            Some(v) => {
-                view! { <div class="small">"fix: " <code>{v.clone()}</code></div> }.into_any()
-            }
-            None => view! { <div class="small muted">"no fix yet"</div> }.into_any(),
-        };
-        let image = show_image.then(|| {
-            view! {
-                <td class="wrap-anywhere"><a href=format!("/images/{}", f.image.id)>{f.image.name.clone()}</a></td>
-            }
-        });
-        let action = suppress.map(|action| {
-            let cell = (f.state == VulnState::Open)
-                .then(|| view! { <SuppressForm action finding=f.clone() /> });
-            view! { <td class="actions">{cell}</td> }
-        });
-        view! {
-            <tr>
-                <td><SeverityBadge severity=f.severity /></td>
-                <td>
-                    <a href=href><strong>{f.vuln_id.clone()}</strong></a>
-                    <div class="small muted clamp">{f.title.clone()}</div>
-                    <RiskSignals cvss=f.cvss_score epss=f.epss kev=f.known_exploited />
-                </td>
-                <td>
-                    <strong>{f.pkg_name.clone()}</strong>" "<code class="small">{f.installed_version.clone()}</code>
-                    <div class="small muted">{f.pkg_type.clone()}</div>
-                    {fix}
-                </td>
-                {image}
-                <td>{state_cell(&f)}</td>
-                <td class="small nowrap">
-                    <Timestamp at=Some(f.first_seen_at) />
-                    <div class="muted">"last " {format_timestamp(f.last_seen_at)}</div>
-                    {(!f.scanners.is_empty()).then(|| view! { <div class="muted">"by " {f.scanners.join(", ")}</div> })}
-                </td>
-                {action}
-            </tr>
-        }
+        view! { <VulnRow finding=f show_image suppress /> }
     };
     view! {
         <div class="table-wrap">
@@ -185,6 +146,56 @@ pub fn VulnTable(
             </tbody>
         </table>
         </div>
+    }
+    .into_any()
+}
+
+/// One row of [`VulnTable`]. A component of its own, erased with `.into_any()`, so the
+/// table's view type stays shallow (release builds lay the whole type out).
+#[component]
+fn VulnRow(
+    finding: VulnFindingView,
+    show_image: bool,
+    suppress: Option<ServerAction<Suppress>>,
+) -> AnyView {
+    let f = finding;
+    let href = vuln_href(&f.vuln_id);
+    let fix = match &f.fixed_version {
+        Some(v) => view! { <div class="small">"fix: " <code>{v.clone()}</code></div> }.into_any(),
+        None => view! { <div class="small muted">"no fix yet"</div> }.into_any(),
+    };
+    let image = show_image.then(|| {
+        view! {
+            <td class="wrap-anywhere"><a href=format!("/images/{}", f.image.id)>{f.image.name.clone()}</a></td>
+        }
+    });
+    let action = suppress.map(|action| {
+        let cell = (f.state == VulnState::Open)
+            .then(|| view! { <SuppressForm action finding=f.clone() /> });
+        view! { <td class="actions">{cell}</td> }
+    });
+    view! {
+        <tr>
+            <td><SeverityBadge severity=f.severity /></td>
+            <td>
+                <a href=href><strong>{f.vuln_id.clone()}</strong></a>
+                <div class="small muted clamp">{f.title.clone()}</div>
+                <RiskSignals cvss=f.cvss_score epss=f.epss kev=f.known_exploited />
+            </td>
+            <td>
+                <strong>{f.pkg_name.clone()}</strong>" "<code class="small">{f.installed_version.clone()}</code>
+                <div class="small muted">{f.pkg_type.clone()}</div>
+                {fix}
+            </td>
+            {image}
+            <td>{state_cell(&f)}</td>
+            <td class="small nowrap">
+                <Timestamp at=Some(f.first_seen_at) />
+                <div class="muted">"last " {format_timestamp(f.last_seen_at)}</div>
+                {(!f.scanners.is_empty()).then(|| view! { <div class="muted">"by " {f.scanners.join(", ")}</div> })}
+            </td>
+            {action}
+        </tr>
     }
     .into_any()
 }

@@ -54,6 +54,7 @@ fn AuditTable(page: Page<AuditEntry>) -> impl IntoView {
                     <td>{e.ip.unwrap_or_default()}</td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
     view! {

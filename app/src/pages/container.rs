@@ -74,7 +74,7 @@ fn ContainerView(detail: ContainerDetail, role: Role, actions: TriageActions) ->
             <li><code>{m.source.clone()}</code>" → "<code>{m.destination.clone()}</code>
                 {format!(" ({}, {}{})", m.kind, if m.read_write { "read-write" } else { "read-only" },
                     if m.propagation.is_empty() { String::new() } else { format!(", {}", m.propagation) })}</li>
-        })
+        }.into_any())
         .collect_view();
     let namespaces = [
         &f.pid_mode,

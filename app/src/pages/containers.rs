@@ -75,7 +75,7 @@ fn Rows(items: Vec<ContainerSummary>) -> impl IntoView {
                     <td>{c.user.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into())}</td>
                     <td><SeverityPills counts=c.open_findings.clone() /></td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view()
 }

@@ -110,7 +110,7 @@ fn HostFactsView(
         </dl>
         {(!f.warnings.is_empty()).then(|| view! {
             <h3>"Engine warnings"</h3>
-            <ul>{f.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
+            <ul>{f.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }.into_any()).collect_view()}</ul>
         })}
     }
 }

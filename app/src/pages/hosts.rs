@@ -115,7 +115,7 @@ fn HostTable(list: Listing<HostSummary>, role: Role, actions: EngineActions) -> 
                         })}
                     </td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

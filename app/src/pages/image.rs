@@ -62,12 +62,12 @@ fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl In
                 <td class="num">{if h.empty_layer { "—".to_string() } else { human_size(Some(h.size)) }}</td>
                 <td class="small">{h.created.map(format_timestamp)}</td>
             </tr>
-        })
+        }.into_any())
         .collect_view();
     let labels = f
         .labels
         .iter()
-        .map(|(k, v)| view! { <li><code>{k.clone()}</code>" = "{v.clone()}</li> })
+        .map(|(k, v)| view! { <li><code>{k.clone()}</code>" = "{v.clone()}</li> }.into_any())
         .collect_view();
     view! {
         <Title text=title.clone() />

@@ -204,7 +204,7 @@ fn GroupTable(groups: Vec<Group>) -> impl IntoView {
                             " " <span class="muted small">{f.pkg_name.clone()}" "{f.installed_version.clone()}
                             {f.fixed_version.clone().map(|v| format!(" → {v}"))}{state}</span>
                         </li>
-                    }
+                    }.into_any()
                 })
                 .collect_view();
             let fixes = if g.fixes.is_empty() {
@@ -224,7 +224,7 @@ fn GroupTable(groups: Vec<Group>) -> impl IntoView {
                     <td class="num">{n}</td>
                     <td class="small">{fixes}</td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

@@ -56,7 +56,7 @@ fn ImageTable(list: Listing<ImageSummary>) -> impl IntoView {
                     <td class="small">{i.last_scan_at.map(format_timestamp).unwrap_or_else(|| "never".into())}</td>
                     <td><SeverityPills counts=i.open_findings.clone() /></td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

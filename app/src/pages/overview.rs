@@ -85,7 +85,7 @@ fn ChecksPanel(checks: Vec<CheckCount>) -> impl IntoView {
                     <td><a href=href>{c.title}</a>" "<code class="small muted">{c.check_id}</code></td>
                     <td class="num">{c.open}</td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

@@ -93,6 +93,7 @@ fn Feeds(feeds: Vec<FeedStatus>) -> impl IntoView {
                     <td>{format_timestamp(f.imported_at)}" by "{f.imported_by}</td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
     view! {
@@ -181,7 +182,7 @@ fn UploadOutcomes(outcomes: Vec<UploadOutcome>) -> impl IntoView {
                 let summaries = o
                     .summaries
                     .into_iter()
-                    .map(|s| view! { <SummaryView summary=s /> })
+                    .map(|s| view! { <SummaryView summary=s /> }.into_any())
                     .collect_view();
                 view! {
                     <div class="alert alert-ok" role="status">
@@ -232,7 +233,7 @@ fn SummaryView(summary: IngestSummary) -> impl IntoView {
     let notes = s
         .notes
         .iter()
-        .map(|n| view! { <li>{n.clone()}</li> })
+        .map(|n| view! { <li>{n.clone()}</li> }.into_any())
         .collect_view();
     view! {
         <div class="summary">
@@ -283,7 +284,7 @@ pub fn ScanTable(scans: Vec<ScanView>, show_image: bool) -> impl IntoView {
                     <td class="small">{changes}</td>
                     <td class="small">{s.uploaded_by.clone().unwrap_or_default()}<div class="muted">{format!("via {}", s.source)}</div></td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

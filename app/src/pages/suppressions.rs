@@ -121,7 +121,7 @@ fn SuppressionTable(
                     <td>{status}</td>
                     {can_triage.then(|| view! { <td class="actions">{action}</td> })}
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

@@ -138,6 +138,7 @@ fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl
                     </td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
     view! {

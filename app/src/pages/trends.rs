@@ -80,7 +80,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
         .map(|s| {
             let value = s.param();
             let selected = value == chosen;
-            view! { <option value=value selected=selected>{s.label.clone()}</option> }
+            view! { <option value=value selected=selected>{s.label.clone()}</option> }.into_any()
         })
         .collect_view();
     let empty = t.days.is_empty().then(|| {
@@ -106,6 +106,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
                     <td class="num">{sla}</td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
     let charts = page
@@ -124,6 +125,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
                     </figcaption>
                 </figure>
             }
+            .into_any()
         })
         .collect_view();
     view! {

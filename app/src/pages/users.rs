@@ -129,7 +129,7 @@ fn UserTable(users: Vec<UserView>, actions: Actions) -> impl IntoView {
                         </ActionForm>
                     </td>
                 </tr>
-            }
+            }.into_any()
         })
         .collect_view();
     view! {

@@ -68,7 +68,9 @@ fn VulnView(
     let hosts = d
         .hosts
         .iter()
-        .map(|(id, name)| view! { <li><a href=format!("/hosts/{id}")>{name.clone()}</a></li> })
+        .map(|(id, name)| {
+            view! { <li><a href=format!("/hosts/{id}")>{name.clone()}</a></li> }.into_any()
+        })
         .collect_view();
     let open = d
         .findings

@@ -86,7 +86,9 @@ fn VulnFilters() -> impl IntoView {
         let current = value(name);
         let options = options
             .into_iter()
-            .map(|(v, text)| view! { <option value=v selected=current == v>{text}</option> })
+            .map(|(v, text)| {
+                view! { <option value=v selected=current == v>{text}</option> }.into_any()
+            })
             .collect_view();
         view! { <label>{label}<select name=name>{options}</select></label> }
     };
