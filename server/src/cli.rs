@@ -110,6 +110,17 @@ pub enum Command {
     /// One-shot audits that need no server or database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The demo estate: invented hosts, images, containers, scans and ninety days of
+    /// history, in a database of its own (never the configured one), for a look at
+    /// Coastguard without an engine.
+    Demo {
+        #[command(subcommand)]
+        action: DemoCommand,
+        /// The demo's database (default: sqlite://<data_dir>/demo.db). It must be empty
+        /// or hold the demo estate.
+        #[arg(long, global = true, value_name = "URL")]
+        demo_db: Option<String>,
+    },
     /// Store scan reports (Trivy, Grype, SARIF, CycloneDX), VEX documents or exploit
     /// intelligence feeds (CISA KEV JSON, FIRST EPSS CSV) in the configured database, as an
     /// upload would.
@@ -124,6 +135,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DemoCommand {
+    /// Create the demo estate (again, if it exists) and print how to log in. The admin's
+    /// password is COASTGUARD_ADMIN_PASSWORD, or a new one printed once.
+    Load,
+    /// Serve the demo estate: every page says "demo", no engine is collected.
+    Serve,
+    /// Delete the demo estate.
+    Remove,
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,6 +236,14 @@ pub async fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => startup::serve(settings).await,
+        Command::Demo { action, demo_db } => {
+            let url = crate::demo::url(&settings, demo_db);
+            match action {
+                DemoCommand::Load => crate::demo::load(settings, &url).await,
+                DemoCommand::Serve => crate::demo::serve(settings, &url).await,
+                DemoCommand::Remove => crate::demo::remove(&url).await,
+            }
+        }
         Command::Audit(_) => unreachable!("audits run before settings are loaded"),
         Command::Migrate => {
             let state = startup::open(settings).await?;

@@ -5,5 +5,6 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod demo;
 pub mod http;
 pub mod startup;

@@ -15,7 +15,9 @@ pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
     db.migrate()
         .await
         .with_context(|| format!("database {}: migrations failed", redact_url(&url)))?;
-    Ok(AppState::new(Store::new(db), settings))
+    let mut state = AppState::new(Store::new(db), settings);
+    state.demo = coastguard_core::demo::mark(&state.store).await?.is_some();
+    Ok(state)
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -87,12 +89,25 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         jobs::snapshots,
     );
 
-    let collector =
-        coastguard_core::docker::collector::spawn_supervisor(state.clone(), stop_rx.clone());
+    // The demo estate's engines are invented, and a real engine's inventory must not be
+    // mixed into it: no collector runs on the demo's database.
+    let collector = if state.demo {
+        tracing::info!("this database holds the demo estate: no Docker engine is collected");
+        None
+    } else {
+        Some(coastguard_core::docker::collector::spawn_supervisor(
+            state.clone(),
+            stop_rx.clone(),
+        ))
+    };
 
     let app = http::router(state.clone());
     tracing::info!(%addr, database = %redact_url(&settings.database_url()), "coastguard listening");
-    println!("Coastguard is running at http://{addr}/");
+    if state.demo {
+        println!("Coastguard is serving the DEMO ESTATE (invented data) at http://{addr}/");
+    } else {
+        println!("Coastguard is running at http://{addr}/");
+    }
 
     axum::serve(
         listener,
@@ -105,7 +120,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = housekeeping.await;
     let _ = risk.await;
     let _ = snapshots.await;
-    let _ = collector.await;
+    if let Some(collector) = collector {
+        let _ = collector.await;
+    }
     state.store.db().close().await;
     Ok(())
 }

@@ -71,6 +71,9 @@ pub struct Me {
     pub role: Role,
     /// `user` for a browser session, `token` for an API token.
     pub kind: String,
+    /// The server holds the demo estate (`coastguard demo`): invented data.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

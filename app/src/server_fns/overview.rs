@@ -7,7 +7,8 @@ use leptos::prelude::*;
 pub async fn current_user() -> Result<Me, AppError> {
     use super::ctx;
     use coastguard_core::auth::Viewer;
-    Ok(ctx::require::<Viewer>()?.principal.me())
+    let who = ctx::require::<Viewer>()?;
+    Ok(who.principal.me(ctx::state()?.demo))
 }
 
 #[server(prefix = "/ui")]

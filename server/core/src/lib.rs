@@ -10,6 +10,7 @@ pub mod auth;
 pub mod charts;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod docker;
 pub mod error;
 pub mod jobs;

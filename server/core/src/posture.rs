@@ -66,9 +66,13 @@ pub const BACKFILL_DAYS: i64 = 90;
 /// `snapshots` job (every 15 minutes), all of them in one pass over the findings
 /// (0.6–1.9 s for 60 scopes, docs/benchmarks.md).
 pub async fn take_snapshots(state: &AppState, every_scope: bool) -> Result<usize> {
+    take_snapshots_at(state, every_scope, now()).await
+}
+
+/// [`take_snapshots`] as of `now` (the demo estate's story ends at its load time).
+pub async fn take_snapshots_at(state: &AppState, every_scope: bool, now: i64) -> Result<usize> {
     let policy = crate::docker::collector::policy(state).await;
     let sla = sla(state).await;
-    let now = now();
     if !every_scope {
         return Ok(state
             .store

@@ -10,6 +10,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Identifies this process among replicas (lease holder name).
     pub instance: Arc<str>,
+    /// The database holds the demo estate (see [`crate::demo`]): no collector runs and
+    /// no engine can be added.
+    pub demo: bool,
 }
 
 impl AppState {
@@ -24,6 +27,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             instance: instance.into(),
+            demo: false,
         }
     }
 }

@@ -77,8 +77,8 @@ pub async fn openapi(_: Authed<Viewer>, State(state): State<ServerState>) -> Res
 /// Who is calling: the signed-in user or the token, with its role.
 #[utoipa::path(get, path = "/me", tag = "system",
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-pub async fn me(who: Authed<Viewer>) -> Json<Me> {
-    Json(who.principal.me())
+pub async fn me(who: Authed<Viewer>, State(state): State<ServerState>) -> Json<Me> {
+    Json(who.principal.me(state.app.demo))
 }
 
 /// Posture at a glance: inventory counts and open findings by severity.

@@ -30,11 +30,13 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn me(&self) -> Me {
+    /// Who this is; `demo` when the server holds the demo estate.
+    pub fn me(&self, demo: bool) -> Me {
         Me {
             name: self.name.clone(),
             role: self.role,
             kind: self.kind_str().to_string(),
+            demo,
         }
     }
 
@@ -97,6 +99,23 @@ pub struct Authed<R: MinRole> {
     pub principal: Principal,
     pub ip: Option<String>,
     _role: PhantomData<R>,
+}
+
+impl Authed<Analyst> {
+    /// Someone acting from inside Coastguard rather than through a request: the demo
+    /// estate's pipeline and analyst replaying their past work. The audit log records
+    /// `name`.
+    pub fn acting_as(name: &str) -> Authed<Analyst> {
+        Authed {
+            principal: Principal {
+                kind: PrincipalKind::Cli,
+                name: name.to_string(),
+                role: Role::Analyst,
+            },
+            ip: None,
+            _role: PhantomData,
+        }
+    }
 }
 
 impl<R: MinRole> Authed<R> {

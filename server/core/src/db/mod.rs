@@ -139,6 +139,52 @@ impl Db {
         }
     }
 
+    /// The tables of this database (of the current schema, on Postgres).
+    pub async fn table_names(&self) -> Result<Vec<String>, sqlx::Error> {
+        let list = match self {
+            Db::Sqlite(_) => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            }
+            Db::Postgres(_) => {
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()"
+            }
+        };
+        with_db!(self, |pool| sqlx::query_scalar(list).fetch_all(pool).await)
+    }
+
+    /// Drops every table of this database (the schema's, on Postgres), migrations'
+    /// record included. Only for a database known to hold nothing else: the demo
+    /// estate's, which `coastguard demo` recreates and removes.
+    pub async fn drop_all_tables(&self) -> Result<(), sqlx::Error> {
+        for table in self.table_names().await? {
+            // Names come from the catalogue, quoted as identifiers.
+            let sql = match self {
+                Db::Sqlite(_) => format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', "\"\"")),
+                Db::Postgres(_) => format!(
+                    "DROP TABLE IF EXISTS \"{}\" CASCADE",
+                    table.replace('"', "\"\"")
+                ),
+            };
+            match self {
+                Db::Sqlite(pool) => {
+                    // One connection, foreign keys off, so the order of drops can't fail.
+                    let mut conn = pool.acquire().await?;
+                    sqlx::query("PRAGMA foreign_keys = OFF")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(&sql).execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query(&sql).execute(pool).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         with_db!(self, |pool| sqlx::query("SELECT 1")

@@ -28,11 +28,23 @@ fn facts<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Option<T> {
     raw.and_then(|r| serde_json::from_str(&r).ok())
 }
 
+/// The demo estate's engines are invented: none can be reached, and a real one must not
+/// be mixed into the demo's database.
+fn refuse_in_demo(state: &AppState) -> Result<()> {
+    if state.demo {
+        return Err(Error::Conflict(
+            "this server holds the demo estate, whose engines are invented: connect real engines to a server on your own database (coastguard serve)".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn add_engine(
     state: &AppState,
     by: &Authed<Admin>,
     input: NewEngine,
 ) -> Result<HostSummary> {
+    refuse_in_demo(state)?;
     let name = validate_field("name", validate::label("engine name", &input.name))?;
     let blank = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let config = EngineConfig {
@@ -97,6 +109,7 @@ pub async fn remove_engine(state: &AppState, by: &Authed<Admin>, id: i64) -> Res
 
 /// Syncs an engine now (besides its schedule) and reports what it found.
 pub async fn sync_now(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<SyncResult> {
+    refuse_in_demo(state)?;
     let engine = state
         .store
         .docker_engine(id)
@@ -184,6 +197,17 @@ pub async fn accept_finding(
     id: i64,
     input: AcceptRisk,
 ) -> Result<()> {
+    accept_finding_at(state, by, id, input, now()).await
+}
+
+/// [`accept_finding`] as of `at` (the demo estate replays an analyst's past decisions).
+pub async fn accept_finding_at(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    id: i64,
+    input: AcceptRisk,
+    at: i64,
+) -> Result<()> {
     let reason = input.reason.trim();
     if reason.len() < 3 {
         return Err(Error::invalid_at(
@@ -199,7 +223,7 @@ pub async fn accept_finding(
     }
     let until = match input.expires_in_days {
         None => None,
-        Some(days) if (1..=3650).contains(&days) => Some(now() + days * 86_400),
+        Some(days) if (1..=3650).contains(&days) => Some(at + days * 86_400),
         Some(_) => {
             return Err(Error::invalid_at(
                 "expires_in_days",
@@ -221,7 +245,7 @@ pub async fn accept_finding(
                 Some(format!("config_finding:{id}")),
                 Some(json!({ "reason": reason, "until": until })),
             ),
-            now(),
+            at,
         )
         .await?;
     Ok(())

@@ -133,11 +133,22 @@ pub async fn ingest(
     image: Option<String>,
     channel: &'static str,
 ) -> Result<Vec<IngestSummary>> {
+    ingest_at(state, by, body, image, channel, now()).await
+}
+
+/// [`ingest`] as of `at`: the demo estate replays ninety days of its pipelines' uploads.
+pub async fn ingest_at(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    body: &[u8],
+    image: Option<String>,
+    channel: &'static str,
+    at: i64,
+) -> Result<Vec<IngestSummary>> {
     let limit = state.settings.max_report_mb as usize * 1024 * 1024;
     let bytes = decompress(body, limit)?;
     let sha = hex::encode(Sha256::digest(&bytes));
     let document = parse(&bytes).map_err(invalid)?;
-    let at = now();
     let summaries = match document {
         Document::Reports(reports) => {
             let source = ScanSource {

@@ -15,6 +15,16 @@ pub async fn create_suppression(
     by: &Authed<Analyst>,
     input: NewSuppression,
 ) -> Result<i64> {
+    create_suppression_at(state, by, input, now()).await
+}
+
+/// [`create_suppression`] as of `at` (the demo estate replays an analyst's past decisions).
+pub async fn create_suppression_at(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    input: NewSuppression,
+    at: i64,
+) -> Result<i64> {
     let vuln_id = input.vuln_id.trim();
     if vuln_id.is_empty() || vuln_id.len() > 200 || vuln_id.contains(char::is_whitespace) {
         return Err(Error::invalid_at(
@@ -31,7 +41,7 @@ pub async fn create_suppression(
     }
     let expires_at = match input.expires_in_days {
         None => None,
-        Some(d) if (1..=3650).contains(&d) => Some(now() + d * 86_400),
+        Some(d) if (1..=3650).contains(&d) => Some(at + d * 86_400),
         Some(_) => {
             return Err(Error::invalid_at(
                 "expires_in_days",
@@ -52,7 +62,6 @@ pub async fn create_suppression(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
-    let at = now();
     let id = state
         .store
         .create_suppression(

@@ -69,6 +69,21 @@ impl Store {
         &self.db
     }
 
+    /// Whether anything is stored that people or sources put there: users, engines,
+    /// clusters, registries, images, scans or suppressions. Settings alone don't count.
+    pub async fn holds_data(&self) -> StoreResult<bool> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM hosts) \
+             OR EXISTS (SELECT 1 FROM clusters) OR EXISTS (SELECT 1 FROM registries) \
+             OR EXISTS (SELECT 1 FROM images) OR EXISTS (SELECT 1 FROM scans) \
+             OR EXISTS (SELECT 1 FROM suppressions)";
+        Ok(crate::with_db!(&self.db, |pool| sqlx::query_scalar::<
+            _,
+            bool,
+        >(SQL)
+        .fetch_one(pool)
+        .await)?)
+    }
+
     /// Keeps the query planner's statistics current. SQLite has no autovacuum daemon to
     /// gather them: without them it picks the wrong index at a million findings (a
     /// package filter took 1.4 s instead of milliseconds, docs/benchmarks.md). `optimize`

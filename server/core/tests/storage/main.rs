@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod demo;
 mod intel;
 mod jobs;
 mod overview;
