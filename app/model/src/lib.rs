@@ -21,7 +21,7 @@ pub use access::{
     UserView,
 };
 pub use error::{ErrorBody, ErrorDetail};
-pub use overview::{CheckCount, Overview, SeverityCounts};
+pub use overview::{CheckCount, InstanceInfo, Overview, SetupInfo, SeverityCounts};
 pub use severity::Severity;
 pub use time::{format_age, format_day, format_timestamp};
 

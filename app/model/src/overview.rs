@@ -82,3 +82,21 @@ impl Overview {
         self.hosts == 0 && self.clusters == 0 && self.images == 0 && self.scans == 0
     }
 }
+
+/// What the first-run walkthrough needs to write exact commands for this server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupInfo {
+    /// This server's URL: `COASTGUARD_PUBLIC_URL`, else as the browser reached it.
+    pub base_url: String,
+    /// The server watches the local engine (`COASTGUARD_DOCKER_LOCAL`)...
+    pub docker_local: bool,
+    /// ...and its socket, `/var/run/docker.sock`, exists.
+    pub local_socket: bool,
+}
+
+/// What anyone may know of this server before logging in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    /// It serves the demo estate (`coastguard demo`): invented data.
+    pub demo: bool,
+}

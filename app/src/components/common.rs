@@ -86,3 +86,53 @@ where
         None => None,
     }
 }
+
+/// A button that copies `text` to the clipboard (once the page has hydrated).
+#[component]
+pub fn CopyButton(text: String, #[prop(optional)] label: Option<&'static str>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&text);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+        copied.set(true);
+    };
+    let label = label.unwrap_or("Copy");
+    view! {
+        <button type="button" class="btn btn-small copy" on:click=copy>
+            {move || if copied.get() { "Copied" } else { label }}
+        </button>
+    }
+}
+
+/// The one-time display of a new token's secret, with a copy button.
+#[component]
+pub fn NewSecret(name: String, secret: String) -> impl IntoView {
+    view! {
+        <div class="alert alert-ok secret-box" role="status">
+            <p>
+                <strong>"Token “" {name} "” created."</strong>
+                " Copy the secret now: it is not shown again."
+            </p>
+            <div class="secret-row">
+                <code class="secret" data-testid="token-secret">{secret.clone()}</code>
+                <CopyButton text=secret />
+            </div>
+        </div>
+    }
+}
+
+/// A command line to copy, shown as typed.
+#[component]
+pub fn Command(text: String) -> impl IntoView {
+    view! {
+        <div class="command">
+            <pre><code>{text.clone()}</code></pre>
+            <CopyButton text />
+        </div>
+    }
+}

@@ -96,6 +96,11 @@ pub fn Layout() -> impl IntoView {
                 </form>
             </div>
         </header>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().filter(|m| m.demo).map(|_| view! { <DemoBanner /> })
+            })}
+        </Suspense>
         <div class="frame">
             <nav class="sidebar" aria-label="Sections">
                 <ul class="nav">{main_links}{coming}</ul>
@@ -118,6 +123,19 @@ pub fn Layout() -> impl IntoView {
             <main id="main" class="content" tabindex="-1">
                 <Outlet />
             </main>
+        </div>
+    }
+}
+
+/// Says on every page that the data is invented, and how to leave the demo.
+#[component]
+pub fn DemoBanner() -> impl IntoView {
+    view! {
+        <div class="demo-banner" role="note">
+            <strong>"Demo estate."</strong>
+            " Every host, image, finding and person here is invented (loaded by "
+            <code>"coastguard demo load"</code> "). Nothing is collected. Remove it with "
+            <code>"coastguard demo remove"</code> "."
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The login page: a plain form posted to `POST /login`, so it works before hydration.
 
-use crate::components::layout::Logo;
+use crate::components::layout::{DemoBanner, Logo};
+use crate::server_fns::overview::get_instance_info;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -22,8 +23,14 @@ pub fn LoginPage() -> impl IntoView {
         })
     };
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let instance = Resource::new(|| (), |_| get_instance_info());
     view! {
         <Title text="Log in" />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                instance.await.ok().filter(|i| i.demo).map(|_| view! { <DemoBanner /> })
+            })}
+        </Suspense>
         <main class="centered-page">
             <form class="card narrow login-form" method="post" action="/login">
                 <div class="brand brand-large">

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod container;
 pub mod containers;
 pub mod findings;
+pub mod getting_started;
 pub mod host;
 pub mod hosts;
 pub mod image;

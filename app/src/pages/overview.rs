@@ -4,6 +4,7 @@ use crate::components::common::{ErrorBox, Loading, SeverityBadge, SeverityCounts
 use crate::components::listing::encode;
 use crate::components::risk::RiskRanking;
 use crate::server_fns::overview::get_overview;
+use super::getting_started::GettingStarted;
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::vulns::Coverage;
 use coastguard_model::{CheckCount, Overview};
@@ -157,57 +158,5 @@ fn Stat(
             <div class="stat-label">{label}</div>
             {note.map(|n| view! { <div class="stat-note">{n}</div> })}
         </div>
-    }
-}
-
-/// What a new install shows: every source and, for each, exactly how to connect it
-/// with this version.
-#[component]
-fn GettingStarted() -> impl IntoView {
-    view! {
-        <section class="panel empty-state">
-            <h2>"Nothing is connected yet"</h2>
-            <p>
-                "Coastguard shows where your containers stand against security best practice. "
-                "It needs sources: Docker engines, Kubernetes clusters and the reports your scanners produce."
-            </p>
-            <ol class="steps">
-                <li>
-                    <h3>"Connect a Docker engine"</h3>
-                    <p>
-                        "The engine on this server is watched automatically when " <code>"/var/run/docker.sock"</code>
-                        " exists (setting " <code>"COASTGUARD_DOCKER_LOCAL"</code> "). Admins add remote engines ("
-                        <code>"tcp://"</code> " with TLS client certificates, or " <code>"ssh://"</code> ") under "
-                        <a href="/hosts">"Hosts"</a> " or with " <code>"POST /api/v1/engines"</code>
-                        ". Each is synced within seconds, then kept current from its event stream."
-                    </p>
-                    <p class="muted small">
-                        "For a pipeline, " <code>"coastguard audit docker --json --fail-on high"</code>
-                        " runs the same checks once against one engine, without a server."
-                    </p>
-                </li>
-                <li>
-                    <h3>"Connect a Kubernetes cluster"</h3>
-                    <p class="muted">"Not available in this version: the Kubernetes collector is planned."</p>
-                </li>
-                <li>
-                    <h3>"Push a scan report"</h3>
-                    <p>
-                        "Trivy, Grype, SARIF and CycloneDX JSON reports (and VEX documents) are taken from "
-                        <a href="/scans">"Scans"</a> " (upload), from pipelines with "
-                        <code>"curl -H 'Authorization: Bearer $TOKEN' --data-binary @report.json /api/v1/scans"</code>
-                        ", or on the server with " <code>"coastguard ingest report.json"</code> "."
-                    </p>
-                </li>
-                <li>
-                    <h3>"Create an API token for your pipelines"</h3>
-                    <p>
-                        "Available now: admins create tokens under " <a href="/admin/tokens">"Admin → API tokens"</a>
-                        ", or on the server with " <code>"coastguard token create --name ci --role analyst"</code>
-                        ". Every REST endpoint is described at " <code>"/api/v1/openapi.json"</code> "."
-                    </p>
-                </li>
-            </ol>
-        </section>
     }
 }

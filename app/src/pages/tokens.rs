@@ -1,6 +1,8 @@
 //! Admin: API tokens. A new token's secret is shown once, here, with a copy button.
 
-use crate::components::common::{ActionOutcome, ErrorBox, Loading, RoleSelect, Timestamp};
+use crate::components::common::{
+    ActionOutcome, ErrorBox, Loading, NewSecret, RoleSelect, Timestamp,
+};
 use crate::components::guard::AdminOnly;
 use crate::server_fns::access::{list_tokens, CreateToken, RevokeToken};
 use coastguard_model::{Role, TokenView};
@@ -64,37 +66,6 @@ fn TokensAdmin() -> impl IntoView {
                 })}
             </Suspense>
         </section>
-    }
-}
-
-/// The one-time display of a new secret. Copying needs the hydrated page.
-#[component]
-fn NewSecret(name: String, secret: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let to_copy = secret.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&to_copy);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &to_copy;
-        copied.set(true);
-    };
-    view! {
-        <div class="alert alert-ok secret-box" role="status">
-            <p>
-                <strong>"Token “" {name} "” created."</strong>
-                " Copy the secret now: it is not shown again."
-            </p>
-            <div class="secret-row">
-                <code class="secret" data-testid="token-secret">{secret}</code>
-                <button type="button" class="btn btn-small" on:click=copy>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
-            </div>
-        </div>
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::store::snapshots::{day_start, parse_day, Scope, DAY};
 use crate::{now, AppState};
 use coastguard_model::trends::{SlaPolicy, TrendScope, Trends};
-use coastguard_model::Overview;
+use coastguard_model::{Overview, SetupInfo};
 
 pub async fn overview(state: &AppState) -> Result<Overview> {
     let policy = crate::docker::collector::policy(state).await;
@@ -15,6 +15,39 @@ pub async fn overview(state: &AppState) -> Result<Overview> {
         .store
         .overview(policy.scan_max_age_days, now())
         .await?)
+}
+
+/// Where the walkthrough's commands send their requests: the configured public URL, else
+/// `http://` (or `https://` when a trusted proxy says so) and the Host the browser used.
+/// A Host that is not a plain host name or address is not repeated into commands people
+/// copy: the listen address is used instead.
+pub fn base_url(settings: &crate::Settings, host: Option<&str>, forwarded_proto: Option<&str>) -> String {
+    if let Some(public) = &settings.public_url {
+        return public.as_str().trim_end_matches('/').to_string();
+    }
+    let plain = |h: &&str| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    };
+    let scheme = match forwarded_proto {
+        Some("https") if settings.trust_proxy => "https",
+        _ => "http",
+    };
+    match host.filter(plain) {
+        Some(h) => format!("{scheme}://{h}"),
+        None => format!("http://{}", settings.listen),
+    }
+}
+
+/// What the first-run walkthrough shows for this server.
+pub fn setup_info(state: &AppState, host: Option<&str>, forwarded_proto: Option<&str>) -> SetupInfo {
+    SetupInfo {
+        base_url: base_url(&state.settings, host, forwarded_proto),
+        docker_local: state.settings.docker_local,
+        local_socket: std::path::Path::new("/var/run/docker.sock").exists(),
+    }
 }
 
 const SLA_KEY: &str = "sla";
@@ -161,4 +194,32 @@ pub async fn trends(
     };
     trends.scopes = scopes;
     Ok(trends)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Settings;
+
+    #[test]
+    fn commands_use_the_public_url_then_the_browsers_host() {
+        let mut settings = Settings::default();
+        assert_eq!(base_url(&settings, Some("cg.internal:3000"), None), "http://cg.internal:3000");
+        assert_eq!(base_url(&settings, Some("[::1]:3000"), None), "http://[::1]:3000");
+        // A proxy's word counts only when it is trusted.
+        assert_eq!(base_url(&settings, Some("cg"), Some("https")), "http://cg");
+        settings.trust_proxy = true;
+        assert_eq!(base_url(&settings, Some("cg"), Some("https")), "https://cg");
+        settings.public_url = Some("https://coastguard.example.com/".parse().unwrap());
+        assert_eq!(base_url(&settings, Some("other"), None), "https://coastguard.example.com");
+    }
+
+    #[test]
+    fn a_host_header_that_is_not_a_host_never_reaches_a_command() {
+        let settings = Settings::default();
+        for bad in ["cg'; rm -rf ~ #", "cg\" && curl evil", "a b", "", "cg/path", "$(id)"] {
+            assert_eq!(base_url(&settings, Some(bad), None), "http://127.0.0.1:3000", "{bad}");
+        }
+        assert_eq!(base_url(&settings, None, None), "http://127.0.0.1:3000");
+    }
 }

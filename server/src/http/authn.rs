@@ -16,11 +16,20 @@ use tower_sessions::Session;
 
 pub const SESSION_COOKIE: &str = "coastguard_session";
 
+/// The login page's server function: whether this is the demo estate, nothing else.
+const INSTANCE_INFO_PATH: &str = "/ui/instance";
+
 /// Reachable without signing in.
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/robots.txt"
+        "/login"
+            | "/healthz"
+            | "/readyz"
+            | "/favicon.svg"
+            | "/favicon.ico"
+            | "/robots.txt"
+            | INSTANCE_INFO_PATH
     ) || path.starts_with("/pkg/")
 }
 
@@ -188,6 +197,7 @@ mod tests {
             "/readyz",
             "/pkg/coastguard.wasm",
             "/favicon.svg",
+            "/ui/instance",
         ] {
             assert!(is_public(path), "{path}");
         }
@@ -198,6 +208,8 @@ mod tests {
             "/admin/users",
             "/logout",
             "/loginx",
+            "/ui/instance2",
+            "/ui/current_user",
         ] {
             assert!(!is_public(path), "{path}");
         }

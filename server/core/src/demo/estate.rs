@@ -1,4 +1,4 @@
-//! The demo estate, written down: four Docker hosts, fifteen images and seventeen
+//! The demo estate, written down: four Docker hosts, fifteen images and eighteen
 //! containers of a small web shop, its payments service, a build host and monitoring,
 //! as they change over ninety days. Plain data; [`super::docker`] turns it into the
 //! Docker API's own payloads and [`super::scans`] into Trivy reports.
