@@ -3,9 +3,9 @@
 //! Everything it starts is stopped when the [`Harness`] is dropped, even when a test
 //! fails.
 //!
-//! Environment: `COASTGUARD_BIN` (the server binary, built by `cargo leptos build`),
-//! `COASTGUARD_SITE_ROOT` (its `target/site`), `CHROMIUM` and `CHROMEDRIVER` (default
-//! `/usr/bin/chromium`, `/usr/bin/chromedriver`).
+//! Environment: `COASTGUARD_BIN` (the server binary: `scripts/test` gives the release
+//! that `scripts/run` serves), `COASTGUARD_SITE_ROOT` (its site), `CHROMIUM` and
+//! `CHROMEDRIVER` (default `/usr/bin/chromium`, `/usr/bin/chromedriver`).
 
 use fantoccini::{Client, ClientBuilder};
 use std::net::TcpListener;
@@ -18,7 +18,8 @@ pub const ADMIN_PASSWORD: &str = "e2e-admin-passphrase";
 pub struct Harness {
     pub base: String,
     driver_url: String,
-    server: Child,
+    /// `None` when attached to a server something else started (`scripts/run`).
+    server: Option<Child>,
     driver: Child,
     pub data_dir: PathBuf,
     pub browser_profile: PathBuf,
@@ -41,7 +42,7 @@ fn workspace_root() -> PathBuf {
 fn server_bin() -> PathBuf {
     std::env::var_os("COASTGUARD_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("debug/coastguard"))
+        .unwrap_or_else(|| target_dir().join("release/coastguard"))
 }
 
 fn target_dir() -> PathBuf {
@@ -82,12 +83,12 @@ impl Harness {
             .unwrap_or_else(|| target_dir().join("site"));
         assert!(
             bin.exists(),
-            "server binary {} missing: run `cargo leptos build` first",
+            "server binary {} missing: run `scripts/build` first",
             bin.display()
         );
         assert!(
             site_root.join("pkg/coastguard.wasm").exists(),
-            "built UI missing in {}: run `cargo leptos build` first",
+            "built UI missing in {}: run `scripts/build` first",
             site_root.display()
         );
         let scratch =
@@ -114,25 +115,7 @@ impl Harness {
             .spawn()
             .expect("start coastguard");
 
-        let driver_port = free_port();
-        let chromedriver =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver (install Debian's chromium-driver)");
-
-        let driver_url = format!("http://127.0.0.1:{driver_port}");
-        let harness = Harness {
-            base,
-            driver_url,
-            server,
-            driver,
-            data_dir,
-            browser_profile,
-        };
+        let harness = Self::with_driver(base, Some(server), data_dir, browser_profile);
         wait_ready(
             &format!("{}/healthz", harness.base),
             Duration::from_secs(30),
@@ -144,6 +127,54 @@ impl Harness {
         )
         .await;
         harness
+    }
+
+    /// A browser for a server that is already running at `base` (started by
+    /// `scripts/test` through `scripts/run`, as a user starts it).
+    pub async fn attach(name: &str, base: &str) -> Harness {
+        let scratch =
+            std::env::temp_dir().join(format!("coastguard-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let browser_profile = scratch.join("chromium-profile");
+        std::fs::create_dir_all(&browser_profile).expect("profile dir");
+        let harness = Self::with_driver(
+            base.trim_end_matches('/').to_string(),
+            None,
+            scratch.join("data"),
+            browser_profile,
+        );
+        wait_ready(&format!("{}/readyz", harness.base), Duration::from_secs(30)).await;
+        wait_ready(
+            &format!("{}/status", harness.driver_url),
+            Duration::from_secs(30),
+        )
+        .await;
+        harness
+    }
+
+    fn with_driver(
+        base: String,
+        server: Option<Child>,
+        data_dir: PathBuf,
+        browser_profile: PathBuf,
+    ) -> Harness {
+        let driver_port = free_port();
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver (install Debian's chromium-driver)");
+        Harness {
+            base,
+            driver_url: format!("http://127.0.0.1:{driver_port}"),
+            server,
+            driver,
+            data_dir,
+            browser_profile,
+        }
     }
 
     /// A new headless Chromium session with a fresh profile.
@@ -205,8 +236,10 @@ impl Drop for Harness {
         // chromedriver takes its Chromium children down with it on a normal kill.
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        if let Some(server) = &mut self.server {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
     }
 }
 

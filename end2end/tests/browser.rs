@@ -66,6 +66,74 @@ async fn login_overview_theme_token_logout() {
         wait_hydrated(&c).await;
         screenshot(&c, "overview-light").await;
 
+        // The walkthrough's commands are written for this server's URL...
+        let commands = c
+            .find_all(Locator::Css(".empty-state .command pre"))
+            .await
+            .unwrap();
+        let mut written = Vec::new();
+        for command in &commands {
+            written.push(command.text().await.unwrap());
+        }
+        assert!(
+            written
+                .iter()
+                .any(|t| t.contains(&format!("\"{}/api/v1/scans\"", harness.base))),
+            "{written:?}"
+        );
+        assert!(
+            written
+                .iter()
+                .any(|t| t.contains(&format!("\"{}/api/v1/engines\"", harness.base))),
+            "{written:?}"
+        );
+        // ...and the admin creates the token they use right there, shown once with the
+        // line that exports it.
+        c.find(Locator::Css("#setup-token button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the walkthrough's token", || async {
+            c.find(Locator::Css(".empty-state [data-testid=token-secret]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        let setup_secret = c
+            .find(Locator::Css(".empty-state [data-testid=token-secret]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let export = c
+            .find_all(Locator::Css(".empty-state .command pre"))
+            .await
+            .unwrap();
+        let mut found_export = false;
+        for e in export {
+            let t = e.text().await.unwrap();
+            if t.contains(&format!("export COASTGUARD_TOKEN={setup_secret}")) {
+                found_export = true;
+            }
+        }
+        assert!(found_export, "no export line for the new token");
+        screenshot(&c, "overview-walkthrough").await;
+        let me: serde_json::Value = reqwest::Client::new()
+            .get(harness.url("/api/v1/me"))
+            .bearer_auth(&setup_secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["name"], "token:ci-pipeline");
+        assert_eq!(me["role"], "analyst");
+        assert_eq!(me["demo"], false);
+
         // The theme control only works once hydrated: system → light → dark.
         assert_eq!(html_theme(&c).await, None);
         let toggle = c.find(Locator::Css("button.theme-toggle")).await.unwrap();

@@ -1,10 +1,10 @@
 //! The landing page: posture at a glance, or how to get started on an empty install.
 
+use super::getting_started::GettingStarted;
 use crate::components::common::{ErrorBox, Loading, SeverityBadge, SeverityCountsView};
 use crate::components::listing::encode;
 use crate::components::risk::RiskRanking;
 use crate::server_fns::overview::get_overview;
-use super::getting_started::GettingStarted;
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::vulns::Coverage;
 use coastguard_model::{CheckCount, Overview};

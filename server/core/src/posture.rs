@@ -21,7 +21,11 @@ pub async fn overview(state: &AppState) -> Result<Overview> {
 /// `http://` (or `https://` when a trusted proxy says so) and the Host the browser used.
 /// A Host that is not a plain host name or address is not repeated into commands people
 /// copy: the listen address is used instead.
-pub fn base_url(settings: &crate::Settings, host: Option<&str>, forwarded_proto: Option<&str>) -> String {
+pub fn base_url(
+    settings: &crate::Settings,
+    host: Option<&str>,
+    forwarded_proto: Option<&str>,
+) -> String {
     if let Some(public) = &settings.public_url {
         return public.as_str().trim_end_matches('/').to_string();
     }
@@ -42,7 +46,11 @@ pub fn base_url(settings: &crate::Settings, host: Option<&str>, forwarded_proto:
 }
 
 /// What the first-run walkthrough shows for this server.
-pub fn setup_info(state: &AppState, host: Option<&str>, forwarded_proto: Option<&str>) -> SetupInfo {
+pub fn setup_info(
+    state: &AppState,
+    host: Option<&str>,
+    forwarded_proto: Option<&str>,
+) -> SetupInfo {
     SetupInfo {
         base_url: base_url(&state.settings, host, forwarded_proto),
         docker_local: state.settings.docker_local,
@@ -204,21 +212,41 @@ mod tests {
     #[test]
     fn commands_use_the_public_url_then_the_browsers_host() {
         let mut settings = Settings::default();
-        assert_eq!(base_url(&settings, Some("cg.internal:3000"), None), "http://cg.internal:3000");
-        assert_eq!(base_url(&settings, Some("[::1]:3000"), None), "http://[::1]:3000");
+        assert_eq!(
+            base_url(&settings, Some("cg.internal:3000"), None),
+            "http://cg.internal:3000"
+        );
+        assert_eq!(
+            base_url(&settings, Some("[::1]:3000"), None),
+            "http://[::1]:3000"
+        );
         // A proxy's word counts only when it is trusted.
         assert_eq!(base_url(&settings, Some("cg"), Some("https")), "http://cg");
         settings.trust_proxy = true;
         assert_eq!(base_url(&settings, Some("cg"), Some("https")), "https://cg");
         settings.public_url = Some("https://coastguard.example.com/".parse().unwrap());
-        assert_eq!(base_url(&settings, Some("other"), None), "https://coastguard.example.com");
+        assert_eq!(
+            base_url(&settings, Some("other"), None),
+            "https://coastguard.example.com"
+        );
     }
 
     #[test]
     fn a_host_header_that_is_not_a_host_never_reaches_a_command() {
         let settings = Settings::default();
-        for bad in ["cg'; rm -rf ~ #", "cg\" && curl evil", "a b", "", "cg/path", "$(id)"] {
-            assert_eq!(base_url(&settings, Some(bad), None), "http://127.0.0.1:3000", "{bad}");
+        for bad in [
+            "cg'; rm -rf ~ #",
+            "cg\" && curl evil",
+            "a b",
+            "",
+            "cg/path",
+            "$(id)",
+        ] {
+            assert_eq!(
+                base_url(&settings, Some(bad), None),
+                "http://127.0.0.1:3000",
+                "{bad}"
+            );
         }
         assert_eq!(base_url(&settings, None, None), "http://127.0.0.1:3000");
     }

@@ -40,7 +40,7 @@ pub async fn get_host(
 /// Watch a Docker engine. It is synced within seconds; its status then says whether it
 /// could be reached.
 #[utoipa::path(post, path = "/engines", tag = "inventory", request_body = NewEngine,
-    responses((status = 201, body = HostSummary), (status = 409, body = ErrorBody, description = "name taken"),
+    responses((status = 201, body = HostSummary), (status = 409, body = ErrorBody, description = "name taken, or the server holds the demo estate"),
               (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_engine(
     by: Authed<Admin>,
@@ -67,7 +67,7 @@ pub async fn remove_engine(
 
 /// Sync an engine now. 409 with the reason when it can't be reached.
 #[utoipa::path(post, path = "/engines/{id}/sync", tag = "inventory", params(("id" = i64, Path)),
-    responses((status = 200, body = SyncResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    responses((status = 200, body = SyncResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "unreachable, or the server holds the demo estate"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn sync_engine(
     by: Authed<Analyst>,

@@ -97,7 +97,7 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
         let me: Value = srv.get_json("/api/v1/me", &secret).await;
         assert_eq!(
             me,
-            json!({"name": "token:ci", "role": "analyst", "kind": "token"})
+            json!({"name": "token:ci", "role": "analyst", "kind": "token", "demo": false})
         );
 
         // Listing never shows secrets.

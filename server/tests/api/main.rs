@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod contract;
+mod demo;
 mod inventory;
 mod posture;
 mod scans;
@@ -42,7 +43,12 @@ impl TestServer {
 
     /// A server on a database that may outlive it (to test restarts).
     pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestServer {
-        let state = db.state_with(settings);
+        let mut state = db.state_with(settings);
+        // As `coastguard serve` does (startup::open): the demo's mark means demo mode.
+        state.demo = coastguard_core::demo::mark(&state.store)
+            .await
+            .unwrap()
+            .is_some();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = coastguard::http::router(state.clone());

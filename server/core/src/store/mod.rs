@@ -69,13 +69,15 @@ impl Store {
         &self.db
     }
 
-    /// Whether anything is stored that people or sources put there: users, engines,
-    /// clusters, registries, images, scans or suppressions. Settings alone don't count.
+    /// Whether anything is stored that people or sources put there: users, API tokens,
+    /// engines, clusters, registries, images, scans, suppressions or audit records.
     pub async fn holds_data(&self) -> StoreResult<bool> {
-        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM hosts) \
-             OR EXISTS (SELECT 1 FROM clusters) OR EXISTS (SELECT 1 FROM registries) \
-             OR EXISTS (SELECT 1 FROM images) OR EXISTS (SELECT 1 FROM scans) \
-             OR EXISTS (SELECT 1 FROM suppressions)";
+        const SQL: &str =
+            "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM api_tokens) \
+             OR EXISTS (SELECT 1 FROM hosts) OR EXISTS (SELECT 1 FROM clusters) \
+             OR EXISTS (SELECT 1 FROM registries) OR EXISTS (SELECT 1 FROM images) \
+             OR EXISTS (SELECT 1 FROM scans) OR EXISTS (SELECT 1 FROM suppressions) \
+             OR EXISTS (SELECT 1 FROM audit_log)";
         Ok(crate::with_db!(&self.db, |pool| sqlx::query_scalar::<
             _,
             bool,
