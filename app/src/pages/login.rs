@@ -45,11 +45,29 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
                 <input type="hidden" name="next" value=next />
                 <button type="submit" class="btn btn-primary btn-block">"Log in"</button>
-                <p class="muted small">
-                    "First start: the user is " <code>"admin"</code>
-                    ", with the password printed by the server when it created the account (or the value of "
-                    <code>"COASTGUARD_ADMIN_PASSWORD"</code> ")."
-                </p>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        if instance.await.is_ok_and(|i| i.demo) {
+                            view! {
+                                <p class="muted small">
+                                    "Demo: log in as " <code>"admin"</code> ", " <code>"ana"</code> " (analyst) or "
+                                    <code>"victor"</code> " (viewer), with the password " <code>"coastguard demo load"</code>
+                                    " printed (or the value of " <code>"COASTGUARD_ADMIN_PASSWORD"</code> ")."
+                                </p>
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <p class="muted small">
+                                    "First start: the user is " <code>"admin"</code>
+                                    ", with the password printed by the server when it created the account (or the value of "
+                                    <code>"COASTGUARD_ADMIN_PASSWORD"</code> ")."
+                                </p>
+                            }
+                            .into_any()
+                        }
+                    })}
+                </Suspense>
             </form>
         </main>
     }
