@@ -97,18 +97,19 @@ took() {
 #           --target web, the bundle renamed coastguard.wasm (what the page loads when
 #           LEPTOS_OUTPUT_NAME is set); wasm-opt -Oz; the stylesheet and assets;
 #   server: the `coastguard` binary (features `ssr`).
-# The bundle (with the wasm-bindgen CLI's install, when missing) builds beside the server:
-# the server's build keeps two cores busy only part of the time (its last crates compile
-# one after the other), and the bundle fills the gaps. On a fresh 2-core machine that
-# took the first build from about 15.5 minutes one after the other to the figure in the
-# README. wasm-bindgen and wasm-opt are skipped when the bundle has not changed, so a
-# rebuild with nothing changed takes seconds.
+# The bundle (with the wasm-bindgen CLI's install, when missing) builds beside the server,
+# at the lowest priority: the server's build keeps two cores busy only part of the time
+# (its last crates compile one after the other), and the bundle fills the gaps (README,
+# "Run it", has the measured times). wasm-bindgen and wasm-opt are skipped when the
+# bundle has not changed, so a rebuild with nothing changed takes seconds.
 build_coastguard() {
   local started bundle_log="$CARGO_TARGET_DIR/bundle.log" bundle_pid
   mkdir -p "$CARGO_TARGET_DIR"
   started=$(stamp)
   log "building the browser bundle in the background (log: $bundle_log) and the server"
-  build_bundle >"$bundle_log" 2>&1 &
+  # At the lowest priority: the server's build is the longer chain, so the bundle takes
+  # only the CPU time the server's build leaves idle, and the rest once it is done.
+  (renice -n 19 -p "$BASHPID" >/dev/null && build_bundle) >"$bundle_log" 2>&1 &
   bundle_pid=$!
   # shellcheck disable=SC2064
   trap "kill $bundle_pid 2>/dev/null || true" EXIT
