@@ -11,7 +11,9 @@ cd "$ROOT"
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_NPM_VERSION=123.0.0
 
-# Build output is cached outside the checkout so that a fresh clone (CI) reuses it.
+# Build output is cached outside the checkout so that a fresh clone (CI) reuses it. The
+# scripts' own variables (CG_TOOLS_DIR) avoid the COASTGUARD_ prefix, which the server
+# reads as its settings and warns about when it does not know one.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/coastguard/target}"
 # Server function URLs end in a hash of a key and the module path. The default key is the
 # crate's absolute path, so with this shared cache a browser bundle left by one checkout
@@ -26,7 +28,7 @@ export LEPTOS_OUTPUT_NAME=coastguard
 # the debug builds cargo-leptos makes use it too, and for the release it halves the
 # browser bundle's compile and makes it smaller (docs/architecture.md, "Build").
 export RUSTFLAGS="${RUSTFLAGS:---cfg erase_components}"
-TOOLS_DIR="${COASTGUARD_TOOLS_DIR:-$HOME/.cache/coastguard/tools}"
+TOOLS_DIR="${CG_TOOLS_DIR:-$HOME/.cache/coastguard/tools}"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }

@@ -317,3 +317,68 @@ pub async fn log_in(c: &Client, harness: &Harness, user: &str, password: &str) {
         .await
         .expect("submit");
 }
+
+/// Clicks the submit button matched by `button` and returns the new token's secret,
+/// shown once in `[data-testid=token-secret]` below `scope`.
+pub async fn create_token_in(c: &Client, button: &str, scope: &str) -> String {
+    use fantoccini::Locator;
+    c.find(Locator::Css(button))
+        .await
+        .expect("the create button")
+        .click()
+        .await
+        .expect("click");
+    let secret = format!("{scope} [data-testid=token-secret]");
+    wait_for("the new token's secret", || async {
+        c.find(Locator::Css(&secret)).await.is_ok()
+    })
+    .await;
+    c.find(Locator::Css(&secret))
+        .await
+        .expect("secret")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// `GET /api/v1/me` with a bearer token.
+pub async fn api_me(harness: &Harness, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(harness.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Clicks the link to `href` and waits until the page's heading is `heading`.
+pub async fn follow_link(c: &Client, css: &str, heading: &str) {
+    use fantoccini::Locator;
+    c.find(Locator::Css(css))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&format!("the page {heading}"), || async {
+        match c.find(Locator::Css("main h1")).await {
+            Ok(h) => h.text().await.unwrap_or_default() == heading,
+            Err(_) => false,
+        }
+    })
+    .await;
+}
+
+/// The server `scripts/test` started with `scripts/run` (`COASTGUARD_RUN_URL`) and its
+/// admin password (`COASTGUARD_RUN_PASSWORD`). Panics without them: a test of the run
+/// command has nothing to check when nothing was started.
+pub fn started_by_scripts_test() -> (String, String) {
+    let url = std::env::var("COASTGUARD_RUN_URL").expect(
+        "COASTGUARD_RUN_URL is not set: this test checks a server started by scripts/run; run it through scripts/test",
+    );
+    let password = std::env::var("COASTGUARD_RUN_PASSWORD").expect("COASTGUARD_RUN_PASSWORD");
+    (url, password)
+}

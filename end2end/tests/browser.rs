@@ -2,7 +2,8 @@
 //! hydrated theme control, create an API token and use it, log out.
 
 use coastguard_end2end::{
-    log_in, screenshot, wait_for, wait_hydrated, with_browser, Harness, ADMIN_PASSWORD,
+    api_me, create_token_in, log_in, screenshot, wait_for, wait_hydrated, with_browser, Harness,
+    ADMIN_PASSWORD,
 };
 use fantoccini::{Client, Locator};
 
@@ -89,25 +90,8 @@ async fn login_overview_theme_token_logout() {
         );
         // ...and the admin creates the token they use right there, shown once with the
         // line that exports it.
-        c.find(Locator::Css("#setup-token button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_for("the walkthrough's token", || async {
-            c.find(Locator::Css(".empty-state [data-testid=token-secret]"))
-                .await
-                .is_ok()
-        })
-        .await;
-        let setup_secret = c
-            .find(Locator::Css(".empty-state [data-testid=token-secret]"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let setup_secret =
+            create_token_in(&c, "#setup-token button[type=submit]", ".empty-state").await;
         let export = c
             .find_all(Locator::Css(".empty-state .command pre"))
             .await
@@ -121,15 +105,7 @@ async fn login_overview_theme_token_logout() {
         }
         assert!(found_export, "no export line for the new token");
         screenshot(&c, "overview-walkthrough").await;
-        let me: serde_json::Value = reqwest::Client::new()
-            .get(harness.url("/api/v1/me"))
-            .bearer_auth(&setup_secret)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me = api_me(harness, &setup_secret).await;
         assert_eq!(me["name"], "token:ci-pipeline");
         assert_eq!(me["role"], "analyst");
         assert_eq!(me["demo"], false);
@@ -157,25 +133,7 @@ async fn login_overview_theme_token_logout() {
             .send_keys("e2e-pipeline")
             .await
             .unwrap();
-        c.find(Locator::Css("form.form-row button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_for("the new token", || async {
-            c.find(Locator::Css("[data-testid=token-secret]"))
-                .await
-                .is_ok()
-        })
-        .await;
-        let secret = c
-            .find(Locator::Css("[data-testid=token-secret]"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let secret = create_token_in(&c, "form.form-row button[type=submit]", "").await;
         assert!(secret.starts_with("cg_"), "{secret}");
         wait_for("the token list", || async {
             c.find(Locator::XPath("//td/strong[text()='e2e-pipeline']"))
@@ -184,15 +142,7 @@ async fn login_overview_theme_token_logout() {
         })
         .await;
         screenshot(&c, "tokens").await;
-        let me: serde_json::Value = reqwest::Client::new()
-            .get(harness.url("/api/v1/me"))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me = api_me(harness, &secret).await;
         assert_eq!(me["name"], "token:e2e-pipeline");
         assert_eq!(me["role"], "analyst");
 

@@ -4,16 +4,11 @@
 //! there is nothing to check. It checks what once broke unseen: the login page loads,
 //! logging in works, and the page hydrates (an interactive control responds).
 
-use coastguard_end2end::{log_in, screenshot, wait_for, wait_hydrated, with_browser, Harness};
+use coastguard_end2end::{
+    follow_link, log_in, screenshot, started_by_scripts_test, wait_for, wait_hydrated,
+    with_browser, Harness,
+};
 use fantoccini::Locator;
-
-fn started_by_scripts_test() -> (String, String) {
-    let url = std::env::var("COASTGUARD_RUN_URL").expect(
-        "COASTGUARD_RUN_URL is not set: this test checks a server started by scripts/run; run it through scripts/test",
-    );
-    let password = std::env::var("COASTGUARD_RUN_PASSWORD").expect("COASTGUARD_RUN_PASSWORD");
-    (url, password)
-}
 
 #[tokio::test]
 async fn run_script_serves_a_hydrated_dashboard() {
@@ -64,22 +59,7 @@ async fn run_script_serves_a_hydrated_dashboard() {
         })
         .await;
         // A client-side navigation (the router, in wasm) to another page.
-        c.find(Locator::Css("nav.sidebar a[href='/hosts']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_for("the hosts page", || async {
-            c.find(Locator::Css("main h1"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-                == "Hosts"
-        })
-        .await;
+        follow_link(&c, "nav.sidebar a[href='/hosts']", "Hosts").await;
         screenshot(&c, "run-hosts").await;
     })
     .await;

@@ -2,16 +2,10 @@
 //! at it (`COASTGUARD_RUN_URL`, `COASTGUARD_RUN_PASSWORD`); without them it fails. Every
 //! page says "demo", and each capability's page shows the invented estate.
 
-use coastguard_end2end::{log_in, screenshot, wait_for, wait_hydrated, with_browser, Harness};
+use coastguard_end2end::{
+    log_in, screenshot, started_by_scripts_test, wait_for, wait_hydrated, with_browser, Harness,
+};
 use fantoccini::{Client, Locator};
-
-fn started_by_scripts_test() -> (String, String) {
-    let url = std::env::var("COASTGUARD_RUN_URL").expect(
-        "COASTGUARD_RUN_URL is not set: this test checks a server started by scripts/run --demo; run it through scripts/test",
-    );
-    let password = std::env::var("COASTGUARD_RUN_PASSWORD").expect("COASTGUARD_RUN_PASSWORD");
-    (url, password)
-}
 
 /// Whether the page's text holds `needle`, whatever the case: CSS capitalises badges.
 fn has(text: &str, needle: &str) -> bool {
