@@ -68,8 +68,10 @@ ensure_wasm_bindgen() {
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (once)"
     # Not --locked: the CLI's lock file pins a crate the index no longer has. A target
     # dir of its own: with the shared one it would wait on the server build's lock.
+    # No default features: they give its test runner's downloader TLS (rustls, ring),
+    # which generating bindings never uses.
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force \
-      --target-dir "$TOOLS_DIR/wasm-bindgen-build"
+      --no-default-features --target-dir "$TOOLS_DIR/wasm-bindgen-build"
     rm -rf "$TOOLS_DIR/wasm-bindgen-build"
   fi
 }
