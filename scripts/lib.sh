@@ -29,7 +29,7 @@ export LEPTOS_OUTPUT_NAME=coastguard
 # browser bundle's compile and makes it smaller (docs/architecture.md, "Build").
 export RUSTFLAGS="${RUSTFLAGS:---cfg erase_components}"
 TOOLS_DIR="${CG_TOOLS_DIR:-$HOME/.cache/coastguard/tools}"
-export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
