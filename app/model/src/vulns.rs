@@ -61,6 +61,26 @@ pub struct IngestSummary {
     pub image: Option<ImageBrief>,
     /// What the report held that was not stored, and why.
     pub notes: Vec<String>,
+    /// VEX documents: what each statement matched.
+    pub vex: Vec<VexMatch>,
+}
+
+/// What one VEX statement matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VexMatch {
+    pub vuln_id: String,
+    /// The product as the document names it.
+    pub product: Option<String>,
+    /// `not_affected`, `affected`, `fixed` or `under_investigation`.
+    pub status: String,
+    /// `image`, `pending_image` (a digest no image has yet), `package`,
+    /// `package_in_image` or `nothing`.
+    pub scope: String,
+    /// In words: "image sha256:… (web:1.2)", "package openssl", or why nothing matched.
+    pub matched: String,
+    /// Whether it suppresses findings (only `not_affected` statements that matched).
+    pub suppresses: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +294,9 @@ pub struct SuppressionView {
     pub id: i64,
     pub vuln_id: String,
     pub image: Option<ImageBrief>,
+    /// A VEX statement's image digest that no image has yet: the suppression applies to
+    /// nothing until an image with this digest appears.
+    pub pending_image: Option<String>,
     pub pkg_name: Option<String>,
     pub kind: SuppressionKind,
     pub justification: String,

@@ -235,11 +235,46 @@ fn SummaryView(summary: IngestSummary) -> impl IntoView {
         .iter()
         .map(|n| view! { <li>{n.clone()}</li> }.into_any())
         .collect_view();
+    let statements = (!s.vex.is_empty()).then(|| {
+        let rows = s
+            .vex
+            .iter()
+            .map(|m| {
+                let class = if m.scope == "nothing" { "muted" } else { "" };
+                view! {
+                    <tr class=class>
+                        <td><code>{m.vuln_id.clone()}</code></td>
+                        <td class="evidence">{m.product.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td>{m.status.replace('_', " ")}</td>
+                        <td>{m.matched.clone()}</td>
+                        <td>{if m.suppresses { "suppresses" } else { "—" }}</td>
+                    </tr>
+                }
+                .into_any()
+            })
+            .collect_view();
+        view! {
+            <details>
+                <summary>"What each statement matched"</summary>
+                <table class="table">
+                    <thead><tr>
+                        <th scope="col">"Vulnerability"</th>
+                        <th scope="col">"Product"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Applies to"</th>
+                        <th scope="col">"Effect"</th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
+        }
+    });
     view! {
         <div class="summary">
             <p>{what}{image}</p>
             {(s.kind != "vex" && s.kind != "feed").then(|| view! { <p>"In the report: " <SeverityPills counts=s.by_severity.clone() /></p> })}
             {(!s.notes.is_empty()).then(|| view! { <ul class="small muted">{notes}</ul> })}
+            {statements}
         </div>
     }
 }

@@ -88,11 +88,16 @@ fn SuppressionTable(
             } else {
                 view! { <span class="status status-good">"active"</span> }.into_any()
             };
-            let scope = match (&s.image, &s.pkg_name) {
-                (None, None) => view! { <span>"every image"</span> }.into_any(),
-                (image, pkg) => view! {
+            let scope = match (&s.image, &s.pending_image, &s.pkg_name) {
+                (None, None, None) => view! { <span>"every image"</span> }.into_any(),
+                (image, pending, pkg) => view! {
                     {pkg.clone().map(|p| view! { <code>{p}</code> })}
+                    {(pkg.is_some() && image.is_none() && pending.is_none()).then_some(" in every image")}
                     {image.clone().map(|i| view! { " in " <a href=format!("/images/{}", i.id)>{i.name}</a> })}
+                    {pending.clone().map(|d| view! {
+                        " in " <code title=d.clone()>{d.get(..19).unwrap_or(&d).to_string()}</code>
+                        <div class="small muted">"no image has this digest yet: applies when one appears"</div>
+                    })}
                 }
                 .into_any(),
             };

@@ -3,13 +3,14 @@
 //! document is stored in one transaction.
 
 use super::intel::Feed;
+use super::vex::{self, VexScope};
 use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
-use crate::store::vulns::{ScanSource, Target, VexTarget};
+use crate::store::vulns::{ScanSource, Target, VexRow, VexTarget};
 use crate::{now, AppState};
-use coastguard_model::vulns::{FeedStatus, IngestSummary};
+use coastguard_model::vulns::{FeedStatus, IngestSummary, VexMatch};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -181,30 +182,7 @@ pub async fn ingest_at(
         }
         Document::Feed(feed) => vec![import_feed(state, by, &feed, at).await?],
         Document::Vex { format, statements } => {
-            let mut resolved = Vec::with_capacity(statements.len());
-            for s in &statements {
-                let target = vex_target(state, s.product.as_deref()).await?;
-                let applies = matches!(s.status.as_str(), "not_affected" | "fixed");
-                resolved.push((
-                    target,
-                    s.vuln_id.as_str(),
-                    s.justification.as_deref(),
-                    applies,
-                ));
-            }
-            let active = state
-                .store
-                .apply_vex(&resolved, &by.principal.name, at)
-                .await?;
-            state.store.apply_suppressions(None, at).await?;
-            vec![IngestSummary {
-                format: format.as_str().into(),
-                scanner: "vex".into(),
-                kind: "vex".into(),
-                entries: statements.len() as i64,
-                suppressions: active,
-                ..IngestSummary::default()
-            }]
+            vec![ingest_vex(state, by, format, &statements, image.as_deref(), at).await?]
         }
     };
     for s in &summaries {
@@ -228,31 +206,146 @@ pub async fn ingest_at(
     Ok(summaries)
 }
 
-/// A VEX product: an image digest (`pkg:oci/...@sha256:…`, `sha256:…`), a package purl,
-/// or anything else (applies everywhere).
-async fn vex_target(state: &AppState, product: Option<&str>) -> Result<VexTarget> {
-    let Some(product) = product else {
-        return Ok(VexTarget::default());
+/// Stores a VEX document's statements, each applied only to what it names (see
+/// [`vex`]); `image` (the upload's) scopes statements that name a package or nothing.
+async fn ingest_vex(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    format: super::Format,
+    statements: &[super::VexStatement],
+    image: Option<&str>,
+    at: i64,
+) -> Result<IngestSummary> {
+    let upload = match image.map(str::trim).filter(|i| !i.is_empty()) {
+        Some(reference) => Some(image_target(state, reference).await?),
+        None => None,
     };
-    if let Some(purl) = super::pkg::parse_purl(product) {
-        if purl.kind == "oci" || purl.kind == "docker" {
-            let digest = purl.version.unwrap_or_default();
-            return Ok(VexTarget {
-                image_id: state.store.image_by_digest(&digest).await?,
-                pkg_name: None,
-            });
+    let mut rows = Vec::with_capacity(statements.len());
+    let mut matches = Vec::with_capacity(statements.len());
+    let mut unmatched = Vec::new();
+    for s in statements {
+        let suppresses = vex::suppresses(&s.status);
+        let (target, scope, matched) = match vex::scope(s.product.as_deref()) {
+            VexScope::Image { digest } => {
+                let target = image_target(state, &digest).await?;
+                let scope = if target.image_id.is_some() {
+                    "image"
+                } else {
+                    "pending_image"
+                };
+                let matched = describe(&target);
+                (Some(target), scope, matched)
+            }
+            VexScope::Package { name } => {
+                let target = VexTarget {
+                    pkg_name: Some(name),
+                    ..upload.clone().unwrap_or_default()
+                };
+                let scope = if upload.is_some() {
+                    "package_in_image"
+                } else {
+                    "package"
+                };
+                let matched = describe(&target);
+                (Some(target), scope, matched)
+            }
+            VexScope::Unnamed => match &upload {
+                Some(target) => (Some(target.clone()), "image", describe(target)),
+                None => (
+                    None,
+                    "nothing",
+                    "names no product, and the upload names no image".to_string(),
+                ),
+            },
+            VexScope::Nothing { reason } => (None, "nothing", reason),
+        };
+        let product = s.product.clone();
+        match target {
+            Some(target) => rows.push(VexRow {
+                vuln_id: &s.vuln_id,
+                target,
+                justification: s.justification.as_deref(),
+                suppresses,
+            }),
+            None => unmatched.push((
+                s.vuln_id.clone(),
+                product.clone().unwrap_or_else(|| "(no product)".into()),
+            )),
         }
-        let pkg = super::PackageRef::new(&purl.kind, "", "", Some(product));
-        return Ok(VexTarget {
-            image_id: None,
-            pkg_name: Some(pkg.name),
+        matches.push(VexMatch {
+            vuln_id: s.vuln_id.clone(),
+            product,
+            status: s.status.clone(),
+            scope: scope.into(),
+            suppresses: suppresses && scope != "nothing",
+            matched,
         });
     }
-    if product.starts_with("sha256:") {
+    let active = state.store.apply_vex(&rows, &by.principal.name, at).await?;
+    state.store.apply_suppressions(None, at).await?;
+    let notes = vex::unmatched_note(&unmatched).into_iter().collect();
+    Ok(IngestSummary {
+        format: format.as_str().into(),
+        scanner: "vex".into(),
+        kind: "vex".into(),
+        entries: statements.len() as i64,
+        suppressions: active,
+        notes,
+        vex: matches,
+        ..IngestSummary::default()
+    })
+}
+
+/// The image a reference names: a digest (`sha256:…`, `repo@sha256:…`), known or kept
+/// pending, or a `repository:tag` the inventory knows.
+async fn image_target(state: &AppState, reference: &str) -> Result<VexTarget> {
+    let digest_part = reference.rsplit_once('@').map_or(reference, |(_, d)| d);
+    if digest_part.starts_with("sha256:") {
+        let digest = vex::image_digest(digest_part).ok_or_else(|| {
+            Error::invalid_at("image", format!("'{reference}' is not a sha256 digest"))
+        })?;
+        let image_id = state.store.image_by_digest(&digest).await?;
         return Ok(VexTarget {
-            image_id: state.store.image_by_digest(product).await?,
+            image_digest: Some(digest),
+            image_id,
             pkg_name: None,
         });
     }
-    Ok(VexTarget::default())
+    let (repository, tag) = reference
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .unwrap_or((reference, "latest"));
+    match state.store.image_by_tag(repository, tag).await? {
+        Some(id) => Ok(VexTarget {
+            image_id: Some(id),
+            ..VexTarget::default()
+        }),
+        None => Err(Error::invalid_at(
+            "image",
+            format!("no image is tagged {repository}:{tag}; name it by digest"),
+        )),
+    }
+}
+
+/// A VEX target in words, for the upload's outcome.
+fn describe(target: &VexTarget) -> String {
+    let image = match (&target.image_digest, target.image_id) {
+        (Some(digest), None) => Some(format!(
+            "image {} (not seen yet: applies when it appears)",
+            short(digest)
+        )),
+        (Some(digest), Some(_)) => Some(format!("image {}", short(digest))),
+        (None, Some(id)) => Some(format!("image #{id}")),
+        (None, None) => None,
+    };
+    match (&target.pkg_name, image) {
+        (Some(pkg), Some(image)) => format!("package {pkg} in {image}"),
+        (Some(pkg), None) => format!("package {pkg} in every image"),
+        (None, Some(image)) => image,
+        (None, None) => "nothing".into(),
+    }
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
 }

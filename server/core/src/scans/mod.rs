@@ -16,6 +16,7 @@ pub mod openvex;
 pub mod pkg;
 pub mod sarif;
 pub mod trivy;
+pub mod vex;
 
 use coastguard_model::Severity;
 pub use pkg::PackageRef;

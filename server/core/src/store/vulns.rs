@@ -836,8 +836,17 @@ const MATCHING_SUPPRESSION: &str = "EXISTS (SELECT 1 FROM suppressions s \
      JOIN vulnerability_aliases a ON a.alias = s.vuln_id \
      WHERE a.vulnerability_id = findings.vulnerability_id AND s.revoked_at IS NULL \
        AND (s.expires_at IS NULL OR s.expires_at > $1) \
-       AND (s.image_id IS NULL OR s.image_id = findings.image_id) \
+       AND (s.image_id = findings.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) \
        AND (s.pkg_name IS NULL OR s.pkg_name = findings.pkg_name))";
+
+/// Ties suppressions waiting for an image (a VEX statement naming a digest not seen then)
+/// to that image once it is known, by config or manifest digest.
+const RESOLVE_PENDING: &str = "UPDATE suppressions SET image_id = \
+     (SELECT i.id FROM images i WHERE i.digest = suppressions.image_digest \
+      UNION ALL SELECT d.image_id FROM image_digests d WHERE d.digest = suppressions.image_digest LIMIT 1) \
+     WHERE image_id IS NULL AND image_digest IS NOT NULL AND revoked_at IS NULL \
+       AND (EXISTS (SELECT 1 FROM images i WHERE i.digest = suppressions.image_digest) \
+            OR EXISTS (SELECT 1 FROM image_digests d WHERE d.digest = suppressions.image_digest))";
 
 #[derive(Debug, Clone)]
 pub struct NewSuppressionRow<'a> {
@@ -868,6 +877,7 @@ impl Store {
         let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' {scope} AND NOT {MATCHING_SUPPRESSION} RETURNING image_id");
         with_db!(&self.db, |pool| {
             let mut tx = crate::db::begin_write(pool).await?;
+            sqlx::query(RESOLVE_PENDING).execute(&mut *tx).await?;
             let suppressed: Vec<i64> = sqlx::query_scalar(&suppress)
                 .bind(now)
                 .bind(image_id)
@@ -931,36 +941,41 @@ impl Store {
 
     /// Replaces the VEX suppressions of each statement's vulnerability and product with
     /// what the statements say; returns how many suppressions are now in force from them.
+    /// Stores VEX statements that matched something: each replaces the earlier VEX
+    /// suppression of the same vulnerability and scope, and a `not_affected` one
+    /// suppresses (the others only withdraw). Returns the suppressions now active.
     pub async fn apply_vex(
         &self,
-        statements: &[(VexTarget, &str, Option<&str>, bool)],
+        statements: &[VexRow<'_>],
         by: &str,
         now: i64,
     ) -> StoreResult<i64> {
         with_db!(&self.db, |pool| {
             let mut tx = crate::db::begin_write(pool).await?;
             let mut active = 0;
-            for (target, vuln_id, justification, not_affected) in statements {
+            for s in statements {
                 sqlx::query(
                     "UPDATE suppressions SET revoked_at = $5 WHERE source = 'vex' AND revoked_at IS NULL AND vuln_id = $1 \
-                     AND image_id IS NOT DISTINCT FROM $2 AND pkg_name IS NOT DISTINCT FROM $3 AND kind = $4",
+                     AND image_id IS NOT DISTINCT FROM $2 AND pkg_name IS NOT DISTINCT FROM $3 \
+                     AND image_digest IS NOT DISTINCT FROM $4 AND kind = 'not_affected'",
                 )
-                .bind(*vuln_id)
-                .bind(target.image_id)
-                .bind(&target.pkg_name)
-                .bind("not_affected")
+                .bind(s.vuln_id)
+                .bind(s.target.image_id)
+                .bind(&s.target.pkg_name)
+                .bind(&s.target.image_digest)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                if *not_affected {
+                if s.suppresses {
                     sqlx::query(
-                        "INSERT INTO suppressions (vuln_id, image_id, pkg_name, kind, justification, source, created_by, created_at) \
-                         VALUES ($1, $2, $3, 'not_affected', $4, 'vex', $5, $6)",
+                        "INSERT INTO suppressions (vuln_id, image_id, pkg_name, image_digest, kind, justification, source, created_by, created_at) \
+                         VALUES ($1, $2, $3, $4, 'not_affected', $5, 'vex', $6, $7)",
                     )
-                    .bind(*vuln_id)
-                    .bind(target.image_id)
-                    .bind(&target.pkg_name)
-                    .bind(justification.unwrap_or("not affected (VEX)"))
+                    .bind(s.vuln_id)
+                    .bind(s.target.image_id)
+                    .bind(&s.target.pkg_name)
+                    .bind(&s.target.image_digest)
+                    .bind(s.justification.unwrap_or("not affected (VEX)"))
                     .bind(by)
                     .bind(now)
                     .execute(&mut *tx)
@@ -971,6 +986,18 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(active)
         })
+    }
+
+    /// The newest image tagged `repository:tag`.
+    pub async fn image_by_tag(&self, repository: &str, tag: &str) -> StoreResult<Option<i64>> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT image_id FROM image_tags WHERE repository = $1 AND tag = $2 \
+             ORDER BY last_seen_at DESC LIMIT 1"
+        )
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// The image a digest names (config or manifest digest), if known.
@@ -985,11 +1012,25 @@ impl Store {
     }
 }
 
-/// Where a VEX statement applies.
+/// Where a VEX statement applies: an image (known, or by a digest not seen yet), a
+/// package (in one image or in all), never nothing at all: a statement that matched
+/// nothing is not stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VexTarget {
     pub image_id: Option<i64>,
+    /// The digest a statement named when no image had it yet.
+    pub image_digest: Option<String>,
     pub pkg_name: Option<String>,
+}
+
+/// One VEX statement to store.
+#[derive(Debug, Clone)]
+pub struct VexRow<'a> {
+    pub vuln_id: &'a str,
+    pub target: VexTarget,
+    pub justification: Option<&'a str>,
+    /// `not_affected`: suppresses; any other status only withdraws an earlier statement.
+    pub suppresses: bool,
 }
 
 // ------------------------------------------------------------------ read models
@@ -1194,7 +1235,7 @@ impl Store {
                  FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
                  JOIN suppressions s ON s.vuln_id = a.alias \
                  WHERE f.id IN ({}) AND s.revoked_at IS NULL \
-                   AND (s.image_id IS NULL OR s.image_id = f.image_id) AND (s.pkg_name IS NULL OR s.pkg_name = f.pkg_name) \
+                   AND (s.image_id = f.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) AND (s.pkg_name IS NULL OR s.pkg_name = f.pkg_name) \
                  ORDER BY CASE WHEN s.expires_at IS NULL OR s.expires_at > $1 THEN 0 ELSE 1 END, s.id DESC",
                 placeholders(2, suppressed.len())
             );
@@ -1420,6 +1461,7 @@ impl Store {
             image_id: Option<i64>,
             digest: Option<String>,
             image_name: Option<String>,
+            image_digest: Option<String>,
             pkg_name: Option<String>,
             kind: String,
             justification: String,
@@ -1432,11 +1474,11 @@ impl Store {
         }
         let sql = format!(
             "SELECT s.id, s.vuln_id, s.image_id, i.digest, CASE WHEN i.id IS NULL THEN NULL ELSE {IMAGE_NAME} END AS image_name, \
-             s.pkg_name, s.kind, s.justification, s.source, s.created_by, s.created_at, s.expires_at, s.revoked_at, \
+             s.image_digest, s.pkg_name, s.kind, s.justification, s.source, s.created_by, s.created_at, s.expires_at, s.revoked_at, \
              (SELECT COUNT(*) FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
               WHERE a.alias = s.vuln_id AND f.state = 'suppressed' AND s.revoked_at IS NULL \
                 AND (s.expires_at IS NULL OR s.expires_at > $1) \
-                AND (s.image_id IS NULL OR f.image_id = s.image_id) AND (s.pkg_name IS NULL OR f.pkg_name = s.pkg_name)) AS findings \
+                AND (f.image_id = s.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) AND (s.pkg_name IS NULL OR f.pkg_name = s.pkg_name)) AS findings \
              FROM suppressions s LEFT JOIN images i ON i.id = s.image_id \
              ORDER BY s.revoked_at IS NOT NULL, s.id DESC"
         );
@@ -1457,6 +1499,7 @@ impl Store {
                     }),
                     _ => None,
                 },
+                pending_image: r.image_digest.filter(|_| r.image_id.is_none()),
                 pkg_name: r.pkg_name,
                 kind: if r.kind == "accepted" {
                     SuppressionKind::Accepted

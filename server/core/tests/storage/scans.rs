@@ -487,6 +487,164 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
     });
 }
 
+/// The state of one vulnerability in one package of the image with this digest.
+async fn state_in(db: &TestDb, digest: &str, pkg: &str, vuln: &str) -> String {
+    with_db!(db.store.db(), |pool| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT f.state FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
+             JOIN images i ON i.id = f.image_id WHERE i.digest = $1 AND f.pkg_name = $2 AND a.alias = $3",
+        )
+        .bind(digest)
+        .bind(pkg)
+        .bind(vuln)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn vex_statements_apply_only_to_what_they_name() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let (a, b, vendor) = (digest('a'), digest('b'), digest('0'));
+        let report = fixture("scans/trivy/alpine-3.10.json");
+        for image in [&a, &b] {
+            ingest(&state, &cli, &report, Some(image.clone()), "cli")
+                .await
+                .unwrap();
+        }
+        let (pkg, cve) = ("libcrypto1.1", "CVE-2019-1549");
+        let statement = |product: Option<&str>, status: &str| {
+            let mut s = serde_json::json!({
+                "vulnerability": {"name": cve}, "status": status,
+                "justification": "vulnerable_code_not_present"
+            });
+            if let Some(p) = product {
+                s["products"] = serde_json::json!([{ "@id": p }]);
+            }
+            s
+        };
+        let vex = |statements: Vec<Value>| {
+            serde_json::to_vec(&serde_json::json!({
+                "@context": "https://openvex.dev/ns/v0.2.0", "statements": statements
+            }))
+            .unwrap()
+        };
+        let vendor_purl = format!("pkg:oci/vendor-image@{}", vendor.replace(':', "%3A"));
+        let b_purl = format!("pkg:oci/b@{b}");
+        let outcome = &ingest(
+            &state,
+            &cli,
+            &vex(vec![
+                // An image no one here has: kept for when it appears.
+                statement(Some(&vendor_purl), "not_affected"),
+                // A vendor's product name, and no product at all: nothing.
+                statement(Some("vendor-image"), "not_affected"),
+                statement(None, "not_affected"),
+                // `fixed` names image b, but is not a suppression.
+                statement(Some(&b_purl), "fixed"),
+            ]),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
+        assert_eq!(
+            outcome.suppressions, 1,
+            "only the pending statement is kept"
+        );
+        let scopes: Vec<(&str, bool)> = outcome
+            .vex
+            .iter()
+            .map(|m| (m.scope.as_str(), m.suppresses))
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                ("pending_image", true),
+                ("nothing", false),
+                ("nothing", false),
+                ("image", false)
+            ]
+        );
+        assert!(
+            outcome.notes[0].starts_with("2 statements matched nothing and were not applied"),
+            "{:?}",
+            outcome.notes
+        );
+        assert!(outcome.notes[0].contains("vendor-image"));
+        for image in [&a, &b] {
+            assert_eq!(state_in(&db, image, pkg, cve).await, "open", "{image}");
+        }
+        let pending = db
+            .store
+            .list_suppressions(coastguard_core::now())
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (
+                pending[0].pending_image.as_deref(),
+                pending[0].image.is_none(),
+                pending[0].findings
+            ),
+            (Some(vendor.as_str()), true, 0)
+        );
+
+        // The vendor's image appears: the statement applies to it, and only to it.
+        ingest(&state, &cli, &report, Some(vendor.clone()), "cli")
+            .await
+            .unwrap();
+        assert_eq!(state_in(&db, &vendor, pkg, cve).await, "suppressed");
+        for image in [&a, &b] {
+            assert_eq!(state_in(&db, image, pkg, cve).await, "open", "{image}");
+        }
+        let resolved = db
+            .store
+            .list_suppressions(coastguard_core::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                resolved[0].pending_image.as_deref(),
+                resolved[0].image.as_ref().map(|i| i.digest.as_str())
+            ),
+            (None, Some(vendor.as_str()))
+        );
+
+        // A statement naming no product applies to the image the upload names; a
+        // package purl to that package of it.
+        let outcome = &ingest(
+            &state,
+            &cli,
+            &vex(vec![statement(None, "not_affected")]),
+            Some(b.clone()),
+            "api",
+        )
+        .await
+        .unwrap()[0];
+        assert_eq!(outcome.vex[0].scope, "image");
+        assert_eq!(state_in(&db, &b, pkg, cve).await, "suppressed");
+        assert_eq!(state_in(&db, &a, pkg, cve).await, "open");
+        // An upload naming an unknown tag is refused, and changes nothing.
+        let refused = ingest(
+            &state,
+            &cli,
+            &vex(vec![statement(None, "not_affected")]),
+            Some("nosuch/image:1.0".into()),
+            "api",
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(refused, Error::Invalid { .. }), "{refused:?}");
+        assert_eq!(state_in(&db, &a, pkg, cve).await, "open");
+        assert_counts_exact(&db).await;
+    });
+}
+
 #[tokio::test]
 async fn bad_reports_are_refused_with_where_and_store_nothing() {
     crate::on_each_backend!(|db| {
