@@ -134,11 +134,17 @@ pub struct TokenView {
     pub role: Role,
     /// The first characters of the secret, enough to recognise it; never the secret.
     pub prefix: String,
+    /// The user who created it and answers for it; `None`: created at the command line.
     pub created_by: Option<String>,
     pub created_at: i64,
+    /// `None`: never expires.
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Its creator is disabled, so it is refused until they are enabled again.
+    pub owner_disabled: bool,
+    /// Accepted now: not revoked, not expired, its owner not disabled.
+    pub active: bool,
 }
 
 /// A freshly created token: the only time its secret is ever shown.

@@ -13,7 +13,11 @@ pub fn LoginPage() -> impl IntoView {
         query.with(|q| match q.get("error").as_deref() {
             Some("locked") => Some((
                 "alert alert-error",
-                "Too many failed attempts. Wait a few minutes, then try again.",
+                "Too many failed attempts from here. Wait a few minutes, then try again.",
+            )),
+            Some("busy") => Some((
+                "alert alert-error",
+                "The server is busy checking other sign-ins. Try again in a moment.",
             )),
             Some(_) => Some(("alert alert-error", "Wrong user name or password.")),
             None if q.get("signed_out").is_some() => {

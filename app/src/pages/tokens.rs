@@ -49,7 +49,8 @@ fn TokensAdmin() -> impl IntoView {
                 <label>"Role" <RoleSelect name="role" selected=Role::Analyst /></label>
                 <label>
                     "Expires after (days)"
-                    <input name="expires_in_days" type="number" min="1" max="3650" placeholder="never" />
+                    <input name="expires_in_days" type="number" min="1" max="3650" value="90" />
+                    <span class="small muted">"empty: never"</span>
                 </label>
                 <button class="btn btn-primary" type="submit">"Create token"</button>
             </ActionForm>
@@ -79,12 +80,17 @@ fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl
         .map(|t| {
             let state = if t.revoked_at.is_some() {
                 "revoked"
+            } else if t.owner_disabled {
+                "refused: its owner is disabled"
+            } else if !t.active {
+                "expired"
             } else {
                 "active"
             };
             let active = t.revoked_at.is_none();
+            let usable = t.active;
             view! {
-                <tr class:disabled-row=!active>
+                <tr class:disabled-row=!usable>
                     <td><strong>{t.name.clone()}</strong></td>
                     <td><code>{t.prefix}"…"</code></td>
                     <td>{t.role.as_str()}</td>
@@ -95,7 +101,7 @@ fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl
                     <td>
                         {match t.expires_at {
                             Some(at) => view! { <Timestamp at=Some(at) /> }.into_any(),
-                            None => view! { <span class="muted">"never"</span> }.into_any(),
+                            None => view! { <span class="status status-neutral" title="This token never expires: revoke it when it is no longer needed">"never expires"</span> }.into_any(),
                         }}
                     </td>
                     <td class="actions">
@@ -120,7 +126,7 @@ fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl
                     <th scope="col">"Prefix"</th>
                     <th scope="col">"Role"</th>
                     <th scope="col">"State"</th>
-                    <th scope="col">"Created by"</th>
+                    <th scope="col">"Owner"</th>
                     <th scope="col">"Created"</th>
                     <th scope="col">"Last used"</th>
                     <th scope="col">"Expires"</th>

@@ -143,16 +143,22 @@ pub async fn delete_user(state: &AppState, by: &Authed<Admin>, id: i64) -> Resul
             "you can't delete yourself; ask another admin".into(),
         ));
     }
-    let user = state
+    let at = now();
+    let (user, tokens_revoked) = state
         .store
-        .delete_user(id)
+        .delete_user(id, at)
         .await
         .map_err(|e| not_found(e, "user", id))?;
     state
         .store
         .audit(
-            &audit_by(by, "user.delete", Some(format!("user:{}", user.name)), None),
-            now(),
+            &audit_by(
+                by,
+                "user.delete",
+                Some(format!("user:{}", user.name)),
+                Some(json!({ "tokens_revoked": tokens_revoked })),
+            ),
+            at,
         )
         .await?;
     Ok(())
@@ -173,11 +179,49 @@ pub async fn change_own_password(
     };
     validate_field("new_password", validate::password(&new_password))?;
     let user = state.store.user(id).await?;
-    if !password::verify(current, Some(user.password_hash.clone())).await {
-        return Err(Error::invalid_at(
-            "current_password",
-            "the current password is wrong",
+    // Throttled like a login (count first, then check): a stolen session must not become
+    // a way to guess the password it would need to take the account over.
+    let policy = state.settings.login_policy().per_pair;
+    let key = format!("password:{id}");
+    let at = now();
+    let reserved = state.store.throttle_reserve(&key, policy, at).await?;
+    if !reserved.allowed {
+        return Err(Error::TooManyRequests(
+            "too many wrong current passwords; wait a few minutes, then try again".into(),
         ));
+    }
+    let checked = password::verify_bounded(
+        current,
+        Some(user.password_hash.clone()),
+        password::QUEUE_WAIT,
+    )
+    .await;
+    match checked {
+        Some(true) => state.store.throttle_clear(&key).await?,
+        Some(false) => {
+            state
+                .store
+                .audit(
+                    &audit_by(
+                        by,
+                        "user.change_password_failed",
+                        Some(format!("user:{}", user.name)),
+                        None,
+                    ),
+                    at,
+                )
+                .await?;
+            return Err(Error::invalid_at(
+                "current_password",
+                "the current password is wrong",
+            ));
+        }
+        None => {
+            state.store.throttle_refund(&key, policy).await?;
+            return Err(Error::TooManyRequests(
+                "the server is busy checking passwords; try again in a moment".into(),
+            ));
+        }
     }
     let hash = password::hash(new_password).await?;
     state.store.set_password(id, &hash, now()).await?;
@@ -202,7 +246,7 @@ pub async fn list_tokens(state: &AppState, _by: &Authed<Admin>) -> Result<Vec<To
         .list_tokens()
         .await?
         .iter()
-        .map(|t| t.view())
+        .map(|t| t.view(now()))
         .collect())
 }
 
@@ -252,7 +296,7 @@ pub async fn create_token(
         )
         .await?;
     Ok(NewToken {
-        token: row.view(),
+        token: row.view(now()),
         secret: generated.secret,
     })
 }
@@ -275,7 +319,7 @@ pub async fn revoke_token(state: &AppState, by: &Authed<Admin>, id: i64) -> Resu
             now(),
         )
         .await?;
-    Ok(row.view())
+    Ok(row.view(now()))
 }
 
 /// Creates the first admin when the database has no users. Returns the generated

@@ -60,10 +60,7 @@ pub async fn login(
             session
                 .insert(
                     AUTH_KEY,
-                    SessionUser {
-                        user_id: user.id,
-                        epoch: user.session_epoch,
-                    },
+                    SessionUser::new(user.id, user.session_epoch, now()),
                 )
                 .await
                 .map_err(session_error)?;
@@ -71,6 +68,7 @@ pub async fn login(
         }
         LoginOutcome::Invalid => Ok(back("invalid")),
         LoginOutcome::Locked { .. } => Ok(back("locked")),
+        LoginOutcome::Busy => Ok(back("busy")),
     }
 }
 

@@ -73,7 +73,7 @@ pub async fn track(State(state): State<ServerState>, req: Request, next: Next) -
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "(unmatched)".to_string(), |p| p.as_str().to_string());
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method()).to_string();
     let started = Instant::now();
     let res = next.run(req).await;
     let m = &state.metrics;
@@ -92,6 +92,24 @@ pub async fn track(State(state): State<ServerState>, req: Request, next: Next) -
     res
 }
 
+/// The method as a label: one of the standard methods, or `other`. Any token is a valid
+/// HTTP method, so taking it as it came would let a client add label values without end.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// The scrape body (OpenMetrics text).
 pub async fn render(state: &ServerState) -> Response {
     let mut out = String::new();
@@ -101,6 +119,13 @@ pub async fn render(state: &ServerState) -> Response {
         return coastguard_core::Error::Internal(anyhow::anyhow!("encoding metrics: {e}"))
             .into_response();
     }
+    let _ = writeln!(
+        out,
+        "# HELP coastguard_password_checks Password checks (argon2) run since the server started.\n\
+         # TYPE coastguard_password_checks counter\n\
+         coastguard_password_checks_total {}",
+        coastguard_core::auth::password::checks_run()
+    );
     let db_up = state.app.store.db().ping().await.is_ok();
     gauge(
         &mut out,
@@ -188,4 +213,20 @@ fn severity_gauge(out: &mut String, name: &str, help: &str, counts: &SeverityCou
         .collect();
     let samples: Vec<(&str, i64)> = labels.iter().map(|(l, v)| (l.as_str(), *v)).collect();
     gauge(out, name, help, &samples);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+    use axum::http::Method;
+
+    #[test]
+    fn unknown_methods_become_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        for m in ["BARSMETHOD7", "get", "PROPFIND"] {
+            let method = Method::from_bytes(m.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other", "{m}");
+        }
+    }
 }

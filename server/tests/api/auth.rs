@@ -158,3 +158,115 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
         assert!(!audit.contains(&secret));
     });
 }
+
+#[tokio::test]
+async fn tokens_stop_working_when_their_owner_is_disabled_or_deleted() {
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        // Another admin, so that olivia is not the last one (who can't be disabled).
+        srv.user("root", Role::Admin).await;
+        let owner = srv.user("olivia", Role::Admin).await;
+        let cookie = srv.login("olivia", crate::PASSWORD).await.unwrap();
+        // Olivia creates a token in the browser (a same-origin request with her session).
+        let create = |name: &'static str| {
+            srv.http
+                .post(srv.url("/api/v1/tokens"))
+                .header(reqwest::header::COOKIE, &cookie)
+                .header("origin", srv.base.clone())
+                .json(&json!({"name": name, "role": "viewer"}))
+                .send()
+        };
+        let res = create("olivias-script").await.unwrap();
+        assert_eq!(res.status(), 201);
+        let created: Value = res.json().await.unwrap();
+        let secret = created["secret"].as_str().unwrap().to_string();
+        assert_eq!(created["token"]["created_by"], "olivia");
+        assert_eq!(created["token"]["active"], true);
+        assert_eq!(created["token"]["expires_at"], Value::Null);
+        assert_eq!(
+            srv.get("/api/v1/me", &secret)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+
+        // Disabled: the token is refused, and listed as such.
+        let patch = |disabled: bool| {
+            srv.http
+                .patch(srv.url(&format!("/api/v1/users/{owner}")))
+                .bearer_auth(&admin)
+                .json(&json!({ "disabled": disabled }))
+                .send()
+        };
+        assert_eq!(patch(true).await.unwrap().status(), 200);
+        assert_eq!(
+            srv.get("/api/v1/me", &secret)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let list: Value = srv.get_json("/api/v1/tokens", &admin).await;
+        let listed = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "olivias-script")
+            .unwrap();
+        assert_eq!(
+            (listed["owner_disabled"].clone(), listed["active"].clone()),
+            (json!(true), json!(false))
+        );
+        // Enabled again: it answers again (disabling is reversible, deleting is not).
+        assert_eq!(patch(false).await.unwrap().status(), 200);
+        assert_eq!(
+            srv.get("/api/v1/me", &secret)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+
+        // Deleted: the token is revoked in the same step, and the audit log says so.
+        let res = srv
+            .http
+            .delete(srv.url(&format!("/api/v1/users/{owner}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        assert_eq!(
+            srv.get("/api/v1/me", &secret)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let list: Value = srv.get_json("/api/v1/tokens", &admin).await;
+        let listed = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "olivias-script")
+            .unwrap();
+        assert!(listed["revoked_at"].is_i64(), "{listed}");
+        let audit = srv
+            .get("/api/v1/audit", &admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            audit.contains(r#"\"tokens_revoked\":1"#) || audit.contains(r#""tokens_revoked":1"#),
+            "{audit}"
+        );
+    });
+}

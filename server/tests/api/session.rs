@@ -30,6 +30,19 @@ async fn login_sets_a_fresh_hardened_session_and_logout_ends_it() {
         }
         let cookie = session_cookie(res.headers()).unwrap();
 
+        // The table holds a hash of the session id, never the id the cookie carries.
+        let id = cookie.split_once('=').unwrap().1.to_string();
+        let (stored, same): (i64, i64) = coastguard_core::with_db!(srv.db.store.db(), |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN id = $1 THEN 1 ELSE 0 END), 0) FROM sessions",
+            )
+            .bind(&id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!((stored, same), (1, 0), "{id}");
+
         let again = srv.login("dana", PASSWORD).await.unwrap();
         assert_ne!(cookie, again, "each login gets a new session id");
 
@@ -88,36 +101,94 @@ async fn open_redirects_are_refused() {
     });
 }
 
+/// A client whose requests come from `ip` (any 127.0.0.0/8 address is loopback).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn repeated_failures_lock_the_login() {
+async fn a_strangers_failures_lock_only_the_stranger() {
     crate::on_each_backend!(|srv| {
-        srv.user("frank", Role::Viewer).await;
-        let attempt = |password: &'static str| {
-            srv.http
+        srv.user("frank", Role::Admin).await;
+        let (stranger, owner) = (client_from("127.0.0.2"), client_from("127.0.0.1"));
+        let attempt = |client: &reqwest::Client, password: &'static str| {
+            client
                 .post(srv.url("/login"))
                 .form(&[("username", "frank"), ("password", password)])
                 .send()
         };
         for _ in 0..4 {
-            let res = attempt("wrong").await.unwrap();
+            let res = attempt(&stranger, "wrong").await.unwrap();
             assert_eq!(res.headers()["location"], "/login?error=invalid");
             assert!(session_cookie(res.headers()).is_none());
         }
-        // The fifth failure (default limit) locks; then the right password is refused.
-        let res = attempt("wrong").await.unwrap();
-        assert_eq!(res.headers()["location"], "/login?error=locked");
-        let res = attempt(PASSWORD).await.unwrap();
+        // The fifth failure (default limit) locks this name from this address; then the
+        // right password is refused there too, without being checked.
+        for _ in 0..3 {
+            let res = attempt(&stranger, "wrong").await.unwrap();
+            assert_eq!(res.headers()["location"], "/login?error=locked");
+        }
+        let res = attempt(&stranger, PASSWORD).await.unwrap();
         assert_eq!(res.headers()["location"], "/login?error=locked");
         assert!(session_cookie(res.headers()).is_none());
+        // The owner, at another address, signs in at once.
+        let res = attempt(&owner, PASSWORD).await.unwrap();
+        assert_eq!(res.headers()["location"], "/");
+        assert!(session_cookie(res.headers()).is_some());
         // Unknown users get exactly the same answer as wrong passwords.
-        let res = srv
-            .http
+        let res = owner
             .post(srv.url("/login"))
             .form(&[("username", "ghost"), ("password", "x")])
             .send()
             .await
             .unwrap();
         assert_eq!(res.headers()["location"], "/login?error=invalid");
+    });
+}
+
+#[tokio::test]
+async fn a_burst_of_logins_gets_no_more_checks_than_the_limit() {
+    crate::on_each_backend!(|srv| {
+        srv.user("grace", Role::Viewer).await;
+        let burst: Vec<_> = (0..40)
+            .map(|_| {
+                srv.http
+                    .post(srv.url("/login"))
+                    .form(&[("username", "grace"), ("password", "wrong")])
+                    .send()
+            })
+            .collect();
+        let answers: Vec<String> = futures::future::join_all(burst)
+            .await
+            .into_iter()
+            .map(|r| {
+                r.unwrap().headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        // Each checked attempt leaves one audit record; without counting first, all 40
+        // would have been checked.
+        let audit = srv.db.store.list_audit(None, 500).await.unwrap().items;
+        let checked = audit
+            .iter()
+            .filter(|e| e.action == "auth.login_failed" && e.actor_name == "grace")
+            .count();
+        assert_eq!(checked, 5, "password checks for a limit of 5");
+        let locked = answers
+            .iter()
+            .filter(|a| a.as_str() == "/login?error=locked")
+            .count();
+        let invalid = answers
+            .iter()
+            .filter(|a| a.as_str() == "/login?error=invalid")
+            .count();
+        assert_eq!((invalid, locked), (4, 36), "{answers:?}");
     });
 }
 

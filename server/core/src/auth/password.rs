@@ -5,7 +5,10 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
@@ -19,9 +22,46 @@ pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
+/// Password checks that may run at once: each holds 19 MiB and a core for tens of
+/// milliseconds, so a burst of logins must queue rather than fill memory.
+fn permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(2 * cores)
+    })
+}
+
+/// How long a check waits for a free slot before the attempt is answered "busy".
+pub const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+static CHECKS: AtomicU64 = AtomicU64::new(0);
+
+/// Password checks run since the process started (the `/metrics` counter, and how the
+/// login benchmark tells how many attempts reached argon2).
+pub fn checks_run() -> u64 {
+    CHECKS.load(Ordering::Relaxed)
+}
+
+/// [`verify`] within the bound on concurrent checks: `None` when no slot freed up
+/// within `wait` (the caller answers "busy" and counts no attempt).
+pub async fn verify_bounded(
+    password: String,
+    stored: Option<String>,
+    wait: Duration,
+) -> Option<bool> {
+    let _permit = tokio::time::timeout(wait, permits().acquire())
+        .await
+        .ok()?
+        .ok()?;
+    Some(verify(password, stored).await)
+}
+
 /// Checks `password` against `stored`. With `stored = None` (no such user) a dummy hash
 /// is checked instead, so that the response time does not tell whether a user exists.
+/// Callers on request paths use [`verify_bounded`].
 pub async fn verify(password: String, stored: Option<String>) -> bool {
+    CHECKS.fetch_add(1, Ordering::Relaxed);
     tokio::task::spawn_blocking(move || {
         let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
         let ok = PasswordHash::new(stored)
@@ -69,6 +109,31 @@ mod tests {
     async fn unknown_user_never_verifies() {
         assert!(!verify("coastguard-no-such-user".into(), None).await);
         assert!(!verify("anything".into(), None).await);
+    }
+
+    #[tokio::test]
+    async fn checks_queue_for_a_slot_and_give_up_after_the_wait() {
+        let stored = hash("correct horse battery".into()).await.unwrap();
+        // Hold every slot: a check then waits, and gives up after its wait.
+        let held = permits()
+            .acquire_many(permits().available_permits() as u32)
+            .await
+            .unwrap();
+        let busy = verify_bounded(
+            "correct horse battery".into(),
+            Some(stored.clone()),
+            Duration::from_millis(50),
+        )
+        .await;
+        assert_eq!(busy, None);
+        drop(held);
+        let ok = verify_bounded(
+            "correct horse battery".into(),
+            Some(stored),
+            Duration::from_millis(50),
+        )
+        .await;
+        assert_eq!(ok, Some(true));
     }
 
     #[test]

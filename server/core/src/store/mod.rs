@@ -18,7 +18,7 @@ mod views;
 pub mod vulns;
 
 pub use audit::AuditRecord;
-pub use throttle::ThrottlePolicy;
+pub use throttle::{Reservation, ThrottlePolicy};
 pub use tokens::TokenRow;
 pub use users::UserRow;
 

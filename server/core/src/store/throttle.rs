@@ -6,11 +6,23 @@ use crate::with_db;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {
-    /// Failures allowed within `window` seconds before the key is locked.
+    /// Attempts allowed within `window` seconds before the key is locked (successes
+    /// are given back, so in effect: failures).
     pub max_failures: i64,
     pub window: i64,
     /// How long (seconds) a key stays locked once it trips.
     pub lockout: i64,
+}
+
+/// One reserved attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    /// Attempts counted in the current window, this one included.
+    pub attempts: i64,
+    /// Within the limit: the password may be checked.
+    pub allowed: bool,
+    /// The key is locked until then (set by the attempt that reached the limit).
+    pub locked_until: Option<i64>,
 }
 
 impl Store {
@@ -25,39 +37,70 @@ impl Store {
         Ok(until.flatten().filter(|&until| until > now))
     }
 
-    /// Counts a failure; returns the lock's end when this failure trips the limit.
-    pub async fn throttle_failure(
+    /// Reserves one attempt for `key` before the password is checked (count first, then
+    /// check), so a burst of concurrent attempts can't get more than `max_failures`
+    /// checks in: the attempt may go ahead only if [`Reservation::allowed`]. One
+    /// statement, so concurrent reservations can't lose counts.
+    ///
+    /// The count restarts when the window has passed (and no lock holds) or a lock has
+    /// run out; the attempt that reaches `max_failures` sets the lock (it still goes
+    /// ahead); later ones are refused until the lock ends. A success gives its
+    /// reservation back ([`Store::throttle_refund`]) or clears the key.
+    pub async fn throttle_reserve(
         &self,
         key: &str,
         policy: ThrottlePolicy,
         now: i64,
-    ) -> StoreResult<Option<i64>> {
-        // One statement, so concurrent failures can't lose counts: a window that has
-        // expired restarts at 1, otherwise the count goes up; the lock is set when the
-        // count reaches the limit.
-        let window_start = now - policy.window;
-        let locked: Option<i64> = with_db!(&self.db, |pool| sqlx::query_scalar(
+    ) -> StoreResult<Reservation> {
+        let (attempts, locked_until): (i64, Option<i64>) = with_db!(&self.db, |pool| {
+            sqlx::query_as(
             "INSERT INTO login_attempts (key, failures, window_started_at, locked_until) \
              VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $5 ELSE NULL END) \
              ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN login_attempts.window_started_at < $3 THEN 1 \
-                               ELSE login_attempts.failures + 1 END, \
-               window_started_at = CASE WHEN login_attempts.window_started_at < $3 THEN $2 \
-                                        ELSE login_attempts.window_started_at END, \
+               failures = CASE WHEN (login_attempts.locked_until IS NOT NULL AND login_attempts.locked_until <= $2) \
+                                 OR (login_attempts.locked_until IS NULL AND login_attempts.window_started_at < $3) \
+                               THEN 1 ELSE login_attempts.failures + 1 END, \
+               window_started_at = CASE WHEN (login_attempts.locked_until IS NOT NULL AND login_attempts.locked_until <= $2) \
+                                          OR (login_attempts.locked_until IS NULL AND login_attempts.window_started_at < $3) \
+                                        THEN $2 ELSE login_attempts.window_started_at END, \
                locked_until = CASE \
-                 WHEN (CASE WHEN login_attempts.window_started_at < $3 THEN 1 \
-                            ELSE login_attempts.failures + 1 END) >= $4 THEN $5 \
+                 WHEN (login_attempts.locked_until IS NOT NULL AND login_attempts.locked_until <= $2) \
+                   OR (login_attempts.locked_until IS NULL AND login_attempts.window_started_at < $3) \
+                 THEN CASE WHEN 1 >= $4 THEN $5 ELSE NULL END \
+                 WHEN login_attempts.failures + 1 >= $4 THEN COALESCE(login_attempts.locked_until, $5) \
                  ELSE login_attempts.locked_until END \
-             RETURNING locked_until"
+             RETURNING failures, locked_until"
         )
         .bind(key)
         .bind(now)
-        .bind(window_start)
+        .bind(now - policy.window)
         .bind(policy.max_failures)
         .bind(now + policy.lockout)
         .fetch_one(pool)
-        .await)?;
-        Ok(locked.filter(|&until| until > now))
+        .await
+        })?;
+        Ok(Reservation {
+            attempts,
+            allowed: attempts <= policy.max_failures,
+            locked_until: locked_until.filter(|&until| until > now),
+        })
+    }
+
+    /// Gives back a reservation that turned out not to be a failure (a success, or an
+    /// attempt that was never checked). Lifts the lock that reservation set.
+    pub async fn throttle_refund(&self, key: &str, policy: ThrottlePolicy) -> StoreResult<()> {
+        with_db!(&self.db, |pool| sqlx::query(
+            "UPDATE login_attempts SET \
+               locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END, \
+               failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END \
+             WHERE key = $1"
+        )
+        .bind(key)
+        .bind(policy.max_failures)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     pub async fn throttle_clear(&self, key: &str) -> StoreResult<()> {

@@ -16,11 +16,14 @@ pub struct TokenRow {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The user who created it is disabled: it answers nothing until they are enabled.
+    pub owner_disabled: bool,
 }
 
 impl TokenRow {
-    pub fn view(&self) -> TokenView {
+    pub fn view(&self, now: i64) -> TokenView {
         TokenView {
+            active: self.is_active(now),
             id: self.id,
             name: self.name.clone(),
             role: self.role,
@@ -30,17 +33,22 @@ impl TokenRow {
             expires_at: self.expires_at,
             last_used_at: self.last_used_at,
             revoked_at: self.revoked_at,
+            owner_disabled: self.owner_disabled,
         }
     }
 
-    /// Usable now: not revoked and not expired.
+    /// Usable now: not revoked, not expired, and its creator not disabled. (Deleting a
+    /// user revokes their tokens.)
     pub fn is_active(&self, now: i64) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+        self.revoked_at.is_none()
+            && self.expires_at.is_none_or(|at| at > now)
+            && !self.owner_disabled
     }
 }
 
 const SELECT: &str = "SELECT t.id, t.name, t.role, t.prefix, u.name AS created_by, t.created_at, \
-                      t.expires_at, t.last_used_at, t.revoked_at \
+                      t.expires_at, t.last_used_at, t.revoked_at, \
+                      COALESCE(u.disabled, FALSE) AS owner_disabled \
                       FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by";
 
 /// How often `last_used_at` is written for a busy token (seconds): a token used by a

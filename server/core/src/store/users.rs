@@ -183,9 +183,10 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a user (their tokens stay, attributed to nobody). The last enabled admin
-    /// can't be deleted.
-    pub async fn delete_user(&self, id: i64) -> StoreResult<UserRow> {
+    /// Deletes a user and, in the same transaction, revokes the API tokens they created
+    /// (a token must not outlive the person answerable for it). Returns the user and how
+    /// many tokens were revoked. The last enabled admin can't be deleted.
+    pub async fn delete_user(&self, id: i64, now: i64) -> StoreResult<(UserRow, u64)> {
         with_db!(&self.db, |pool| {
             let mut tx = crate::db::begin_write(pool).await?;
             let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
@@ -205,12 +206,20 @@ impl Store {
                     ));
                 }
             }
+            let revoked = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(current)
+            Ok((current, revoked))
         })
     }
 }

@@ -274,3 +274,57 @@ async fn bootstrap_creates_one_admin_once() {
         ));
     });
 }
+
+/// `user` as the signed-in principal of a request.
+fn signed_in(user: &coastguard_model::UserView) -> Authed<coastguard_core::auth::Viewer> {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.extensions.insert(coastguard_core::auth::Principal {
+        kind: coastguard_core::auth::principal::PrincipalKind::User { id: user.id },
+        name: user.name.clone(),
+        role: user.role,
+    });
+    Authed::from_parts(&parts).unwrap()
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_throttled_like_logins() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let user = access::create_user(&state, &Authed::cli(), new_user("hal", Role::Viewer))
+            .await
+            .unwrap();
+        let by = signed_in(&user);
+        let change = |current: &str| {
+            access::change_own_password(
+                &state,
+                &by,
+                current.into(),
+                "a brand new passphrase".into(),
+            )
+        };
+        // Five wrong guesses (the default limit) are checked and answered as such...
+        for _ in 0..5 {
+            let err = change("a guess").await.unwrap_err();
+            assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+        }
+        // ...then even the right one is refused, unchecked, until the lock ends.
+        let err = change("a long enough passphrase").await.unwrap_err();
+        assert!(matches!(err, Error::TooManyRequests(_)), "{err:?}");
+        assert!(db
+            .store
+            .user(user.id)
+            .await
+            .unwrap()
+            .password_hash
+            .starts_with("$argon2id$"));
+        let audit = db.store.list_audit(None, 100).await.unwrap().items;
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|e| e.action == "user.change_password_failed")
+                .count(),
+            5
+        );
+        assert!(!audit.iter().any(|e| e.action == "user.change_password"));
+    });
+}

@@ -71,7 +71,7 @@ async fn login_story() {
         assert!(matches!(back, LoginOutcome::Success(_)), "{back:?}");
         assert_eq!(
             db.store
-                .throttle_locked_until("user:carol", t + 2 + 602)
+                .throttle_locked_until("pair:carol|-", t + 2 + 602)
                 .await
                 .unwrap(),
             None
@@ -108,7 +108,7 @@ async fn login_story() {
 }
 
 #[tokio::test]
-async fn throttle_counts_within_a_window() {
+async fn throttle_counts_attempts_within_a_window() {
     crate::on_each_backend!(|db| {
         let policy = ThrottlePolicy {
             max_failures: 3,
@@ -116,49 +116,37 @@ async fn throttle_counts_within_a_window() {
             lockout: 50,
         };
         let s = &db.store;
+        let key = "ip:1.2.3.4";
+        let attempts = |at: i64| async move {
+            let r = s.throttle_reserve(key, policy, at).await.unwrap();
+            (r.attempts, r.allowed, r.locked_until)
+        };
+        assert_eq!(attempts(1_000).await, (1, true, None));
+        assert_eq!(attempts(1_010).await, (2, true, None));
+        // The window (100 s from the first attempt) has passed: counting restarts.
+        assert_eq!(attempts(1_200).await, (1, true, None));
+        assert_eq!(attempts(1_201).await, (2, true, None));
+        // The third attempt may go ahead, and locks the key for the ones after it.
+        assert_eq!(attempts(1_202).await, (3, true, Some(1_252)));
+        assert_eq!(attempts(1_203).await, (4, false, Some(1_252)));
         assert_eq!(
-            s.throttle_failure("ip:1.2.3.4", policy, 1_000)
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            s.throttle_failure("ip:1.2.3.4", policy, 1_010)
-                .await
-                .unwrap(),
-            None
-        );
-        // The window (100 s from the first failure) has passed: counting restarts.
-        assert_eq!(
-            s.throttle_failure("ip:1.2.3.4", policy, 1_200)
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            s.throttle_failure("ip:1.2.3.4", policy, 1_201)
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            s.throttle_failure("ip:1.2.3.4", policy, 1_202)
-                .await
-                .unwrap(),
+            s.throttle_locked_until(key, 1_251).await.unwrap(),
             Some(1_252)
         );
-        assert_eq!(
-            s.throttle_locked_until("ip:1.2.3.4", 1_251).await.unwrap(),
-            Some(1_252)
-        );
-        assert_eq!(
-            s.throttle_locked_until("ip:1.2.3.4", 1_252).await.unwrap(),
-            None
-        );
+        assert_eq!(s.throttle_locked_until(key, 1_252).await.unwrap(), None);
         assert_eq!(
             s.throttle_locked_until("ip:5.6.7.8", 1_251).await.unwrap(),
             None
         );
+        // Once the lock has run out, counting restarts.
+        assert_eq!(attempts(1_252).await, (1, true, None));
+        // A refund gives an attempt back, and lifts the lock its reservation set.
+        s.throttle_refund(key, policy).await.unwrap();
+        assert_eq!(attempts(1_253).await, (1, true, None));
+        assert_eq!(attempts(1_254).await, (2, true, None));
+        assert_eq!(attempts(1_255).await, (3, true, Some(1_305)));
+        s.throttle_refund(key, policy).await.unwrap();
+        assert_eq!(s.throttle_locked_until(key, 1_256).await.unwrap(), None);
         // Pruning forgets counters whose window and lock are over.
         assert_eq!(s.throttle_prune(policy, 1_260).await.unwrap(), 0);
         assert_eq!(s.throttle_prune(policy, 1_400).await.unwrap(), 1);
@@ -166,29 +154,113 @@ async fn throttle_counts_within_a_window() {
 }
 
 #[tokio::test]
-async fn concurrent_failures_are_all_counted() {
+async fn concurrent_reservations_never_exceed_the_limit() {
     crate::on_each_backend!(|db| {
         let policy = ThrottlePolicy {
-            max_failures: 1_000,
+            max_failures: 5,
             window: 10_000,
             lockout: 60,
         };
         let mut tasks = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..40 {
             let store = db.store.clone();
             tasks.push(tokio::spawn(async move {
-                store.throttle_failure("user:x", policy, 5_000).await
+                store.throttle_reserve("pair:x|-", policy, 5_000).await
             }));
         }
+        let mut allowed = 0;
         for t in tasks {
-            t.await.unwrap().unwrap();
+            allowed += usize::from(t.await.unwrap().unwrap().allowed);
         }
-        let failures: i64 = coastguard_core::with_db!(db.store.db(), |pool| sqlx::query_scalar(
-            "SELECT failures FROM login_attempts WHERE key = 'user:x'"
+        assert_eq!(allowed, 5);
+        let counted: i64 = coastguard_core::with_db!(db.store.db(), |pool| sqlx::query_scalar(
+            "SELECT failures FROM login_attempts WHERE key = 'pair:x|-'"
         )
         .fetch_one(pool)
         .await
         .unwrap());
-        assert_eq!(failures, 20);
+        assert_eq!(counted, 40);
+    });
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out() {
+    crate::on_each_backend!(|db| {
+        let hash = password::hash(PASSWORD.into()).await.unwrap();
+        db.store
+            .create_user("admin", Role::Admin, &hash, 10)
+            .await
+            .unwrap();
+        let policy = LoginPolicy::new(5, 900, 900);
+        let t = 2_000_000;
+        for i in 0..7 {
+            let outcome = login(
+                &db.store,
+                policy,
+                "admin",
+                "guess",
+                Some("127.0.0.2"),
+                t + i,
+            )
+            .await
+            .unwrap();
+            let expect_locked = i >= 4;
+            assert_eq!(
+                matches!(outcome, LoginOutcome::Locked { .. }),
+                expect_locked,
+                "attempt {i}: {outcome:?}"
+            );
+        }
+        // The stranger's address is locked for this name even with the right password...
+        let refused = login(
+            &db.store,
+            policy,
+            "admin",
+            PASSWORD,
+            Some("127.0.0.2"),
+            t + 8,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(refused, LoginOutcome::Locked { .. }),
+            "{refused:?}"
+        );
+        // ...but the owner, from an address that has not failed, is never refused.
+        let owner = login(
+            &db.store,
+            policy,
+            "admin",
+            PASSWORD,
+            Some("127.0.0.1"),
+            t + 9,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(owner, LoginOutcome::Success(_)), "{owner:?}");
+        // Nor by another name's failures from the same address as the owner's.
+        for i in 0..5 {
+            login(
+                &db.store,
+                policy,
+                "someone",
+                "guess",
+                Some("127.0.0.1"),
+                t + 10 + i,
+            )
+            .await
+            .unwrap();
+        }
+        let owner = login(
+            &db.store,
+            policy,
+            "admin",
+            PASSWORD,
+            Some("127.0.0.1"),
+            t + 20,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(owner, LoginOutcome::Success(_)), "{owner:?}");
     });
 }
