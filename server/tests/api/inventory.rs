@@ -28,6 +28,12 @@ struct Fixture {
 
 impl Fixture {
     fn start() -> Option<Fixture> {
+        Fixture::start_with("CMD [\"sleep\", \"3600\"]\n", &["--cap-add", "NET_ADMIN"])
+    }
+
+    /// An image built with `steps` after busybox is installed, and a container of it run
+    /// with `run_args`.
+    fn start_with(steps: &str, run_args: &[&str]) -> Option<Fixture> {
         if std::env::var_os("COASTGUARD_TEST_SKIP_DOCKER").is_some() {
             return None;
         }
@@ -39,7 +45,7 @@ impl Fixture {
             dir.join("Dockerfile"),
             format!(
                 "FROM scratch\nLABEL coastguard.test=1 coastguard.test.build={name}\nCOPY busybox /bin/busybox\n\
-                 RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sleep\", \"3600\"]\n"
+                 RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n{steps}"
             ),
         )
         .unwrap();
@@ -51,17 +57,13 @@ impl Fixture {
             dir.to_str().unwrap(),
         ]);
         let _ = std::fs::remove_dir_all(&dir);
-        docker(&[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--label",
-            "coastguard.test=1",
-            "--cap-add",
-            "NET_ADMIN",
-            &format!("{name}:1"),
-        ]);
+        docker(
+            &["run", "-d", "--name", &name, "--label", "coastguard.test=1"]
+                .into_iter()
+                .chain(run_args.iter().copied())
+                .chain([format!("{name}:1").as_str()])
+                .collect::<Vec<_>>(),
+        );
         Some(Fixture { name })
     }
 }
@@ -430,5 +432,138 @@ async fn engines_inventory_findings_and_acceptance_over_the_api() {
             .await
             .unwrap();
         assert_eq!(res.status(), 404);
+    });
+}
+
+/// Secrets planted in an image's build history and command and in a container's
+/// healthcheck and labels: none of them is stored, or shown by the API or the pages.
+#[tokio::test]
+async fn secrets_in_inspect_data_are_redacted_before_they_are_stored() {
+    const SECRETS: [&str; 5] = [
+        "NpmSecret4821",
+        "RunPassw0rd7734",
+        "CmdPassw0rd9102",
+        "HealthPassw0rd5521",
+        "LabelPassw0rd3307",
+    ];
+    let steps = format!(
+        "RUN echo installing \\\n\tNPM_TOKEN={} true --password={}\n\
+         CMD [\"/bin/sh\", \"-c\", \"sleep 3600\", \"--db-password={}\"]\n",
+        SECRETS[0], SECRETS[1], SECRETS[2]
+    );
+    let health = format!("mysqladmin ping -uroot -p{}", SECRETS[3]);
+    let label = format!("auth=admin:{}", SECRETS[4]);
+    let Some(fixture) = Fixture::start_with(
+        &steps,
+        &[
+            "--health-cmd",
+            &health,
+            "--health-interval",
+            "1h",
+            "--label",
+            &label,
+        ],
+    ) else {
+        return;
+    };
+    // The engine itself has them all (or this test would prove nothing).
+    let inspect = docker(&["inspect", &fixture.name, &format!("{}:1", fixture.name)]);
+    let history = docker(&["history", "--no-trunc", &format!("{}:1", fixture.name)]);
+    for secret in SECRETS {
+        assert!(
+            inspect.contains(secret) || history.contains(secret),
+            "{secret} not planted"
+        );
+    }
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/engines",
+                &admin,
+                &json!({"name": "local", "endpoint": "unix:///var/run/docker.sock"}),
+            )
+            .await;
+        let host_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let res = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/engines/{host_id}/sync"),
+                &admin,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let list = srv
+            .get_json(&format!("/api/v1/containers?q={}", fixture.name), &viewer)
+            .await;
+        let container_id = list["items"][0]["id"].as_i64().unwrap();
+        let container = srv
+            .get_json(&format!("/api/v1/containers/{container_id}"), &viewer)
+            .await;
+        let image_id = container["container"]["image_id"].as_i64().unwrap();
+        let image = srv
+            .get_json(&format!("/api/v1/images/{image_id}"), &viewer)
+            .await;
+        // What stays readable: the redacted shapes, and the findings that name them.
+        let text = format!("{container}{image}");
+        for kept in [
+            "-p***",
+            "NPM_TOKEN=***",
+            "--password=***",
+            "--db-password=***",
+        ] {
+            assert!(text.contains(kept), "{kept} missing: {text}");
+        }
+        assert_eq!(container["facts"]["labels"]["auth"], "***");
+        srv.user("vera", Role::Viewer).await;
+        let cookie = srv.login("vera", crate::PASSWORD).await.unwrap();
+        let mut shown = text;
+        for path in [
+            format!("/api/v1/config-findings?subject_kind=container&subject_id={container_id}"),
+            format!("/api/v1/config-findings?subject_kind=image&subject_id={image_id}"),
+            "/api/v1/images?per_page=500".to_string(),
+            "/api/v1/containers?per_page=500".to_string(),
+        ] {
+            let res = srv.get(&path, &viewer).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            shown.push_str(&res.text().await.unwrap());
+        }
+        // The secrets are reported as findings, without their values.
+        assert!(
+            shown.contains("label:auth") && shown.contains("healthcheck:"),
+            "{shown}"
+        );
+        for page in [
+            format!("/images/{image_id}"),
+            format!("/containers/{container_id}"),
+        ] {
+            let res = srv
+                .http
+                .get(srv.url(&page))
+                .header(reqwest::header::COOKIE, &cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{page}");
+            shown.push_str(&res.text().await.unwrap());
+        }
+        // And nothing stored holds them: every text column of the inventory.
+        let stored: Vec<String> = coastguard_core::with_db!(srv.db.store.db(), |pool| {
+            sqlx::query_scalar(
+            "SELECT COALESCE(config, '') FROM containers UNION ALL SELECT COALESCE(config, '') FROM images \
+             UNION ALL SELECT COALESCE(evidence, '') FROM config_findings \
+             UNION ALL SELECT COALESCE(facts, '') FROM hosts"
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        });
+        shown.push_str(&stored.join("\n"));
+        for secret in SECRETS {
+            assert!(!shown.contains(secret), "{secret} is shown or stored");
+        }
     });
 }

@@ -76,11 +76,18 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                if let Some(parent) = options.get_filename().parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            fail(format!("cannot create directory {}: {e}", parent.display()))
-                        })?;
+                let file = options.get_filename().to_path_buf();
+                if let Some(parent) = file.parent() {
+                    if !parent.as_os_str().is_empty() && !parent.exists() {
+                        // Readable by the owner only: the database holds the estate.
+                        use std::os::unix::fs::DirBuilderExt;
+                        std::fs::DirBuilder::new()
+                            .recursive(true)
+                            .mode(0o700)
+                            .create(parent)
+                            .map_err(|e| {
+                                fail(format!("cannot create directory {}: {e}", parent.display()))
+                            })?;
                     }
                 }
                 let pool = SqlitePoolOptions::new()
@@ -89,6 +96,7 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(|e| fail(e.to_string()))?;
+                owner_only(&file).map_err(|e| fail(e.to_string()))?;
                 Ok(Db::Sqlite(pool))
             }
             Backend::Postgres => {
@@ -214,13 +222,54 @@ pub async fn begin_write<DB: sqlx::Database>(
     }
 }
 
+/// A URL fit for logs and messages: the password in its userinfo and the values of
+/// secret-named query parameters (`password`, `sslpassword`, `token`…) become `***`.
+/// Makes a SQLite database file and its journal files readable and writable by their
+/// owner only (SQLite creates them as the umask allows, usually world-readable).
+fn owner_only(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if file.as_os_str().is_empty() || file == std::path::Path::new(":memory:") {
+        return Ok(());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        let path = std::path::PathBuf::from(path);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            let secret_key = |k: &str| {
+                let k = k.to_ascii_lowercase();
+                ["pass", "pwd", "secret", "token", "key", "credential"]
+                    .iter()
+                    .any(|s| k.contains(s))
+            };
+            if parsed.query_pairs().any(|(k, _)| secret_key(&k)) {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if secret_key(&k) {
+                            "***".to_string()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             parsed.to_string()
         }
-        Ok(_) => url.to_string(),
         // Unparseable: keep the scheme only, in case the rest holds a secret.
         Err(_) => match url.split_once("://") {
             Some((scheme, _)) => format!("{scheme}://…"),
@@ -241,6 +290,32 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite://data/cg.db"), "sqlite://data/cg.db");
         assert_eq!(redact_url("postgres://cg@db/x"), "postgres://cg@db/x");
+        assert_eq!(
+            redact_url("postgres://db/x?user=cg&password=hunter2&sslmode=require"),
+            "postgres://db/x?user=cg&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://cg:pw1@db/x?sslpassword=pw2"),
+            "postgres://cg:***@db/x?sslpassword=***"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("cg-perms-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let file = root.join("data/coastguard.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root.join("data")), 0o700);
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub async fn sync_engine(
     let (docker, snapshot) = match result {
         Ok(ok) => ok,
         Err(e) => {
-            let message = e.to_string();
+            let message = engine::engine_error(&e.to_string());
             state
                 .store
                 .mark_engine_unreachable(engine.id, &message, now())
@@ -314,7 +314,7 @@ async fn follow(
                     }
                 }
                 Some(Err(e)) => {
-                    let message = format!("event stream: {e}");
+                    let message = engine::engine_error(&format!("event stream: {e}"));
                     state.store.mark_engine_unreachable(engine.id, &message, now()).await?;
                     anyhow::bail!(message);
                 }

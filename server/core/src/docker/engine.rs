@@ -55,6 +55,11 @@ impl EngineConfig {
         if tls_parts != 0 && tls_parts != 3 {
             return Err("TLS needs all three of the CA, certificate and key paths".into());
         }
+        if let Ok(url) = url::Url::parse(e) {
+            if url.password().is_some() {
+                return Err("the address holds a password: Coastguard keeps no credentials in addresses; use TLS client certificates or an SSH key file".into());
+            }
+        }
         if e.starts_with("https://") && tls_parts == 0 {
             return Err("https:// needs the TLS CA, certificate and key paths".into());
         }
@@ -72,6 +77,25 @@ impl EngineConfig {
         } else {
             Transport::TcpPlain
         }
+    }
+}
+
+/// The longest engine error kept (characters).
+const ERROR_MAX_CHARS: usize = 240;
+
+/// An engine's error as it may be stored and shown: its first line, without control
+/// characters, with anything that looks like a secret redacted, cut to
+/// [`ERROR_MAX_CHARS`]. A remote engine's answer body is never kept verbatim.
+pub fn engine_error(message: &str) -> String {
+    let first = message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let clean: String = first.chars().filter(|c| !c.is_control()).collect();
+    let (redacted, _) = super::secrets::redact_text(clean.trim());
+    match redacted.char_indices().nth(ERROR_MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &redacted[..cut]),
+        None => redacted,
     }
 }
 
@@ -117,6 +141,42 @@ mod tests {
             ..EngineConfig::new("tcp://h:2376")
         };
         assert!(partial.validate().unwrap_err().contains("all three"));
+    }
+
+    #[test]
+    fn credentials_in_addresses_are_refused() {
+        for e in [
+            "tcp://admin:hunter2@h:2375",
+            "https://u:p@h:2376",
+            "ssh://u:pw@h",
+        ] {
+            let err = EngineConfig::new(e).validate().unwrap_err();
+            assert!(
+                err.contains("password") && !err.contains("hunter2"),
+                "{e}: {err}"
+            );
+        }
+        assert!(EngineConfig::new("ssh://deploy@h").validate().is_ok());
+    }
+
+    #[test]
+    fn engine_errors_are_cut_and_cleaned() {
+        let body = format!(
+            "Docker responded with status code 500: <html>\u{1b}[31m{}\nsecond line with token=abc</html>",
+            "x".repeat(500)
+        );
+        let kept = engine_error(&body);
+        assert!(kept.chars().count() <= ERROR_MAX_CHARS + 1, "{kept}");
+        assert!(kept.ends_with('…'));
+        assert!(!kept.contains('\u{1b}') && !kept.contains("second line"));
+        assert_eq!(
+            engine_error("error connecting to tcp://ops:s3cret@h:2375: refused"),
+            "error connecting to tcp://ops:***@h:2375: refused"
+        );
+        assert_eq!(
+            engine_error("API_TOKEN=abc123 rejected"),
+            "API_TOKEN=*** rejected"
+        );
     }
 
     #[test]

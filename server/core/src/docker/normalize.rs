@@ -1,7 +1,7 @@
 //! Docker API answers (bollard's types) → Coastguard's facts. Pure functions, so the
 //! real payloads in `shared/fixtures/docker-api` can test them.
 
-use super::secrets::{redact_history_line, scan_env, SecretHit};
+use super::secrets::{redact_command, redact_history_line, redact_label, scan_env, SecretHit};
 use bollard::models::{
     ContainerInspectResponse, ImageHistoryResponseItem, ImageInspect, SystemInfo, SystemVersion,
 };
@@ -9,7 +9,7 @@ use coastguard_model::docker::{
     ContainerFacts, HistoryEntry, HostFacts, ImageFacts, MountFact, PublishedPort, SecretRef,
     Transport,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// RFC 3339 (with nanoseconds, as Docker writes it) to Unix seconds. Docker's "zero"
 /// time (`0001-01-01T00:00:00Z`) means unset.
@@ -27,6 +27,41 @@ fn to_refs(hits: Vec<SecretHit>, prefix: &str) -> Vec<SecretRef> {
         .map(|h| SecretRef {
             location: format!("{prefix}{}", h.location),
             reason: h.reason,
+        })
+        .collect()
+}
+
+/// A command (`Cmd`, `Entrypoint`, a healthcheck) with suspected secrets redacted; what
+/// was found goes to `secrets` under `location`.
+fn redacted_command(
+    parts: Vec<String>,
+    location: &str,
+    secrets: &mut Vec<SecretRef>,
+) -> Vec<String> {
+    let (parts, hits) = redact_command(&parts);
+    secrets.extend(hits.into_iter().map(|(what, reason)| SecretRef {
+        location: format!("{location}:{what}"),
+        reason,
+    }));
+    parts
+}
+
+/// Labels with suspected secrets in their values redacted (see [`redact_label`]).
+fn redacted_labels<M: FromIterator<(String, String)>>(
+    labels: impl IntoIterator<Item = (String, String)>,
+    secrets: &mut Vec<SecretRef>,
+) -> M {
+    labels
+        .into_iter()
+        .map(|(key, value)| {
+            let (value, why) = redact_label(&key, &value);
+            if let Some(reason) = why {
+                secrets.push(SecretRef {
+                    location: format!("label:{key}"),
+                    reason,
+                });
+            }
+            (key, value)
         })
         .collect()
 }
@@ -143,6 +178,22 @@ pub fn image_facts(inspect: &ImageInspect, history: &[ImageHistoryResponseItem])
             }
         })
         .collect();
+    let labels = redacted_labels(
+        config.and_then(|c| c.labels.clone()).unwrap_or_default(),
+        &mut secrets,
+    );
+    let entrypoint = redacted_command(
+        config
+            .and_then(|c| c.entrypoint.clone())
+            .unwrap_or_default(),
+        "entrypoint",
+        &mut secrets,
+    );
+    let cmd = redacted_command(
+        config.and_then(|c| c.cmd.clone()).unwrap_or_default(),
+        "cmd",
+        &mut secrets,
+    );
     ImageFacts {
         id: inspect.id.clone().unwrap_or_default(),
         repo_tags: inspect
@@ -171,15 +222,9 @@ pub fn image_facts(inspect: &ImageInspect, history: &[ImageHistoryResponseItem])
             .iter()
             .map(|e| e.split('=').next().unwrap_or_default().to_string())
             .collect(),
-        labels: config
-            .and_then(|c| c.labels.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        entrypoint: config
-            .and_then(|c| c.entrypoint.clone())
-            .unwrap_or_default(),
-        cmd: config.and_then(|c| c.cmd.clone()).unwrap_or_default(),
+        labels,
+        entrypoint,
+        cmd,
         healthcheck: config
             .and_then(|c| c.healthcheck.as_ref())
             .and_then(|h| h.test.as_ref())
@@ -209,13 +254,22 @@ pub fn container_facts(
         .iter()
         .map(String::as_str)
         .collect();
-    let secrets = to_refs(
+    let mut secrets = to_refs(
         scan_env(
             env.iter()
                 .map(String::as_str)
                 .filter(|e| !inherited.contains(e)),
         ),
         "env:",
+    );
+    let healthcheck = config
+        .and_then(|c| c.healthcheck.as_ref())
+        .and_then(|h| h.test.clone())
+        .filter(|t| !t.is_empty() && t[0] != "NONE")
+        .map(|test| redacted_command(test, "healthcheck", &mut secrets));
+    let labels = redacted_labels(
+        config.and_then(|c| c.labels.clone()).unwrap_or_default(),
+        &mut secrets,
     );
 
     let mut seccomp = None;
@@ -345,10 +399,7 @@ pub fn container_facts(
         restart_max_retries: host
             .and_then(|h| h.restart_policy.as_ref())
             .and_then(|r| r.maximum_retry_count),
-        healthcheck: config
-            .and_then(|c| c.healthcheck.as_ref())
-            .and_then(|h| h.test.clone())
-            .filter(|t| !t.is_empty() && t[0] != "NONE"),
+        healthcheck,
         ports,
         mounts,
         devices: host
@@ -368,11 +419,7 @@ pub fn container_facts(
             .iter()
             .map(|e| e.split('=').next().unwrap_or_default().to_string())
             .collect(),
-        labels: config
-            .and_then(|c| c.labels.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .collect::<BTreeMap<_, _>>(),
+        labels,
         secrets,
     }
 }
