@@ -48,6 +48,8 @@ pub struct SettingFlags {
     pub cookie_secure: Option<String>,
     #[arg(long, global = true, value_name = "MINUTES")]
     pub session_idle_minutes: Option<String>,
+    #[arg(long, global = true, value_name = "DAYS")]
+    pub session_max_days: Option<String>,
     #[arg(long, global = true, value_name = "BOOL")]
     pub trust_proxy: Option<String>,
     #[arg(long, global = true, value_name = "N")]
@@ -79,6 +81,7 @@ impl SettingFlags {
             ("public_url", &self.public_url),
             ("cookie_secure", &self.cookie_secure),
             ("session_idle_minutes", &self.session_idle_minutes),
+            ("session_max_days", &self.session_max_days),
             ("trust_proxy", &self.trust_proxy),
             ("login_max_failures", &self.login_max_failures),
             ("login_lockout_minutes", &self.login_lockout_minutes),

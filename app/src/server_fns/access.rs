@@ -98,8 +98,17 @@ pub async fn change_password(
         let session: tower_sessions::Session = leptos_axum::extract()
             .await
             .map_err(|_| AppError::Internal)?;
+        // The session keeps its sign-in time (its absolute lifetime does not restart).
+        let current: Option<SessionUser> = session
+            .get(AUTH_KEY)
+            .await
+            .map_err(|_| AppError::Internal)?;
+        let updated = match current {
+            Some(current) => SessionUser { epoch, ..current },
+            None => SessionUser::new(user_id, epoch, coastguard_core::now()),
+        };
         session
-            .insert(AUTH_KEY, SessionUser { user_id, epoch })
+            .insert(AUTH_KEY, updated)
             .await
             .map_err(|_| AppError::Internal)?;
     }

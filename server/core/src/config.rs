@@ -22,10 +22,11 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "site_root", default: "target/site", help: "Directory holding the built UI assets (pkg/ with wasm, js, css); LEPTOS_SITE_ROOT when cargo-leptos runs the server." },
     SettingDoc { key: "public_url", default: "(none)", help: "External URL (https://coastguard.example.com) when behind a proxy; accepted as request origin." },
     SettingDoc { key: "cookie_secure", default: "true", help: "Send the session cookie only over HTTPS (browsers also allow http://localhost)." },
-    SettingDoc { key: "session_idle_minutes", default: "480", help: "A browser session ends after this long without a request." },
+    SettingDoc { key: "session_idle_minutes", default: "480", help: "A browser session ends after this long without a request (each request renews it)." },
+    SettingDoc { key: "session_max_days", default: "7", help: "A browser session ends this long after sign-in, however active." },
     SettingDoc { key: "trust_proxy", default: "false", help: "Take the client address from X-Forwarded-For (only behind a proxy you control)." },
-    SettingDoc { key: "login_max_failures", default: "5", help: "Failed logins per user name within 15 minutes before it is locked (per address: 10x)." },
-    SettingDoc { key: "login_lockout_minutes", default: "15", help: "How long a locked user name or address stays locked." },
+    SettingDoc { key: "login_max_failures", default: "5", help: "Failed logins per user name and address within 15 minutes before that pair is locked (per address: 10x; per user name: 20x, then slowed, never locked)." },
+    SettingDoc { key: "login_lockout_minutes", default: "15", help: "How long a locked user name and address, or address, stays locked." },
     SettingDoc { key: "max_report_mb", default: "100", help: "Largest scan report accepted (after gunzip), in MiB." },
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
     SettingDoc { key: "docker_sync_seconds", default: "300", help: "Full inventory sync of every Docker engine this often (events keep it current in between)." },
@@ -50,6 +51,7 @@ pub struct Settings {
     pub public_url: Option<url::Url>,
     pub cookie_secure: bool,
     pub session_idle_minutes: i64,
+    pub session_max_days: i64,
     pub trust_proxy: bool,
     pub login_max_failures: i64,
     pub login_lockout_minutes: i64,
@@ -72,6 +74,7 @@ impl Default for Settings {
             public_url: None,
             cookie_secure: true,
             session_idle_minutes: 480,
+            session_max_days: 7,
             trust_proxy: false,
             login_max_failures: 5,
             login_lockout_minutes: 15,
@@ -102,6 +105,7 @@ impl fmt::Debug for Settings {
             )
             .field("cookie_secure", &self.cookie_secure)
             .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_max_days", &self.session_max_days)
             .field("trust_proxy", &self.trust_proxy)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout_minutes", &self.login_lockout_minutes)
@@ -228,6 +232,7 @@ impl Settings {
             "session_idle_minutes" => {
                 self.session_idle_minutes = parse_positive(value).map_err(invalid)?
             }
+            "session_max_days" => self.session_max_days = parse_positive(value).map_err(invalid)?,
             "trust_proxy" => self.trust_proxy = parse_bool(value).map_err(invalid)?,
             "login_max_failures" => {
                 self.login_max_failures = parse_positive(value).map_err(invalid)?

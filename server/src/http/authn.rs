@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use coastguard_core::auth::principal::ClientIp;
 use coastguard_core::auth::{token, Principal, PrincipalKind};
-use coastguard_core::sessions::{SessionUser, AUTH_KEY};
+use coastguard_core::sessions::{SessionCheck, SessionUser, AUTH_KEY};
 use coastguard_core::{now, Error};
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -130,6 +130,34 @@ async fn session_principal(
     let Some(stored) = stored else {
         return Ok(None);
     };
+    let end = |session: &Session| {
+        let session = session.clone();
+        async move {
+            session
+                .flush()
+                .await
+                .map_err(|e| anyhow::anyhow!("ending session: {e}"))
+        }
+    };
+    let at = now();
+    match stored.check(at, state.app.settings.session_max_days * 86_400) {
+        SessionCheck::Expired => {
+            end(session).await?;
+            return Ok(None);
+        }
+        // Writing the session back pushes its idle expiry (and the cookie's) back.
+        SessionCheck::Renew => session
+            .insert(
+                AUTH_KEY,
+                SessionUser {
+                    renewed_at: at,
+                    ..stored.clone()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("renewing session: {e}"))?,
+        SessionCheck::Keep => {}
+    }
     let user = match state.app.store.user(stored.user_id).await {
         Ok(user) => Some(user),
         Err(coastguard_core::StoreError::NotFound) => None,
@@ -143,10 +171,7 @@ async fn session_principal(
         })),
         // Deleted, disabled or password changed since this session began.
         _ => {
-            session
-                .flush()
-                .await
-                .map_err(|e| anyhow::anyhow!("ending session: {e}"))?;
+            end(session).await?;
             Ok(None)
         }
     }
