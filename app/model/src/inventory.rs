@@ -59,13 +59,21 @@ pub struct ListQuery {
     /// `asc` or `desc`.
     #[serde(default)]
     pub dir: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number, at most 1,000,000.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
     pub page: Option<i64>,
     /// Rows per page, 1–500 (default 50).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 500))]
     pub per_page: Option<i64>,
 }
+
+/// The highest page number a list accepts: with at most 500 rows a page, offsets stay
+/// far from overflowing.
+pub const MAX_PAGE: i64 = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

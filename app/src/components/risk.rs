@@ -177,7 +177,8 @@ fn Factor(factor: RiskFactor) -> impl IntoView {
             <td class="num">{format!("×{}", f.weight)}</td>
             <td class="num">{f.points}</td>
             <td>
-                <span class="share-bar" style=format!("--share:{percent}%") aria-hidden="true"></span>
+                // A class per 5 % step, not an inline style: the CSP allows no inline styles.
+                <span class=format!("share-bar share-{}", share_step(percent)) aria-hidden="true"></span>
                 {format!(" {percent}%")}
             </td>
             <td>
@@ -185,5 +186,23 @@ fn Factor(factor: RiskFactor) -> impl IntoView {
                 {more.map(|m| view! { <span class="muted small">{m}</span> })}
             </td>
         </tr>
+    }
+}
+
+/// The 5 % step (0, 5, … 100) a share is drawn at.
+fn share_step(percent: i64) -> i64 {
+    ((percent.clamp(0, 100) + 2) / 5) * 5
+}
+
+#[cfg(test)]
+mod share_tests {
+    #[test]
+    fn shares_round_to_five_percent_steps() {
+        assert_eq!(super::share_step(0), 0);
+        assert_eq!(super::share_step(2), 0);
+        assert_eq!(super::share_step(3), 5);
+        assert_eq!(super::share_step(99), 100);
+        assert_eq!(super::share_step(140), 100);
+        assert_eq!(super::share_step(-4), 0);
     }
 }

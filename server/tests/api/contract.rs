@@ -178,6 +178,36 @@ async fn errors_share_one_envelope() {
 }
 
 #[tokio::test]
+async fn out_of_range_pages_are_refused_naming_the_parameter() {
+    crate::on_each_backend!(|srv| {
+        let viewer = srv.token(Role::Viewer).await;
+        for (query, field) in [
+            ("page=9223372036854775807", "page"),
+            ("page=0", "page"),
+            ("page=1000001", "page"),
+            ("per_page=501", "per_page"),
+        ] {
+            for list in ["hosts", "images", "containers", "config-findings"] {
+                let res = srv
+                    .get(&format!("/api/v1/{list}?{query}"), &viewer)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 422, "{list}?{query}");
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["error"]["location"], field, "{list}?{query}: {body}");
+            }
+        }
+        let res = srv
+            .get("/api/v1/hosts?page=1000000", &viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    });
+}
+
+#[tokio::test]
 async fn health_readiness_and_metrics() {
     crate::on_each_backend!(|srv| {
         let health: Value = srv
@@ -203,6 +233,18 @@ async fn health_readiness_and_metrics() {
 
         let viewer = srv.token(Role::Viewer).await;
         srv.get("/api/v1/me", &viewer).send().await.unwrap();
+        // Methods no one defined count as `other`, not as label values of their own.
+        for method in ["BARSMETHOD7", "BARSMETHOD8"] {
+            srv.http
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    srv.url("/api/v1/me"),
+                )
+                .bearer_auth(&viewer)
+                .send()
+                .await
+                .unwrap();
+        }
         let res = srv.get("/metrics", &viewer).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let text = res.text().await.unwrap();
@@ -210,6 +252,11 @@ async fn health_readiness_and_metrics() {
             text.contains(
                 r#"coastguard_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#
             ),
+            "{text}"
+        );
+        assert!(!text.contains("BARSMETHOD"), "{text}");
+        assert!(
+            text.contains(r#"coastguard_http_requests_total{method="other",route="/api/v1/me",status="405"} 2"#),
             "{text}"
         );
         assert!(text.contains("coastguard_database_up 1"), "{text}");

@@ -40,12 +40,18 @@ fn rank_of(severity: Severity) -> i64 {
     }
 }
 
-/// Page and size from a query: page ≥ 1, 1 ≤ per_page ≤ 500.
+pub use coastguard_model::inventory::MAX_PAGE;
+
+/// Page and size from a query: 1 ≤ page ≤ [`MAX_PAGE`], 1 ≤ per_page ≤ 500, so the
+/// offset `(page - 1) * per_page` can never overflow.
 fn paging(q: &ListQuery) -> Result<(i64, i64), StoreError> {
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(50);
-    if page < 1 {
-        return Err(StoreError::Invalid("page", "page must be 1 or more".into()));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(StoreError::Invalid(
+            "page",
+            format!("page must be between 1 and {MAX_PAGE}"),
+        ));
     }
     if !(1..=500).contains(&per_page) {
         return Err(StoreError::Invalid(
@@ -820,5 +826,36 @@ impl Store {
                 Err(StoreError::Conflict("the finding is not accepted".into()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), &'static str> {
+        paging(&ListQuery {
+            page,
+            per_page,
+            ..ListQuery::default()
+        })
+        .map_err(|e| match e {
+            StoreError::Invalid(field, _) => field,
+            _ => "other",
+        })
+    }
+
+    #[test]
+    fn paging_refuses_what_could_overflow_and_names_the_parameter() {
+        assert_eq!(at(None, None), Ok((1, 50)));
+        assert_eq!(at(Some(MAX_PAGE), Some(500)), Ok((MAX_PAGE, 500)));
+        for page in [0, -1, MAX_PAGE + 1, i64::MAX, i64::MIN] {
+            assert_eq!(at(Some(page), None), Err("page"), "{page}");
+        }
+        for per_page in [0, 501, i64::MAX] {
+            assert_eq!(at(None, Some(per_page)), Err("per_page"), "{per_page}");
+        }
+        // The largest offset allowed is far from i64's end.
+        assert!((MAX_PAGE - 1).checked_mul(500).is_some());
     }
 }
