@@ -23,7 +23,9 @@ pub struct Subject {
 pub struct AuditFinding {
     pub check_id: &'static str,
     pub title: &'static str,
+    /// A section of [`coastguard_core::docker::catalog::CIS_BENCHMARK`].
     pub cis: Option<&'static str>,
+    pub cis_benchmark: Option<&'static str>,
     pub severity: Severity,
     pub subject: Subject,
     pub instance: String,
@@ -37,6 +39,10 @@ impl AuditFinding {
             check_id: d.check.id,
             title: d.check.title,
             cis: d.check.cis,
+            cis_benchmark: d
+                .check
+                .cis
+                .map(|_| coastguard_core::docker::catalog::CIS_BENCHMARK),
             severity: d.severity,
             subject,
             instance: d.instance.clone(),
@@ -183,7 +189,12 @@ pub fn print_text(findings: &[AuditFinding]) -> std::io::Result<()> {
     } else {
         summary.join(", ")
     };
-    writeln!(out, "{} findings: {summary}", findings.len())?;
+    writeln!(
+        out,
+        "{} findings: {summary} (CIS sections: {})",
+        findings.len(),
+        coastguard_core::docker::catalog::CIS_BENCHMARK
+    )?;
     out.flush()
 }
 

@@ -116,8 +116,10 @@ pub struct CheckInfo {
     pub severity: Severity,
     pub rationale: String,
     pub remediation: String,
-    /// CIS Docker Benchmark section, when one covers it.
+    /// The benchmark section that covers it (see `cis_benchmark`), when one does.
     pub cis: Option<String>,
+    /// The benchmark and version `cis` cites: `CIS Docker Benchmark v1.6.0`.
+    pub cis_benchmark: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,7 +129,10 @@ pub struct ConfigFindingView {
     pub check_id: String,
     pub title: String,
     pub severity: Severity,
+    /// The section of `cis_benchmark` the check maps to.
     pub cis: Option<String>,
+    /// `CIS Docker Benchmark v1.6.0` when `cis` is set.
+    pub cis_benchmark: Option<String>,
     pub remediation: String,
     pub subject_kind: SubjectKind,
     pub subject_id: i64,

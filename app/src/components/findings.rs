@@ -157,7 +157,10 @@ fn FindingRow(
                 <strong>{f.title.clone()}</strong>
                 <div class="small muted">
                     <code>{f.check_id.clone()}</code>
-                    {f.cis.clone().map(|c| format!(" · CIS {c}"))}
+                    {f.cis.clone().map(|c| {
+                        let benchmark = f.cis_benchmark.clone().unwrap_or_else(|| "CIS".into());
+                        view! { " · " <span title=benchmark.clone()>{format!("{benchmark} {c}")}</span> }
+                    })}
                 </div>
                 <details class="fix">
                     <summary>"How to fix"</summary>

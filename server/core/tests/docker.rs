@@ -71,7 +71,7 @@ fn portainer_with_the_docker_socket() {
         .find(|d| d.check.id == "container.docker_socket")
         .unwrap();
     assert_eq!(socket.severity, Severity::Critical);
-    assert_eq!(socket.check.cis, Some("5.31"));
+    assert_eq!(socket.check.cis, Some("5.32"));
 }
 
 #[test]
@@ -261,7 +261,7 @@ fn privileged_containers_are_critical() {
         .find(|d| d.check.id == "container.privileged")
         .expect("finding");
     assert_eq!(privileged.severity, Severity::Critical);
-    assert_eq!(privileged.check.cis, Some("5.4"));
+    assert_eq!(privileged.check.cis, Some("5.5"));
     // A privileged container has every capability: "not dropped" would be noise.
     assert!(!found
         .iter()

@@ -1,5 +1,10 @@
 //! The catalogue of configuration checks: one entry per check with a stable id, what it
-//! means, how to fix it, and the CIS Docker Benchmark (v1.6) section it maps to.
+//! means, how to fix it, and the section of the CIS Docker Benchmark v1.6.0 it maps to
+//! (the version docker-bench-security implements; v1.6.0 added 5.1 on swarm mode, so
+//! section 5 is numbered one on from v1.5.0's).
+
+/// The benchmark the `cis` sections cite.
+pub const CIS_BENCHMARK: &str = "CIS Docker Benchmark v1.6.0";
 
 use coastguard_model::findings::{CheckInfo, SubjectKind};
 use coastguard_model::Severity;
@@ -25,6 +30,7 @@ impl Check {
             rationale: self.rationale.into(),
             remediation: self.remediation.into(),
             cis: self.cis.map(Into::into),
+            cis_benchmark: self.cis.map(|_| CIS_BENCHMARK.into()),
         }
     }
 }
@@ -122,15 +128,15 @@ checks! {
         "Vulnerabilities are published every day; a scan that old misses the recent ones.",
         "Rescan running images on a schedule (a nightly CI job) and send the reports; the allowed age is set under Settings.";
     // ------------------------------------------------------------ containers
-    "container.privileged", Container, Critical, Some("5.4"),
+    "container.privileged", Container, Critical, Some("5.5"),
         "Container runs privileged",
         "A privileged container has every capability and all host devices: it can take over the host.",
         "Remove --privileged; add only the capabilities the workload needs.";
-    "container.capability_added", Container, Medium, Some("5.3"),
+    "container.capability_added", Container, Medium, Some("5.4"),
         "Container adds a Linux capability",
         "Extra capabilities give the container powers over the host kernel (SYS_ADMIN, NET_ADMIN and ALL most of all).",
         "Remove --cap-add, or keep only the capabilities the workload provably needs.";
-    "container.capabilities_not_dropped", Container, Low, Some("5.3"),
+    "container.capabilities_not_dropped", Container, Low, Some("5.4"),
         "Container keeps Docker's default capabilities",
         "The default set includes capabilities few workloads need (NET_RAW, SETUID, CHOWN...).",
         "Run with --cap-drop ALL and add back only what is needed.";
@@ -138,87 +144,87 @@ checks! {
         "Container runs as root",
         "Neither the image nor the container sets a non-root user.",
         "Set USER in the image or run with --user UID:GID.";
-    "container.rootfs_writable", Container, Low, Some("5.12"),
+    "container.rootfs_writable", Container, Low, Some("5.13"),
         "Root filesystem is writable",
         "A writable root filesystem lets an intruder change binaries and configuration.",
         "Run with --read-only and mount writable tmpfs or volumes only where needed.";
-    "container.no_memory_limit", Container, Medium, Some("5.10"),
+    "container.no_memory_limit", Container, Medium, Some("5.11"),
         "No memory limit",
         "One container can exhaust the host's memory and take its neighbours down.",
         "Set --memory (and --memory-swap).";
-    "container.no_cpu_limit", Container, Low, Some("5.11"),
+    "container.no_cpu_limit", Container, Low, Some("5.12"),
         "No CPU limit",
         "One container can starve the others of CPU.",
         "Set --cpus (or --cpu-quota).";
-    "container.no_pids_limit", Container, Low, Some("5.28"),
+    "container.no_pids_limit", Container, Low, Some("5.29"),
         "No process limit",
         "A fork bomb in one container can exhaust the host's process table.",
         "Set --pids-limit.";
-    "container.host_pid", Container, High, Some("5.15"),
+    "container.host_pid", Container, High, Some("5.16"),
         "Shares the host's process namespace",
         "The container sees and can signal every process on the host.",
         "Remove --pid=host.";
-    "container.host_ipc", Container, High, Some("5.16"),
+    "container.host_ipc", Container, High, Some("5.17"),
         "Shares the host's IPC namespace",
         "The container can reach the host's shared memory and IPC objects.",
         "Remove --ipc=host.";
-    "container.host_uts", Container, Medium, Some("5.20"),
+    "container.host_uts", Container, Medium, Some("5.21"),
         "Shares the host's UTS namespace",
         "The container can change the host's hostname.",
         "Remove --uts=host.";
-    "container.host_network", Container, High, Some("5.9"),
+    "container.host_network", Container, High, Some("5.10"),
         "Shares the host's network namespace",
         "The container sees every host interface and can bind host ports and sniff host traffic.",
         "Remove --network=host and publish only the needed ports.";
-    "container.host_userns", Container, Medium, Some("5.30"),
+    "container.host_userns", Container, Medium, Some("5.31"),
         "Opts out of user namespace remapping",
         "--userns=host disables the remapping the engine applies to other containers.",
         "Remove --userns=host.";
-    "container.docker_socket", Container, Critical, Some("5.31"),
+    "container.docker_socket", Container, Critical, Some("5.32"),
         "Docker socket mounted into the container",
         "Access to the engine socket is root on the host.",
         "Remove the socket mount; if a tool needs the API, give it a filtering proxy with read-only access.";
-    "container.sensitive_mount", Container, High, Some("5.5"),
+    "container.sensitive_mount", Container, High, Some("5.6"),
         "Sensitive host path mounted",
         "Mounting system directories (/, /etc, /proc, /sys, /boot, /var/run...) lets the container read or change the host.",
         "Mount only application data directories, read-only where possible.";
-    "container.mount_propagation_shared", Container, Medium, Some("5.19"),
+    "container.mount_propagation_shared", Container, Medium, Some("5.20"),
         "Mount propagation set to shared",
         "Shared propagation lets mounts made in the container appear on the host.",
         "Use private (the default) or slave propagation.";
-    "container.host_device", Container, Medium, Some("5.17"),
+    "container.host_device", Container, Medium, Some("5.18"),
         "Host device exposed to the container",
         "Direct device access can bypass the container's isolation.",
         "Remove --device unless the workload needs that device.";
-    "container.seccomp_unconfined", Container, High, Some("5.21"),
+    "container.seccomp_unconfined", Container, High, Some("5.22"),
         "Seccomp disabled",
         "seccomp=unconfined lets the container make every system call.",
         "Remove --security-opt seccomp=unconfined, or use a custom profile.";
-    "container.apparmor_unconfined", Container, Medium, Some("5.1"),
+    "container.apparmor_unconfined", Container, Medium, Some("5.2"),
         "AppArmor disabled",
         "The engine supports AppArmor but this container runs unconfined.",
         "Remove --security-opt apparmor=unconfined, or apply a profile.";
-    "container.new_privileges_allowed", Container, Low, Some("5.25"),
+    "container.new_privileges_allowed", Container, Low, Some("5.26"),
         "no-new-privileges is not set",
         "Processes can gain privileges through setuid and setgid binaries.",
         "Run with --security-opt no-new-privileges (or set it as the engine default).";
-    "container.port_on_all_interfaces", Container, Medium, Some("5.13"),
+    "container.port_on_all_interfaces", Container, Medium, Some("5.14"),
         "Port published on every interface",
         "A port bound to 0.0.0.0 is reachable from every network the host is on.",
         "Publish to a specific address: -p 127.0.0.1:8080:80.";
-    "container.privileged_port", Container, Low, Some("5.7"),
+    "container.privileged_port", Container, Low, Some("5.8"),
         "Privileged host port published",
         "Host ports below 1024 are normally reserved for system services.",
         "Publish on a port of 1024 or above.";
-    "container.default_bridge", Container, Low, Some("5.29"),
+    "container.default_bridge", Container, Low, Some("5.30"),
         "Attached to the default bridge",
         "The default bridge has no isolation between containers and no name resolution.",
         "Create a user-defined network per application and attach containers to it.";
-    "container.no_healthcheck", Container, Low, Some("5.26"),
+    "container.no_healthcheck", Container, Low, Some("5.27"),
         "No health check",
         "Neither the image nor the container defines a health check.",
         "Add HEALTHCHECK to the image or --health-cmd to the container.";
-    "container.restart_unbounded", Container, Low, Some("5.14"),
+    "container.restart_unbounded", Container, Low, Some("5.15"),
         "Restarts without a limit",
         "A crashing container restarted forever hides failures and can be abused to exhaust resources.",
         "Use --restart on-failure:5.";
@@ -258,5 +264,82 @@ mod tests {
             assert!(!c.remediation.is_empty() && !c.rationale.is_empty());
         }
         assert!(CHECKS.len() >= 40);
+    }
+
+    /// Each check cites the v1.6.0 section whose title says what the check looks at
+    /// (titles from the benchmark, as docker-bench-security prints them).
+    #[test]
+    fn sections_follow_cis_docker_benchmark_1_6_0() {
+        let titles: &[(&str, &str)] = &[
+            (
+                "2.2",
+                "network traffic is restricted between containers on the default bridge",
+            ),
+            ("2.5", "insecure registries are not used"),
+            ("2.7", "TLS authentication for Docker daemon is configured"),
+            ("2.9", "Enable user namespace support"),
+            ("2.15", "live restore is enabled"),
+            ("2.17", "daemon-wide custom seccomp profile"),
+            ("2.18", "experimental features are not implemented"),
+            ("4.1", "a user for the container has been created"),
+            ("4.2", "containers use only trusted base images"),
+            ("4.3", "unnecessary packages are not installed"),
+            ("4.4", "images are scanned and rebuilt"),
+            ("4.6", "HEALTHCHECK instructions have been added"),
+            ("4.10", "secrets are not stored in Dockerfiles"),
+            ("5.2", "AppArmor Profile is enabled"),
+            ("5.4", "Linux kernel capabilities are restricted"),
+            ("5.5", "privileged containers are not used"),
+            ("5.6", "sensitive host system directories are not mounted"),
+            ("5.8", "privileged ports are not mapped"),
+            ("5.10", "host's network namespace is not shared"),
+            ("5.11", "memory usage for containers is limited"),
+            ("5.12", "CPU priority is set appropriately"),
+            ("5.13", "root filesystem is mounted as read only"),
+            (
+                "5.14",
+                "incoming container traffic is bound to a specific host interface",
+            ),
+            ("5.15", "'on-failure' container restart policy"),
+            ("5.16", "host's process namespace is not shared"),
+            ("5.17", "host's IPC namespace is not shared"),
+            ("5.18", "host devices are not directly exposed"),
+            ("5.20", "mount propagation mode is not set to shared"),
+            ("5.21", "host's UTS namespace is not shared"),
+            ("5.22", "default seccomp profile is not Disabled"),
+            ("5.26", "restricted from acquiring additional privileges"),
+            ("5.27", "container health is checked at runtime"),
+            ("5.29", "PIDs cgroup limit is used"),
+            ("5.30", "default bridge 'docker0' is not used"),
+            ("5.31", "host's user namespaces are not shared"),
+            ("5.32", "Docker socket is not mounted inside any containers"),
+        ];
+        // What each check is about, in the words of its section's title.
+        let expect: &[(&str, &str)] = &[
+            ("container.privileged", "5.5"),
+            ("container.capability_added", "5.4"),
+            ("container.seccomp_unconfined", "5.22"),
+            ("container.docker_socket", "5.32"),
+            ("container.sensitive_mount", "5.6"),
+            ("container.apparmor_unconfined", "5.2"),
+            ("container.host_network", "5.10"),
+            ("container.rootfs_writable", "5.13"),
+            ("container.no_healthcheck", "5.27"),
+            ("container.default_bridge", "5.30"),
+        ];
+        for c in CHECKS {
+            if let Some(section) = c.cis {
+                assert!(
+                    titles.iter().any(|(s, _)| *s == section),
+                    "{} cites {section}, which is not a v1.6.0 section this catalogue knows",
+                    c.id
+                );
+                assert_eq!(c.info().cis_benchmark.as_deref(), Some(CIS_BENCHMARK));
+            }
+        }
+        for (id, section) in expect {
+            let check = CHECKS.iter().find(|c| c.id == *id).unwrap();
+            assert_eq!(check.cis, Some(*section), "{id}");
+        }
     }
 }

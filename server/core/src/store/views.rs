@@ -292,7 +292,15 @@ impl FindingRow {
             remediation: check.map_or_else(String::new, |c| c.remediation.to_string()),
             check_id: self.check_id,
             severity: Severity::normalise(&self.severity),
-            cis: self.cis_section,
+            // The catalogue's section, not the one stored when the finding was found: a
+            // finding from before the catalogue moved to a newer benchmark still cites it.
+            cis: check
+                .and_then(|c| c.cis)
+                .map(Into::into)
+                .or(self.cis_section),
+            cis_benchmark: check
+                .and_then(|c| c.cis)
+                .map(|_| catalog::CIS_BENCHMARK.to_string()),
             subject_kind: self.subject_kind.parse().unwrap_or(SubjectKind::Host),
             subject_id: self.subject_id,
             subject_name: self.subject_name.unwrap_or_default(),

@@ -208,7 +208,7 @@ async fn risky_and_hardened_containers_get_exactly_their_findings() {
         });
         assert_eq!(
             (severity.as_str(), cis.as_deref()),
-            ("critical", Some("5.31"))
+            ("critical", Some("5.32"))
         );
 
         // No secret value reaches the database.
