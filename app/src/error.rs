@@ -74,7 +74,8 @@ impl From<coastguard_core::Error> for AppError {
                 message: m,
                 field: None,
             },
-            E::TooManyRequests(m) => AppError::TooManyRequests(m),
+            // Busy or too slow: try again, like a throttled request.
+            E::TooManyRequests(m) | E::Unavailable(m) => AppError::TooManyRequests(m),
             E::Internal(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "server function failed");
                 AppError::Internal

@@ -141,6 +141,16 @@ async fn login_overview_theme_token_logout() {
                 .is_ok()
         })
         .await;
+        // Created with the form's default expiry (90 days), owned by the admin, active.
+        let row = c
+            .find(Locator::XPath("//tr[td/strong[text()='e2e-pipeline']]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("active") && row.contains("admin"), "{row}");
+        assert!(!row.contains("never expires"), "{row}");
         screenshot(&c, "tokens").await;
         let me = api_me(harness, &secret).await;
         assert_eq!(me["name"], "token:e2e-pipeline");

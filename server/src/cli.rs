@@ -56,6 +56,10 @@ pub struct SettingFlags {
     pub login_max_failures: Option<String>,
     #[arg(long, global = true, value_name = "MINUTES")]
     pub login_lockout_minutes: Option<String>,
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub request_timeout_seconds: Option<String>,
+    #[arg(long, global = true, value_name = "N")]
+    pub max_concurrent_requests: Option<String>,
     #[arg(long, global = true, value_name = "MIB")]
     pub max_report_mb: Option<String>,
     #[arg(long, global = true, value_name = "BOOL")]
@@ -85,6 +89,8 @@ impl SettingFlags {
             ("trust_proxy", &self.trust_proxy),
             ("login_max_failures", &self.login_max_failures),
             ("login_lockout_minutes", &self.login_lockout_minutes),
+            ("request_timeout_seconds", &self.request_timeout_seconds),
+            ("max_concurrent_requests", &self.max_concurrent_requests),
             ("max_report_mb", &self.max_report_mb),
             ("docker_local", &self.docker_local),
             ("docker_sync_seconds", &self.docker_sync_seconds),

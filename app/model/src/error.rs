@@ -14,7 +14,7 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// One of `unauthorized`, `forbidden`, `not_found`, `malformed`, `invalid`, `conflict`,
-    /// `payload_too_large`, `too_many_requests`, `internal`.
+    /// `payload_too_large`, `too_many_requests`, `unavailable`, `internal`.
     pub code: String,
     pub message: String,
     /// Where in the input the problem is (a field name, JSON path or line), when known.

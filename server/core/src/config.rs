@@ -27,6 +27,8 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "trust_proxy", default: "false", help: "Take the client address from X-Forwarded-For (only behind a proxy you control)." },
     SettingDoc { key: "login_max_failures", default: "5", help: "Failed logins per user name and address within 15 minutes before that pair is locked (per address: 10x; per user name: 20x, then slowed, never locked)." },
     SettingDoc { key: "login_lockout_minutes", default: "15", help: "How long a locked user name and address, or address, stays locked." },
+    SettingDoc { key: "request_timeout_seconds", default: "120", help: "A request that has not started its answer after this long gets 503 (streamed pages and exports are not cut once started)." },
+    SettingDoc { key: "max_concurrent_requests", default: "256", help: "Requests served at once; one more waits up to a second, then gets 503 (health checks are exempt)." },
     SettingDoc { key: "max_report_mb", default: "100", help: "Largest scan report accepted (after gunzip), in MiB." },
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
     SettingDoc { key: "docker_sync_seconds", default: "300", help: "Full inventory sync of every Docker engine this often (events keep it current in between)." },
@@ -55,6 +57,8 @@ pub struct Settings {
     pub trust_proxy: bool,
     pub login_max_failures: i64,
     pub login_lockout_minutes: i64,
+    pub request_timeout_seconds: i64,
+    pub max_concurrent_requests: i64,
     pub max_report_mb: i64,
     pub docker_local: bool,
     pub docker_sync_seconds: i64,
@@ -78,6 +82,8 @@ impl Default for Settings {
             trust_proxy: false,
             login_max_failures: 5,
             login_lockout_minutes: 15,
+            request_timeout_seconds: 120,
+            max_concurrent_requests: 256,
             max_report_mb: 100,
             docker_local: true,
             docker_sync_seconds: 300,
@@ -109,6 +115,8 @@ impl fmt::Debug for Settings {
             .field("trust_proxy", &self.trust_proxy)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout_minutes", &self.login_lockout_minutes)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("max_report_mb", &self.max_report_mb)
             .field("docker_local", &self.docker_local)
             .field("docker_sync_seconds", &self.docker_sync_seconds)
@@ -239,6 +247,12 @@ impl Settings {
             }
             "login_lockout_minutes" => {
                 self.login_lockout_minutes = parse_positive(value).map_err(invalid)?
+            }
+            "request_timeout_seconds" => {
+                self.request_timeout_seconds = parse_positive(value).map_err(invalid)?
+            }
+            "max_concurrent_requests" => {
+                self.max_concurrent_requests = parse_positive(value).map_err(invalid)?
             }
             "max_report_mb" => self.max_report_mb = parse_positive(value).map_err(invalid)?,
             "docker_local" => self.docker_local = parse_bool(value).map_err(invalid)?,

@@ -5,6 +5,7 @@
 
 mod authn;
 mod csrf;
+mod limits;
 mod login;
 pub mod metrics;
 mod security;
@@ -84,6 +85,10 @@ pub fn router(app: AppState) -> Router {
                 .expect("OpenAPI document serialises"),
         ),
     };
+    let limits = limits::Limits::new(
+        settings.max_concurrent_requests as usize,
+        std::time::Duration::from_secs(settings.request_timeout_seconds as u64),
+    );
 
     let sessions = SessionManagerLayer::new(SessionBackend::new(app.store.db()))
         .with_name(SESSION_COOKIE)
@@ -122,7 +127,11 @@ pub fn router(app: AppState) -> Router {
             csrf::verify_origin,
         ))
         .layer(sessions)
-        .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
+        .layer(middleware::from_fn_with_state(limits, limits::bound))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -5,14 +5,25 @@
 //! `coastguard_app::shell`), plus `wasm-unsafe-eval` for WebAssembly. No
 //! `unsafe-inline` for scripts or styles.
 
-use axum::extract::Request;
+use super::ServerState;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use coastguard_app::CspNonce;
 
-pub async fn headers(mut req: Request, next: Next) -> Response {
+/// HSTS once the server is known to be reached over HTTPS: a year, subdomains not
+/// included (they may be other people's services).
+const HSTS: &str = "max-age=31536000";
+
+pub async fn headers(State(state): State<ServerState>, mut req: Request, next: Next) -> Response {
+    let https = state
+        .app
+        .settings
+        .public_url
+        .as_ref()
+        .is_some_and(|u| u.scheme() == "https");
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let is_asset = req.uri().path().starts_with("/pkg/");
@@ -25,6 +36,12 @@ pub async fn headers(mut req: Request, next: Next) -> Response {
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(

@@ -334,7 +334,13 @@ async fn pages_carry_security_headers_and_a_matching_csp_nonce() {
             assert_eq!(h["x-frame-options"], "DENY");
             assert_eq!(h["referrer-policy"], "same-origin");
             assert_eq!(h["cache-control"], "no-store");
+            assert!(
+                !h.contains_key("strict-transport-security"),
+                "no HSTS while the server is not known to be served over HTTPS"
+            );
             let body = res.text().await.unwrap();
+            // No inline styles: the CSP (style-src 'self') would refuse them.
+            assert!(!body.contains(" style=\""), "{path} has an inline style");
             let nonce = csp
                 .split("'nonce-")
                 .nth(1)
@@ -370,4 +376,22 @@ async fn pages_carry_security_headers_and_a_matching_csp_nonce() {
         assert_eq!(res.status(), 404);
         assert!(res.text().await.unwrap().contains("Page not found"));
     });
+}
+
+#[tokio::test]
+async fn hsts_is_sent_when_the_public_url_is_https() {
+    let db = std::sync::Arc::new(coastguard_core::testing::sqlite().await);
+    let settings = coastguard_core::Settings {
+        public_url: Some("https://coastguard.example.com".parse().unwrap()),
+        ..Default::default()
+    };
+    let srv = TestServer::start_with(db, settings).await;
+    for path in ["/login", "/healthz"] {
+        let res = srv.http.get(srv.url(path)).send().await.unwrap();
+        assert_eq!(
+            res.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
 }
