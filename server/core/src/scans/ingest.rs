@@ -152,6 +152,22 @@ pub async fn ingest_at(
     let document = parse(&bytes).map_err(invalid)?;
     let summaries = match document {
         Document::Reports(reports) => {
+            // A report about nothing (`null`, `[]`, `{"Results": []}` from a pipeline
+            // that scanned nothing) would make a placeholder image out of thin air.
+            // The same for one whose every entry was unreadable: it says nothing.
+            let named_by_upload = image.as_deref().is_some_and(|i| !i.trim().is_empty());
+            if !named_by_upload && reports.iter().all(super::Report::is_about_nothing) {
+                if let Some(first) = reports.iter().find_map(|r| r.skipped.first()) {
+                    return Err(Error::invalid_at(
+                        first.path.clone(),
+                        format!("no entry of the report could be read: {}", first.reason),
+                    ));
+                }
+                return Err(Error::invalid_at(
+                    "body",
+                    "the report names no artifact and holds no findings: name the image it is about (image=…) or send the scanner's full report",
+                ));
+            }
             let source = ScanSource {
                 channel,
                 uploaded_by: by.principal.name.clone(),

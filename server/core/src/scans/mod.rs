@@ -131,6 +131,54 @@ pub struct Report {
     pub entries: usize,
     /// Things the report holds that Coastguard did not store, said plainly.
     pub notes: Vec<String>,
+    /// Entries that could not be read and were left out (the rest is stored).
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry of a report that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its JSON path, e.g. `Results[0].Vulnerabilities[3]`.
+    pub path: String,
+    pub reason: String,
+}
+
+impl Report {
+    /// Whether the report names the artifact it is about.
+    pub fn names_an_artifact(&self) -> bool {
+        self.image_id.is_some() || !self.repo_digests.is_empty() || self.artifact_name.is_some()
+    }
+
+    /// Names no artifact and holds nothing that could be stored: stored, it would only
+    /// make a placeholder image.
+    pub fn is_about_nothing(&self) -> bool {
+        !self.names_an_artifact() && self.vulns.is_empty() && self.misconfigs.is_empty()
+    }
+
+    /// Turns [`Report::skipped`] into a note naming the first few entries.
+    pub fn note_skipped(&mut self) {
+        if self.skipped.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = self
+            .skipped
+            .iter()
+            .take(5)
+            .map(|s| format!("{}: {}", s.path, s.reason))
+            .collect();
+        let more = self.skipped.len() - shown.len();
+        self.notes.push(format!(
+            "{} of {} entries could not be read and were skipped ({}{}); the others are stored.",
+            self.skipped.len(),
+            self.entries,
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
 }
 
 impl Report {
@@ -149,6 +197,7 @@ impl Report {
             misconfigs: Vec::new(),
             entries: 0,
             notes: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 }

@@ -53,8 +53,9 @@ pub(crate) struct TResult {
     class: Option<String>,
     #[serde(rename = "Type", default)]
     kind: Option<String>,
+    /// Read entry by entry: one malformed entry is skipped (and reported), not fatal.
     #[serde(default)]
-    vulnerabilities: Option<Vec<TVuln>>,
+    vulnerabilities: Option<Vec<serde_json::Value>>,
     #[serde(default)]
     misconfigurations: Option<Vec<TMisconf>>,
     #[serde(default)]
@@ -237,14 +238,22 @@ fn vuln(v: TVuln, result_type: &str) -> VulnRecord {
 }
 
 /// Adds one result's vulnerabilities, misconfigurations (failures only) and secrets.
-fn add_result(report: &mut Report, result: TResult) {
+/// Adds one result's findings; `path` is the result's JSON path (`Results[2]`), for
+/// naming the entries that had to be skipped.
+fn add_result(report: &mut Report, result: TResult, path: &str) {
     let target = result.target.unwrap_or_default();
     let result_type = result.kind.unwrap_or_default();
     if let Some(vulns) = result.vulnerabilities {
         report.entries += vulns.len();
-        report
-            .vulns
-            .extend(vulns.into_iter().map(|v| vuln(v, &result_type)));
+        for (i, entry) in vulns.into_iter().enumerate() {
+            match serde_json::from_value::<TVuln>(entry) {
+                Ok(v) => report.vulns.push(vuln(v, &result_type)),
+                Err(e) => report.skipped.push(super::Skipped {
+                    path: format!("{path}.Vulnerabilities[{i}]"),
+                    reason: e.to_string(),
+                }),
+            }
+        }
     }
     for m in result.misconfigurations.unwrap_or_default() {
         if m.status
@@ -313,9 +322,10 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     }
     report.repo_tags = meta.repo_tags.unwrap_or_default();
     report.repo_digests = meta.repo_digests.unwrap_or_default();
-    for result in t.results.unwrap_or_default() {
-        add_result(&mut report, result);
+    for (i, result) in t.results.unwrap_or_default().into_iter().enumerate() {
+        add_result(&mut report, result, &format!("Results[{i}]"));
     }
+    report.note_skipped();
     Ok(report)
 }
 
@@ -329,9 +339,10 @@ pub fn parse_legacy_array(bytes: &[u8]) -> Result<Report, ParseError> {
         .first()
         .and_then(|r| r.target.as_deref())
         .map(|t| t.split(" (").next().unwrap_or(t).to_string());
-    for result in results {
-        add_result(&mut report, result);
+    for (i, result) in results.into_iter().enumerate() {
+        add_result(&mut report, result, &format!("[{i}]"));
     }
+    report.note_skipped();
     Ok(report)
 }
 
@@ -399,7 +410,7 @@ pub fn parse_cluster(bytes: &[u8]) -> Result<Vec<Report>, ParseError> {
                 r
             });
             let before = report.misconfigs.len();
-            add_result(report, result);
+            add_result(report, result, "Vulnerabilities[].Results[]");
             skipped_misconfigs += report.misconfigs.len() - before;
             report.misconfigs.truncate(before);
         }

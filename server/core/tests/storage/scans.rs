@@ -137,6 +137,20 @@ async fn every_fixture_report_ingests() {
                 );
                 continue;
             }
+            // A valid document about nothing (a CycloneDX BOM with metadata only) is
+            // refused unless the upload names the image: it would make a placeholder.
+            let about_nothing = matches!(
+                coastguard_core::scans::parse(&bytes),
+                Ok(coastguard_core::scans::Document::Reports(r))
+                    if r.iter().all(coastguard_core::scans::Report::is_about_nothing)
+            );
+            if about_nothing {
+                assert!(
+                    matches!(&result, Err(Error::Invalid { location: Some(l), .. }) if l == "body"),
+                    "{name}: {result:?}"
+                );
+                continue;
+            }
             let summaries = result.unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert!(!summaries.is_empty(), "{name}");
             ingested += 1;
@@ -646,6 +660,91 @@ async fn vex_statements_apply_only_to_what_they_name() {
 }
 
 #[tokio::test]
+async fn one_unreadable_entry_does_not_lose_the_report() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let mut report: Value =
+            serde_json::from_slice(&fixture("scans/trivy/alpine-3.10.json")).unwrap();
+        let entries = report["Results"][0]["Vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .len();
+        // As seen in real legacy output: one entry without a vulnerability id.
+        report["Results"][0]["Vulnerabilities"][2]
+            .as_object_mut()
+            .unwrap()
+            .remove("VulnerabilityID");
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&report).unwrap(),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
+        assert_eq!(s.entries, entries as i64);
+        let stored = count(&db, "SELECT COUNT(*) FROM findings").await;
+        assert!(stored >= 1, "the readable entries are stored");
+        let note = s
+            .notes
+            .iter()
+            .find(|n| n.contains("skipped"))
+            .expect("a note on the skipped entry");
+        assert!(
+            note.contains("Results[0].Vulnerabilities[2]") && note.contains("VulnerabilityID"),
+            "{note}"
+        );
+        assert!(
+            note.starts_with(&format!("1 of {entries} entries")),
+            "{note}"
+        );
+        // The same report, whole, stores one finding more (or the same, if the skipped
+        // entry's vulnerability and package also appear in another entry).
+        let whole = &ingest(
+            &state,
+            &cli,
+            &fixture("scans/trivy/alpine-3.10.json"),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
+        assert!(whole.notes.iter().all(|n| !n.contains("skipped")));
+        assert!(count(&db, "SELECT COUNT(*) FROM findings").await >= stored);
+
+        // A body about nothing is stored only when the upload names the image.
+        let refused = ingest(&state, &cli, b"null", None, "api")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, Error::Invalid { location: Some(l), .. } if l == "body"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM images WHERE digest LIKE 'artifact:%'"
+            )
+            .await,
+            0
+        );
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let clean = &ingest(&state, &cli, b"null", Some(digest.clone()), "api")
+            .await
+            .unwrap()[0];
+        assert_eq!(
+            (
+                clean.findings,
+                clean.image.as_ref().map(|i| i.digest.clone())
+            ),
+            (0, Some(digest))
+        );
+    });
+}
+
+#[tokio::test]
 async fn bad_reports_are_refused_with_where_and_store_nothing() {
     crate::on_each_backend!(|db| {
         let settings = coastguard_core::Settings {
@@ -655,11 +754,31 @@ async fn bad_reports_are_refused_with_where_and_store_nothing() {
         let state = db.state_with(settings);
         let cli = Authed::cli().as_analyst();
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-            ("invalid JSON", b"{\"SchemaVersion\": 2, \"Results\": [}".to_vec(), "line 1"),
+            (
+                "invalid JSON",
+                b"{\"SchemaVersion\": 2, \"Results\": [}".to_vec(),
+                "line 1",
+            ),
             ("unknown format", b"{\"hello\": \"world\"}".to_vec(), ""),
-            ("truncated", fixture("scans/trivy/alpine-3.10.json")[..5000].to_vec(), "line"),
-            ("missing field", br#"{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}"#.to_vec(), "Results[0].Vulnerabilities[0]"),
-            ("wrong type", br#"{"matches": [{"vulnerability": {"id": 7}, "artifact": {"name": "x"}}]}"#.to_vec(), "matches[0].vulnerability.id"),
+            (
+                "truncated",
+                fixture("scans/trivy/alpine-3.10.json")[..5000].to_vec(),
+                "line",
+            ),
+            // A body about nothing makes no placeholder image.
+            ("null", b"null".to_vec(), "body"),
+            ("empty legacy array", b"[]".to_vec(), "body"),
+            (
+                "no results",
+                br#"{"SchemaVersion": 2, "Results": []}"#.to_vec(),
+                "body",
+            ),
+            (
+                "wrong type",
+                br#"{"matches": [{"vulnerability": {"id": 7}, "artifact": {"name": "x"}}]}"#
+                    .to_vec(),
+                "matches[0].vulnerability.id",
+            ),
         ];
         for (what, body, location) in cases {
             let err = ingest(&state, &cli, &body, None, "api").await.unwrap_err();
