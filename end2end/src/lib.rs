@@ -181,6 +181,8 @@ impl Harness {
     pub async fn browser(&self) -> Client {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let caps = serde_json::json!({
+            // Keep the console (errors, CSP violations) for [`console_errors`].
+            "goog:loggingPrefs": { "browser": "ALL" },
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": [
@@ -277,7 +279,50 @@ pub async fn screenshot(c: &Client, name: &str) {
     std::fs::write(Harness::screenshot_path(name), png).expect("write screenshot");
 }
 
-/// Runs `body` with a browser, closing the browser whatever happens.
+/// chromedriver's browser log (`POST /session/{id}/se/log`): the console entries since
+/// the last read. fantoccini has no method for it.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_string()),
+        )
+    }
+}
+
+/// The console errors the pages logged since the last call: script errors, panics of
+/// the app, and Content-Security-Policy violations ("Refused to apply inline style…").
+/// Failed requests answered `4xx` are left out: tests of refusals cause them on purpose.
+pub async fn console_errors(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(BrowserLog).await.expect("the browser log");
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .filter_map(|e| e["message"].as_str())
+        .filter(|m| {
+            !(m.contains("Failed to load resource: the server responded with a status of 4"))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs `body` with a browser, closing the browser whatever happens. Afterwards the
+/// pages it visited must have logged no console error and no CSP violation.
 pub async fn with_browser<F, Fut>(harness: &Harness, body: F)
 where
     F: FnOnce(Client) -> Fut,
@@ -288,10 +333,19 @@ where
     let outcome = std::panic::AssertUnwindSafe(body(client.clone()))
         .catch_unwind()
         .await;
+    let errors = match outcome {
+        Ok(()) => console_errors(&client).await,
+        Err(_) => Vec::new(),
+    };
     let _ = client.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+    assert!(
+        errors.is_empty(),
+        "the pages logged console errors or CSP violations:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// Fills in and submits the login form (from any page: it opens `/login`).

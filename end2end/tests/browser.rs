@@ -148,9 +148,12 @@ async fn login_overview_theme_token_logout() {
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+            .to_lowercase();
         assert!(row.contains("active") && row.contains("admin"), "{row}");
         assert!(!row.contains("never expires"), "{row}");
+        // Created and expires (it was never used): two dates.
+        assert_eq!(row.matches(" utc").count(), 2, "an expiry date: {row}");
         screenshot(&c, "tokens").await;
         let me = api_me(harness, &secret).await;
         assert_eq!(me["name"], "token:e2e-pipeline");

@@ -1,7 +1,9 @@
 //! The Docker inventory in a real browser: the local engine is watched, a risky
 //! container shows up with its findings, and an analyst accepts one of them.
 
-use coastguard_end2end::{screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD};
+use coastguard_end2end::{
+    console_errors, screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD,
+};
 use fantoccini::Locator;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -249,8 +251,13 @@ async fn the_local_engine_its_containers_and_their_findings() {
     })
     .catch_unwind()
     .await;
+    let errors = match outcome {
+        Ok(()) => console_errors(&client).await,
+        Err(_) => Vec::new(),
+    };
     let _ = client.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+    assert!(errors.is_empty(), "console errors: {errors:?}");
 }

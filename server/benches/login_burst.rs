@@ -27,6 +27,7 @@ struct Shape {
     invalid: usize,
     locked: usize,
     busy: usize,
+    turned_away: usize,
     checks: u64,
     secs: f64,
     peak_mib: f64,
@@ -59,7 +60,11 @@ async fn burst(
                     .send()
                     .await
                     .unwrap();
-                res.headers()["location"].to_str().unwrap().to_string()
+                match res.headers().get("location") {
+                    Some(to) => to.to_str().unwrap().to_string(),
+                    // Past max_concurrent_requests: turned away before the login ran.
+                    None => res.status().as_str().to_string(),
+                }
             })
         })
         .collect();
@@ -68,6 +73,7 @@ async fn burst(
         invalid: 0,
         locked: 0,
         busy: 0,
+        turned_away: 0,
         checks: 0,
         secs: 0.0,
         peak_mib: 0.0,
@@ -77,6 +83,7 @@ async fn burst(
             "/login?error=invalid" => shape.invalid += 1,
             "/login?error=locked" => shape.locked += 1,
             "/login?error=busy" => shape.busy += 1,
+            "503" => shape.turned_away += 1,
             other => panic!("unexpected answer {other}"),
         }
     }
@@ -134,12 +141,12 @@ async fn main() {
     let mut rows = String::new();
     for s in &shapes {
         println!(
-            "{}: {} invalid, {} locked, {} busy; {} checks; {:.1} s; peak {:.0} MiB",
-            s.name, s.invalid, s.locked, s.busy, s.checks, s.secs, s.peak_mib
+            "{}: {} invalid, {} locked, {} busy, {} turned away; {} checks; {:.1} s; peak {:.0} MiB",
+            s.name, s.invalid, s.locked, s.busy, s.turned_away, s.checks, s.secs, s.peak_mib
         );
         rows.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.1} s | {:.0} MiB |\n",
-            s.name, s.checks, s.invalid, s.locked, s.busy, s.secs, s.peak_mib
+            "| {} | {} | {} | {} | {} | {} | {:.1} s | {:.0} MiB |\n",
+            s.name, s.checks, s.invalid, s.locked, s.busy, s.turned_away, s.secs, s.peak_mib
         ));
     }
     let section = format!(
@@ -148,15 +155,17 @@ async fn main() {
 router on loopback (SQLite), each from its own connection, in three shapes. The limits are the \
 defaults: {} attempts per user name and address, {} per address, in {} minutes; at most {} password \
 checks (argon2id, 19 MiB each) run at once on this {cores}-core machine, and an attempt waits at \
-most {} s for a slot before it is answered \"busy\" (and not counted). Peak memory is the whole \
+most {} s for a slot before it is answered \"busy\" (and not counted). At most {} requests are served at \
+once (`max_concurrent_requests`); one more waits a second, then gets 503 (the 503 column). Peak memory is the whole \
 process's (server and client), which holds {idle_mib:.0} MiB before the first burst.\n\n\
-| Shape | Password checks | Invalid | Locked | Busy | Wall time | Peak RSS |\n|---|---|---|---|---|---|---|\n{rows}\n\
+| Shape | Password checks | Invalid | Locked | Busy | 503 | Wall time | Peak RSS |\n|---|---|---|---|---|---|---|---|\n{rows}\n\
 <!-- login-burst:end -->",
         policy.per_pair.max_failures,
         policy.per_ip.max_failures,
         policy.per_pair.window / 60,
         2 * cores,
         password::QUEUE_WAIT.as_secs(),
+        state.settings.max_concurrent_requests,
     );
     write_section(&section, "login-burst");
     common::dispose(db).await;

@@ -125,13 +125,14 @@ fn TokenStep(url: String) -> impl IntoView {
                     };
                     view! {
                         <p>
-                            "Engines need an admin token, scan uploads an analyst one. The secret is shown once; "
-                            <a href="/admin/tokens">"Admin → API tokens"</a> " lists and revokes tokens."
+                            "Engines need an admin token, scan uploads an analyst one. The secret is shown once, "
+                            "and the token expires after 90 days; "
+                            <a href="/admin/tokens">"Admin → API tokens"</a> " lists and revokes tokens and makes longer-lived ones."
                         </p>
                         <ActionForm action=create attr:class="form-row" attr:id="setup-token">
                             <label>"Name" <input name="name" required value="ci-pipeline" autocomplete="off" /></label>
                             <label>"Role" <RoleSelect name="role" selected=Role::Analyst /></label>
-                            <input type="hidden" name="expires_in_days" value="" />
+                            <input type="hidden" name="expires_in_days" value="90" />
                             <button class="btn btn-primary" type="submit">"Create token"</button>
                         </ActionForm>
                         {created}

@@ -163,6 +163,20 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired() {
 async fn tokens_stop_working_when_their_owner_is_disabled_or_deleted() {
     crate::on_each_backend!(|srv| {
         let admin = srv.token(Role::Admin).await;
+        let me = |token: &str| {
+            let req = srv.get("/api/v1/me", token);
+            async move { req.send().await.unwrap().status() }
+        };
+        let token_row = || async {
+            let list: Value = srv.get_json("/api/v1/tokens", &admin).await;
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == "olivias-script")
+                .cloned()
+                .unwrap()
+        };
         // Another admin, so that olivia is not the last one (who can't be disabled).
         srv.user("root", Role::Admin).await;
         let owner = srv.user("olivia", Role::Admin).await;
@@ -183,14 +197,7 @@ async fn tokens_stop_working_when_their_owner_is_disabled_or_deleted() {
         assert_eq!(created["token"]["created_by"], "olivia");
         assert_eq!(created["token"]["active"], true);
         assert_eq!(created["token"]["expires_at"], Value::Null);
-        assert_eq!(
-            srv.get("/api/v1/me", &secret)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(me(&secret).await, 200);
 
         // Disabled: the token is refused, and listed as such.
         let patch = |disabled: bool| {
@@ -201,35 +208,15 @@ async fn tokens_stop_working_when_their_owner_is_disabled_or_deleted() {
                 .send()
         };
         assert_eq!(patch(true).await.unwrap().status(), 200);
-        assert_eq!(
-            srv.get("/api/v1/me", &secret)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            401
-        );
-        let list: Value = srv.get_json("/api/v1/tokens", &admin).await;
-        let listed = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "olivias-script")
-            .unwrap();
+        assert_eq!(me(&secret).await, 401);
+        let listed = token_row().await;
         assert_eq!(
             (listed["owner_disabled"].clone(), listed["active"].clone()),
             (json!(true), json!(false))
         );
         // Enabled again: it answers again (disabling is reversible, deleting is not).
         assert_eq!(patch(false).await.unwrap().status(), 200);
-        assert_eq!(
-            srv.get("/api/v1/me", &secret)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(me(&secret).await, 200);
 
         // Deleted: the token is revoked in the same step, and the audit log says so.
         let res = srv
@@ -240,21 +227,8 @@ async fn tokens_stop_working_when_their_owner_is_disabled_or_deleted() {
             .await
             .unwrap();
         assert!(res.status().is_success(), "{}", res.status());
-        assert_eq!(
-            srv.get("/api/v1/me", &secret)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            401
-        );
-        let list: Value = srv.get_json("/api/v1/tokens", &admin).await;
-        let listed = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "olivias-script")
-            .unwrap();
+        assert_eq!(me(&secret).await, 401);
+        let listed = token_row().await;
         assert!(listed["revoked_at"].is_i64(), "{listed}");
         let audit = srv
             .get("/api/v1/audit", &admin)

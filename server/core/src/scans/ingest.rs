@@ -266,7 +266,14 @@ async fn ingest_vex(
                 (Some(target), scope, matched)
             }
             VexScope::Unnamed => match &upload {
-                Some(target) => (Some(target.clone()), "image", describe(target)),
+                Some(target) => {
+                    let scope = if target.image_id.is_some() {
+                        "image"
+                    } else {
+                        "pending_image"
+                    };
+                    (Some(target.clone()), scope, describe(target))
+                }
                 None => (
                     None,
                     "nothing",

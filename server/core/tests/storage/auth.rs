@@ -193,74 +193,39 @@ async fn a_stranger_cannot_lock_the_owner_out() {
             .unwrap();
         let policy = LoginPolicy::new(5, 900, 900);
         let t = 2_000_000;
+        let attempt = |name: &'static str, password: &'static str, ip: &'static str, at: i64| {
+            login(&db.store, policy, name, password, Some(ip), at)
+        };
         for i in 0..7 {
-            let outcome = login(
-                &db.store,
-                policy,
-                "admin",
-                "guess",
-                Some("127.0.0.2"),
-                t + i,
-            )
-            .await
-            .unwrap();
-            let expect_locked = i >= 4;
+            let outcome = attempt("admin", "guess", "127.0.0.2", t + i).await.unwrap();
             assert_eq!(
                 matches!(outcome, LoginOutcome::Locked { .. }),
-                expect_locked,
+                i >= 4,
                 "attempt {i}: {outcome:?}"
             );
         }
         // The stranger's address is locked for this name even with the right password...
-        let refused = login(
-            &db.store,
-            policy,
-            "admin",
-            PASSWORD,
-            Some("127.0.0.2"),
-            t + 8,
-        )
-        .await
-        .unwrap();
+        let refused = attempt("admin", PASSWORD, "127.0.0.2", t + 8)
+            .await
+            .unwrap();
         assert!(
             matches!(refused, LoginOutcome::Locked { .. }),
             "{refused:?}"
         );
         // ...but the owner, from an address that has not failed, is never refused.
-        let owner = login(
-            &db.store,
-            policy,
-            "admin",
-            PASSWORD,
-            Some("127.0.0.1"),
-            t + 9,
-        )
-        .await
-        .unwrap();
-        assert!(matches!(owner, LoginOutcome::Success(_)), "{owner:?}");
-        // Nor by another name's failures from the same address as the owner's.
-        for i in 0..5 {
-            login(
-                &db.store,
-                policy,
-                "someone",
-                "guess",
-                Some("127.0.0.1"),
-                t + 10 + i,
-            )
+        let owner = attempt("admin", PASSWORD, "127.0.0.1", t + 9)
             .await
             .unwrap();
+        assert!(matches!(owner, LoginOutcome::Success(_)), "{owner:?}");
+        // Nor after another name's failures from the owner's own address.
+        for i in 0..5 {
+            attempt("someone", "guess", "127.0.0.1", t + 10 + i)
+                .await
+                .unwrap();
         }
-        let owner = login(
-            &db.store,
-            policy,
-            "admin",
-            PASSWORD,
-            Some("127.0.0.1"),
-            t + 20,
-        )
-        .await
-        .unwrap();
+        let owner = attempt("admin", PASSWORD, "127.0.0.1", t + 20)
+            .await
+            .unwrap();
         assert!(matches!(owner, LoginOutcome::Success(_)), "{owner:?}");
     });
 }
