@@ -309,9 +309,16 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
 /// Failed requests answered `4xx` are left out: tests of refusals cause them on purpose.
 pub async fn console_errors(c: &Client) -> Vec<String> {
     let log = c.issue_cmd(BrowserLog).await.expect("the browser log");
-    log.as_array()
-        .into_iter()
-        .flatten()
+    // A list of entries (fantoccini hands over chromedriver's `value`); anything else
+    // would make this check pass without looking, so it fails instead.
+    let entries = log
+        .get("value")
+        .unwrap_or(&log)
+        .as_array()
+        .unwrap_or_else(|| panic!("chromedriver's browser log is not a list: {log}"))
+        .clone();
+    entries
+        .iter()
         .filter(|e| e["level"] == "SEVERE")
         .filter_map(|e| e["message"].as_str())
         .filter(|m| {

@@ -2,8 +2,8 @@
 //! hydrated theme control, create an API token and use it, log out.
 
 use coastguard_end2end::{
-    api_me, create_token_in, log_in, screenshot, wait_for, wait_hydrated, with_browser, Harness,
-    ADMIN_PASSWORD,
+    api_me, console_errors, create_token_in, log_in, screenshot, wait_for, wait_hydrated,
+    with_browser, Harness, ADMIN_PASSWORD,
 };
 use fantoccini::{Client, Locator};
 
@@ -21,6 +21,16 @@ async fn login_overview_theme_token_logout() {
     // Without the machine's Docker engine, so the overview starts empty.
     let harness = &Harness::start_with("journey", &[("COASTGUARD_DOCKER_LOCAL", "false")]).await;
     with_browser(harness, |c| async move {
+        // The console check every browser test ends with can fail: a page that logs an
+        // error is caught (and reading the log clears it).
+        c.goto("data:text/html,<script>console.error('e2e console probe')</script>")
+            .await
+            .expect("open");
+        let errors = console_errors(&c).await;
+        assert!(
+            errors.iter().any(|e| e.contains("e2e console probe")),
+            "{errors:?}"
+        );
         // An anonymous visitor lands on the login page; a wrong password is refused
         // with the generic message.
         c.goto(&harness.url("/")).await.expect("open");

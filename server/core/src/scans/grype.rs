@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct GrypeReport {
+    /// Read match by match: one malformed match is skipped (and reported), not fatal.
     #[serde(default)]
-    matches: Vec<Match>,
+    matches: Vec<serde_json::Value>,
     #[serde(default)]
     source: Option<Source>,
     #[serde(default)]
@@ -210,7 +211,15 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
         }
     }
     report.entries = g.matches.len();
-    for m in g.matches {
+    let mut skipped = Vec::new();
+    let matches: Vec<Match> = g
+        .matches
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, m)| super::read_entry(m, &format!("matches[{i}]"), &mut skipped))
+        .collect();
+    report.skipped = skipped;
+    for m in matches {
         let related = m.related.unwrap_or_default();
         let (mut score, mut vector) = cvss_of(&m.vulnerability);
         if score.is_none() {
@@ -278,5 +287,6 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
             id: v.id,
         });
     }
+    report.note_skipped();
     Ok(report)
 }

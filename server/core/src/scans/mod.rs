@@ -267,6 +267,31 @@ pub(crate) fn from_json<'de, T: Deserialize<'de>>(
     })
 }
 
+/// Reads one entry of a report (a vulnerability, a match) on its own, so that one
+/// malformed entry is skipped and named rather than losing the report. `path` is the
+/// entry's JSON path; the skipped entry's path goes down to the bad field.
+pub(crate) fn read_entry<T: serde::de::DeserializeOwned>(
+    entry: serde_json::Value,
+    path: &str,
+    skipped: &mut Vec<Skipped>,
+) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(entry) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let inner = e.path().to_string();
+            skipped.push(Skipped {
+                path: if inner == "." || inner.is_empty() {
+                    path.to_string()
+                } else {
+                    format!("{path}.{inner}")
+                },
+                reason: e.into_inner().to_string(),
+            });
+            None
+        }
+    }
+}
+
 /// Just enough of any document to tell what it is.
 #[derive(Deserialize)]
 struct Probe {

@@ -20,8 +20,9 @@ struct Sarif {
 #[derive(Deserialize)]
 struct Run {
     tool: Tool,
+    /// Read result by result: one malformed result is skipped (and reported), not fatal.
     #[serde(default)]
-    results: Option<Vec<SarifResult>>,
+    results: Option<Vec<serde_json::Value>>,
     #[serde(default)]
     properties: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -177,7 +178,11 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
         let rules = run.tool.driver.rules.unwrap_or_default();
         let results = run.results.unwrap_or_default();
         report.entries += results.len();
-        for (i, r) in results.into_iter().enumerate() {
+        for (i, raw) in results.into_iter().enumerate() {
+            let at = format!("runs[{n}].results[{i}]");
+            let Some(r) = super::read_entry::<SarifResult>(raw, &at, &mut report.skipped) else {
+                continue;
+            };
             let rule = r
                 .rule_index
                 .and_then(|i| rules.get(i))
@@ -187,16 +192,17 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                         .as_deref()
                         .and_then(|id| rules.iter().find(|rule| rule.id == id))
                 });
-            let rule_id = r
+            let Some(rule_id) = r
                 .rule_id
                 .clone()
                 .or_else(|| rule.map(|rule| rule.id.clone()))
-                .ok_or_else(|| {
-                    ParseError::at(
-                        format!("runs[{n}].results[{i}]"),
-                        "a SARIF result needs a ruleId or ruleIndex",
-                    )
-                })?;
+            else {
+                report.skipped.push(super::Skipped {
+                    path: at,
+                    reason: "a SARIF result needs a ruleId or ruleIndex".into(),
+                });
+                continue;
+            };
             let message = r.message.and_then(|m| m.text).unwrap_or_default();
             let help = rule
                 .and_then(|r| r.help.as_ref())
@@ -284,6 +290,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     {
         report.kind = ArtifactKind::Repository;
     }
+    report.note_skipped();
     Ok(report)
 }
 

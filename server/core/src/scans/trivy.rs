@@ -246,12 +246,9 @@ fn add_result(report: &mut Report, result: TResult, path: &str) {
     if let Some(vulns) = result.vulnerabilities {
         report.entries += vulns.len();
         for (i, entry) in vulns.into_iter().enumerate() {
-            match serde_json::from_value::<TVuln>(entry) {
-                Ok(v) => report.vulns.push(vuln(v, &result_type)),
-                Err(e) => report.skipped.push(super::Skipped {
-                    path: format!("{path}.Vulnerabilities[{i}]"),
-                    reason: e.to_string(),
-                }),
+            let at = format!("{path}.Vulnerabilities[{i}]");
+            if let Some(v) = super::read_entry::<TVuln>(entry, &at, &mut report.skipped) {
+                report.vulns.push(vuln(v, &result_type));
             }
         }
     }

@@ -745,6 +745,35 @@ async fn one_unreadable_entry_does_not_lose_the_report() {
 }
 
 #[tokio::test]
+async fn one_malformed_grype_match_does_not_lose_the_report() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let mut report: Value =
+            serde_json::from_slice(&fixture("scans/grype/debian-10-v0.28.json")).unwrap();
+        let matches = report["matches"].as_array().unwrap().len();
+        report["matches"][1]["vulnerability"]["id"] = Value::from(7);
+        let s = &ingest(
+            &state,
+            &cli,
+            &serde_json::to_vec(&report).unwrap(),
+            None,
+            "api",
+        )
+        .await
+        .unwrap()[0];
+        assert_eq!(s.entries, matches as i64);
+        let note = s
+            .notes
+            .iter()
+            .find(|n| n.contains("skipped"))
+            .expect("a note on the skipped match");
+        assert!(note.contains("matches[1].vulnerability.id"), "{note}");
+        assert!(count(&db, "SELECT COUNT(*) FROM findings").await >= 1);
+    });
+}
+
+#[tokio::test]
 async fn bad_reports_are_refused_with_where_and_store_nothing() {
     crate::on_each_backend!(|db| {
         let settings = coastguard_core::Settings {
