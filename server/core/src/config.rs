@@ -32,7 +32,7 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "max_report_mb", default: "100", help: "Largest scan report accepted (after gunzip), in MiB." },
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
     SettingDoc { key: "docker_sync_seconds", default: "300", help: "Full inventory sync of every Docker engine this often (events keep it current in between)." },
-    SettingDoc { key: "docker_drift_seconds", default: "600", help: "Check running containers for changed files (docker diff) this often." },
+    SettingDoc { key: "docker_drift_seconds", default: "600", help: "Check running containers for changed files (docker diff) and an SSH daemon (docker top) this often." },
     SettingDoc { key: "log_format", default: "text", help: "text or json (one JSON object per line)." },
     SettingDoc { key: "log_level", default: "info", help: "tracing filter, e.g. info or coastguard=debug,sqlx=warn." },
 ];

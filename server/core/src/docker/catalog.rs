@@ -220,6 +220,10 @@ checks! {
         "Attached to the default bridge",
         "The default bridge has no isolation between containers and no name resolution.",
         "Create a user-defined network per application and attach containers to it.";
+    "container.sshd_running", Container, Medium, Some("5.7"),
+        "SSH daemon in the container",
+        "An SSH daemon adds a second way in, with its own keys, users and patches to manage, that the engine's access control does not see.",
+        "Remove sshd from the image; use docker exec (or kubectl exec) for access.";
     "container.no_healthcheck", Container, Low, Some("5.27"),
         "No health check",
         "Neither the image nor the container defines a health check.",
@@ -291,6 +295,7 @@ mod tests {
             ("5.4", "Linux kernel capabilities are restricted"),
             ("5.5", "privileged containers are not used"),
             ("5.6", "sensitive host system directories are not mounted"),
+            ("5.7", "sshd is not run within containers"),
             ("5.8", "privileged ports are not mapped"),
             ("5.10", "host's network namespace is not shared"),
             ("5.11", "memory usage for containers is limited"),
@@ -325,6 +330,7 @@ mod tests {
             ("container.host_network", "5.10"),
             ("container.rootfs_writable", "5.13"),
             ("container.no_healthcheck", "5.27"),
+            ("container.sshd_running", "5.7"),
             ("container.default_bridge", "5.30"),
         ];
         for c in CHECKS {

@@ -538,6 +538,21 @@ pub fn evaluate_drift(changes: &[(String, char)]) -> Option<Detected> {
     })
 }
 
+/// CIS 5.7: an SSH daemon among a running container's processes (`docker top`, read by
+/// the runtime pass; see [`super::normalize::runs_sshd`]).
+pub fn evaluate_sshd(runs_sshd: bool) -> Option<Detected> {
+    if !runs_sshd {
+        return None;
+    }
+    let check = check("container.sshd_running").expect("in catalogue");
+    Some(Detected {
+        check,
+        severity: check.severity,
+        instance: String::new(),
+        evidence: "an sshd process runs in the container (docker top)".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

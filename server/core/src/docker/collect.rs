@@ -104,6 +104,21 @@ pub async fn container(
         .map(|c| normalize::container_facts(&c, image_env)))
 }
 
+/// Whether a running container runs an SSH daemon (`docker top`; a container that
+/// stopped meanwhile runs none). Only the answer is kept, never the process list, whose
+/// command lines can hold secrets.
+pub async fn runs_sshd(docker: &Docker, id: &str) -> Result<bool, DockerError> {
+    match docker.top_processes(id, None).await {
+        Ok(top) => Ok(normalize::runs_sshd(&top)),
+        Err(e) if is_not_found(&e) => Ok(false),
+        // 409: not running any more.
+        Err(DockerError::DockerResponseServerError {
+            status_code: 409, ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A changed path and how: `'A'`dded, `'C'`hanged or `'D'`eleted.
 pub type Change = (String, char);
 

@@ -7,7 +7,8 @@
 //! error; nothing it reported before is deleted. The worker reconnects with backoff.
 
 use super::checks::{
-    evaluate_container, evaluate_drift, evaluate_host, evaluate_image, Detected, Policy,
+    evaluate_container, evaluate_drift, evaluate_host, evaluate_image, evaluate_sshd, Detected,
+    Policy,
 };
 use super::collect::{self, Snapshot};
 use super::engine::{self, EngineConfig};
@@ -106,30 +107,40 @@ pub async fn sync_engine(
     Ok((docker, snapshot, report))
 }
 
-/// Checks every running container for changed files.
+/// The runtime pass: checks every running container for changed files (drift) and for
+/// an SSH daemon among its processes. Periodic (`docker_drift_seconds`), apart from
+/// syncs and events: its two calls per container would slow them many times over.
 pub async fn drift_pass(
     state: &AppState,
     engine_id: i64,
     docker: &Docker,
     running: &[String],
 ) -> anyhow::Result<usize> {
-    let results: Vec<(String, Result<Vec<collect::Change>, bollard::errors::Error>)> =
+    type Seen = (Vec<collect::Change>, bool);
+    let results: Vec<(String, Result<Seen, bollard::errors::Error>)> =
         futures::stream::iter(running.iter().cloned())
             .map(|id| async move {
-                let changes = collect::changes(docker, &id).await;
-                (id, changes)
+                let seen = async {
+                    let changes = collect::changes(docker, &id).await?;
+                    let sshd = collect::runs_sshd(docker, &id).await?;
+                    Ok((changes, sshd))
+                }
+                .await;
+                (id, seen)
             })
             .buffer_unordered(4)
             .collect()
             .await;
     let mut drifted = 0;
     let at = now();
-    for (id, changes) in results {
-        let found: Option<Detected> = evaluate_drift(&changes?);
-        drifted += usize::from(found.is_some());
+    for (id, seen) in results {
+        let (changes, sshd) = seen?;
+        let drift: Option<Detected> = evaluate_drift(&changes);
+        drifted += usize::from(drift.is_some());
+        let found: Vec<Detected> = drift.into_iter().chain(evaluate_sshd(sshd)).collect();
         state
             .store
-            .apply_docker_drift(engine_id, &id, found.as_ref(), at)
+            .apply_docker_drift(engine_id, &id, &found, at)
             .await?;
     }
     Ok(drifted)
@@ -366,11 +377,16 @@ async fn handle_event(
                     .await?;
             }
             "exec_die" => {
+                // What an exec left behind: changed files, or a daemon it started.
                 let changes = collect::changes(docker, &actor_id).await?;
-                let found = evaluate_drift(&changes);
+                let sshd = collect::runs_sshd(docker, &actor_id).await?;
+                let found: Vec<Detected> = evaluate_drift(&changes)
+                    .into_iter()
+                    .chain(evaluate_sshd(sshd))
+                    .collect();
                 state
                     .store
-                    .apply_docker_drift(engine_id, &actor_id, found.as_ref(), at)
+                    .apply_docker_drift(engine_id, &actor_id, &found, at)
                     .await?;
             }
             "exec_create" | "exec_start" | "attach" | "top" | "resize" | "export" | "copy"

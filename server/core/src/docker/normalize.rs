@@ -423,3 +423,64 @@ pub fn container_facts(
         secrets,
     }
 }
+
+/// Whether `docker top`'s answer shows an SSH daemon: a process whose command (or one of
+/// its arguments, for a script run by a shell) is `sshd`, or OpenSSH's retitled
+/// `sshd: …` processes.
+pub fn runs_sshd(top: &bollard::models::ContainerTopResponse) -> bool {
+    let titles = top.titles.as_deref().unwrap_or_default();
+    let Some(column) = titles.iter().position(|t| t == "CMD" || t == "COMMAND") else {
+        return false;
+    };
+    top.processes
+        .iter()
+        .flatten()
+        .filter_map(|p| p.get(column))
+        .any(|cmd| {
+            cmd.starts_with("sshd:")
+                || cmd
+                    .split_whitespace()
+                    .take(3)
+                    .any(|word| word.rsplit('/').next() == Some("sshd"))
+        })
+}
+
+#[cfg(test)]
+mod sshd_tests {
+    use super::runs_sshd;
+    use bollard::models::ContainerTopResponse;
+
+    fn top(cmds: &[&str]) -> ContainerTopResponse {
+        ContainerTopResponse {
+            titles: Some(
+                ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            processes: Some(
+                cmds.iter()
+                    .map(|c| {
+                        ["root", "1", "0", "0", "10:00", "?", "00:00:00", c]
+                            .map(String::from)
+                            .to_vec()
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn sshd_is_found_however_it_was_started() {
+        assert!(runs_sshd(&top(&["/usr/sbin/sshd -D"])));
+        assert!(runs_sshd(&top(&[
+            "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"
+        ])));
+        assert!(runs_sshd(&top(&["/bin/sh /usr/sbin/sshd", "sleep 3600"])));
+        assert!(!runs_sshd(&top(&["nginx: master process", "sleep 3600"])));
+        assert!(!runs_sshd(&top(&[
+            "/usr/bin/ssh-agent",
+            "grep sshd_config x y z"
+        ])));
+        assert!(!runs_sshd(&ContainerTopResponse::default()));
+    }
+}

@@ -52,6 +52,15 @@ pub enum Pass {
 
 pub const DRIFT_CHECK: &str = "container.drift";
 
+/// The checks the periodic runtime pass owns (what a running container does: files it
+/// changed, processes it runs), as an SQL list of constants. The configuration pass
+/// (inspection) owns every other Docker check.
+macro_rules! runtime_checks {
+    () => {
+        "('container.drift', 'container.sshd_running')"
+    };
+}
+
 /// The findings a Docker pass owns: its catalogue's host, image and container checks.
 /// Scanner-reported findings (`trivy:…`) and scan coverage (`coverage.…`) sit on the same
 /// subjects but have lifecycles of their own, which a sync must not end.
@@ -72,8 +81,10 @@ macro_rules! docker_owned {
 /// Resolves the findings of one subject that this pass did not see again.
 const RESOLVE_UNSEEN: &str = concat!(
     "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
-     WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND seen_pass <> $6 \
-       AND ((check_id = $4) = $5) AND ",
+     WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND seen_pass <> $5 \
+       AND ((check_id IN ",
+    runtime_checks!(),
+    ") = $4) AND ",
     docker_owned!("")
 );
 
@@ -266,7 +277,6 @@ macro_rules! upsert_findings {
             .bind($kind.as_str())
             .bind($subject_id)
             .bind($now)
-            .bind(DRIFT_CHECK)
             .bind($pass == Pass::Drift)
             .bind($pass_id)
             .execute(&mut *$tx)
@@ -593,12 +603,12 @@ impl Store {
                 let found: Vec<StoredFinding> = sqlx::query_as(&format!(
                     "SELECT cf.id, cf.check_id, cf.subject_kind, cf.subject_id, cf.instance, cf.severity, \
                      cf.cis_section, cf.evidence, cf.state, cf.accepted_until FROM config_findings cf \
-                     WHERE {scope} AND cf.check_id <> $3 AND {owned}",
-                    owned = docker_owned!("cf.")
+                     WHERE {scope} AND cf.check_id NOT IN {runtime} AND {owned}",
+                    owned = docker_owned!("cf."),
+                    runtime = runtime_checks!()
                 ))
                 .bind(host_id)
                 .bind(pass)
-                .bind(DRIFT_CHECK)
                 .fetch_all(&mut *tx)
                 .await?;
                 for f in found {
@@ -685,14 +695,14 @@ impl Store {
             // Seen again: `last_seen_at` moves, written at most hourly per finding.
             for scope in scopes {
                 sqlx::query(&format!(
-                    "UPDATE config_findings SET last_seen_at = $4 WHERE id IN \
-                     (SELECT cf.id FROM config_findings cf WHERE {scope} AND cf.check_id <> $3 \
-                      AND {owned} AND cf.state <> 'resolved' AND cf.last_seen_at < $5)",
-                    owned = docker_owned!("cf.")
+                    "UPDATE config_findings SET last_seen_at = $3 WHERE id IN \
+                     (SELECT cf.id FROM config_findings cf WHERE {scope} AND cf.check_id NOT IN {runtime} \
+                      AND {owned} AND cf.state <> 'resolved' AND cf.last_seen_at < $4)",
+                    owned = docker_owned!("cf."),
+                    runtime = runtime_checks!()
                 ))
                 .bind(host_id)
                 .bind(pass)
-                .bind(DRIFT_CHECK)
                 .bind(now)
                 .bind(now - LAST_SEEN_GRANULARITY)
                 .execute(&mut *tx)
@@ -813,11 +823,13 @@ impl Store {
     }
 
     /// The drift pass for one container: sets or resolves its drift finding.
+    /// Stores what the runtime pass found on one running container (drift, sshd): its
+    /// earlier runtime findings not found again are resolved.
     pub async fn apply_docker_drift(
         &self,
         host_id: i64,
         external_id: &str,
-        found: Option<&Detected>,
+        found: &[Detected],
         now: i64,
     ) -> StoreResult<()> {
         let pass = crate::pass_id();
@@ -835,7 +847,7 @@ impl Store {
                     tx,
                     SubjectKind::Container,
                     id,
-                    found.into_iter(),
+                    found.iter(),
                     Pass::Drift,
                     now,
                     pass

@@ -423,11 +423,48 @@ async fn drift_in_binary_and_config_paths_is_a_finding() {
             "{evidence}"
         );
 
-        // A full sync does not resolve drift (drift has its own pass).
-        sync_engine(&state, &engine).await.unwrap();
-        assert!(findings(&db, "container", id, "open")
+        // An SSH daemon started later (a stand-in: a script named sshd) is found by the
+        // same pass (CIS 5.7), and only by it.
+        docker.docker(&[
+            "exec",
+            "-d",
+            &name,
+            "sh",
+            "-c",
+            "mkdir -p /tmp; printf '#!/bin/sh\\necho $$ > /tmp/sshd.pid\\nsleep 3600\\n' > /tmp/sshd; chmod +x /tmp/sshd; /tmp/sshd",
+        ]);
+        wait_until("the stand-in sshd to run", || async {
+            docker.docker(&["top", &name]).contains("/tmp/sshd")
+        })
+        .await;
+        drift_pass(&state, engine.id, &client, std::slice::from_ref(&container))
             .await
-            .contains("container.drift"));
+            .unwrap();
+        let open = findings(&db, "container", id, "open").await;
+        assert!(
+            open.contains("container.sshd_running") && open.contains("container.drift"),
+            "{open:?}"
+        );
+
+        // A full sync resolves neither (they have their own pass).
+        sync_engine(&state, &engine).await.unwrap();
+        let open = findings(&db, "container", id, "open").await;
+        assert!(
+            open.contains("container.drift") && open.contains("container.sshd_running"),
+            "{open:?}"
+        );
+        // Once the daemon is gone, the next pass resolves its finding.
+        docker.docker(&["exec", &name, "sh", "-c", "kill $(cat /tmp/sshd.pid)"]);
+        wait_until("the stand-in sshd to end", || async {
+            !docker.docker(&["top", &name]).contains("/tmp/sshd")
+        })
+        .await;
+        drift_pass(&state, engine.id, &client, std::slice::from_ref(&container))
+            .await
+            .unwrap();
+        assert!(!findings(&db, "container", id, "open")
+            .await
+            .contains("container.sshd_running"));
         docker.docker(&["exec", &name, "rm", "/bin/evil"]);
     }
 }
