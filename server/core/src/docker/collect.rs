@@ -60,6 +60,10 @@ pub async fn host(docker: &Docker, config: &EngineConfig) -> Result<HostFacts, D
 
 /// Inspects one image and its history; `None` if it vanished meanwhile.
 pub async fn image(docker: &Docker, id: &str) -> Result<Option<InspectedImage>, DockerError> {
+    if id.is_empty() {
+        // Names nothing (the engine would answer `/images//json` with a 301).
+        return Ok(None);
+    }
     let inspected = match docker.inspect_image(id).await {
         Ok(i) => i,
         Err(e) if is_not_found(&e) => return Ok(None),
@@ -86,6 +90,9 @@ pub async fn container_raw(
     docker: &Docker,
     id: &str,
 ) -> Result<Option<ContainerInspectResponse>, DockerError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
     match docker.inspect_container(id, None).await {
         Ok(c) => Ok(Some(c)),
         Err(e) if is_not_found(&e) => Ok(None),
@@ -154,10 +161,16 @@ pub async fn snapshot(docker: &Docker, config: &EngineConfig) -> Result<Snapshot
             ListContainersOptionsBuilder::default().all(true).build(),
         ))
         .await?;
-    // Containers can run images the top-level list leaves out (dangling ones).
-    let mut image_ids: Vec<String> = listed.into_iter().map(|i| i.id).collect();
+    // Containers can run images the top-level list leaves out (dangling ones). An empty
+    // id (a container whose image is being removed or pulled) names nothing: asking the
+    // engine for `/images//json` gets a 301, which failed the whole sync.
+    let mut image_ids: Vec<String> = listed
+        .into_iter()
+        .map(|i| i.id)
+        .filter(|id| !id.is_empty())
+        .collect();
     for c in &containers {
-        if let Some(id) = &c.image_id {
+        if let Some(id) = c.image_id.as_ref().filter(|id| !id.is_empty()) {
             if !image_ids.contains(id) {
                 image_ids.push(id.clone());
             }
@@ -176,7 +189,7 @@ pub async fn snapshot(docker: &Docker, config: &EngineConfig) -> Result<Snapshot
         .collect();
 
     let container_facts: Vec<ContainerFacts> = stream::iter(containers)
-        .filter_map(|c| async move { c.id.map(|id| (id, c.image_id)) })
+        .filter_map(|c| async move { c.id.filter(|id| !id.is_empty()).map(|id| (id, c.image_id)) })
         .map(|(id, image_id)| {
             let env = image_id.as_deref().and_then(|i| envs.get(i).copied());
             async move { container(docker, &id, env).await }
