@@ -1,7 +1,7 @@
 //! Docker API answers (bollard's types) → Coastguard's facts. Pure functions, so the
 //! real payloads in `shared/fixtures/docker-api` can test them.
 
-use super::secrets::{redact_command, redact_history_line, redact_label, scan_env, SecretHit};
+use super::secrets::{redact_command, redact_label, redact_text, scan_env, SecretHit};
 use bollard::models::{
     ContainerInspectResponse, ImageHistoryResponseItem, ImageInspect, SystemInfo, SystemVersion,
 };
@@ -165,7 +165,7 @@ pub fn image_facts(inspect: &ImageInspect, history: &[ImageHistoryResponseItem])
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let (created_by, hits) = redact_history_line(&item.created_by);
+            let (created_by, hits) = redact_text(&item.created_by);
             secrets.extend(hits.into_iter().map(|(what, reason)| SecretRef {
                 location: format!("history[{i}]:{what}"),
                 reason,

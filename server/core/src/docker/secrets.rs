@@ -363,12 +363,6 @@ pub fn redact_label(key: &str, value: &str) -> (String, Option<String>) {
     }
 }
 
-/// Redacts one build-history line (`ENV A=b`, `ARG`, `RUN |2 A=b B=c /bin/sh -c …`):
-/// see [`redact_text`].
-pub fn redact_history_line(line: &str) -> (String, Vec<(String, String)>) {
-    redact_text(line)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,16 +547,16 @@ mod tests {
 
     #[test]
     fn history_lines_are_redacted() {
-        let (line, hits) = redact_history_line("/bin/sh -c #(nop)  ENV API_TOKEN=abc123 MODE=prod");
+        let (line, hits) = redact_text("/bin/sh -c #(nop)  ENV API_TOKEN=abc123 MODE=prod");
         assert_eq!(line, "/bin/sh -c #(nop)  ENV API_TOKEN=*** MODE=prod");
         assert_eq!(hits.len(), 1);
-        let (line, hits) = redact_history_line(
+        let (line, hits) = redact_text(
             "RUN |1 NPM_TOKEN=npm_Zx81kq2LmN0pQ7rT5vW3yB9 /bin/sh -c curl -H 'Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789' x",
         );
         assert!(!line.contains("npm_Zx81"), "{line}");
         assert!(!line.contains("ghp_"), "{line}");
         assert_eq!(hits.len(), 2, "{hits:?}");
-        let (line, hits) = redact_history_line("/bin/sh -c apk add --no-cache curl");
+        let (line, hits) = redact_text("/bin/sh -c apk add --no-cache curl");
         assert_eq!(line, "/bin/sh -c apk add --no-cache curl");
         assert!(hits.is_empty());
     }

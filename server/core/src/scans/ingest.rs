@@ -8,7 +8,7 @@ use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
-use crate::store::vulns::{ScanSource, Target, VexRow, VexTarget};
+use crate::store::vulns::{repository_and_tag, strip_repo, ScanSource, Target, VexRow, VexTarget};
 use crate::{now, AppState};
 use coastguard_model::vulns::{FeedStatus, IngestSummary, VexMatch};
 use serde_json::json;
@@ -244,13 +244,11 @@ async fn ingest_vex(
         let (target, scope, matched) = match vex::scope(s.product.as_deref()) {
             VexScope::Image { digest } => {
                 let target = image_target(state, &digest).await?;
-                let scope = if target.image_id.is_some() {
-                    "image"
-                } else {
-                    "pending_image"
-                };
-                let matched = describe(&target);
-                (Some(target), scope, matched)
+                (
+                    Some(target.clone()),
+                    image_scope(&target),
+                    describe(&target),
+                )
             }
             VexScope::Package { name } => {
                 let target = VexTarget {
@@ -266,14 +264,7 @@ async fn ingest_vex(
                 (Some(target), scope, matched)
             }
             VexScope::Unnamed => match &upload {
-                Some(target) => {
-                    let scope = if target.image_id.is_some() {
-                        "image"
-                    } else {
-                        "pending_image"
-                    };
-                    (Some(target.clone()), scope, describe(target))
-                }
+                Some(target) => (Some(target.clone()), image_scope(target), describe(target)),
                 None => (
                     None,
                     "nothing",
@@ -322,7 +313,7 @@ async fn ingest_vex(
 /// The image a reference names: a digest (`sha256:…`, `repo@sha256:…`), known or kept
 /// pending, or a `repository:tag` the inventory knows.
 async fn image_target(state: &AppState, reference: &str) -> Result<VexTarget> {
-    let digest_part = reference.rsplit_once('@').map_or(reference, |(_, d)| d);
+    let digest_part = strip_repo(reference);
     if digest_part.starts_with("sha256:") {
         let digest = vex::image_digest(digest_part).ok_or_else(|| {
             Error::invalid_at("image", format!("'{reference}' is not a sha256 digest"))
@@ -334,10 +325,7 @@ async fn image_target(state: &AppState, reference: &str) -> Result<VexTarget> {
             pkg_name: None,
         });
     }
-    let (repository, tag) = reference
-        .rsplit_once(':')
-        .filter(|(_, t)| !t.contains('/'))
-        .unwrap_or((reference, "latest"));
+    let (repository, tag) = repository_and_tag(reference);
     match state.store.image_by_tag(repository, tag).await? {
         Some(id) => Ok(VexTarget {
             image_id: Some(id),
@@ -347,6 +335,15 @@ async fn image_target(state: &AppState, reference: &str) -> Result<VexTarget> {
             "image",
             format!("no image is tagged {repository}:{tag}; name it by digest"),
         )),
+    }
+}
+
+/// The outcome's scope of a target naming an image: known, or waiting for its digest.
+fn image_scope(target: &VexTarget) -> &'static str {
+    if target.image_id.is_some() {
+        "image"
+    } else {
+        "pending_image"
     }
 }
 

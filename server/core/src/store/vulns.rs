@@ -187,8 +187,17 @@ fn artifact_key(report: &Report, sha: &str) -> String {
     format!("artifact:{}:{name}", report.kind.as_str())
 }
 
-fn strip_repo(d: &str) -> &str {
+/// The digest of `repo@sha256:…` (or the text itself).
+pub(crate) fn strip_repo(d: &str) -> &str {
     d.rsplit_once('@').map_or(d, |(_, digest)| digest)
+}
+
+/// `repository:tag` split at the tag's colon (not a registry port's); no tag is `latest`.
+pub(crate) fn repository_and_tag(reference: &str) -> (&str, &str) {
+    reference
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .unwrap_or((reference, "latest"))
 }
 
 fn display_name(report: &Report, digest: &str) -> String {
@@ -242,10 +251,7 @@ impl Store {
                     .as_deref()
                     .filter(|r| !r.contains("sha256:"))
                 {
-                    let (repo, tag) = r
-                        .rsplit_once(':')
-                        .filter(|(_, t)| !t.contains('/'))
-                        .unwrap_or((r, "latest"));
+                    let (repo, tag) = repository_and_tag(r);
                     image = sqlx::query_as(
                         "SELECT i.id, i.digest FROM images i JOIN image_tags t ON t.image_id = i.id \
                          WHERE t.repository = $1 AND t.tag = $2 ORDER BY t.last_seen_at DESC LIMIT 1",
