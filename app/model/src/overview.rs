@@ -11,6 +11,9 @@ pub struct SeverityCounts {
     pub medium: i64,
     pub low: i64,
     pub unknown: i64,
+    /// Below low: a scanner's own "negligible" (or "info", "none").
+    #[serde(default)]
+    pub negligible: i64,
 }
 
 impl SeverityCounts {
@@ -21,6 +24,7 @@ impl SeverityCounts {
             Severity::Medium => self.medium,
             Severity::Low => self.low,
             Severity::Unknown => self.unknown,
+            Severity::Negligible => self.negligible,
         }
     }
 
@@ -31,11 +35,12 @@ impl SeverityCounts {
             Severity::Medium => self.medium += n,
             Severity::Low => self.low += n,
             Severity::Unknown => self.unknown += n,
+            Severity::Negligible => self.negligible += n,
         }
     }
 
     pub fn total(&self) -> i64 {
-        self.critical + self.high + self.medium + self.low + self.unknown
+        self.critical + self.high + self.medium + self.low + self.unknown + self.negligible
     }
 }
 

@@ -25,13 +25,13 @@ impl Default for SlaPolicy {
 }
 
 impl SlaPolicy {
-    /// Days allowed for a severity; unknown severities get the low allowance.
+    /// Days allowed for a severity; unknown and negligible severities get the low allowance.
     pub fn days(&self, s: Severity) -> i64 {
         match s {
             Severity::Critical => self.critical_days,
             Severity::High => self.high_days,
             Severity::Medium => self.medium_days,
-            Severity::Low | Severity::Unknown => self.low_days,
+            Severity::Low | Severity::Unknown | Severity::Negligible => self.low_days,
         }
     }
 
@@ -76,6 +76,8 @@ pub struct RemediationBySeverity {
     pub medium: Remediation,
     pub low: Remediation,
     pub unknown: Remediation,
+    #[serde(default)]
+    pub negligible: Remediation,
 }
 
 impl RemediationBySeverity {
@@ -86,6 +88,7 @@ impl RemediationBySeverity {
             Severity::Medium => self.medium,
             Severity::Low => self.low,
             Severity::Unknown => self.unknown,
+            Severity::Negligible => self.negligible,
         }
     }
 
@@ -96,6 +99,7 @@ impl RemediationBySeverity {
             Severity::Medium => &mut self.medium,
             Severity::Low => &mut self.low,
             Severity::Unknown => &mut self.unknown,
+            Severity::Negligible => &mut self.negligible,
         }
     }
 }

@@ -144,6 +144,10 @@ pub struct VulnFindingView {
     pub vuln_id: String,
     pub title: Option<String>,
     pub severity: Severity,
+    /// The scanner's own word for the severity, as the last report spelled it
+    /// (`Negligible`, `MEDIUM`); null when the report gave only a score.
+    #[serde(default)]
+    pub scanner_severity: Option<String>,
     pub cvss_score: Option<f64>,
     pub epss: Option<f64>,
     pub known_exploited: bool,

@@ -176,7 +176,10 @@ fn VulnRow(
     });
     view! {
         <tr>
-            <td><SeverityBadge severity=f.severity /></td>
+            <td>
+                <SeverityBadge severity=f.severity />
+                {f.scanner_severity.clone().map(|w| view! { <div class="small muted" title="the scanner's own word">"scanner: " {w}</div> })}
+            </td>
             <td>
                 <a href=href><strong>{f.vuln_id.clone()}</strong></a>
                 <div class="small muted clamp">{f.title.clone()}</div>

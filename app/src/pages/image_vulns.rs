@@ -259,6 +259,7 @@ mod tests {
             vuln_id: format!("CVE-2024-{id}"),
             title: None,
             severity: sev,
+            scanner_severity: None,
             cvss_score: None,
             epss: None,
             known_exploited: false,

@@ -21,7 +21,6 @@ mod common;
 use coastguard_core::auth::Authed;
 use coastguard_core::db::Db;
 use coastguard_core::scans::{self, Document};
-use coastguard_core::store::vulns::severity_rank;
 use coastguard_core::with_db;
 use coastguard_model::vulns::VulnQuery;
 use coastguard_model::Severity;
@@ -203,7 +202,7 @@ async fn plain_insert(db: &Db, report: &scans::Report) -> usize {
                     .bind(&v.fixed_version)
                     .bind(&v.layer)
                     .bind(v.severity.as_str())
-                    .bind(severity_rank(v.severity))
+                    .bind(v.severity.rank())
                     .bind(v.cvss_score)
                     .bind(now)
                     .bind(now)
@@ -375,7 +374,7 @@ async fn load_findings(db: &Db, total: usize) -> Duration {
                         .bind("1.0")
                         .bind(((i + j) % 5 < 3).then_some("1.1"))
                         .bind(severity.as_str())
-                        .bind(severity_rank(severity))
+                        .bind(severity.rank())
                         .bind(state)
                         .bind(now - ((i * j) % 1000) as i64 * 3600)
                         .bind(now);

@@ -19,6 +19,7 @@ fn colour(s: Severity) -> RGBColor {
         Severity::Medium => RGBColor(0xCC, 0x79, 0xA7),
         Severity::Low => RGBColor(0x00, 0x72, 0xB2),
         Severity::Unknown => RGBColor(0x66, 0x66, 0x66),
+        Severity::Negligible => RGBColor(0x99, 0x99, 0x99),
     }
 }
 
@@ -91,7 +92,10 @@ fn data(chart: Chart, t: &Trends) -> (Vec<String>, Vec<Series>, &'static str) {
             for d in &t.days {
                 let week = crate::store::snapshots::week_of(&d.day);
                 if weeks.last().map(|w| &w.0) != Some(&week) {
-                    weeks.push((week, vec![Remediation::default(); 5]));
+                    weeks.push((
+                        week,
+                        vec![Remediation::default(); Severity::DESCENDING.len()],
+                    ));
                 }
                 let w = weeks.last_mut().expect("pushed");
                 for (i, s) in Severity::DESCENDING.iter().enumerate() {
@@ -315,7 +319,18 @@ fn draw(
                                 .map(|p| Circle::new(*p, 3, colour.stroke_width(2))),
                         )?;
                     }
-                    _ => {}
+                    4 => {
+                        c.draw_series(points.iter().map(|p| {
+                            EmptyElement::at(*p)
+                                + Rectangle::new([(-3, -3), (3, 3)], colour.filled())
+                        }))?;
+                    }
+                    _ => {
+                        c.draw_series(points.iter().map(|p| {
+                            EmptyElement::at(*p)
+                                + Rectangle::new([(-3, -3), (3, 3)], colour.stroke_width(1))
+                        }))?;
+                    }
                 }
             }
         }
@@ -374,6 +389,7 @@ mod tests {
                         medium: 10,
                         low: 1,
                         unknown: 0,
+                        negligible: 3,
                     },
                     new_findings: d,
                     fixed_findings: 1,
@@ -493,8 +509,8 @@ mod tests {
         let t = trends();
         let open = csv(Chart::Open, &t);
         let lines: Vec<&str> = open.lines().collect();
-        assert_eq!(lines[0], "day,critical,high,medium,low,unknown");
-        assert_eq!(lines[3], "2026-11-03,3,6,10,1,0");
+        assert_eq!(lines[0], "day,critical,high,medium,low,unknown,negligible");
+        assert_eq!(lines[3], "2026-11-03,3,6,10,1,0,3");
         assert_eq!(lines.len(), 10);
         assert_eq!(csv(Chart::Flow, &t).lines().nth(2), Some("2026-11-02,42,7"));
         // Coverage is unknown on the first days: empty cells, not zeros.

@@ -46,16 +46,20 @@ fn severity_points(s: Severity) -> f64 {
         Severity::Medium => 1.0,
         Severity::Low => 0.25,
         Severity::Unknown => 0.25,
+        Severity::Negligible => 0.01,
     }
 }
 
 /// Points of one vulnerability finding: its severity (the worse of the scanner's and the
-/// CVSS score's band), times 3 when known to be exploited, times `1 + 4 × EPSS`, times
-/// 1.25 when a fix is published (the flaw is public and the way out exists).
+/// CVSS score's band, except that a scanner's `negligible` stands: the distribution judged
+/// the flaw harmless in its package, whatever its generic score), times 3 when known to be
+/// exploited, times `1 + 4 × EPSS`, times 1.25 when a fix is published (the flaw is public
+/// and the way out exists).
 pub fn vuln_points(v: &VulnEvidence) -> f64 {
-    let severity = v
-        .severity
-        .max(v.cvss.map(cvss_band).unwrap_or(Severity::Unknown));
+    let severity = match v.cvss.map(cvss_band) {
+        Some(band) if v.severity != Severity::Negligible => v.severity.max(band),
+        _ => v.severity,
+    };
     let mut p = severity_points(severity);
     if v.known_exploited {
         p *= 3.0;
@@ -77,6 +81,7 @@ pub fn config_points(s: Severity) -> f64 {
         Severity::Medium => 3.0,
         Severity::Low => 1.0,
         Severity::Unknown => 0.5,
+        Severity::Negligible => 0.05,
     }
 }
 
@@ -88,6 +93,7 @@ pub fn alert_points(s: Severity) -> f64 {
         Severity::Medium => 4.0,
         Severity::Low => 1.0,
         Severity::Unknown => 1.0,
+        Severity::Negligible => 0.1,
     }
 }
 
@@ -568,6 +574,12 @@ mod tests {
         let mut c = v(Severity::Critical);
         c.cvss = Some(5.0);
         assert_eq!(vuln_points(&c), 10.0);
+        // A scanner's negligible weighs next to nothing, and its generic score does not
+        // lift it (688 negligible matches of one Grype report are not 688 lows).
+        let mut n = v(Severity::Negligible);
+        assert!(vuln_points(&n) < vuln_points(&v(Severity::Low)) / 10.0);
+        n.cvss = Some(9.8);
+        assert_eq!(vuln_points(&n), vuln_points(&v(Severity::Negligible)));
         let mut k = v(Severity::High);
         k.known_exploited = true;
         assert_eq!(vuln_points(&k), 12.0);
@@ -580,6 +592,7 @@ mod tests {
     #[test]
     fn adding_a_critical_vulnerability_never_lowers_a_score() {
         let severities = [
+            Severity::Negligible,
             Severity::Unknown,
             Severity::Low,
             Severity::Medium,
@@ -590,7 +603,7 @@ mod tests {
         let mut last_image = 0;
         let mut last_container = 0;
         for i in 0..200 {
-            let mut e = v(severities[i % 5]);
+            let mut e = v(severities[i % severities.len()]);
             e.fixable = i % 3 == 0;
             e.cvss = (i % 7 == 0).then_some((i % 11) as f64);
             evidence.push((["openssl", "zlib", "curl"][i % 3], e));

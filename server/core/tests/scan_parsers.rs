@@ -2,6 +2,7 @@
 //! independently of the parsers.
 
 use coastguard_core::scans::{self, Document, Format};
+use coastguard_model::Severity;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -132,6 +133,31 @@ fn every_grype_report_parses_with_the_right_counts() {
         assert_eq!(reports[0].entries, matches.len(), "{}", path.display());
         assert_eq!(reports[0].vulns.len(), matches.len());
         assert_eq!(reports[0].format, Format::Grype);
+        // Each rated match keeps Grype's word and its level: a Negligible is not a Low
+        // (the 1,509-match Debian report has 681 negligible and 107 low).
+        let word = |m: &Value| m["vulnerability"]["severity"].as_str().map(str::to_string);
+        for (level, spelled) in [
+            (Severity::Negligible, "Negligible"),
+            (Severity::Low, "Low"),
+            (Severity::Medium, "Medium"),
+            (Severity::High, "High"),
+            (Severity::Critical, "Critical"),
+        ] {
+            let in_json = matches
+                .iter()
+                .filter(|m| word(m).as_deref() == Some(spelled))
+                .count();
+            let parsed = reports[0]
+                .vulns
+                .iter()
+                .filter(|v| v.severity == level && v.scanner_severity.as_deref() == Some(spelled))
+                .count();
+            assert_eq!(parsed, in_json, "{spelled} in {}", path.display());
+        }
+        if path.ends_with("LARGE-debian-10-v0.7-1509-matches.json") {
+            let of = |l: Severity| reports[0].vulns.iter().filter(|v| v.severity == l).count();
+            assert_eq!((of(Severity::Negligible), of(Severity::Low)), (681, 107));
+        }
     }
 }
 

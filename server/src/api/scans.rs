@@ -140,7 +140,7 @@ pub async fn export(
             let mut chunk = String::new();
             if first_page {
                 chunk.push_str(if csv {
-                    "vuln_id,severity,cvss,epss,known_exploited,package_type,package,installed_version,fixed_version,image,image_digest,state,first_seen,last_seen,scanners\n"
+                    "vuln_id,severity,cvss,epss,known_exploited,package_type,package,installed_version,fixed_version,image,image_digest,state,first_seen,last_seen,scanners,scanner_severity\n"
                 } else {
                     "["
                 });
@@ -163,6 +163,7 @@ pub async fn export(
                         coastguard_model::format_timestamp(f.first_seen_at),
                         coastguard_model::format_timestamp(f.last_seen_at),
                         f.scanners.join(" "),
+                        f.scanner_severity.clone().unwrap_or_default(),
                     ];
                     chunk.push_str(
                         &cells

@@ -117,7 +117,7 @@ async fn risk_trends_charts_and_sla() {
             .text()
             .await
             .unwrap();
-        assert!(csv.starts_with("day,critical,high,medium,low,unknown\n"));
+        assert!(csv.starts_with("day,critical,high,medium,low,unknown,negligible\n"));
         assert!(csv
             .lines()
             .last()

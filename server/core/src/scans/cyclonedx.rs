@@ -3,10 +3,9 @@
 //! are a VEX document.
 
 use super::{
-    from_json, parse_date, severity_from_score, ArtifactKind, Document, Format, PackageRef,
-    ParseError, Report, VexStatement, VulnRecord,
+    from_json, parse_date, rate, ArtifactKind, Document, Format, PackageRef, ParseError, Report,
+    VexStatement, VulnRecord,
 };
-use coastguard_model::Severity;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -289,13 +288,7 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
             .filter(|r| r.method.as_deref().is_some_and(|m| m.starts_with("CVSS")))
             .find(|r| r.score.is_some());
         let score = scored.and_then(|r| r.score);
-        let severity = match rating
-            .and_then(|r| r.severity.as_deref())
-            .map(Severity::normalise)
-        {
-            Some(s) if s != Severity::Unknown => s,
-            _ => score.map(severity_from_score).unwrap_or(Severity::Unknown),
-        };
+        let (severity, scanner_severity) = rate(rating.and_then(|r| r.severity.as_deref()), score);
         let epss = v
             .ratings
             .iter()
@@ -335,6 +328,7 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
                 ),
                 fixed_version: fixed.clone(),
                 severity,
+                scanner_severity: scanner_severity.clone(),
                 cvss_score: score,
                 cvss_vector: scored.and_then(|r| r.vector.clone()),
                 epss,

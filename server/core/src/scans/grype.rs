@@ -2,10 +2,8 @@
 //! `matchDetails` object) to current (`cvss[]`, `fix`, `epss`, `knownExploited`).
 
 use super::{
-    from_json, parse_date, severity_from_score, ArtifactKind, Format, PackageRef, ParseError,
-    Report, VulnRecord,
+    from_json, parse_date, rate, ArtifactKind, Format, PackageRef, ParseError, Report, VulnRecord,
 };
-use coastguard_model::Severity;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -229,12 +227,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
             }
         }
         let v = m.vulnerability;
-        let severity = match v.severity.as_deref().map(Severity::normalise) {
-            Some(Severity::Unknown) | None => {
-                score.map(severity_from_score).unwrap_or(Severity::Unknown)
-            }
-            Some(s) => s,
-        };
+        let (severity, scanner_severity) = rate(v.severity.as_deref(), score);
         let description = v
             .description
             .clone()
@@ -273,6 +266,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                 .or(v.fixed_in_version.clone())
                 .filter(|f| !f.is_empty()),
             severity,
+            scanner_severity,
             cvss_score: score,
             cvss_vector: vector,
             epss: v.epss.as_ref().and_then(|e| e.iter().find_map(|x| x.epss)),

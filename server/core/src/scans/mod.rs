@@ -53,6 +53,9 @@ pub struct VulnRecord {
     pub package: PackageRef,
     pub fixed_version: Option<String>,
     pub severity: Severity,
+    /// The scanner's own word for the severity (`Negligible`, `MEDIUM`), kept beside the
+    /// normalised one; `None` when the report rated the entry by score alone.
+    pub scanner_severity: Option<String>,
     pub cvss_score: Option<f64>,
     pub cvss_vector: Option<String>,
     pub epss: Option<f64>,
@@ -444,6 +447,18 @@ fn parse_document(bytes: &[u8]) -> Result<Document, ParseError> {
     ))
 }
 
+/// The severity of an entry from the scanner's word, or from its score where the word says
+/// nothing (missing or unknown), with the word itself as the scanner spelled it (trimmed,
+/// at most 32 characters).
+pub fn rate(word: Option<&str>, score: Option<f64>) -> (Severity, Option<String>) {
+    let word = word.map(str::trim).filter(|w| !w.is_empty());
+    let severity = match word.map(Severity::normalise) {
+        Some(s) if s != Severity::Unknown => s,
+        _ => score.map(severity_from_score).unwrap_or(Severity::Unknown),
+    };
+    (severity, word.map(|w| w.chars().take(32).collect()))
+}
+
 /// Severity from a CVSS base score (CVSS v3 qualitative ranges).
 pub fn severity_from_score(score: f64) -> Severity {
     match score {
@@ -506,6 +521,7 @@ mod tests {
             package: PackageRef::new("deb", "x", "1", None),
             fixed_version: None,
             severity: Severity::Medium,
+            scanner_severity: None,
             cvss_score: None,
             cvss_vector: None,
             epss: None,
@@ -550,6 +566,7 @@ mod tests {
             package: PackageRef::new("maven", "x", "1", None),
             fixed_version: None,
             severity: Severity::Medium,
+            scanner_severity: None,
             cvss_score: None,
             cvss_vector: None,
             epss: None,

@@ -3,8 +3,8 @@
 //! the "package" is the file a result points at and the rule is the weakness.
 
 use super::{
-    from_json, looks_like_vuln_id, severity_from_score, ArtifactKind, Format, PackageRef,
-    ParseError, Report, VulnRecord,
+    from_json, looks_like_vuln_id, rate, ArtifactKind, Format, PackageRef, ParseError, Report,
+    VulnRecord,
 };
 use coastguard_model::Severity;
 use regex::Regex;
@@ -131,6 +131,7 @@ fn level_severity(level: &str) -> Severity {
         "error" => Severity::High,
         "warning" => Severity::Medium,
         "note" => Severity::Low,
+        "none" => Severity::Negligible,
         _ => Severity::Unknown,
     }
 }
@@ -249,19 +250,18 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                         .and_then(|s| s.parse::<f64>().ok())
                         .or_else(|| v.as_f64())
                 });
-            let explicit = field(&message, &["Severity"])
-                .or_else(|| field(&help, &["Severity"]))
-                .map(Severity::normalise);
+            let explicit = field(&message, &["Severity"]).or_else(|| field(&help, &["Severity"]));
             let level = r
                 .level
                 .as_deref()
                 .or_else(|| rule.and_then(|r| r.default_configuration.as_ref()?.level.as_deref()))
                 .unwrap_or("warning");
-            let severity = match explicit {
-                Some(s) if s != Severity::Unknown => s,
-                _ => score
-                    .map(severity_from_score)
-                    .unwrap_or_else(|| level_severity(level)),
+            // The tool's own word, else its score, else the result's level.
+            let (severity, scanner_severity) = match rate(explicit, score) {
+                (Severity::Unknown, word) if score.is_none() => {
+                    (level_severity(level), word.or_else(|| Some(level.into())))
+                }
+                rated => rated,
             };
             report.vulns.push(VulnRecord {
                 id,
@@ -269,6 +269,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                 package,
                 fixed_version: fixed,
                 severity,
+                scanner_severity,
                 cvss_score: score,
                 cvss_vector: None,
                 epss: None,

@@ -2,8 +2,8 @@
 //! `null` for a clean image, and Kubernetes cluster reports (old and `Resources` forms).
 
 use super::{
-    from_json, parse_date, severity_from_score, ArtifactKind, Format, MisconfigRecord, PackageRef,
-    ParseError, Report, VulnRecord,
+    from_json, parse_date, rate, ArtifactKind, Format, MisconfigRecord, PackageRef, ParseError,
+    Report, VulnRecord,
 };
 use coastguard_model::Severity;
 use serde::Deserialize;
@@ -198,12 +198,7 @@ fn vuln(v: TVuln, result_type: &str) -> VulnRecord {
         ),
         None => (None, None),
     };
-    let severity = match v.severity.as_deref().map(Severity::normalise) {
-        Some(Severity::Unknown) | None => {
-            score.map(severity_from_score).unwrap_or(Severity::Unknown)
-        }
-        Some(s) => s,
-    };
+    let (severity, scanner_severity) = rate(v.severity.as_deref(), score);
     let mut references = v.references.unwrap_or_default();
     if let Some(primary) = v.primary_url {
         if !references.contains(&primary) {
@@ -222,6 +217,7 @@ fn vuln(v: TVuln, result_type: &str) -> VulnRecord {
         package,
         fixed_version: v.fixed_version.filter(|f| !f.is_empty()),
         severity,
+        scanner_severity,
         cvss_score: score,
         cvss_vector: vector,
         epss: None,
@@ -530,13 +526,7 @@ pub fn parse_operator(bytes: &[u8]) -> Result<Report, ParseError> {
             let vulns = o.report.vulnerabilities.unwrap_or_default();
             report.entries = vulns.len();
             for v in vulns {
-                let severity = match v.severity.as_deref().map(Severity::normalise) {
-                    Some(Severity::Unknown) | None => v
-                        .score
-                        .map(severity_from_score)
-                        .unwrap_or(Severity::Unknown),
-                    Some(s) => s,
-                };
+                let (severity, scanner_severity) = rate(v.severity.as_deref(), v.score);
                 let mut references = v.links.unwrap_or_default();
                 if let Some(p) = v.primary_link {
                     references.insert(0, p);
@@ -552,6 +542,7 @@ pub fn parse_operator(bytes: &[u8]) -> Result<Report, ParseError> {
                     ),
                     fixed_version: v.fixed_version.filter(|f| !f.is_empty()),
                     severity,
+                    scanner_severity,
                     cvss_score: v.score,
                     cvss_vector: None,
                     epss: None,

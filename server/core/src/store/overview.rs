@@ -2,7 +2,7 @@
 
 use super::query::{bind_all, Arg};
 use super::snapshots::Scope;
-use super::vulns::severity_of_rank;
+
 use super::{Store, StoreError, StoreResult};
 use crate::docker::catalog;
 use crate::with_db;
@@ -80,7 +80,7 @@ impl Store {
             out.push(CheckCount {
                 check_id,
                 title,
-                severity: severity_of_rank(rank),
+                severity: Severity::from_rank(rank),
                 open,
             });
         }
@@ -105,7 +105,7 @@ impl Store {
         let mut open = SeverityCounts::default();
         let (mut fixable, mut suppressed) = (0, 0);
         for (rank, o, f, s) in rows {
-            open.add(severity_of_rank(rank), o);
+            open.add(Severity::from_rank(rank), o);
             fixable += f;
             suppressed += s;
         }

@@ -4,7 +4,7 @@
 //! only ever read stored scores.
 
 use super::inventory::batch_sql;
-use super::vulns::{severity_of_rank, IMAGE_NAME};
+use super::vulns::IMAGE_NAME;
 use super::{Store, StoreError, StoreResult};
 use crate::risk::{
     score_container, score_host, score_image, AlertEvidence, ConfigEvidence, ContainerEvidence,
@@ -107,7 +107,7 @@ impl Store {
                 vulns.entry(r.image_id).or_default().add(
                     &r.pkg_name,
                     &VulnEvidence {
-                        severity: severity_of_rank(r.severity_rank),
+                        severity: Severity::from_rank(r.severity_rank),
                         cvss: r.cvss_score,
                         fixable: r.fixable,
                         known_exploited: r.known_exploited,

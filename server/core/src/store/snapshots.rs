@@ -9,7 +9,7 @@
 //! run; a team: run by its containers).
 
 use super::query::{bind_all, Arg};
-use super::vulns::severity_of_rank;
+
 use super::{Store, StoreError, StoreResult};
 use crate::with_db;
 use coastguard_model::trends::{SlaPolicy, Snapshot, TrendScope, Trends, WeekFlow};
@@ -142,6 +142,7 @@ struct SnapshotRow {
     open_medium: i64,
     open_low: i64,
     open_unknown: i64,
+    open_negligible: i64,
     new_findings: i64,
     fixed_findings: i64,
     sla_breaches: i64,
@@ -153,7 +154,7 @@ struct SnapshotRow {
 }
 
 const SNAPSHOT_COLUMNS: &str =
-    "day, open_critical, open_high, open_medium, open_low, open_unknown, new_findings, \
+    "day, open_critical, open_high, open_medium, open_low, open_unknown, open_negligible, new_findings, \
      fixed_findings, sla_breaches, scan_coverage, signed_share, open_alerts, extra, taken_at";
 
 impl SnapshotRow {
@@ -171,6 +172,7 @@ impl SnapshotRow {
                 medium: self.open_medium,
                 low: self.open_low,
                 unknown: self.open_unknown,
+                negligible: self.open_negligible,
             },
             new_findings: self.new_findings,
             fixed_findings: self.fixed_findings,
@@ -264,12 +266,12 @@ impl Store {
             Ok::<_, sqlx::Error>((open_rows, new_findings, fixed_rows, breaches))
         })?;
         for (rank, n) in open_rows {
-            snap.open.add(severity_of_rank(rank), n);
+            snap.open.add(Severity::from_rank(rank), n);
         }
         snap.new_findings = new_findings;
         for (rank, n, secs) in fixed_rows {
             snap.fixed_findings += n;
-            let r = snap.remediation.get_mut(severity_of_rank(rank));
+            let r = snap.remediation.get_mut(Severity::from_rank(rank));
             r.fixed += n;
             r.open_seconds += secs;
         }
@@ -327,11 +329,11 @@ impl Store {
             sqlx::query(
             "INSERT INTO posture_snapshots (day, scope_kind, scope_key, open_critical, open_high, open_medium, \
              open_low, open_unknown, new_findings, fixed_findings, sla_breaches, scan_coverage, signed_share, \
-             open_alerts, extra, taken_at) \
-             VALUES ($1, $15, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             open_alerts, extra, taken_at, open_negligible) \
+             VALUES ($1, $15, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17) \
              ON CONFLICT (day, scope_kind, scope_key) DO UPDATE SET open_critical = excluded.open_critical, \
              open_high = excluded.open_high, open_medium = excluded.open_medium, open_low = excluded.open_low, \
-             open_unknown = excluded.open_unknown, new_findings = excluded.new_findings, \
+             open_unknown = excluded.open_unknown, open_negligible = excluded.open_negligible, new_findings = excluded.new_findings, \
              fixed_findings = excluded.fixed_findings, sla_breaches = excluded.sla_breaches, \
              scan_coverage = excluded.scan_coverage, signed_share = excluded.signed_share, \
              open_alerts = excluded.open_alerts, extra = excluded.extra, taken_at = excluded.taken_at"
@@ -352,6 +354,7 @@ impl Store {
         .bind(s.taken_at)
         .bind(scope.kind())
         .bind(scope.key())
+        .bind(s.open.negligible)
         .execute(pool)
         .await
         .map(|r| r.rows_affected())
@@ -471,7 +474,7 @@ impl Store {
             }
         }
         // Unknown severities take the low SLA (`SlaPolicy::days`), as the SQL's CASE does.
-        let cut = |rank: i64| now - sla.days(severity_of_rank(rank)) * DAY;
+        let cut = |rank: i64| now - sla.days(Severity::from_rank(rank)) * DAY;
         let none: Vec<usize> = Vec::new();
         with_db!(&self.db, |pool| {
             let mut rows = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, String)>(
@@ -498,7 +501,7 @@ impl Store {
                     }
                     if let Some(at) = fixed {
                         snap.fixed_findings += 1;
-                        let r = snap.remediation.get_mut(severity_of_rank(rank));
+                        let r = snap.remediation.get_mut(Severity::from_rank(rank));
                         r.fixed += 1;
                         r.open_seconds += at - first_seen;
                     }
@@ -541,8 +544,9 @@ impl Store {
                 ..Snapshot::default()
             })
             .collect();
-        // Per severity rank (0–4), +1 where a finding starts counting and −1 where it stops.
-        let mut open = vec![[0i64; 5]; n + 1];
+        // Per severity (in `Severity::DESCENDING` order), +1 where a finding starts counting
+        // and −1 where it stops.
+        let mut open = vec![[0i64; Severity::DESCENDING.len()]; n + 1];
         let mut breaching = vec![0i64; n + 1];
         let mut alerts = vec![0i64; n + 1];
         // Day index of a moment, clamped to 0..=n (n: after the range).
@@ -563,15 +567,18 @@ impl Store {
             )
             .fetch(pool);
             while let Some((rank, first_seen, fixed_at, state)) = rows.try_next().await? {
-                let rank = rank.clamp(0, 4);
-                let severity = severity_of_rank(rank);
+                let severity = Severity::from_rank(rank);
+                let slot = Severity::DESCENDING
+                    .iter()
+                    .position(|s| *s == severity)
+                    .unwrap_or_default();
                 // Open at the end of every day from the one it was first seen on until the
                 // one it was fixed on (a day ends at its last second).
                 let first = index(first_seen);
                 let fixed = fixed_at.map_or(n, index);
                 if state != "suppressed" && first < fixed {
-                    open[first][rank as usize] += 1;
-                    open[fixed][rank as usize] -= 1;
+                    open[first][slot] += 1;
+                    open[fixed][slot] -= 1;
                     // Past its SLA at the end of day d once start(d) + DAY - 1 - SLA > first seen.
                     let due = first_seen + sla.days(severity) * DAY - DAY + 2;
                     let late = index(due + DAY - 1).max(first);
@@ -604,11 +611,11 @@ impl Store {
             }
             Ok::<_, sqlx::Error>(())
         })?;
-        let (mut running, mut late, mut alerting) = ([0i64; 5], 0, 0);
+        let (mut running, mut late, mut alerting) = ([0i64; Severity::DESCENDING.len()], 0, 0);
         for (i, d) in days.iter_mut().enumerate() {
-            for (rank, total) in running.iter_mut().enumerate() {
-                *total += open[i][rank];
-                d.open.add(severity_of_rank(rank as i64), *total);
+            for (slot, total) in running.iter_mut().enumerate() {
+                *total += open[i][slot];
+                d.open.add(Severity::DESCENDING[slot], *total);
             }
             late += breaching[i];
             alerting += alerts[i];

@@ -18,27 +18,20 @@ const SEVERITY_SUMS: &str = "SUM(CASE WHEN x.severity = 'critical' THEN 1 ELSE 0
      SUM(CASE WHEN x.severity = 'high' THEN 1 ELSE 0 END) AS high, \
      SUM(CASE WHEN x.severity = 'medium' THEN 1 ELSE 0 END) AS medium, \
      SUM(CASE WHEN x.severity = 'low' THEN 1 ELSE 0 END) AS low, \
-     SUM(CASE WHEN x.severity NOT IN ('critical', 'high', 'medium', 'low') THEN 1 ELSE 0 END) AS unknown";
+     SUM(CASE WHEN x.severity = 'negligible' THEN 1 ELSE 0 END) AS negligible, \
+     SUM(CASE WHEN x.severity NOT IN ('critical', 'high', 'medium', 'low', 'negligible') THEN 1 ELSE 0 END) AS unknown";
 
 const SEVERITY_COLUMNS: &str = "COALESCE(f.critical, 0) AS critical, COALESCE(f.high, 0) AS high, \
-     COALESCE(f.medium, 0) AS medium, COALESCE(f.low, 0) AS low, COALESCE(f.unknown, 0) AS unknown";
+     COALESCE(f.medium, 0) AS medium, COALESCE(f.low, 0) AS low, COALESCE(f.unknown, 0) AS unknown, \
+     COALESCE(f.negligible, 0) AS negligible";
 
 /// Orders rows by their worst open findings.
 const FINDINGS_RANK: &str = "(COALESCE(f.critical, 0) * 1000000 + COALESCE(f.high, 0) * 10000 \
      + COALESCE(f.medium, 0) * 100 + COALESCE(f.low, 0))";
 
+/// `Severity::rank` of a configuration finding's severity word (tested against it below).
 const SEVERITY_RANK: &str = "(CASE cf.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 \
-     WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END)";
-
-fn rank_of(severity: Severity) -> i64 {
-    match severity {
-        Severity::Critical => 4,
-        Severity::High => 3,
-        Severity::Medium => 2,
-        Severity::Low => 1,
-        Severity::Unknown => 0,
-    }
-}
+     WHEN 'medium' THEN 2 WHEN 'low' THEN 1 WHEN 'negligible' THEN -1 ELSE 0 END)";
 
 pub use coastguard_model::inventory::MAX_PAGE;
 
@@ -117,6 +110,7 @@ struct Counts {
     medium: i64,
     low: i64,
     unknown: i64,
+    negligible: i64,
 }
 
 impl From<&Counts> for SeverityCounts {
@@ -127,6 +121,7 @@ impl From<&Counts> for SeverityCounts {
             medium: c.medium,
             low: c.low,
             unknown: c.unknown,
+            negligible: c.negligible,
         }
     }
 }
@@ -428,7 +423,7 @@ impl Store {
             );
         }
         if let Some(min) = min_severity(q)? {
-            let p = f.param(Arg::Int(rank_of(min)));
+            let p = f.param(Arg::Int(min.rank()));
             f.push(format!(
                 "EXISTS (SELECT 1 FROM config_findings cf WHERE cf.subject_kind = 'image' AND cf.subject_id = i.id \
                  AND cf.state = 'open' AND {SEVERITY_RANK} >= {p})"
@@ -588,7 +583,7 @@ impl Store {
             f.push("c.gone_at IS NULL".into());
         }
         if let Some(min) = min_severity(q)? {
-            let p = f.param(Arg::Int(rank_of(min)));
+            let p = f.param(Arg::Int(min.rank()));
             f.push(format!(
                 "EXISTS (SELECT 1 FROM config_findings cf WHERE cf.subject_kind = 'container' AND cf.subject_id = c.id \
                  AND cf.state = 'open' AND {SEVERITY_RANK} >= {p})"
@@ -685,7 +680,7 @@ impl Store {
             f.push(format!("cf.state = {p}"));
         }
         if let Some(min) = min_severity(q)? {
-            let p = f.param(Arg::Int(rank_of(min)));
+            let p = f.param(Arg::Int(min.rank()));
             f.push(format!("{SEVERITY_RANK} >= {p}"));
         }
         if let Some(check) = q.check.as_deref().filter(|c| !c.is_empty()) {
@@ -851,6 +846,18 @@ mod tests {
             StoreError::Invalid(field, _) => field,
             _ => "other",
         })
+    }
+
+    #[test]
+    fn the_sql_severity_rank_is_severity_rank() {
+        for s in Severity::DESCENDING {
+            if s != Severity::Unknown {
+                let arm = format!("WHEN '{}' THEN {} ", s.as_str(), s.rank());
+                assert!(SEVERITY_RANK.contains(&arm), "{arm}");
+            }
+        }
+        assert!(SEVERITY_RANK.ends_with(&format!("ELSE {} END)", Severity::Unknown.rank())));
+        assert!(SEVERITY_SUMS.contains("x.severity = 'negligible'"));
     }
 
     #[test]

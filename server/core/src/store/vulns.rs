@@ -27,24 +27,6 @@ pub struct Target {
     pub reference: Option<String>,
 }
 
-/// The severity a stored `severity_rank` stands for.
-pub fn severity_of_rank(rank: i64) -> Severity {
-    Severity::DESCENDING
-        .into_iter()
-        .find(|s| severity_rank(*s) == rank)
-        .unwrap_or(Severity::Unknown)
-}
-
-pub fn severity_rank(s: Severity) -> i64 {
-    match s {
-        Severity::Critical => 4,
-        Severity::High => 3,
-        Severity::Medium => 2,
-        Severity::Low => 1,
-        Severity::Unknown => 0,
-    }
-}
-
 /// One finding of a report after deduplication (image + package + vulnerability).
 struct Entry<'a> {
     record: &'a VulnRecord,
@@ -105,6 +87,7 @@ struct StoredFinding {
     installed_version: String,
     fixed_version: Option<String>,
     severity: String,
+    scanner_severity: Option<String>,
     layer_digest: Option<String>,
     last_seen_at: i64,
 }
@@ -545,8 +528,8 @@ impl Store {
 
                 // ---------------------------------------------------------- findings
                 let stored: Vec<StoredFinding> = sqlx::query_as(
-                    "SELECT id, pkg_type, pkg_name, vulnerability_id, state, installed_version, fixed_version, severity, layer_digest, \
-                     last_seen_at FROM findings WHERE image_id = $1",
+                    "SELECT id, pkg_type, pkg_name, vulnerability_id, state, installed_version, fixed_version, severity, \
+                     scanner_severity, layer_digest, last_seen_at FROM findings WHERE image_id = $1",
                 )
                 .bind(image_id)
                 .fetch_all(&mut *tx)
@@ -612,38 +595,42 @@ impl Store {
                             let changed = old.installed_version != v.package.version
                                 || old.fixed_version != v.fixed_version
                                 || old.severity != v.severity.as_str()
+                                || old.scanner_severity != v.scanner_severity
                                 || old.layer_digest != v.layer;
                             if old.state == "fixed" {
                                 summary.reopened += 1;
                                 sqlx::query(
                                     "UPDATE findings SET state = 'open', reopened_at = $2, last_seen_at = $2, reopen_count = reopen_count + 1, \
                                      fixed_at = NULL, installed_version = $3, fixed_version = $4, severity = $5, \
-                                     severity_rank = $6, cvss_score = $7, layer_digest = $8 WHERE id = $1",
+                                     severity_rank = $6, cvss_score = $7, layer_digest = $8, scanner_severity = $9 WHERE id = $1",
                                 )
                                 .bind(old.id)
                                 .bind(now)
                                 .bind(&v.package.version)
                                 .bind(&v.fixed_version)
                                 .bind(v.severity.as_str())
-                                .bind(severity_rank(v.severity))
+                                .bind(v.severity.rank())
                                 .bind(v.cvss_score)
                                 .bind(&v.layer)
+                                .bind(&v.scanner_severity)
                                 .execute(&mut *tx)
                                 .await?;
                             } else if changed {
                                 summary.updated += 1;
                                 sqlx::query(
                                     "UPDATE findings SET installed_version = $2, fixed_version = $3, severity = $4, \
-                                     severity_rank = $5, cvss_score = $6, layer_digest = $7, last_seen_at = $8 WHERE id = $1",
+                                     severity_rank = $5, cvss_score = $6, layer_digest = $7, last_seen_at = $8, \
+                                     scanner_severity = $9 WHERE id = $1",
                                 )
                                 .bind(old.id)
                                 .bind(&v.package.version)
                                 .bind(&v.fixed_version)
                                 .bind(v.severity.as_str())
-                                .bind(severity_rank(v.severity))
+                                .bind(v.severity.rank())
                                 .bind(v.cvss_score)
                                 .bind(&v.layer)
                                 .bind(now)
+                                .bind(&v.scanner_severity)
                                 .execute(&mut *tx)
                                 .await?;
                             } else {
@@ -654,7 +641,7 @@ impl Store {
                 }
                 summary.created = inserts.len() as i64;
                 summary.findings = handled.len() as i64;
-                const COLS: usize = 15;
+                const COLS: usize = 16;
                 for chunk in inserts.chunks(max_params / COLS) {
                     let rows: Vec<String> = (0..chunk.len())
                         .map(|i| format!("({})", placeholders(i * COLS + 1, COLS)))
@@ -662,7 +649,7 @@ impl Store {
                     let sql = format!(
                         "INSERT INTO findings (image_id, vulnerability_id, pkg_name, pkg_type, pkg_purl, installed_version, \
                          fixed_version, layer_digest, severity, severity_rank, cvss_score, first_seen_at, last_seen_at, first_scan_id, \
-                         last_scan_id) VALUES {} RETURNING id",
+                         last_scan_id, scanner_severity) VALUES {} RETURNING id",
                         rows.join(", ")
                     );
                     let mut q = sqlx::query_scalar::<_, i64>(&sql);
@@ -677,12 +664,13 @@ impl Store {
                             .bind(&v.fixed_version)
                             .bind(&v.layer)
                             .bind(v.severity.as_str())
-                            .bind(severity_rank(v.severity))
+                            .bind(v.severity.rank())
                             .bind(v.cvss_score)
                             .bind(now)
                             .bind(now)
                             .bind(scan_id)
-                            .bind(scan_id);
+                            .bind(scan_id)
+                            .bind(&v.scanner_severity);
                     }
                     seen_ids.extend(q.fetch_all(&mut *tx).await?);
                 }
@@ -1052,7 +1040,6 @@ struct FindingRow {
     id: i64,
     vuln_id: String,
     title: Option<String>,
-    severity: String,
     cvss_score: Option<f64>,
     epss: Option<f64>,
     known_exploited: bool,
@@ -1070,6 +1057,7 @@ struct FindingRow {
     fixed_at: Option<i64>,
     reopened_at: Option<i64>,
     severity_rank: i64,
+    scanner_severity: Option<String>,
 }
 
 /// The name an image is shown by: its newest tag, the artifact a report named, its digest.
@@ -1079,9 +1067,9 @@ pub(crate) const IMAGE_NAME: &str =
 
 fn finding_select() -> String {
     format!(
-        "SELECT f.id, v.vuln_id, v.title, f.severity, f.cvss_score, v.epss, v.known_exploited, f.pkg_type, f.pkg_name, \
+        "SELECT f.id, v.vuln_id, v.title, f.cvss_score, v.epss, v.known_exploited, f.pkg_type, f.pkg_name, \
          f.installed_version, f.fixed_version, f.layer_digest, f.image_id, i.digest, {IMAGE_NAME} AS image_name, f.state, \
-         f.first_seen_at, f.last_seen_at, f.fixed_at, f.reopened_at, f.severity_rank \
+         f.first_seen_at, f.last_seen_at, f.fixed_at, f.reopened_at, f.severity_rank, f.scanner_severity \
          FROM findings f JOIN vulnerabilities v ON v.id = f.vulnerability_id JOIN images i ON i.id = f.image_id"
     )
 }
@@ -1110,7 +1098,7 @@ impl Store {
             let sev: Severity = sev
                 .parse()
                 .map_err(|e| StoreError::Invalid("severity", e))?;
-            let p = f.param(Arg::Int(severity_rank(sev)));
+            let p = f.param(Arg::Int(sev.rank()));
             f.push(format!("f.severity_rank >= {p}"));
         }
         match q.fixable {
@@ -1285,7 +1273,8 @@ impl Store {
                 id: r.id,
                 vuln_id: r.vuln_id,
                 title: r.title,
-                severity: Severity::normalise(&r.severity),
+                severity: Severity::from_rank(r.severity_rank),
+                scanner_severity: r.scanner_severity,
                 cvss_score: r.cvss_score,
                 epss: r.epss,
                 known_exploited: r.known_exploited,

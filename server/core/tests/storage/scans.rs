@@ -5,6 +5,7 @@ use coastguard_core::auth::Authed;
 use coastguard_core::scans::ingest::ingest;
 use coastguard_core::testing::TestDb;
 use coastguard_core::{with_db, Error};
+use coastguard_model::Severity;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -70,11 +71,7 @@ async fn assert_counts_exact(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        (
-            open.critical + open.high + open.medium + open.low + open.unknown,
-            fixable,
-            suppressed
-        ),
+        (open.total(), fixable, suppressed),
         (
             live.iter().map(|r| r.2).sum::<i64>(),
             live.iter().map(|r| r.3).sum::<i64>(),
@@ -1276,6 +1273,118 @@ async fn concurrent_writers_on_one_image_keep_its_counts() {
             b.unwrap();
             c.unwrap();
         }
+        assert_counts_exact(&db).await;
+    });
+}
+
+/// Grype's `Negligible` is its own level below low everywhere counts are read, each finding
+/// keeps Grype's word, and findings stored as low before the level existed become
+/// negligible when a report names them again.
+#[tokio::test]
+async fn negligible_matches_are_not_counted_as_low() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let bytes = fixture("scans/grype/LARGE-debian-10-v0.7-1509-matches.json");
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
+        let in_report = |word: &str| {
+            doc["matches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["vulnerability"]["severity"] == word)
+                .count() as i64
+        };
+        let (negligible, low) = (in_report("Negligible"), in_report("Low"));
+        assert_eq!(
+            (negligible, low),
+            (681, 107),
+            "the fixture as its provenance says"
+        );
+
+        let s = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
+        assert_eq!(
+            (s.by_severity.negligible, s.by_severity.low),
+            (negligible, low)
+        );
+        let (open, _, _) = db
+            .store
+            .vuln_counts(&coastguard_core::store::snapshots::Scope::Global)
+            .await
+            .unwrap();
+        assert_eq!((open.negligible, open.low), (negligible, low));
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM findings WHERE severity = 'negligible' AND severity_rank = -1 \
+                 AND scanner_severity = 'Negligible'"
+            )
+            .await,
+            negligible
+        );
+        assert_counts_exact(&db).await;
+        // "Low or worse" leaves negligible (and unrated) findings out; the API shows the word.
+        let page = |severity: &str| coastguard_model::vulns::VulnQuery {
+            severity: Some(severity.into()),
+            limit: Some(500),
+            ..Default::default()
+        };
+        let listed = db.store.list_vuln_findings(&page("low")).await.unwrap();
+        assert_eq!(
+            listed.total,
+            low + in_report("Medium") + in_report("High") + in_report("Critical")
+        );
+        let all = db
+            .store
+            .list_vuln_findings(&page("negligible"))
+            .await
+            .unwrap();
+        assert_eq!(all.total, s.findings);
+        let mut rest = db
+            .store
+            .list_vuln_findings(&coastguard_model::vulns::VulnQuery {
+                sort: Some("severity".into()),
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        while let Some(cursor) = rest.next_cursor.clone() {
+            rest = db
+                .store
+                .list_vuln_findings(&coastguard_model::vulns::VulnQuery {
+                    cursor: Some(cursor),
+                    limit: Some(500),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        let last = rest.items.last().unwrap();
+        assert_eq!(
+            (last.severity, last.scanner_severity.as_deref()),
+            (Severity::Negligible, Some("Negligible")),
+            "negligible sorts last, after unrated findings"
+        );
+
+        // As stored before this level existed: low, and no word.
+        with_db!(db.store.db(), |pool| sqlx::query(
+            "UPDATE findings SET severity = 'low', severity_rank = 1, scanner_severity = NULL \
+             WHERE severity = 'negligible'"
+        )
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected());
+        db.store.recount_all_vuln_counts().await.unwrap();
+        let again = &ingest(&state, &cli, &bytes, None, "cli").await.unwrap()[0];
+        assert_eq!(again.updated, negligible);
+        let (open, _, _) = db
+            .store
+            .vuln_counts(&coastguard_core::store::snapshots::Scope::Global)
+            .await
+            .unwrap();
+        assert_eq!((open.negligible, open.low), (negligible, low));
         assert_counts_exact(&db).await;
     });
 }

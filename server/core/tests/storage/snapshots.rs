@@ -407,3 +407,58 @@ async fn hosts_and_teams_have_their_own_snapshots() {
         assert_eq!(Scope::parse("team:payments").unwrap(), payments);
     });
 }
+
+/// Negligible findings are counted apart from low ones in every day's snapshot: past days
+/// (one pass over the findings), today's (the kept per-image counts), and the remediation
+/// of those fixed.
+#[tokio::test]
+async fn negligible_findings_are_their_own_series() {
+    crate::on_each_backend!(|db| {
+        let now = coastguard_core::now();
+        let today = day_start(now);
+        let day = |d: i64| today + d * DAY;
+        exec(
+            &db,
+            "INSERT INTO images (digest, first_seen_at, last_seen_at) VALUES ('sha256:1', 0, 0)",
+        )
+        .await;
+        let n = Severity::Negligible;
+        // N1: open since day -20. N2: seen day -10, fixed day -5. L: a low, open since day -20.
+        finding(&db, 1, n.as_str(), n.rank(), day(-20) + HOUR, None, "open").await;
+        let fixed = Some(day(-5) + HOUR);
+        finding(
+            &db,
+            2,
+            n.as_str(),
+            n.rank(),
+            day(-10) + HOUR,
+            fixed,
+            "fixed",
+        )
+        .await;
+        finding(&db, 3, "low", 1, day(-20) + HOUR, None, "open").await;
+        let sla = SlaPolicy::default();
+        db.store
+            .take_due_snapshots(&Scope::Global, &sla, 7, 90, now)
+            .await
+            .unwrap();
+        let t = db
+            .store
+            .trends(&Scope::Global, day(-30), today, sla)
+            .await
+            .unwrap();
+        let on = |d: i64| {
+            let s = t.days.iter().find(|s| s.day == day_name(day(d))).unwrap();
+            (s.open.negligible, s.open.low, s.open.unknown)
+        };
+        assert_eq!(on(-15), (1, 1, 0));
+        assert_eq!(on(-7), (2, 1, 0));
+        assert_eq!(on(-3), (1, 1, 0));
+        assert_eq!(on(0), (1, 1, 0), "today's snapshot");
+        let fixed_day = t.days.iter().find(|s| s.day == day_name(day(-5))).unwrap();
+        assert_eq!(fixed_day.remediation.negligible.fixed, 1);
+        assert_eq!(fixed_day.remediation.low.fixed, 0);
+        // Within the low allowance of 180 days: no breach.
+        assert_eq!(t.days.last().unwrap().sla_breaches, 0);
+    });
+}
