@@ -122,7 +122,8 @@ pub struct TokenRequest {
     pub name: String,
     pub role: Role,
     /// Days until the token stops working (1–3650); absent: never expires.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::opt_int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<i64>,
 }
 

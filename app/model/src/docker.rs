@@ -193,11 +193,16 @@ pub struct Policy {
     #[serde(default)]
     pub trusted_registries: Vec<String>,
     /// Images built longer ago than this are findings.
+    #[serde(deserialize_with = "crate::whole::int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub image_max_age_days: i64,
     /// Images larger than this are findings.
+    #[serde(deserialize_with = "crate::whole::int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1048576))]
     pub image_max_size_mb: i64,
     /// A running image whose newest scan is older than this is a coverage finding.
-    #[serde(default = "default_scan_age")]
+    #[serde(default = "default_scan_age", deserialize_with = "crate::whole::int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub scan_max_age_days: i64,
 }
 
@@ -234,19 +239,19 @@ impl Policy {
                 "must be between 1 and 1048576 MiB".into(),
             ));
         }
+        if self.trusted_registries.len() > crate::validate::MAX_REGISTRIES {
+            return Err((
+                "trusted_registries",
+                format!(
+                    "at most {} trusted registries",
+                    crate::validate::MAX_REGISTRIES
+                ),
+            ));
+        }
         let mut registries = Vec::new();
         for r in &self.trusted_registries {
-            let r = r.trim().to_ascii_lowercase();
-            if r.is_empty() {
-                continue;
-            }
-            if r.contains('/') || r.contains(char::is_whitespace) {
-                return Err((
-                    "trusted_registries",
-                    format!("'{r}' is not a registry host (like ghcr.io or registry.local:5000)"),
-                ));
-            }
-            if !registries.contains(&r) {
+            let r = crate::validate::registry(r).map_err(|e| ("trusted_registries", e))?;
+            if let Some(r) = r.filter(|r| !registries.contains(r)) {
                 registries.push(r);
             }
         }

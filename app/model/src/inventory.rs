@@ -197,7 +197,8 @@ pub struct AcceptRisk {
     /// Why the risk is acceptable (kept in the finding and the audit log).
     pub reason: String,
     /// The acceptance ends after this many days (1–3650); absent: until withdrawn.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::opt_int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<i64>,
 }
 

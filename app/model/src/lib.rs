@@ -15,6 +15,7 @@ mod time;
 pub mod trends;
 pub mod validate;
 pub mod vulns;
+pub mod whole;
 
 pub use access::{
     AuditEntry, Me, NewToken, NewUser, PasswordReset, Role, TokenRequest, TokenView, UserPatch,

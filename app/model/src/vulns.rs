@@ -216,6 +216,8 @@ pub struct VulnQuery {
     pub cursor: Option<String>,
     /// Rows per page, 1–500 (default 100).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 500))]
     pub limit: Option<i64>,
 }
 
@@ -280,7 +282,7 @@ pub struct NewSuppression {
     /// The vulnerability (any of its ids).
     pub vuln_id: String,
     /// Only on this image (Coastguard id); absent: every image.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::opt_int")]
     pub image_id: Option<i64>,
     /// Only in this package; absent: every package.
     #[serde(default)]
@@ -288,7 +290,8 @@ pub struct NewSuppression {
     pub kind: SuppressionKind,
     pub justification: String,
     /// Ends after this many days (1–3650); absent: until revoked.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::opt_int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<i64>,
 }
 

@@ -15,6 +15,7 @@ pub struct AuditQuery {
     /// Cursor from the previous page's `next_cursor`.
     cursor: Option<String>,
     /// Entries per page, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -34,12 +35,7 @@ pub async fn list_audit(
             "limit must be between 1 and 500",
         ));
     }
-    let before = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid_at("cursor", "malformed cursor"))?,
-        ),
-    };
+    let before = coastguard_model::validate::id_cursor(q.cursor.as_deref().unwrap_or_default())
+        .map_err(|e| Error::invalid_at("cursor", e))?;
     Ok(Json(state.app.store.list_audit(before, limit).await?))
 }

@@ -8,6 +8,7 @@
 
 mod access;
 mod audit;
+mod exact;
 pub mod extract;
 mod findings;
 mod inventory;
@@ -126,11 +127,14 @@ pub fn router() -> OpenApiRouter<ServerState> {
 
 /// The OpenAPI document, as served.
 pub fn openapi_document() -> String {
-    router()
-        .split_for_parts()
-        .1
-        .to_pretty_json()
-        .expect("OpenAPI document serialises")
+    document(&router().split_for_parts().1)
+}
+
+/// The text of a document generated from the handlers, made exact ([`exact::tighten`]).
+pub fn document(generated: &utoipa::openapi::OpenApi) -> String {
+    let mut doc = serde_json::to_value(generated).expect("the generated document serialises");
+    exact::tighten(&mut doc);
+    serde_json::to_string_pretty(&doc).expect("OpenAPI document serialises")
 }
 
 /// Unknown paths under `/api/` answer with the JSON envelope, not the HTML 404 page.

@@ -16,6 +16,7 @@ pub struct RankingQuery {
     /// `image` (default), `container`, `host`, `pod`, `workload`, `namespace` or `cluster`.
     kind: Option<String>,
     /// 1–500, default 20.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -33,7 +34,12 @@ pub async fn ranking(
     State(state): State<ServerState>,
     ApiQuery(q): ApiQuery<RankingQuery>,
 ) -> Result<Json<Vec<RiskEntry>>> {
-    let kind = subject(q.kind.as_deref().unwrap_or("image"))?;
+    let kind = subject(
+        q.kind
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("image"),
+    )?;
     Ok(Json(
         state
             .app

@@ -62,6 +62,7 @@ pub struct ScanListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -118,7 +119,12 @@ pub async fn export(
     ApiQuery(format): ApiQuery<ExportQuery>,
     ApiQuery(mut q): ApiQuery<VulnQuery>,
 ) -> Result<Response> {
-    let csv = match format.format.as_deref().unwrap_or("csv") {
+    let csv = match format
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("csv")
+    {
         "csv" => true,
         "json" => false,
         other => {
@@ -128,8 +134,13 @@ pub async fn export(
             ))
         }
     };
+    if q.limit.is_some() || q.cursor.as_deref().is_some_and(|c| !c.is_empty()) {
+        return Err(Error::invalid_at(
+            "limit",
+            "the export streams every matching finding: limit and cursor do not apply",
+        ));
+    }
     q.limit = Some(500);
-    q.cursor = None;
     // Check the filters before the first byte goes out.
     let first = state.app.store.list_vuln_findings(&q).await?;
     let store = state.app.store.clone();
@@ -263,7 +274,7 @@ pub async fn list_suppressions(
 /// Accept a risk or mark a vulnerability not affecting, everywhere or for one image or
 /// package. Returns the suppression's id.
 #[utoipa::path(post, path = "/suppressions", tag = "scans", request_body = NewSuppression,
-    responses((status = 201, body = i64), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = i64, content_type = "application/json"), (status = 404, body = ErrorBody, description = "image_id names no image"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_suppression(
     by: Authed<Analyst>,
     State(state): State<ServerState>,

@@ -69,7 +69,12 @@ pub async fn get_chart(
     let chart: Chart = chart
         .parse()
         .map_err(|e: String| Error::invalid_at("chart", e))?;
-    let csv = match q.format.as_deref().unwrap_or("svg") {
+    let csv = match q
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("svg")
+    {
         "svg" => false,
         "csv" => true,
         other => {
@@ -118,7 +123,7 @@ pub async fn get_chart(
 /// in missing days) instead of waiting for the job. Returns how many snapshots were
 /// written.
 #[utoipa::path(post, path = "/snapshots", tag = "posture",
-    responses((status = 200, body = i64), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = i64, content_type = "application/json"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn take_snapshots(
     _: Authed<Analyst>,
     State(state): State<ServerState>,

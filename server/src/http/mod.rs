@@ -79,11 +79,7 @@ pub fn router(app: AppState) -> Router {
         app: app.clone(),
         leptos: leptos.clone(),
         metrics: Arc::new(metrics::Metrics::new()),
-        openapi: Arc::new(
-            openapi
-                .to_pretty_json()
-                .expect("OpenAPI document serialises"),
-        ),
+        openapi: Arc::new(api::document(&openapi)),
     };
     let limits = limits::Limits::new(
         settings.max_concurrent_requests as usize,

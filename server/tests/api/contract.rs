@@ -102,6 +102,13 @@ async fn the_committed_openapi_document_is_current() {
     let doc: Value = serde_json::from_str(&generated).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // What the server serves is this document, rules and all (it once served the
+    // handlers' document without them).
+    crate::on_each_backend!(|srv| {
+        let viewer = srv.token(Role::Viewer).await;
+        let served = srv.get_json("/api/v1/openapi.json", &viewer).await;
+        assert_eq!(served, doc);
+    });
 }
 
 #[tokio::test]

@@ -103,9 +103,16 @@ async fn upload_list_page_export_and_suppress() {
             .unwrap();
         assert_eq!(res.status(), 422);
 
-        // Export: the same rows as CSV.
+        // Export: every matching row, so paging parameters are refused, not ignored.
         let res = srv
             .get("/api/v1/vulnerabilities/export?format=csv&limit=1", &viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        // The same rows as CSV.
+        let res = srv
+            .get("/api/v1/vulnerabilities/export?format=csv", &viewer)
             .send()
             .await
             .unwrap();

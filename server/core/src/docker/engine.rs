@@ -41,13 +41,12 @@ impl EngineConfig {
 
     /// Checks the endpoint's form and that TLS settings come complete.
     pub fn validate(&self) -> Result<(), String> {
-        let e = self.endpoint.trim();
-        let known = ["unix://", "tcp://", "http://", "https://", "ssh://"];
-        if !known.iter().any(|p| e.starts_with(p)) || known.contains(&e) {
+        let Some(e) = coastguard_model::validate::engine_address(&self.endpoint) else {
             return Err(format!(
-                "'{e}' is not an engine address: use unix:///path/docker.sock, tcp://host:port or ssh://user@host"
+                "'{}' is not an engine address: use unix:///path/docker.sock, tcp://host:port or ssh://user@host",
+                self.endpoint.trim()
             ));
-        }
+        };
         let tls_parts = [&self.tls_ca, &self.tls_cert, &self.tls_key]
             .iter()
             .filter(|p| p.is_some())

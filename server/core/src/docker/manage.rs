@@ -208,19 +208,8 @@ pub async fn accept_finding_at(
     input: AcceptRisk,
     at: i64,
 ) -> Result<()> {
-    let reason = input.reason.trim();
-    if reason.len() < 3 {
-        return Err(Error::invalid_at(
-            "reason",
-            "give a reason (at least 3 characters)",
-        ));
-    }
-    if reason.chars().count() > 1000 {
-        return Err(Error::invalid_at(
-            "reason",
-            "the reason is longer than 1000 characters",
-        ));
-    }
+    let reason = validate_field("reason", validate::text("a reason", &input.reason))?;
+    let reason = reason.as_str();
     let until = match input.expires_in_days {
         None => None,
         Some(days) if (1..=3650).contains(&days) => Some(at + days * 86_400),

@@ -7,6 +7,7 @@ use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
 use crate::store::vulns::NewSuppressionRow;
 use crate::{now, AppState, StoreError};
+use coastguard_model::validate;
 use coastguard_model::vulns::NewSuppression;
 use serde_json::json;
 
@@ -25,20 +26,15 @@ pub async fn create_suppression_at(
     input: NewSuppression,
     at: i64,
 ) -> Result<i64> {
-    let vuln_id = input.vuln_id.trim();
-    if vuln_id.is_empty() || vuln_id.len() > 200 || vuln_id.contains(char::is_whitespace) {
-        return Err(Error::invalid_at(
+    let vuln_id = validate::word(&input.vuln_id).ok_or_else(|| {
+        Error::invalid_at(
             "vuln_id",
-            "give one vulnerability id, like CVE-2024-1234",
-        ));
-    }
-    let justification = input.justification.trim();
-    if justification.len() < 3 || justification.chars().count() > 1000 {
-        return Err(Error::invalid_at(
-            "justification",
-            "give a justification of 3 to 1000 characters",
-        ));
-    }
+            "give one vulnerability id of at most 200 characters, like CVE-2024-1234",
+        )
+    })?;
+    let justification = validate::text("a justification", &input.justification)
+        .map_err(|e| Error::invalid_at("justification", e))?;
+    let justification = justification.as_str();
     let expires_at = match input.expires_in_days {
         None => None,
         Some(d) if (1..=3650).contains(&d) => Some(at + d * 86_400),
@@ -51,10 +47,8 @@ pub async fn create_suppression_at(
     };
     if let Some(image) = input.image_id {
         if !state.store.image_exists(image).await? {
-            return Err(Error::invalid_at(
-                "image_id",
-                format!("no image with id {image}"),
-            ));
+            // Like a path naming no image: the request is well formed, its subject absent.
+            return Err(Error::NotFound(format!("no image with id {image}")));
         }
     }
     let pkg = input
@@ -136,12 +130,7 @@ pub async fn list_scans(
             "limit must be between 1 and 500",
         ));
     }
-    let before = match cursor.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid_at("cursor", "malformed cursor"))?,
-        ),
-    };
+    let before = validate::id_cursor(cursor.unwrap_or_default())
+        .map_err(|e| Error::invalid_at("cursor", e))?;
     Ok(state.store.list_scans(image, before, limit).await?)
 }

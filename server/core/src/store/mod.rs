@@ -14,7 +14,7 @@ pub mod snapshots;
 mod throttle;
 pub mod tokens;
 pub mod users;
-mod views;
+pub mod views;
 pub mod vulns;
 
 pub use audit::AuditRecord;

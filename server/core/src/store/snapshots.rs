@@ -27,6 +27,18 @@ pub fn day_name(start: i64) -> String {
 
 /// The Unix start of a `YYYY-MM-DD` day.
 pub fn parse_day(s: &str) -> Option<i64> {
+    // Exactly `YYYY-MM-DD`, as the API documents it (not `+2026-1-5`).
+    let shape = s.len() == 10
+        && s.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return None;
+    }
     let mut parts = s.splitn(3, '-');
     let y: i32 = parts.next()?.parse().ok()?;
     let m: u8 = parts.next()?.parse().ok()?;

@@ -33,6 +33,40 @@ const FINDINGS_RANK: &str = "(COALESCE(f.critical, 0) * 1000000 + COALESCE(f.hig
 const SEVERITY_RANK: &str = "(CASE cf.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 \
      WHEN 'medium' THEN 2 WHEN 'low' THEN 1 WHEN 'negligible' THEN -1 ELSE 0 END)";
 
+/// A list's sort keys: (key, SQL, default direction); the first is the default. The API
+/// documents the keys of each list from these.
+pub type Sort = (&'static str, &'static str, &'static str);
+
+pub const HOST_SORTS: &[Sort] = &[
+    ("name", "h.name", "asc"),
+    ("status", "h.status", "asc"),
+    ("last_seen", "h.last_seen_at", "desc"),
+    ("findings", FINDINGS_RANK, "desc"),
+];
+
+pub const IMAGE_SORTS: &[Sort] = &[
+    ("last_seen", "i.last_seen_at", "desc"),
+    ("created", "i.created", "desc"),
+    ("size", "i.size_bytes", "desc"),
+    ("containers", "containers", "desc"),
+    ("findings", FINDINGS_RANK, "desc"),
+];
+
+pub const CONTAINER_SORTS: &[Sort] = &[
+    ("name", "c.name", "asc"),
+    ("host", "h.name", "asc"),
+    ("state", "c.state", "asc"),
+    ("created", "c.created", "desc"),
+    ("findings", FINDINGS_RANK, "desc"),
+];
+
+pub const FINDING_SORTS: &[Sort] = &[
+    ("severity", SEVERITY_RANK, "desc"),
+    ("last_seen", "cf.last_seen_at", "desc"),
+    ("first_seen", "cf.first_seen_at", "desc"),
+    ("check", "cf.check_id", "asc"),
+];
+
 pub use coastguard_model::inventory::MAX_PAGE;
 
 /// Page and size from a query: 1 ≤ page ≤ [`MAX_PAGE`], 1 ≤ per_page ≤ 500, so the
@@ -56,12 +90,13 @@ fn paging(q: &ListQuery) -> Result<(i64, i64), StoreError> {
 }
 
 /// The ORDER BY for `q.sort`/`q.dir` among `allowed` (key, SQL, default direction).
-fn order_by(
-    q: &ListQuery,
-    allowed: &[(&str, &str, &str)],
-    tiebreak: &str,
-) -> Result<String, StoreError> {
-    let key = q.sort.as_deref().unwrap_or(allowed[0].0);
+fn order_by(q: &ListQuery, allowed: &[Sort], tiebreak: &str) -> Result<String, StoreError> {
+    // An empty value is no value, as an HTML form sends it.
+    let key = q
+        .sort
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(allowed[0].0);
     let Some((_, sql, default_dir)) = allowed.iter().find(|(k, _, _)| *k == key) else {
         let keys: Vec<&str> = allowed.iter().map(|(k, _, _)| *k).collect();
         return Err(StoreError::Invalid(
@@ -69,7 +104,12 @@ fn order_by(
             format!("unknown sort '{key}': use one of {}", keys.join(", ")),
         ));
     };
-    let dir = match q.dir.as_deref().unwrap_or(default_dir) {
+    let dir = match q
+        .dir
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .unwrap_or(default_dir)
+    {
         "asc" => "ASC",
         "desc" => "DESC",
         other => {
@@ -340,16 +380,7 @@ impl Store {
             let p = f.param(Arg::Text(status.to_string()));
             f.push(format!("h.status = {p}"));
         }
-        let order = order_by(
-            q,
-            &[
-                ("name", "h.name", "asc"),
-                ("status", "h.status", "asc"),
-                ("last_seen", "h.last_seen_at", "desc"),
-                ("findings", FINDINGS_RANK, "desc"),
-            ],
-            "h.id",
-        )?;
+        let order = order_by(q, HOST_SORTS, "h.id")?;
         let base = format!("FROM hosts h {} {}", host_findings_join(), f.sql());
         let count_sql = format!("SELECT COUNT(*) {base}");
         let sql = format!(
@@ -429,17 +460,7 @@ impl Store {
                  AND cf.state = 'open' AND {SEVERITY_RANK} >= {p})"
             ));
         }
-        let order = order_by(
-            q,
-            &[
-                ("last_seen", "i.last_seen_at", "desc"),
-                ("created", "i.created", "desc"),
-                ("size", "i.size_bytes", "desc"),
-                ("containers", "containers", "desc"),
-                ("findings", FINDINGS_RANK, "desc"),
-            ],
-            "i.id",
-        )?;
+        let order = order_by(q, IMAGE_SORTS, "i.id")?;
         let base = format!(
             "FROM images i {} {}",
             subject_findings_join("image", "i"),
@@ -589,17 +610,7 @@ impl Store {
                  AND cf.state = 'open' AND {SEVERITY_RANK} >= {p})"
             ));
         }
-        let order = order_by(
-            q,
-            &[
-                ("name", "c.name", "asc"),
-                ("host", "h.name", "asc"),
-                ("state", "c.state", "asc"),
-                ("created", "c.created", "desc"),
-                ("findings", FINDINGS_RANK, "desc"),
-            ],
-            "c.id",
-        )?;
+        let order = order_by(q, CONTAINER_SORTS, "c.id")?;
         let base = format!(
             "FROM containers c LEFT JOIN hosts h ON h.id = c.host_id {} {}",
             subject_findings_join("container", "c"),
@@ -712,16 +723,7 @@ impl Store {
         if !q.include_gone.unwrap_or(false) {
             f.push("(c.id IS NULL OR c.gone_at IS NULL)".into());
         }
-        let order = order_by(
-            q,
-            &[
-                ("severity", SEVERITY_RANK, "desc"),
-                ("last_seen", "cf.last_seen_at", "desc"),
-                ("first_seen", "cf.first_seen_at", "desc"),
-                ("check", "cf.check_id", "asc"),
-            ],
-            "cf.id DESC",
-        )?;
+        let order = order_by(q, FINDING_SORTS, "cf.id DESC")?;
         let where_sql = f.sql();
         let count_sql = format!(
             "SELECT COUNT(*) FROM config_findings cf \

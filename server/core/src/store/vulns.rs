@@ -1074,6 +1074,9 @@ fn finding_select() -> String {
     )
 }
 
+/// The sort keys of [`Store::list_vuln_findings`]; the first is the default.
+pub const VULN_SORTS: [&str; 3] = ["severity", "first_seen", "last_seen"];
+
 impl Store {
     /// Vulnerability findings, keyset-paged: each page continues after the previous one's
     /// last row, so page 5,000 costs what page 1 does.
@@ -1086,7 +1089,13 @@ impl Store {
             ));
         }
         let mut f = Filter::default();
-        match q.state.as_deref().unwrap_or("open") {
+        // Empty values are no values, as HTML forms send them.
+        match q
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("open")
+        {
             "all" => {}
             s => {
                 let state: VulnState = s.parse().map_err(|e| StoreError::Invalid("state", e))?;
@@ -1136,24 +1145,28 @@ impl Store {
                 "f.id IN (SELECT finding_id FROM finding_scanners WHERE scanner = {p} AND present = TRUE)"
             ));
         }
-        let key = match q.sort.as_deref().unwrap_or("severity") {
+        let key = match q
+            .sort
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("severity")
+        {
             "severity" => "f.severity_rank",
             "first_seen" => "f.first_seen_at",
             "last_seen" => "f.last_seen_at",
             other => {
                 return Err(StoreError::Invalid(
                     "sort",
-                    format!("unknown sort '{other}': use severity, first_seen or last_seen"),
+                    format!("unknown sort '{other}': use {}", VULN_SORTS.join(", ")),
                 ))
             }
         };
         let count_sql = format!("SELECT COUNT(*) FROM findings f {}", f.sql());
         let count_args = f.args.clone();
-        if let Some(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
-            let (k, id) = cursor
-                .split_once(':')
-                .and_then(|(k, id)| Some((k.parse::<i64>().ok()?, id.parse::<i64>().ok()?)))
-                .ok_or_else(|| StoreError::Invalid("cursor", "malformed cursor".into()))?;
+        let cursor =
+            coastguard_model::validate::key_cursor(q.cursor.as_deref().unwrap_or_default())
+                .map_err(|e| StoreError::Invalid("cursor", e))?;
+        if let Some((k, id)) = cursor {
             let pk = f.param(Arg::Int(k));
             let pid = f.param(Arg::Int(id));
             // A row value, so both backends seek the index to the cursor.
