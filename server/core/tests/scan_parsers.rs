@@ -332,3 +332,50 @@ fn trivy_operator_reports_parse() {
     assert_eq!(r[0].entries, 0);
     assert!(r[0].notes[0].starts_with("13 Kubernetes configuration checks"));
 }
+
+/// One malformed vulnerability of a CycloneDX BOM is skipped and named down to its bad
+/// field; the others are read. A VEX document is refused whole instead, naming the bad
+/// statement: half a vendor's statements could widen or drop what they stated.
+#[test]
+fn one_bad_cyclonedx_vulnerability_is_skipped_but_a_bad_vex_statement_refuses_the_document() {
+    let read = |name: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(dir(&format!("sbom/cyclonedx/{name}"))).unwrap())
+            .unwrap()
+    };
+    let mut bom = read("defectdojo-issue-9277-250KB.json");
+    let whole = match scans::parse(&serde_json::to_vec(&bom).unwrap()).unwrap() {
+        Document::Reports(r) => r.into_iter().next().unwrap(),
+        _ => panic!("a report"),
+    };
+    let bad_id = bom["vulnerabilities"][3]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bom["vulnerabilities"][3]["id"] = Value::from(7);
+    let Document::Reports(reports) = scans::parse(&serde_json::to_vec(&bom).unwrap()).unwrap()
+    else {
+        panic!("a report")
+    };
+    let r = &reports[0];
+    assert_eq!(r.skipped.len(), 1);
+    assert_eq!(r.skipped[0].path, "vulnerabilities[3].id");
+    assert!(
+        r.notes.iter().any(|n| n.contains("vulnerabilities[3].id")),
+        "{:?}",
+        r.notes
+    );
+    let kept = whole.vulns.iter().filter(|v| v.id != bad_id).count();
+    assert!(kept > 0 && kept < whole.vulns.len());
+    assert_eq!(r.vulns.len(), kept);
+
+    let mut vex = read("trivy-vex-cyclonedx.json");
+    vex["vulnerabilities"][1]["analysis"]["state"] = Value::from(3);
+    let err = match scans::parse(&serde_json::to_vec(&vex).unwrap()) {
+        Err(e) => e,
+        Ok(_) => panic!("a VEX document with a malformed statement is refused"),
+    };
+    assert_eq!(
+        err.location.as_deref(),
+        Some("vulnerabilities[1].analysis.state")
+    );
+}

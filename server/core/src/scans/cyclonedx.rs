@@ -23,8 +23,9 @@ struct Bom {
     metadata: Option<Metadata>,
     #[serde(default)]
     components: Option<Vec<Component>>,
+    /// Read one by one ([`super::read_entry`]): a malformed one is skipped and named.
     #[serde(default)]
-    vulnerabilities: Option<Vec<Vulnerability>>,
+    vulnerabilities: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -200,8 +201,20 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
         }
     }
     let components = bom.components.unwrap_or_default();
-    let vulns = bom.vulnerabilities.unwrap_or_default();
+    let mut skipped = Vec::new();
+    let vulns: Vec<Vulnerability> = bom
+        .vulnerabilities
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, v)| super::read_entry(v, &format!("vulnerabilities[{i}]"), &mut skipped))
+        .collect();
     if components.is_empty() && !vulns.is_empty() && vulns.iter().all(|v| v.analysis.is_some()) {
+        // A VEX document is applied whole or not at all: a statement half read could
+        // widen or drop what the vendor stated.
+        if let Some(first) = skipped.first() {
+            return Err(ParseError::at(first.path.clone(), first.reason.clone()));
+        }
         let statements = vulns
             .into_iter()
             .flat_map(|v| {
@@ -238,6 +251,7 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
 
     let mut report = Report::new(Format::CycloneDx, "cyclonedx");
     report.kind = ArtifactKind::Sbom;
+    report.skipped = skipped;
     if let Some(meta) = &bom.metadata {
         report.scanned_at = meta.timestamp.as_deref().and_then(parse_date);
         if let Some((name, version)) = meta.tools.as_ref().and_then(tool_name) {
@@ -352,5 +366,8 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
             "{unmatched} vulnerability entries name no component of the BOM and were not stored"
         ));
     }
+    // Each skipped vulnerability counts as one entry read.
+    report.entries += report.skipped.len();
+    report.note_skipped();
     Ok(Document::Reports(vec![report]))
 }

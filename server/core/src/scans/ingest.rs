@@ -8,10 +8,11 @@ use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
-use crate::store::vulns::{repository_and_tag, strip_repo, ScanSource, Target, VexRow, VexTarget};
+use crate::store::vulns::{
+    ingest_record, repository_and_tag, strip_repo, ScanSource, Target, VexRow, VexTarget,
+};
 use crate::{now, AppState};
 use coastguard_model::vulns::{FeedStatus, IngestSummary, VexMatch};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 
@@ -178,9 +179,13 @@ pub async fn ingest_at(
                     .filter(|i| !i.trim().is_empty())
                     .map(|i| i.trim().to_string()),
             };
+            // The audit record of each report is written in the transaction that
+            // stores it. What follows is derived state that the housekeeping job
+            // recomputes every run, so a failure here is repaired there.
+            let actor = audit_by(by, "scan.ingest", None, None);
             let summaries = state
                 .store
-                .ingest_reports(&reports, &target, &source, at)
+                .ingest_reports(&reports, &target, &source, &actor, at)
                 .await?;
             for s in &summaries {
                 if let Some(image) = &s.image {
@@ -196,42 +201,53 @@ pub async fn ingest_at(
                 .await?;
             summaries
         }
-        Document::Feed(feed) => vec![import_feed(state, by, &feed, at).await?],
+        Document::Feed(feed) => {
+            let summary = import_feed(state, by, &feed, at).await?;
+            // A feed's import, its status and its record are three writes still (issue
+            // 12's storage layer makes them one); the import is idempotent, so a retry
+            // after a failed record repeats nothing but the record.
+            let actor = audit_by(by, "scan.ingest", None, None);
+            state
+                .store
+                .audit(&ingest_record(&actor, &summary, channel), at)
+                .await?;
+            vec![summary]
+        }
         Document::Vex { format, statements } => {
-            vec![ingest_vex(state, by, format, &statements, image.as_deref(), at).await?]
+            let input = VexInput {
+                format,
+                statements: &statements,
+                image: image.as_deref(),
+                channel,
+            };
+            vec![ingest_vex(state, by, input, at).await?]
         }
     };
-    for s in &summaries {
-        state
-            .store
-            .audit(
-                &audit_by(
-                    by,
-                    "scan.ingest",
-                    s.scan_id.map(|id| format!("scan:{id}")),
-                    Some(json!({
-                        "format": s.format, "scanner": s.scanner, "channel": channel, "entries": s.entries,
-                        "created": s.created, "fixed": s.fixed, "suppressions": s.suppressions,
-                        "image": s.image.as_ref().map(|i| i.digest.clone()),
-                    })),
-                ),
-                at,
-            )
-            .await?;
-    }
     Ok(summaries)
 }
 
 /// Stores a VEX document's statements, each applied only to what it names (see
 /// [`vex`]); `image` (the upload's) scopes statements that name a package or nothing.
+struct VexInput<'a> {
+    format: super::Format,
+    statements: &'a [super::VexStatement],
+    /// The upload's `image=`.
+    image: Option<&'a str>,
+    channel: &'static str,
+}
+
 async fn ingest_vex(
     state: &AppState,
     by: &Authed<Analyst>,
-    format: super::Format,
-    statements: &[super::VexStatement],
-    image: Option<&str>,
+    input: VexInput<'_>,
     at: i64,
 ) -> Result<IngestSummary> {
+    let VexInput {
+        format,
+        statements,
+        image,
+        channel,
+    } = input;
     let upload = match image.map(str::trim).filter(|i| !i.is_empty()) {
         Some(reference) => Some(image_target(state, reference).await?),
         None => None,
@@ -295,19 +311,31 @@ async fn ingest_vex(
             matched,
         });
     }
-    let active = state.store.apply_vex(&rows, &by.principal.name, at).await?;
-    state.store.apply_suppressions(None, at).await?;
     let notes = vex::unmatched_note(&unmatched).into_iter().collect();
-    Ok(IngestSummary {
+    let mut summary = IngestSummary {
         format: format.as_str().into(),
         scanner: "vex".into(),
         kind: "vex".into(),
         entries: statements.len() as i64,
-        suppressions: active,
         notes,
         vex: matches,
         ..IngestSummary::default()
-    })
+    };
+    let actor = audit_by(by, "scan.ingest", None, None);
+    let record = |active| {
+        let counted = IngestSummary {
+            suppressions: active,
+            ..summary.clone()
+        };
+        ingest_record(&actor, &counted, channel)
+    };
+    summary.suppressions = state
+        .store
+        .apply_vex(&rows, &by.principal.name, record, at)
+        .await?;
+    // Derived state, recomputed by every housekeeping run too.
+    state.store.apply_suppressions(None, at).await?;
+    Ok(summary)
 }
 
 /// The image a reference names: a digest (`sha256:…`, `repo@sha256:…`), known or kept

@@ -16,6 +16,30 @@ pub struct AuditRecord {
     pub ip: Option<String>,
 }
 
+pub(crate) const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target, detail, ip) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Writes an [`AuditRecord`] within the open transaction `$tx` (either backend), so a
+/// change and the record of it commit together or not at all.
+macro_rules! audit_in {
+    ($tx:expr, $record:expr, $now:expr) => {{
+        let record: &$crate::store::audit::AuditRecord = $record;
+        sqlx::query($crate::store::audit::INSERT_AUDIT)
+            .bind($now)
+            .bind(record.actor_kind)
+            .bind(record.actor_id)
+            .bind(&record.actor_name)
+            .bind(record.action)
+            .bind(&record.target)
+            .bind(record.detail.as_ref().map(|d| d.to_string()))
+            .bind(&record.ip)
+            .execute(&mut *$tx)
+            .await
+    }};
+}
+pub(crate) use audit_in;
+
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     id: i64,
@@ -32,21 +56,18 @@ impl Store {
     pub async fn audit(&self, record: &AuditRecord, now: i64) -> StoreResult<()> {
         let detail = record.detail.as_ref().map(|d| d.to_string());
         with_db!(&self.db, |pool| {
-            sqlx::query(
-            "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target, detail, ip) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )
-        .bind(now)
-        .bind(record.actor_kind)
-        .bind(record.actor_id)
-        .bind(&record.actor_name)
-        .bind(record.action)
-        .bind(&record.target)
-        .bind(&detail)
-        .bind(&record.ip)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
+            sqlx::query(INSERT_AUDIT)
+                .bind(now)
+                .bind(record.actor_kind)
+                .bind(record.actor_id)
+                .bind(&record.actor_name)
+                .bind(record.action)
+                .bind(&record.target)
+                .bind(&detail)
+                .bind(&record.ip)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Vulnerability findings: ingesting normalised reports (deduplicated, with lifecycle),
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
+use super::audit::{audit_in, AuditRecord};
 use super::inventory::LAST_SEEN_GRANULARITY;
 use super::query::{bind_all, Arg, Filter};
 use super::{Store, StoreError, StoreResult};
@@ -18,6 +19,21 @@ pub struct ScanSource {
     pub uploaded_by: String,
     /// SHA-256 of the bytes received.
     pub report_sha256: String,
+}
+
+/// The audit record of one stored report or document: who (from `actor`), which scan, and
+/// what it changed. Never the report's content.
+pub fn ingest_record(actor: &AuditRecord, s: &IngestSummary, channel: &str) -> AuditRecord {
+    AuditRecord {
+        action: "scan.ingest",
+        target: s.scan_id.map(|id| format!("scan:{id}")),
+        detail: Some(serde_json::json!({
+            "format": s.format, "scanner": s.scanner, "channel": channel, "entries": s.entries,
+            "created": s.created, "fixed": s.fixed, "suppressions": s.suppressions,
+            "image": s.image.as_ref().map(|i| i.digest.clone()),
+        })),
+        ..actor.clone()
+    }
 }
 
 /// The image a report is tied to: given with the request, or named by the report.
@@ -200,6 +216,7 @@ impl Store {
         reports: &[Report],
         target: &Target,
         source: &ScanSource,
+        audit: &AuditRecord,
         now: i64,
     ) -> StoreResult<Vec<IngestSummary>> {
         let max_params = self.db.batch_params();
@@ -805,6 +822,10 @@ impl Store {
                 summaries.push(summary);
             }
             recount_images!(tx, touched);
+            // The record of each stored report commits with it: no scan without one.
+            for s in &summaries {
+                audit_in!(tx, &ingest_record(audit, s, source.channel), now)?;
+            }
             tx.commit().await?;
             self.mark_risk_stale().await?;
             Ok::<_, StoreError>(summaries)
@@ -942,6 +963,7 @@ impl Store {
         &self,
         statements: &[VexRow<'_>],
         by: &str,
+        record: impl Fn(i64) -> AuditRecord,
         now: i64,
     ) -> StoreResult<i64> {
         with_db!(&self.db, |pool| {
@@ -977,6 +999,8 @@ impl Store {
                     active += 1;
                 }
             }
+            // Its record (with how many statements suppress) commits with it.
+            audit_in!(tx, &record(active), now)?;
             tx.commit().await?;
             Ok::<_, StoreError>(active)
         })

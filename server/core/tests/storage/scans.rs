@@ -1388,3 +1388,66 @@ async fn negligible_matches_are_not_counted_as_low() {
         assert_counts_exact(&db).await;
     });
 }
+
+/// A stored report and its audit record are one commit: when the record can't be written,
+/// nothing of the report is stored either (and the same for a VEX document); when it can,
+/// each report has exactly its record, naming its scan.
+#[tokio::test]
+async fn a_report_is_stored_with_its_audit_record_or_not_at_all() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let report = fixture("scans/trivy/alpine-3.10.json");
+        let vex = serde_json::to_vec(&serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0", "statements": [{
+                "vulnerability": {"name": "CVE-2019-1549"},
+                "products": [{"@id": "pkg:apk/alpine/libcrypto1.1@1.1.1c-r0"}],
+                "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"
+            }]
+        }))
+        .unwrap();
+        let rename = |from: &'static str, to: &'static str| {
+            let db = &db;
+            async move {
+                with_db!(db.store.db(), |pool| sqlx::query(&format!(
+                    "ALTER TABLE {from} RENAME TO {to}"
+                ))
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected());
+            }
+        };
+        // The audit log can't be written to: the upload fails and stores nothing.
+        rename("audit_log", "audit_log_away").await;
+        assert!(ingest(&state, &cli, &report, None, "api").await.is_err());
+        assert!(ingest(&state, &cli, &vex, None, "api").await.is_err());
+        for table in ["scans", "findings", "images", "suppressions"] {
+            let n = count(&db, &format!("SELECT COUNT(*) FROM {table}")).await;
+            assert_eq!(n, 0, "{table} after a failed upload");
+        }
+        rename("audit_log_away", "audit_log").await;
+
+        let s = &ingest(&state, &cli, &report, None, "api").await.unwrap()[0];
+        let v = &ingest(&state, &cli, &vex, None, "api").await.unwrap()[0];
+        assert_eq!(v.suppressions, 1);
+        let records: Vec<(Option<String>, String)> = with_db!(db.store.db(), |pool| {
+            sqlx::query_as(
+                "SELECT target, detail FROM audit_log WHERE action = 'scan.ingest' ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!(records.len(), 2, "{records:?}");
+        assert_eq!(
+            records[0].0.as_deref(),
+            Some(format!("scan:{}", s.scan_id.unwrap()).as_str())
+        );
+        let detail: Value = serde_json::from_str(&records[1].1).unwrap();
+        assert_eq!(
+            (detail["format"].as_str(), detail["suppressions"].as_i64()),
+            (Some("openvex"), Some(1))
+        );
+    });
+}
