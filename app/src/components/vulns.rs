@@ -178,7 +178,8 @@ fn VulnRow(
         <tr>
             <td>
                 <SeverityBadge severity=f.severity />
-                {f.scanner_severity.clone().map(|w| view! { <div class="small muted" title="the scanner's own word">"scanner: " {w}</div> })}
+                // The scanner's own word, where it says something the badge does not.
+                {f.scanner_severity.clone().filter(|w| !w.eq_ignore_ascii_case(f.severity.as_str())).map(|w| view! { <div class="small muted" title="the scanner's own word">"scanner: " {w}</div> })}
             </td>
             <td>
                 <a href=href><strong>{f.vuln_id.clone()}</strong></a>
