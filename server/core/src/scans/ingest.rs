@@ -8,6 +8,7 @@ use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
+use crate::store::intel::{FeedRecord, IntelImport};
 use crate::store::vulns::{
     ingest_record, repository_and_tag, strip_repo, ScanSource, Target, VexRow, VexTarget,
 };
@@ -59,18 +60,16 @@ fn feed_name(kind: &str) -> &'static str {
 
 const FEED_KINDS: [&str; 2] = ["kev", "epss"];
 
-/// Stores a feed, marks the vulnerabilities it names, and records the import.
+/// Stores a feed, marks the vulnerabilities it names, and records the import (its status
+/// and its audit record) in the same transaction.
 async fn import_feed(
     state: &AppState,
     by: &Authed<Analyst>,
     feed: &Feed,
+    channel: &'static str,
     at: i64,
 ) -> Result<IngestSummary> {
-    let done = match feed {
-        Feed::Kev { entries, .. } => state.store.import_kev(entries, at).await?,
-        Feed::Epss { scores, .. } => state.store.import_epss(scores, at).await?,
-    };
-    let status = FeedStatus {
+    let status = |done: IntelImport| FeedStatus {
         kind: feed.kind().into(),
         name: feed_name(feed.kind()).into(),
         version: feed.version(),
@@ -80,35 +79,39 @@ async fn import_feed(
         imported_at: at,
         imported_by: by.principal.name.clone(),
     };
-    state
-        .store
-        .put_setting(
-            &format!("intel.{}", feed.kind()),
-            &status,
-            &by.principal.name,
-            at,
-        )
-        .await?;
-    let note = match feed {
-        Feed::Kev { .. } => format!(
-            "{} of the vulnerabilities found in this estate are in the catalog ({} newly marked known exploited).",
-            done.matched, done.changed
-        ),
-        Feed::Epss { .. } => format!(
-            "{} of the vulnerabilities found in this estate have a score in it ({} changed).",
-            done.matched, done.changed
-        ),
+    let summary = |done: IntelImport| {
+        let note = match feed {
+            Feed::Kev { .. } => format!(
+                "{} of the vulnerabilities found in this estate are in the catalog ({} newly marked known exploited).",
+                done.matched, done.changed
+            ),
+            Feed::Epss { .. } => format!(
+                "{} of the vulnerabilities found in this estate have a score in it ({} changed).",
+                done.matched, done.changed
+            ),
+        };
+        IngestSummary {
+            format: feed.kind().into(),
+            scanner: feed_name(feed.kind()).into(),
+            kind: "feed".into(),
+            entries: feed.len() as i64,
+            findings: done.matched,
+            updated: done.changed,
+            notes: vec![format!("{note} Risk scores follow within seconds.")],
+            ..IngestSummary::default()
+        }
     };
-    Ok(IngestSummary {
-        format: feed.kind().into(),
-        scanner: status.name.clone(),
-        kind: "feed".into(),
-        entries: status.entries,
-        findings: done.matched,
-        updated: done.changed,
-        notes: vec![format!("{note} Risk scores follow within seconds.")],
-        ..IngestSummary::default()
-    })
+    let actor = audit_by(by, "scan.ingest", None, None);
+    let record = |done: IntelImport| FeedRecord {
+        setting_key: format!("intel.{}", feed.kind()),
+        setting_value: serde_json::to_string(&status(done)).unwrap_or_default(),
+        audit: ingest_record(&actor, &summary(done), channel),
+    };
+    let done = match feed {
+        Feed::Kev { entries, .. } => state.store.import_kev(entries, record, at).await?,
+        Feed::Epss { scores, .. } => state.store.import_epss(scores, record, at).await?,
+    };
+    Ok(summary(done))
 }
 
 /// The last import of each feed, for those imported at least once.
@@ -201,18 +204,7 @@ pub async fn ingest_at(
                 .await?;
             summaries
         }
-        Document::Feed(feed) => {
-            let summary = import_feed(state, by, &feed, at).await?;
-            // A feed's import, its status and its record are three writes still (issue
-            // 12's storage layer makes them one); the import is idempotent, so a retry
-            // after a failed record repeats nothing but the record.
-            let actor = audit_by(by, "scan.ingest", None, None);
-            state
-                .store
-                .audit(&ingest_record(&actor, &summary, channel), at)
-                .await?;
-            vec![summary]
-        }
+        Document::Feed(feed) => vec![import_feed(state, by, &feed, channel, at).await?],
         Document::Vex { format, statements } => {
             let input = VexInput {
                 format,

@@ -3,6 +3,8 @@
 //! names (through their aliases) when a feed is imported and when a report brings a new
 //! vulnerability.
 
+use super::audit::{audit_in, AuditRecord};
+use super::settings::UPSERT_SETTING;
 use super::vulns::{placeholders, BATCH};
 use super::{Store, StoreError, StoreResult};
 use crate::scans::intel::{EpssScore, KevEntry};
@@ -26,6 +28,15 @@ pub(super) const APPLY_EPSS: &str = "UPDATE vulnerabilities SET epss = (SELECT M
 /// Vulnerabilities in the store that a feed names.
 const MATCHED: &str = "SELECT COUNT(DISTINCT a.vulnerability_id) FROM vulnerability_aliases a \
      JOIN vulnerability_intel i ON i.cve = a.alias WHERE ";
+
+/// What a feed import records with its data, in the same transaction: its status (a
+/// setting) and its audit record, both made from what the import did.
+pub struct FeedRecord {
+    pub setting_key: String,
+    /// The status, serialised.
+    pub setting_value: String,
+    pub audit: AuditRecord,
+}
 
 /// What an import did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +78,12 @@ impl Store {
     /// `vulnerability_intel`, those an earlier catalog listed and this one does not are
     /// no longer. A vulnerability keeps a mark once given (a report may have given it;
     /// CISA removes entries very rarely). One transaction.
-    pub async fn import_kev(&self, entries: &[KevEntry], now: i64) -> StoreResult<IntelImport> {
+    pub async fn import_kev(
+        &self,
+        entries: &[KevEntry],
+        record: impl Fn(IntelImport) -> FeedRecord,
+        now: i64,
+    ) -> StoreResult<IntelImport> {
         let cols = 5;
         let per = (self.db.batch_params() / cols).min(BATCH);
         let out = with_db!(&self.db, |pool| {
@@ -107,8 +123,18 @@ impl Store {
             let matched: i64 = sqlx::query_scalar(&format!("{MATCHED}i.known_exploited = TRUE"))
                 .fetch_one(&mut *tx)
                 .await?;
+            let done = IntelImport { matched, changed };
+            let r = record(done);
+            sqlx::query(UPSERT_SETTING)
+                .bind(&r.setting_key)
+                .bind(&r.setting_value)
+                .bind(now)
+                .bind(&r.audit.actor_name)
+                .execute(&mut *tx)
+                .await?;
+            audit_in!(tx, &r.audit, now)?;
             tx.commit().await?;
-            Ok::<_, StoreError>(IntelImport { matched, changed })
+            Ok::<_, StoreError>(done)
         })?;
         if out.changed > 0 {
             self.mark_risk_stale().await?;
@@ -118,7 +144,12 @@ impl Store {
 
     /// Stores EPSS scores (a newer score replaces an older one) and gives them to the
     /// vulnerabilities they name. One transaction.
-    pub async fn import_epss(&self, scores: &[EpssScore], now: i64) -> StoreResult<IntelImport> {
+    pub async fn import_epss(
+        &self,
+        scores: &[EpssScore],
+        record: impl Fn(IntelImport) -> FeedRecord,
+        now: i64,
+    ) -> StoreResult<IntelImport> {
         let cols = 4;
         let per = (self.db.batch_params() / cols).min(BATCH);
         let out = with_db!(&self.db, |pool| {
@@ -153,8 +184,18 @@ impl Store {
             let matched: i64 = sqlx::query_scalar(&format!("{MATCHED}i.epss IS NOT NULL"))
                 .fetch_one(&mut *tx)
                 .await?;
+            let done = IntelImport { matched, changed };
+            let r = record(done);
+            sqlx::query(UPSERT_SETTING)
+                .bind(&r.setting_key)
+                .bind(&r.setting_value)
+                .bind(now)
+                .bind(&r.audit.actor_name)
+                .execute(&mut *tx)
+                .await?;
+            audit_in!(tx, &r.audit, now)?;
             tx.commit().await?;
-            Ok::<_, StoreError>(IntelImport { matched, changed })
+            Ok::<_, StoreError>(done)
         })?;
         if out.changed > 0 {
             self.mark_risk_stale().await?;

@@ -5,6 +5,12 @@ use crate::with_db;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// Writes a setting: key, value (JSON), when, by whom.
+pub(crate) const UPSERT_SETTING: &str =
+    "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, \
+     updated_by = excluded.updated_by";
+
 impl Store {
     /// The stored value, or `None` when never set (or no longer readable as `T`, which
     /// is logged: a settings shape change must not stop the server).
@@ -33,18 +39,14 @@ impl Store {
     ) -> StoreResult<()> {
         let raw = serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         with_db!(&self.db, |pool| {
-            sqlx::query(
-            "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, \
-             updated_by = excluded.updated_by"
-        )
-        .bind(key)
-        .bind(&raw)
-        .bind(now)
-        .bind(by)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
+            sqlx::query(UPSERT_SETTING)
+                .bind(key)
+                .bind(&raw)
+                .bind(now)
+                .bind(by)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
