@@ -27,6 +27,8 @@ fn files(sub: &str) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    // A loop over no fixtures would pass having checked nothing.
+    assert!(!out.is_empty(), "no fixtures under {sub}");
     out
 }
 

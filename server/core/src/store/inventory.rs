@@ -152,18 +152,30 @@ pub(super) const FINDING_BATCH: usize = 200;
 pub(super) const UPSERT_FINDING_HEAD: &str = "INSERT INTO config_findings \
      (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at, seen_pass) VALUES ";
 
-/// The conflict clause shared by single and batched finding upserts: a resolved finding
-/// seen again reopens; an acceptance whose time is up ends.
-pub(super) const UPSERT_FINDING_TAIL: &str = " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
-       severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
-       last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
-       state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
+/// What becomes of a configuration finding an upsert finds stored (the end of its
+/// `DO UPDATE SET`): a resolved one reopens; an accepted one whose acceptance has run out
+/// is open again; any other keeps its state. Every configuration finding upsert (engine
+/// checks, scanners' misconfigurations) ends with it.
+macro_rules! seen_again {
+    () => {
+        "state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
                     WHEN config_findings.state = 'accepted' AND config_findings.accepted_until IS NOT NULL \
                          AND config_findings.accepted_until <= excluded.last_seen_at THEN 'open' \
                     ELSE config_findings.state END, \
        reopened_at = CASE WHEN config_findings.state = 'resolved' THEN excluded.last_seen_at \
                           ELSE config_findings.reopened_at END, \
-       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END";
+       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END"
+    };
+}
+pub(super) use seen_again;
+
+/// The conflict clause shared by single and batched finding upserts.
+pub(super) const UPSERT_FINDING_TAIL: &str = concat!(
+    " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
+       severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
+       last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, ",
+    seen_again!()
+);
 
 /// Nine parameters per finding row, from `$first` on.
 pub(super) fn finding_row_template(first: usize) -> (String, usize) {

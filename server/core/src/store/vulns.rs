@@ -2,7 +2,7 @@
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
 use super::audit::{audit_in, AuditRecord};
-use super::inventory::LAST_SEEN_GRANULARITY;
+use super::inventory::{seen_again, LAST_SEEN_GRANULARITY};
 use super::query::{bind_all, Arg, Filter};
 use super::{Store, StoreError, StoreResult};
 use crate::scans::{Report, VulnRecord};
@@ -835,15 +835,17 @@ impl Store {
 
 /// One scanner-reported misconfiguration or secret on an image, with the lifecycle of the
 /// Docker checks' findings.
-const UPSERT_SCANNER_FINDING: &str = "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, \
+/// A scanner's misconfiguration on an image. Seen again, it follows the lifecycle of every
+/// configuration finding ([`seen_again`]; this copy once lacked the acceptance that ran out).
+const UPSERT_SCANNER_FINDING: &str = concat!(
+    "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, \
      evidence, state, first_seen_at, last_seen_at, seen_pass, title, remediation) \
      VALUES ($1, 'image', $2, $3, $4, $5, 'open', $6, $6, $7, $8, $9) \
      ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET severity = excluded.severity, \
        evidence = excluded.evidence, last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
-       title = excluded.title, remediation = excluded.remediation, \
-       reopened_at = CASE WHEN config_findings.state = 'resolved' THEN excluded.last_seen_at ELSE config_findings.reopened_at END, \
-       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END, \
-       state = CASE WHEN config_findings.state = 'resolved' THEN 'open' ELSE config_findings.state END";
+       title = excluded.title, remediation = excluded.remediation, ",
+    seen_again!()
+);
 
 /// Active suppressions that match a finding (any alias of its vulnerability, optionally
 /// limited to an image and a package).

@@ -1451,3 +1451,60 @@ async fn a_report_is_stored_with_its_audit_record_or_not_at_all() {
         );
     });
 }
+
+/// A scanner's misconfiguration whose risk acceptance ran out is open again when a report
+/// names it again, as an engine check's is (this path once kept it accepted).
+#[tokio::test]
+async fn a_scanner_finding_whose_acceptance_ran_out_reopens_when_seen_again() {
+    const IMAGE: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        let report = fixture("scans/trivy/misconfig-dockerfile.json");
+        ingest(&state, &cli, &report, Some(IMAGE.into()), "api")
+            .await
+            .unwrap();
+        let states = || {
+            let db = &db;
+            async move {
+                with_db!(db.store.db(), |pool| sqlx::query_scalar::<_, String>(
+                    "SELECT state FROM config_findings WHERE check_id LIKE 'trivy:%' ORDER BY id"
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap())
+            }
+        };
+        assert_eq!(states().await, vec!["open".to_string()]);
+        // Accepted until a moment that has passed (housekeeping has not run since).
+        with_db!(db.store.db(), |pool| {
+            sqlx::query(
+            "UPDATE config_findings SET state = 'accepted', accepted_until = $1 WHERE check_id LIKE 'trivy:%'"
+        )
+        .bind(coastguard_core::now() - 60)
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected()
+        });
+        ingest(&state, &cli, &report, Some(IMAGE.into()), "api")
+            .await
+            .unwrap();
+        assert_eq!(states().await, vec!["open".to_string()]);
+        // One still within its acceptance stays accepted.
+        with_db!(db.store.db(), |pool| {
+            sqlx::query(
+            "UPDATE config_findings SET state = 'accepted', accepted_until = $1 WHERE check_id LIKE 'trivy:%'"
+        )
+        .bind(coastguard_core::now() + 3600)
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected()
+        });
+        ingest(&state, &cli, &report, Some(IMAGE.into()), "api")
+            .await
+            .unwrap();
+        assert_eq!(states().await, vec!["accepted".to_string()]);
+    });
+}
