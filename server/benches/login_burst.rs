@@ -100,10 +100,8 @@ async fn main() {
     let policy = state.settings.login_policy();
     let hash = password::hash("the real passphrase".into()).await.unwrap();
     for i in 0..BURST {
-        db.store
-            .create_user(&format!("user{i}"), Role::Viewer, &hash, 1)
-            .await
-            .unwrap();
+        db.add_user(&format!("user{i}"), Role::Viewer, &hash, 1)
+            .await;
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -53,22 +53,17 @@ pub async fn create_user(state: &AppState, by: &Authed<Admin>, input: NewUser) -
     let name = validate_field("name", validate::username(&input.name))?;
     validate_field("password", validate::password(&input.password))?;
     let hash = password::hash(input.password).await?;
-    let user = state
-        .store
-        .create_user(&name, input.role, &hash, now())
-        .await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "user.create",
-                Some(format!("user:{name}")),
-                Some(json!({ "role": input.role })),
-            ),
-            now(),
-        )
-        .await?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    let user = w.create_user(&name, input.role, &hash, at).await?;
+    let record = audit_by(
+        by,
+        "user.create",
+        Some(format!("user:{name}")),
+        Some(json!({ "role": input.role })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(user.view())
 }
 
@@ -88,23 +83,20 @@ pub async fn update_user(
             "you can't demote or disable yourself; ask another admin".into(),
         ));
     }
-    let user = state
-        .store
-        .update_user(id, &UserChange { role, disabled }, now())
+    let at = now();
+    let mut w = state.store.begin().await?;
+    let user = w
+        .update_user(id, &UserChange { role, disabled }, at)
         .await
         .map_err(|e| not_found(e, "user", id))?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "user.update",
-                Some(format!("user:{}", user.name)),
-                Some(json!({ "role": role, "disabled": disabled })),
-            ),
-            now(),
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "user.update",
+        Some(format!("user:{}", user.name)),
+        Some(json!({ "role": role, "disabled": disabled })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(user.view())
 }
 
@@ -121,19 +113,19 @@ pub async fn reset_password(
         .await
         .map_err(|e| not_found(e, "user", id))?;
     let hash = password::hash(new_password).await?;
-    state.store.set_password(id, &hash, now()).await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "user.reset_password",
-                Some(format!("user:{}", user.name)),
-                None,
-            ),
-            now(),
-        )
-        .await?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    w.set_password(id, &hash, at)
+        .await
+        .map_err(|e| not_found(e, "user", id))?;
+    let record = audit_by(
+        by,
+        "user.reset_password",
+        Some(format!("user:{}", user.name)),
+        None,
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(())
 }
 
@@ -144,23 +136,19 @@ pub async fn delete_user(state: &AppState, by: &Authed<Admin>, id: i64) -> Resul
         ));
     }
     let at = now();
-    let (user, tokens_revoked) = state
-        .store
+    let mut w = state.store.begin().await?;
+    let (user, tokens_revoked) = w
         .delete_user(id, at)
         .await
         .map_err(|e| not_found(e, "user", id))?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "user.delete",
-                Some(format!("user:{}", user.name)),
-                Some(json!({ "tokens_revoked": tokens_revoked })),
-            ),
-            at,
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "user.delete",
+        Some(format!("user:{}", user.name)),
+        Some(json!({ "tokens_revoked": tokens_revoked })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(())
 }
 
@@ -224,19 +212,17 @@ pub async fn change_own_password(
         }
     }
     let hash = password::hash(new_password).await?;
-    state.store.set_password(id, &hash, now()).await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "user.change_password",
-                Some(format!("user:{}", user.name)),
-                None,
-            ),
-            now(),
-        )
-        .await?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    w.set_password(id, &hash, at).await?;
+    let record = audit_by(
+        by,
+        "user.change_password",
+        Some(format!("user:{}", user.name)),
+        None,
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(state.store.user(id).await?.session_epoch)
 }
 
@@ -269,8 +255,8 @@ pub async fn create_token(
     }
     let generated = token::generate();
     let at = now();
-    let row = state
-        .store
+    let mut w = state.store.begin().await?;
+    let row = w
         .create_token(
             &NewTokenRow {
                 name: &name,
@@ -283,18 +269,14 @@ pub async fn create_token(
             at,
         )
         .await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "token.create",
-                Some(format!("token:{}", row.id)),
-                Some(json!({ "name": name, "role": role, "expires_at": row.expires_at })),
-            ),
-            at,
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "token.create",
+        Some(format!("token:{}", row.id)),
+        Some(json!({ "name": name, "role": role, "expires_at": row.expires_at })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(NewToken {
         token: row.view(now()),
         secret: generated.secret,
@@ -302,24 +284,21 @@ pub async fn create_token(
 }
 
 pub async fn revoke_token(state: &AppState, by: &Authed<Admin>, id: i64) -> Result<TokenView> {
-    let row = state
-        .store
-        .revoke_token(id, now())
+    let at = now();
+    let mut w = state.store.begin().await?;
+    let row = w
+        .revoke_token(id, at)
         .await
         .map_err(|e| not_found(e, "token", id))?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "token.revoke",
-                Some(format!("token:{id}")),
-                Some(json!({ "name": row.name })),
-            ),
-            now(),
-        )
-        .await?;
-    Ok(row.view(now()))
+    let record = audit_by(
+        by,
+        "token.revoke",
+        Some(format!("token:{id}")),
+        Some(json!({ "name": row.name })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
+    Ok(row.view(at))
 }
 
 /// Creates the first admin when the database has no users. Returns the generated
@@ -336,31 +315,20 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<Option<(String, Option<
         }
     };
     let hash = password::hash(password).await?;
-    match state
-        .store
-        .create_user("admin", Role::Admin, &hash, now())
-        .await
-    {
+    let at = now();
+    let mut w = state.store.begin().await?;
+    match w.create_user("admin", Role::Admin, &hash, at).await {
         Ok(_) => {}
         // Another replica won the race: fine.
         Err(crate::StoreError::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     }
-    state
-        .store
-        .audit(
-            &AuditRecord {
-                actor_kind: "system",
-                actor_id: None,
-                actor_name: "coastguard".into(),
-                action: "user.bootstrap_admin",
-                target: Some("user:admin".into()),
-                detail: None,
-                ip: None,
-            },
-            now(),
-        )
-        .await?;
+    w.audit(
+        &AuditRecord::system("user.bootstrap_admin", "user:admin"),
+        at,
+    )
+    .await?;
+    w.commit().await?;
     Ok(Some(("admin".into(), generated)))
 }
 

@@ -117,6 +117,7 @@ impl From<StoreError> for Error {
             StoreError::Conflict(message) => Error::Conflict(message),
             StoreError::Invalid(field, message) => Error::invalid_at(field, message),
             StoreError::Db(e) => Error::Internal(anyhow::Error::new(e).context("database")),
+            e @ StoreError::Unaudited => Error::Internal(anyhow::Error::new(e)),
         }
     }
 }

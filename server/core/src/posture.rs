@@ -77,22 +77,17 @@ pub async fn sla(state: &AppState) -> SlaPolicy {
 pub async fn set_sla(state: &AppState, by: &Authed<Admin>, sla: SlaPolicy) -> Result<SlaPolicy> {
     sla.validate()
         .map_err(|(field, message)| Error::invalid_at(field, message))?;
-    state
-        .store
-        .put_setting(SLA_KEY, &sla, &by.principal.name, now())
-        .await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "settings.sla",
-                None,
-                Some(serde_json::to_value(sla).unwrap_or_default()),
-            ),
-            now(),
-        )
-        .await?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    w.put_setting(SLA_KEY, &sla, &by.principal.name, at).await?;
+    let record = audit_by(
+        by,
+        "settings.sla",
+        None,
+        Some(serde_json::to_value(sla).unwrap_or_default()),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     take_snapshots(state, true).await?;
     Ok(sla)
 }

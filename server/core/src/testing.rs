@@ -30,6 +30,25 @@ impl TestDb {
     }
 
     /// Opens a second, independent pool on the same database (a "restart").
+    /// A user, written as an action writes one (with its audit record).
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: coastguard_model::Role,
+        password_hash: &str,
+        at: i64,
+    ) -> crate::store::UserRow {
+        let mut w = self.store.begin().await.expect("a transaction");
+        let user = w
+            .create_user(name, role, password_hash, at)
+            .await
+            .expect("a new user");
+        let record = crate::store::AuditRecord::system("user.create", format!("user:{name}"));
+        w.audit(&record, at).await.expect("its record");
+        w.commit().await.expect("committed");
+        user
+    }
+
     pub async fn reopen(&self) -> Store {
         let db = Db::connect(&self.url).await.expect("reopen database");
         Store::new(db)

@@ -31,6 +31,44 @@ macro_rules! with_db {
     };
 }
 
+/// An open write transaction on whichever backend is configured (see
+/// [`crate::store::Write`], the handle actions write through).
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same sqlx code inside an open [`Tx`]: `$t` is the backend's
+/// `&mut Transaction`, so statements execute on `&mut **$t`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$t:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite($t) => $body,
+            $crate::db::Tx::Postgres($t) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, see [`begin_write`]).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(begin_write(pool).await?),
+            Db::Postgres(pool) => Tx::Postgres(begin_write(pool).await?),
+        })
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

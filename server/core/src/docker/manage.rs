@@ -270,22 +270,18 @@ pub async fn set_policy(state: &AppState, by: &Authed<Admin>, policy: Policy) ->
     let policy = policy
         .validated()
         .map_err(|(field, message)| Error::invalid_at(field, message))?;
-    state
-        .store
-        .put_setting(POLICY_KEY, &policy, &by.principal.name, now())
+    let at = now();
+    let mut w = state.store.begin().await?;
+    w.put_setting(POLICY_KEY, &policy, &by.principal.name, at)
         .await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "settings.docker_policy",
-                None,
-                Some(serde_json::to_value(&policy).unwrap_or_default()),
-            ),
-            now(),
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "settings.docker_policy",
+        None,
+        Some(serde_json::to_value(&policy).unwrap_or_default()),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     // The allowed scan age applies at once; the image checks at each engine's next sync.
     state
         .store

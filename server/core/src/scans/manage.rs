@@ -56,8 +56,8 @@ pub async fn create_suppression_at(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
-    let id = state
-        .store
+    let mut w = state.store.begin().await?;
+    let id = w
         .create_suppression(
             &NewSuppressionRow {
                 vuln_id,
@@ -72,46 +72,38 @@ pub async fn create_suppression_at(
             at,
         )
         .await?;
+    let record = audit_by(
+        by,
+        "suppression.create",
+        Some(format!("suppression:{id}")),
+        Some(
+            json!({ "vuln_id": vuln_id, "image_id": input.image_id, "pkg_name": pkg,
+                     "kind": input.kind.as_str(), "justification": justification, "expires_at": expires_at }),
+        ),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
+    // Derived state (the housekeeping job recomputes it every run too).
     state.store.apply_suppressions(input.image_id, at).await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "suppression.create",
-                Some(format!("suppression:{id}")),
-                Some(json!({ "vuln_id": vuln_id, "image_id": input.image_id, "pkg_name": pkg,
-                             "kind": input.kind.as_str(), "justification": justification, "expires_at": expires_at })),
-            ),
-            at,
-        )
-        .await?;
     Ok(id)
 }
 
 pub async fn revoke_suppression(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<()> {
     let at = now();
-    state
-        .store
-        .revoke_suppression(id, at)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => Error::NotFound(format!("no suppression with id {id}")),
-            other => other.into(),
-        })?;
+    let mut w = state.store.begin().await?;
+    w.revoke_suppression(id, at).await.map_err(|e| match e {
+        StoreError::NotFound => Error::NotFound(format!("no suppression with id {id}")),
+        other => other.into(),
+    })?;
+    let record = audit_by(
+        by,
+        "suppression.revoke",
+        Some(format!("suppression:{id}")),
+        None,
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     state.store.apply_suppressions(None, at).await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "suppression.revoke",
-                Some(format!("suppression:{id}")),
-                None,
-            ),
-            at,
-        )
-        .await?;
     Ok(())
 }
 

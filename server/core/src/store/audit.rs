@@ -16,6 +16,21 @@ pub struct AuditRecord {
     pub ip: Option<String>,
 }
 
+impl AuditRecord {
+    /// Something Coastguard itself did (start-up, a job), about `target`.
+    pub fn system(action: &'static str, target: impl Into<String>) -> AuditRecord {
+        AuditRecord {
+            actor_kind: "system",
+            actor_id: None,
+            actor_name: "coastguard".into(),
+            action,
+            target: Some(target.into()),
+            detail: None,
+            ip: None,
+        }
+    }
+}
+
 pub(crate) const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target, detail, ip) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";

@@ -16,11 +16,13 @@ pub mod tokens;
 pub mod users;
 pub mod views;
 pub mod vulns;
+mod write;
 
 pub use audit::AuditRecord;
 pub use throttle::{Reservation, ThrottlePolicy};
 pub use tokens::TokenRow;
 pub use users::UserRow;
+pub use write::Write;
 
 use crate::db::Db;
 
@@ -39,6 +41,9 @@ pub enum StoreError {
     Invalid(&'static str, String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A write tried to commit a change without its audit record: a bug, refused.
+    #[error("a change without its audit record was not committed")]
+    Unaudited,
 }
 
 impl StoreError {

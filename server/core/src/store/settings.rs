@@ -1,7 +1,7 @@
 //! Admin-editable settings, stored as JSON values by key (shared by all replicas).
 
-use super::{Store, StoreResult};
-use crate::with_db;
+use super::{Store, StoreResult, Write};
+use crate::{with_db, with_tx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -48,6 +48,28 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        Ok(())
+    }
+}
+
+impl Write {
+    /// A setting, changed by an action (its record goes in the same [`Write`]).
+    pub async fn put_setting<T: Serialize>(
+        &mut self,
+        key: &str,
+        value: &T,
+        by: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let raw = serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        with_tx!(&mut self.tx, |t| sqlx::query(UPSERT_SETTING)
+            .bind(key)
+            .bind(&raw)
+            .bind(now)
+            .bind(by)
+            .execute(&mut **t)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! API tokens. Only a SHA-256 of each secret is stored.
 
-use super::{Store, StoreError, StoreResult};
-use crate::with_db;
+use super::{Store, StoreError, StoreResult, Write};
+use crate::{with_db, with_tx};
 use coastguard_model::{Role, TokenView};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -65,24 +65,6 @@ pub struct NewTokenRow<'a> {
 }
 
 impl Store {
-    pub async fn create_token(&self, new: &NewTokenRow<'_>, now: i64) -> StoreResult<TokenRow> {
-        let id: i64 = with_db!(&self.db, |pool| sqlx::query_scalar(
-            "INSERT INTO api_tokens (name, role, token_hash, prefix, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
-        )
-        .bind(new.name)
-        .bind(new.role.as_str())
-        .bind(new.token_hash)
-        .bind(new.prefix)
-        .bind(new.created_by)
-        .bind(now)
-        .bind(new.expires_at)
-        .fetch_one(pool)
-        .await)
-        .map_err(|e| StoreError::on_unique(e, "token collision, try again"))?;
-        self.token(id).await
-    }
-
     pub async fn token(&self, id: i64) -> StoreResult<TokenRow> {
         let sql = format!("{SELECT} WHERE t.id = $1");
         with_db!(&self.db, |pool| sqlx::query_as::<_, TokenRow>(&sql)
@@ -127,21 +109,52 @@ impl Store {
         .map(|r| r.rows_affected()))?;
         Ok(())
     }
+}
+
+/// Changes to API tokens, within an action's [`Write`].
+impl Write {
+    pub async fn create_token(&mut self, new: &NewTokenRow<'_>, now: i64) -> StoreResult<TokenRow> {
+        let id: i64 = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, role, token_hash, prefix, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+        )
+        .bind(new.name)
+        .bind(new.role.as_str())
+        .bind(new.token_hash)
+        .bind(new.prefix)
+        .bind(new.created_by)
+        .bind(now)
+        .bind(new.expires_at)
+        .fetch_one(&mut **t)
+        .await)
+        .map_err(|e| StoreError::on_unique(e, "token collision, try again"))?;
+        self.token(id).await
+    }
 
     /// Revokes a token for good. Revoking twice is not an error; revoking a token that
     /// does not exist is.
-    pub async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<TokenRow> {
-        let changed = with_db!(&self.db, |pool| sqlx::query(
+    pub async fn revoke_token(&mut self, id: i64, now: i64) -> StoreResult<TokenRow> {
+        let changed = with_tx!(&mut self.tx, |t| sqlx::query(
             "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
         )
         .bind(id)
         .bind(now)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected()))?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
         self.token(id).await
+    }
+
+    /// A token as this transaction sees it.
+    async fn token(&mut self, id: i64) -> StoreResult<TokenRow> {
+        let sql = format!("{SELECT} WHERE t.id = $1");
+        with_tx!(&mut self.tx, |t| sqlx::query_as::<_, TokenRow>(&sql)
+            .bind(id)
+            .fetch_optional(&mut **t)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 }

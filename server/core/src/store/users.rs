@@ -1,7 +1,7 @@
 //! Users and their credentials.
 
-use super::{Store, StoreError, StoreResult};
-use crate::with_db;
+use super::{Store, StoreError, StoreResult, Write};
+use crate::{with_db, with_tx};
 use coastguard_model::{Role, UserView};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -46,27 +46,6 @@ pub struct UserChange {
 }
 
 impl Store {
-    pub async fn create_user(
-        &self,
-        name: &str,
-        role: Role,
-        password_hash: &str,
-        now: i64,
-    ) -> StoreResult<UserRow> {
-        let sql = format!(
-            "INSERT INTO users (name, role, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) RETURNING {COLUMNS}"
-        );
-        with_db!(&self.db, |pool| sqlx::query_as::<_, UserRow>(&sql)
-            .bind(name)
-            .bind(role.as_str())
-            .bind(password_hash)
-            .bind(now)
-            .fetch_one(pool)
-            .await)
-        .map_err(|e| StoreError::on_unique(e, format!("a user named '{name}' already exists")))
-    }
-
     pub async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE name = $1");
         Ok(with_db!(&self.db, |pool| sqlx::query_as::<_, UserRow>(
@@ -103,20 +82,55 @@ impl Store {
         .await)?)
     }
 
+    pub async fn record_login(&self, id: i64, now: i64) -> StoreResult<()> {
+        with_db!(&self.db, |pool| sqlx::query(
+            "UPDATE users SET last_login_at = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
+/// Changes to users, within an action's [`Write`].
+impl Write {
+    pub async fn create_user(
+        &mut self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        now: i64,
+    ) -> StoreResult<UserRow> {
+        let sql = format!(
+            "INSERT INTO users (name, role, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING {COLUMNS}"
+        );
+        with_tx!(&mut self.tx, |t| sqlx::query_as::<_, UserRow>(&sql)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(&mut **t)
+            .await)
+        .map_err(|e| StoreError::on_unique(e, format!("a user named '{name}' already exists")))
+    }
+
     /// Changes role and/or disabled flag. Refuses to leave the system without an enabled
     /// admin. Disabling bumps the session epoch so the user's sessions end at once.
     pub async fn update_user(
-        &self,
+        &mut self,
         id: i64,
         change: &UserChange,
         now: i64,
     ) -> StoreResult<UserRow> {
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
+        with_tx!(&mut self.tx, |t| {
             let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
             let current = sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **t)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let role = change.role.unwrap_or(current.role);
@@ -127,7 +141,7 @@ impl Store {
             if loses_admin {
                 let others: i64 = sqlx::query_scalar(OTHER_ENABLED_ADMINS)
                     .bind(id)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut **t)
                     .await?;
                 if others == 0 {
                     return Err(StoreError::Conflict(
@@ -146,23 +160,27 @@ impl Store {
                 .bind(disabled)
                 .bind(epoch_bump)
                 .bind(now)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **t)
                 .await?;
-            tx.commit().await?;
-            Ok(row)
+            Ok::<_, StoreError>(row)
         })
     }
 
     /// Stores a new password hash and ends every existing session of the user.
-    pub async fn set_password(&self, id: i64, password_hash: &str, now: i64) -> StoreResult<()> {
-        let done = with_db!(&self.db, |pool| sqlx::query(
+    pub async fn set_password(
+        &mut self,
+        id: i64,
+        password_hash: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let done = with_tx!(&mut self.tx, |t| sqlx::query(
             "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, \
              updated_at = $3 WHERE id = $1"
         )
         .bind(id)
         .bind(password_hash)
         .bind(now)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected()))?;
         if done == 0 {
@@ -171,34 +189,21 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_login(&self, id: i64, now: i64) -> StoreResult<()> {
-        with_db!(&self.db, |pool| sqlx::query(
-            "UPDATE users SET last_login_at = $2 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// Deletes a user and, in the same transaction, revokes the API tokens they created
     /// (a token must not outlive the person answerable for it). Returns the user and how
     /// many tokens were revoked. The last enabled admin can't be deleted.
-    pub async fn delete_user(&self, id: i64, now: i64) -> StoreResult<(UserRow, u64)> {
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
+    pub async fn delete_user(&mut self, id: i64, now: i64) -> StoreResult<(UserRow, u64)> {
+        with_tx!(&mut self.tx, |t| {
             let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
             let current = sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **t)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             if current.role == Role::Admin && !current.disabled {
                 let others: i64 = sqlx::query_scalar(OTHER_ENABLED_ADMINS)
                     .bind(id)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut **t)
                     .await?;
                 if others == 0 {
                     return Err(StoreError::Conflict(
@@ -211,15 +216,14 @@ impl Store {
             )
             .bind(id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **t)
             .await?
             .rows_affected();
             sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **t)
                 .await?;
-            tx.commit().await?;
-            Ok((current, revoked))
+            Ok::<_, StoreError>((current, revoked))
         })
     }
 }

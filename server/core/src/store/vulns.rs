@@ -6,7 +6,7 @@ use super::inventory::{seen_again, LAST_SEEN_GRANULARITY};
 use super::query::{bind_all, Arg, Filter};
 use super::{Store, StoreError, StoreResult};
 use crate::scans::{Report, VulnRecord};
-use crate::with_db;
+use crate::{with_db, with_tx};
 use coastguard_model::vulns::{ImageBrief, IngestSummary};
 use coastguard_model::Severity;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -916,46 +916,6 @@ impl Store {
         })
     }
 
-    pub async fn create_suppression(
-        &self,
-        s: &NewSuppressionRow<'_>,
-        now: i64,
-    ) -> StoreResult<i64> {
-        Ok(with_db!(&self.db, |pool| {
-            sqlx::query_scalar(
-            "INSERT INTO suppressions (vuln_id, image_id, pkg_name, kind, justification, source, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"
-        )
-        .bind(s.vuln_id)
-        .bind(s.image_id)
-        .bind(s.pkg_name)
-        .bind(s.kind)
-        .bind(s.justification)
-        .bind(s.source)
-        .bind(s.created_by)
-        .bind(now)
-        .bind(s.expires_at)
-        .fetch_one(pool)
-        .await
-        })?)
-    }
-
-    /// Revokes a suppression; `NotFound` if there is none with this id.
-    pub async fn revoke_suppression(&self, id: i64, now: i64) -> StoreResult<()> {
-        let n = with_db!(&self.db, |pool| sqlx::query(
-            "UPDATE suppressions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
-        )
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
     /// Replaces the VEX suppressions of each statement's vulnerability and product with
     /// what the statements say; returns how many suppressions are now in force from them.
     /// Stores VEX statements that matched something: each replaces the earlier VEX
@@ -1561,5 +1521,48 @@ impl Store {
         .fetch_one(pool)
         .await)?;
         Ok(n > 0)
+    }
+}
+
+/// Suppressions an analyst makes or revokes, within an action's [`Write`].
+impl super::Write {
+    pub async fn create_suppression(
+        &mut self,
+        s: &NewSuppressionRow<'_>,
+        now: i64,
+    ) -> StoreResult<i64> {
+        Ok(with_tx!(&mut self.tx, |t| {
+            sqlx::query_scalar(
+            "INSERT INTO suppressions (vuln_id, image_id, pkg_name, kind, justification, source, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"
+        )
+        .bind(s.vuln_id)
+        .bind(s.image_id)
+        .bind(s.pkg_name)
+        .bind(s.kind)
+        .bind(s.justification)
+        .bind(s.source)
+        .bind(s.created_by)
+        .bind(now)
+        .bind(s.expires_at)
+        .fetch_one(&mut **t)
+        .await
+        })?)
+    }
+
+    /// Revokes a suppression; `NotFound` if there is none with this id.
+    pub async fn revoke_suppression(&mut self, id: i64, now: i64) -> StoreResult<()> {
+        let n = with_tx!(&mut self.tx, |t| sqlx::query(
+            "UPDATE suppressions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut **t)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 }

@@ -328,3 +328,179 @@ async fn wrong_current_passwords_are_throttled_like_logins() {
         assert!(!audit.iter().any(|e| e.action == "user.change_password"));
     });
 }
+
+/// Every change to users and tokens commits with its audit record or not at all: with
+/// the audit log unwritable, each action fails and leaves the users and tokens exactly
+/// as they were (and commits nothing half-way).
+#[tokio::test]
+async fn user_and_token_changes_commit_with_their_audit_record_or_not_at_all() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli();
+        let alice = access::create_user(&state, &cli, new_user("alice", Role::Analyst))
+            .await
+            .unwrap();
+        let bob = access::create_user(&state, &cli, new_user("bob", Role::Viewer))
+            .await
+            .unwrap();
+        let token = access::create_token(&state, &cli, "ci", Role::Viewer, Some(30))
+            .await
+            .unwrap();
+        let exec = |sql: &'static str| {
+            let db = &db;
+            async move {
+                coastguard_core::with_db!(db.store.db(), |pool| sqlx::query(sql)
+                    .execute(pool)
+                    .await
+                    .unwrap()
+                    .rows_affected());
+            }
+        };
+        // Everything an action could change, as text.
+        let snapshot = || {
+            let db = &db;
+            async move {
+                coastguard_core::with_db!(db.store.db(), |pool| {
+                    let users: Vec<(i64, String, String, String, bool, i64)> = sqlx::query_as(
+                        "SELECT id, name, role, password_hash, disabled, session_epoch FROM users ORDER BY id",
+                    )
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                    let tokens: Vec<(i64, String, Option<i64>)> =
+                        sqlx::query_as("SELECT id, name, revoked_at FROM api_tokens ORDER BY id")
+                            .fetch_all(pool)
+                            .await
+                            .unwrap();
+                    format!("{users:?} {tokens:?}")
+                })
+            }
+        };
+        let before = snapshot().await;
+        exec("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        let failures = [
+            access::create_user(&state, &cli, new_user("carol", Role::Viewer))
+                .await
+                .err(),
+            access::update_user(&state, &cli, alice.id, Some(Role::Viewer), Some(true))
+                .await
+                .err(),
+            access::reset_password(&state, &cli, bob.id, "a brand new passphrase".into())
+                .await
+                .err(),
+            access::delete_user(&state, &cli, bob.id).await.err(),
+            access::create_token(&state, &cli, "ci-2", Role::Admin, None)
+                .await
+                .err(),
+            access::revoke_token(&state, &cli, token.token.id)
+                .await
+                .err(),
+        ];
+        for (i, f) in failures.iter().enumerate() {
+            assert!(matches!(f, Some(Error::Internal(_))), "action {i}: {f:?}");
+        }
+        exec("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+        assert_eq!(snapshot().await, before, "no action left a change behind");
+
+        // With the log back, the same actions commit, each with its record.
+        access::delete_user(&state, &cli, bob.id).await.unwrap();
+        access::revoke_token(&state, &cli, token.token.id)
+            .await
+            .unwrap();
+        let actions: Vec<String> = coastguard_core::with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(
+            actions,
+            [
+                "user.create",
+                "user.create",
+                "token.create",
+                "user.delete",
+                "token.revoke"
+            ]
+        );
+    });
+}
+
+/// The SLA, the image policy and suppressions change with their audit record or not at
+/// all.
+#[tokio::test]
+async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli();
+        let exec = |sql: &'static str| {
+            let db = &db;
+            async move {
+                coastguard_core::with_db!(db.store.db(), |pool| sqlx::query(sql)
+                    .execute(pool)
+                    .await
+                    .unwrap()
+                    .rows_affected());
+            }
+        };
+        let sla = coastguard_model::trends::SlaPolicy {
+            critical_days: 3,
+            ..Default::default()
+        };
+        let policy = coastguard_model::docker::Policy {
+            image_max_age_days: 30,
+            ..Default::default()
+        };
+        exec("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        assert!(coastguard_core::posture::set_sla(&state, &cli, sla)
+            .await
+            .is_err());
+        assert!(
+            coastguard_core::docker::manage::set_policy(&state, &cli, policy.clone())
+                .await
+                .is_err()
+        );
+        let suppression = coastguard_model::vulns::NewSuppression {
+            vuln_id: "CVE-2024-1234".into(),
+            image_id: None,
+            pkg_name: None,
+            kind: coastguard_model::vulns::SuppressionKind::Accepted,
+            justification: "compensating control".into(),
+            expires_in_days: None,
+        };
+        let analyst = cli.as_analyst();
+        assert!(coastguard_core::scans::manage::create_suppression(
+            &state,
+            &analyst,
+            suppression.clone()
+        )
+        .await
+        .is_err());
+        exec("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+        let suppressions: i64 = coastguard_core::with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM suppressions")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(suppressions, 0);
+        let id = coastguard_core::scans::manage::create_suppression(&state, &analyst, suppression)
+            .await
+            .unwrap();
+        coastguard_core::scans::manage::revoke_suppression(&state, &analyst, id)
+            .await
+            .unwrap();
+        assert_eq!(
+            coastguard_core::posture::sla(&state).await,
+            coastguard_model::trends::SlaPolicy::default()
+        );
+        assert_eq!(
+            coastguard_core::docker::collector::policy(&state).await,
+            coastguard_model::docker::Policy::default()
+        );
+        coastguard_core::posture::set_sla(&state, &cli, sla)
+            .await
+            .unwrap();
+        assert_eq!(coastguard_core::posture::sla(&state).await, sla);
+    });
+}

@@ -11,11 +11,7 @@ const PASSWORD: &str = "the right passphrase";
 async fn login_story() {
     crate::on_each_backend!(|db| {
         let hash = password::hash(PASSWORD.into()).await.unwrap();
-        let user = db
-            .store
-            .create_user("carol", Role::Viewer, &hash, 10)
-            .await
-            .unwrap();
+        let user = db.add_user("carol", Role::Viewer, &hash, 10).await;
         let policy = LoginPolicy::new(3, 900, 600);
         let t = 1_000_000;
 
@@ -78,17 +74,20 @@ async fn login_story() {
         );
 
         // A disabled user can't sign in, with the same generic outcome.
-        db.store
-            .update_user(
-                user.id,
-                &coastguard_core::store::users::UserChange {
-                    role: None,
-                    disabled: Some(true),
-                },
-                t,
-            )
-            .await
-            .unwrap();
+        let mut w = db.store.begin().await.unwrap();
+        w.update_user(
+            user.id,
+            &coastguard_core::store::users::UserChange {
+                role: None,
+                disabled: Some(true),
+            },
+            t,
+        )
+        .await
+        .unwrap();
+        let record = coastguard_core::store::AuditRecord::system("user.update", "user:carol");
+        w.audit(&record, t).await.unwrap();
+        w.commit().await.unwrap();
         let disabled = login(&db.store, policy, "carol", PASSWORD, None, t + 700)
             .await
             .unwrap();
@@ -187,10 +186,7 @@ async fn concurrent_reservations_never_exceed_the_limit() {
 async fn a_stranger_cannot_lock_the_owner_out() {
     crate::on_each_backend!(|db| {
         let hash = password::hash(PASSWORD.into()).await.unwrap();
-        db.store
-            .create_user("admin", Role::Admin, &hash, 10)
-            .await
-            .unwrap();
+        db.add_user("admin", Role::Admin, &hash, 10).await;
         let policy = LoginPolicy::new(5, 900, 900);
         let t = 2_000_000;
         let attempt = |name: &'static str, password: &'static str, ip: &'static str, at: i64| {

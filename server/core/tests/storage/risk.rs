@@ -214,22 +214,25 @@ async fn scores_follow_the_evidence_and_leave_suppressed_findings_out() {
         .await
         .unwrap()
         });
-        db.store
-            .create_suppression(
-                &coastguard_core::store::vulns::NewSuppressionRow {
-                    vuln_id: &vuln,
-                    image_id: None,
-                    pkg_name: None,
-                    kind: "not_affected",
-                    justification: "not reachable",
-                    source: "manual",
-                    created_by: "test",
-                    expires_at: None,
-                },
-                now,
-            )
-            .await
-            .unwrap();
+        let mut w = db.store.begin().await.unwrap();
+        w.create_suppression(
+            &coastguard_core::store::vulns::NewSuppressionRow {
+                vuln_id: &vuln,
+                image_id: None,
+                pkg_name: None,
+                kind: "not_affected",
+                justification: "not reachable",
+                source: "manual",
+                created_by: "test",
+                expires_at: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let record = coastguard_core::store::AuditRecord::system("suppression.create", "test");
+        w.audit(&record, now).await.unwrap();
+        w.commit().await.unwrap();
         db.store.apply_suppressions(None, now).await.unwrap();
         assert!(
             db.store.take_risk_stale().await.unwrap(),

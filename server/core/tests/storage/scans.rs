@@ -364,8 +364,8 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
         let affected = count(&db, "SELECT COUNT(*) FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id WHERE a.alias = 'CVE-2019-1549'").await;
         assert!(affected >= 1);
         let now = coastguard_core::now();
-        let id = db
-            .store
+        let mut w = db.store.begin().await.unwrap();
+        let id = w
             .create_suppression(
                 &coastguard_core::store::vulns::NewSuppressionRow {
                     vuln_id: "CVE-2019-1549",
@@ -381,6 +381,9 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             )
             .await
             .unwrap();
+        let record = coastguard_core::store::AuditRecord::system("suppression.create", "test");
+        w.audit(&record, now).await.unwrap();
+        w.commit().await.unwrap();
         db.store.apply_suppressions(None, now).await.unwrap();
         assert_counts_exact(&db).await;
         assert_eq!(
@@ -436,7 +439,11 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             count(&db, "SELECT COUNT(*) FROM findings WHERE state = 'open'").await,
             open_before
         );
-        db.store.revoke_suppression(id, now).await.unwrap();
+        let mut w = db.store.begin().await.unwrap();
+        w.revoke_suppression(id, now).await.unwrap();
+        let record = coastguard_core::store::AuditRecord::system("suppression.revoke", "test");
+        w.audit(&record, now).await.unwrap();
+        w.commit().await.unwrap();
 
         // A VEX not_affected statement for a package suppresses it, as a `vex` suppression.
         let vex = serde_json::json!({
