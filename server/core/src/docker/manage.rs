@@ -220,44 +220,34 @@ pub async fn accept_finding_at(
             ))
         }
     };
-    state
-        .store
-        .accept_config_finding(id, &by.principal.name, reason, until)
+    let mut w = state.store.begin().await?;
+    w.accept_config_finding(id, &by.principal.name, reason, until)
         .await
         .map_err(not_found("finding", id))?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "finding.accept",
-                Some(format!("config_finding:{id}")),
-                Some(json!({ "reason": reason, "until": until })),
-            ),
-            at,
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "finding.accept",
+        Some(format!("config_finding:{id}")),
+        Some(json!({ "reason": reason, "until": until })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(())
 }
 
 pub async fn unaccept_finding(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<()> {
-    state
-        .store
-        .unaccept_config_finding(id)
+    let mut w = state.store.begin().await?;
+    w.unaccept_config_finding(id)
         .await
         .map_err(not_found("finding", id))?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "finding.unaccept",
-                Some(format!("config_finding:{id}")),
-                None,
-            ),
-            now(),
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "finding.unaccept",
+        Some(format!("config_finding:{id}")),
+        None,
+    );
+    w.audit(&record, now()).await?;
+    w.commit().await?;
     Ok(())
 }
 

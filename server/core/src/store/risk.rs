@@ -39,18 +39,31 @@ struct FindingEvidenceRow {
     epss: Option<f64>,
 }
 
+const MARK_STALE: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, 'true', $2) \
+     ON CONFLICT (key) DO UPDATE SET value = 'true', updated_at = excluded.updated_at";
+
+impl super::Write {
+    /// Notes, with the action's other changes, that scores are out of date.
+    pub async fn mark_risk_stale(&mut self) -> StoreResult<()> {
+        crate::with_tx!(&mut self.tx, |t| sqlx::query(MARK_STALE)
+            .bind(STALE_KEY)
+            .bind(crate::now())
+            .execute(&mut **t)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
 impl Store {
     /// Notes that scores are out of date (an ingest, a sync, a triage decision).
     pub async fn mark_risk_stale(&self) -> StoreResult<()> {
-        with_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES ($1, 'true', $2) \
-             ON CONFLICT (key) DO UPDATE SET value = 'true', updated_at = excluded.updated_at"
-        )
-        .bind(STALE_KEY)
-        .bind(crate::now())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_db!(&self.db, |pool| sqlx::query(MARK_STALE)
+            .bind(STALE_KEY)
+            .bind(crate::now())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -779,16 +779,19 @@ impl Store {
             .await)?;
         Ok(rows.into_iter().map(FindingRow::view).collect())
     }
+}
 
+/// Risk acceptance, within an action's [`super::Write`].
+impl super::Write {
     /// An analyst accepts the risk of an open finding, optionally until a time.
     pub async fn accept_config_finding(
-        &self,
+        &mut self,
         id: i64,
         by: &str,
         reason: &str,
         until: Option<i64>,
     ) -> StoreResult<()> {
-        let changed = with_db!(&self.db, |pool| {
+        let changed = crate::with_tx!(&mut self.tx, |t| {
             sqlx::query(
             "UPDATE config_findings SET state = 'accepted', accepted_by = $2, accepted_reason = $3, accepted_until = $4 \
              WHERE id = $1 AND state <> 'resolved'"
@@ -797,14 +800,14 @@ impl Store {
         .bind(by)
         .bind(reason)
         .bind(until)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected())
         })?;
         match changed {
             1 => self.mark_risk_stale().await,
             _ => {
-                self.config_finding(id).await?;
+                self.config_finding_exists(id).await?;
                 Err(StoreError::Conflict(
                     "a resolved finding can't be accepted".into(),
                 ))
@@ -813,24 +816,35 @@ impl Store {
     }
 
     /// Withdraws an acceptance: the finding is open again.
-    pub async fn unaccept_config_finding(&self, id: i64) -> StoreResult<()> {
-        let changed = with_db!(&self.db, |pool| {
+    pub async fn unaccept_config_finding(&mut self, id: i64) -> StoreResult<()> {
+        let changed = crate::with_tx!(&mut self.tx, |t| {
             sqlx::query(
             "UPDATE config_findings SET state = 'open', accepted_by = NULL, accepted_reason = NULL, accepted_until = NULL \
              WHERE id = $1 AND state = 'accepted'"
         )
         .bind(id)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected())
         })?;
         match changed {
             1 => self.mark_risk_stale().await,
             _ => {
-                self.config_finding(id).await?;
+                self.config_finding_exists(id).await?;
                 Err(StoreError::Conflict("the finding is not accepted".into()))
             }
         }
+    }
+
+    /// `NotFound` unless a configuration finding with this id exists.
+    async fn config_finding_exists(&mut self, id: i64) -> StoreResult<()> {
+        let found: Option<i64> = crate::with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+            "SELECT id FROM config_findings WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?;
+        found.map(|_| ()).ok_or(StoreError::NotFound)
     }
 }
 

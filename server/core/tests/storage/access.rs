@@ -426,8 +426,8 @@ async fn user_and_token_changes_commit_with_their_audit_record_or_not_at_all() {
     });
 }
 
-/// The SLA, the image policy and suppressions change with their audit record or not at
-/// all.
+/// The SLA, the image policy, suppressions and risk acceptance change with their audit
+/// record or not at all.
 #[tokio::test]
 async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all() {
     crate::on_each_backend!(|db| {
@@ -451,7 +451,38 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             image_max_age_days: 30,
             ..Default::default()
         };
+        // A scanner's misconfiguration to accept.
+        let report = crate::scans::fixture("scans/trivy/misconfig-dockerfile.json");
+        let image = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
+        let analyst = cli.as_analyst();
+        coastguard_core::scans::ingest::ingest(
+            &state,
+            &analyst,
+            &report,
+            Some(image.into()),
+            "api",
+        )
+        .await
+        .unwrap();
+        let finding: i64 = coastguard_core::with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar("SELECT id FROM config_findings WHERE check_id LIKE 'trivy:%'")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        let accept = coastguard_model::inventory::AcceptRisk {
+            reason: "lab box".into(),
+            expires_in_days: None,
+        };
         exec("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        let accepted = coastguard_core::docker::manage::accept_finding(
+            &state,
+            &analyst,
+            finding,
+            accept.clone(),
+        )
+        .await;
+        assert!(accepted.is_err());
         assert!(coastguard_core::posture::set_sla(&state, &cli, sla)
             .await
             .is_err());
@@ -468,7 +499,6 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             justification: "compensating control".into(),
             expires_in_days: None,
         };
-        let analyst = cli.as_analyst();
         assert!(coastguard_core::scans::manage::create_suppression(
             &state,
             &analyst,
@@ -498,6 +528,20 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             coastguard_core::docker::collector::policy(&state).await,
             coastguard_model::docker::Policy::default()
         );
+        let finding_state: String = coastguard_core::with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar("SELECT state FROM config_findings WHERE id = $1")
+                .bind(finding)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(finding_state, "open");
+        coastguard_core::docker::manage::accept_finding(&state, &analyst, finding, accept)
+            .await
+            .unwrap();
+        coastguard_core::docker::manage::unaccept_finding(&state, &analyst, finding)
+            .await
+            .unwrap();
         coastguard_core::posture::set_sla(&state, &cli, sla)
             .await
             .unwrap();

@@ -259,10 +259,13 @@ async fn scores_follow_the_evidence_and_leave_suppressed_findings_out() {
              WHERE f.subject_kind = 'container' AND c.name = 'wild' AND f.check_id = 'container.privileged'",
         )
         .await;
-        db.store
-            .accept_config_finding(finding, "test", "lab box", None)
+        let mut w = db.store.begin().await.unwrap();
+        w.accept_config_finding(finding, "test", "lab box", None)
             .await
             .unwrap();
+        let record = coastguard_core::store::AuditRecord::system("finding.accept", "test");
+        w.audit(&record, now).await.unwrap();
+        w.commit().await.unwrap();
         assert!(db.store.take_risk_stale().await.unwrap());
         db.store.recompute_risk(now).await.unwrap();
         let wild_id = wild.id;
