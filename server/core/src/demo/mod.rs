@@ -106,18 +106,15 @@ pub async fn load(state: &AppState, password: &str, now: i64) -> Result<Loaded> 
     }
     // The mark first: a load that fails halfway still leaves a database that says
     // it is the demo's, and that `demo remove` may delete.
-    state
-        .store
-        .put_setting(
-            MARK_KEY,
-            &DemoMark {
-                version: VERSION,
-                loaded_at: now,
-            },
-            "demo",
-            now,
-        )
+    let mut w = state.store.begin().await?;
+    let mark = DemoMark {
+        version: VERSION,
+        loaded_at: now,
+    };
+    w.put_setting(MARK_KEY, &mark, "demo", now).await?;
+    w.audit(&crate::store::AuditRecord::system("demo.load", "demo"), now)
         .await?;
+    w.commit().await?;
     let cli = Authed::cli();
     for (name, role) in [
         ("admin", Role::Admin),

@@ -29,27 +29,6 @@ impl Store {
             }
         }))
     }
-
-    pub async fn put_setting<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        by: &str,
-        now: i64,
-    ) -> StoreResult<()> {
-        let raw = serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        with_db!(&self.db, |pool| {
-            sqlx::query(UPSERT_SETTING)
-                .bind(key)
-                .bind(&raw)
-                .bind(now)
-                .bind(by)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
 }
 
 impl Write {

@@ -346,16 +346,6 @@ async fn user_and_token_changes_commit_with_their_audit_record_or_not_at_all() {
         let token = access::create_token(&state, &cli, "ci", Role::Viewer, Some(30))
             .await
             .unwrap();
-        let exec = |sql: &'static str| {
-            let db = &db;
-            async move {
-                coastguard_core::with_db!(db.store.db(), |pool| sqlx::query(sql)
-                    .execute(pool)
-                    .await
-                    .unwrap()
-                    .rows_affected());
-            }
-        };
         // Everything an action could change, as text.
         let snapshot = || {
             let db = &db;
@@ -377,7 +367,7 @@ async fn user_and_token_changes_commit_with_their_audit_record_or_not_at_all() {
             }
         };
         let before = snapshot().await;
-        exec("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
         let failures = [
             access::create_user(&state, &cli, new_user("carol", Role::Viewer))
                 .await
@@ -399,7 +389,7 @@ async fn user_and_token_changes_commit_with_their_audit_record_or_not_at_all() {
         for (i, f) in failures.iter().enumerate() {
             assert!(matches!(f, Some(Error::Internal(_))), "action {i}: {f:?}");
         }
-        exec("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+        crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
         assert_eq!(snapshot().await, before, "no action left a change behind");
 
         // With the log back, the same actions commit, each with its record.
@@ -433,16 +423,6 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
     crate::on_each_backend!(|db| {
         let state = db.state();
         let cli = Authed::cli();
-        let exec = |sql: &'static str| {
-            let db = &db;
-            async move {
-                coastguard_core::with_db!(db.store.db(), |pool| sqlx::query(sql)
-                    .execute(pool)
-                    .await
-                    .unwrap()
-                    .rows_affected());
-            }
-        };
         let sla = coastguard_model::trends::SlaPolicy {
             critical_days: 3,
             ..Default::default()
@@ -474,7 +454,7 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             reason: "lab box".into(),
             expires_in_days: None,
         };
-        exec("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
         let accepted = coastguard_core::docker::manage::accept_finding(
             &state,
             &analyst,
@@ -506,7 +486,7 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
         )
         .await
         .is_err());
-        exec("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+        crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
         let suppressions: i64 = coastguard_core::with_db!(db.store.db(), |pool| {
             sqlx::query_scalar("SELECT COUNT(*) FROM suppressions")
                 .fetch_one(pool)

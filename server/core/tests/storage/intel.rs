@@ -182,16 +182,6 @@ async fn a_feed_is_stored_with_its_status_and_audit_record_or_not_at_all() {
     crate::on_each_backend!(|db| {
         let state = db.state();
         let cli = Authed::cli().as_analyst();
-        let exec = |sql: &'static str| {
-            let db = &db;
-            async move {
-                with_db!(db.store.db(), |pool| sqlx::query(sql)
-                    .execute(pool)
-                    .await
-                    .unwrap()
-                    .rows_affected());
-            }
-        };
         let count = |sql: &'static str| {
             let db = &db;
             async move {
@@ -202,11 +192,11 @@ async fn a_feed_is_stored_with_its_status_and_audit_record_or_not_at_all() {
             }
         };
         let feed = kev(&["CVE-2019-1549"]);
-        exec("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
         assert!(ingest(&state, &cli, &feed, None, "cli").await.is_err());
         assert_eq!(count("SELECT COUNT(*) FROM vulnerability_intel").await, 0);
         assert!(feeds(&state).await.unwrap().is_empty(), "no status either");
-        exec("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+        crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
 
         ingest(&state, &cli, &feed, None, "cli").await.unwrap();
         assert_eq!(count("SELECT COUNT(*) FROM vulnerability_intel").await, 1);

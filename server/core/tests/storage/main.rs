@@ -12,6 +12,18 @@ mod schema;
 mod sessions;
 mod snapshots;
 
+use coastguard_core::testing::TestDb;
+use coastguard_core::with_db;
+
+/// Runs one statement of test setup (or of a failure a test injects).
+pub(crate) async fn exec(db: &TestDb, sql: &str) {
+    with_db!(db.store.db(), |pool| sqlx::query(sql)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+}
+
 /// Runs `story` once per backend, naming the backend if it fails.
 #[macro_export]
 macro_rules! on_each_backend {

@@ -1413,27 +1413,16 @@ async fn a_report_is_stored_with_its_audit_record_or_not_at_all() {
             }]
         }))
         .unwrap();
-        let rename = |from: &'static str, to: &'static str| {
-            let db = &db;
-            async move {
-                with_db!(db.store.db(), |pool| sqlx::query(&format!(
-                    "ALTER TABLE {from} RENAME TO {to}"
-                ))
-                .execute(pool)
-                .await
-                .unwrap()
-                .rows_affected());
-            }
-        };
+
         // The audit log can't be written to: the upload fails and stores nothing.
-        rename("audit_log", "audit_log_away").await;
+        crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
         assert!(ingest(&state, &cli, &report, None, "api").await.is_err());
         assert!(ingest(&state, &cli, &vex, None, "api").await.is_err());
         for table in ["scans", "findings", "images", "suppressions"] {
             let n = count(&db, &format!("SELECT COUNT(*) FROM {table}")).await;
             assert_eq!(n, 0, "{table} after a failed upload");
         }
-        rename("audit_log_away", "audit_log").await;
+        crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
 
         let s = &ingest(&state, &cli, &report, None, "api").await.unwrap()[0];
         let v = &ingest(&state, &cli, &vex, None, "api").await.unwrap()[0];

@@ -2,6 +2,7 @@
 //! here: open counts, new and fixed, mean time to remediate and SLA breaches, on both
 //! backends.
 
+use crate::exec;
 use coastguard_core::store::snapshots::{day_name, day_start, Scope, DAY};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
@@ -212,15 +213,6 @@ async fn ninety_days_of_history_add_up_to_the_numbers_worked_by_hand() {
             .await
             .is_err());
     });
-}
-
-/// Runs one statement of test setup.
-async fn exec(db: &TestDb, sql: &str) {
-    with_db!(db.store.db(), |pool| sqlx::query(sql)
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .unwrap());
 }
 
 #[tokio::test]
