@@ -70,40 +70,35 @@ pub async fn add_engine(
             }
         }
     }
-    let row = state.store.add_docker_engine(&name, &config, now()).await?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "engine.add",
-                Some(format!("host:{}", row.id)),
-                Some(json!({ "name": name, "endpoint": config.endpoint })),
-            ),
-            now(),
-        )
-        .await?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    let row = w.add_docker_engine(&name, &config, at).await?;
+    let record = audit_by(
+        by,
+        "engine.add",
+        Some(format!("host:{}", row.id)),
+        Some(json!({ "name": name, "endpoint": config.endpoint })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(state.store.host_summary(row.id).await?)
 }
 
 pub async fn remove_engine(state: &AppState, by: &Authed<Admin>, id: i64) -> Result<()> {
-    let row = state
-        .store
+    let at = now();
+    let mut w = state.store.begin().await?;
+    let row = w
         .remove_docker_engine(id)
         .await
         .map_err(not_found("engine", id))?;
-    state
-        .store
-        .audit(
-            &audit_by(
-                by,
-                "engine.remove",
-                Some(format!("host:{id}")),
-                Some(json!({ "name": row.name })),
-            ),
-            now(),
-        )
-        .await?;
+    let record = audit_by(
+        by,
+        "engine.remove",
+        Some(format!("host:{id}")),
+        Some(json!({ "name": row.name })),
+    );
+    w.audit(&record, at).await?;
+    w.commit().await?;
     Ok(())
 }
 

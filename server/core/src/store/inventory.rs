@@ -129,6 +129,9 @@ struct StoredFinding {
     accepted_until: Option<i64>,
 }
 
+const ENGINE_SELECT: &str = "SELECT id, name, endpoint, config, status, last_error, last_seen_at, \
+     last_sync_at FROM hosts WHERE kind = 'docker' AND id = $1";
+
 /// A finding seen again with new details, or after it was resolved, or after its
 /// acceptance ran out.
 const REFRESH_FINDING: &str = "UPDATE config_findings SET severity = $2, evidence = $3, cis_section = $4, \
@@ -433,8 +436,7 @@ impl Store {
 
     pub async fn docker_engine(&self, id: i64) -> StoreResult<EngineRow> {
         with_db!(&self.db, |pool| sqlx::query_as::<_, EngineRow>(
-            "SELECT id, name, endpoint, config, status, last_error, last_seen_at, last_sync_at \
-             FROM hosts WHERE kind = 'docker' AND id = $1"
+            ENGINE_SELECT
         )
         .bind(id)
         .fetch_optional(pool)
@@ -442,49 +444,23 @@ impl Store {
         .ok_or(StoreError::NotFound)
     }
 
+    /// An engine Coastguard adds itself (the local one it finds at start-up, the demo's),
+    /// recorded as the system's action.
     pub async fn add_docker_engine(
         &self,
         name: &str,
         config: &EngineConfig,
         now: i64,
     ) -> StoreResult<EngineRow> {
-        let id: i64 = with_db!(&self.db, |pool| sqlx::query_scalar(
-            "INSERT INTO hosts (kind, name, endpoint, config, status, created_at, updated_at) \
-             VALUES ('docker', $1, $2, $3, 'pending', $4, $4) RETURNING id"
-        )
-        .bind(name)
-        .bind(&config.endpoint)
-        .bind(serde_json::to_string(config).unwrap_or_default())
-        .bind(now)
-        .fetch_one(pool)
-        .await)
-        .map_err(|e| {
-            StoreError::on_unique(e, format!("an engine named '{name}' already exists"))
-        })?;
-        self.docker_engine(id).await
-    }
-
-    /// Removes an engine and everything recorded under it (its containers and their
-    /// findings); images stay, as other engines may hold them.
-    pub async fn remove_docker_engine(&self, id: i64) -> StoreResult<EngineRow> {
-        let engine = self.docker_engine(id).await?;
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            sqlx::query(
-                "DELETE FROM config_findings WHERE (subject_kind = 'host' AND subject_id = $1) \
-                 OR (subject_kind = 'container' AND subject_id IN (SELECT id FROM containers WHERE host_id = $1))",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM hosts WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
-        Ok(engine)
+        let mut w = self.begin().await?;
+        let row = w.add_docker_engine(name, config, now).await?;
+        let record = super::AuditRecord {
+            detail: Some(serde_json::json!({ "name": name, "endpoint": config.endpoint })),
+            ..super::AuditRecord::system("engine.add", format!("host:{}", row.id))
+        };
+        w.audit(&record, now).await?;
+        w.commit().await?;
+        Ok(row)
     }
 
     /// The engine could not be reached: keep everything, say why and since when.
@@ -929,5 +905,62 @@ mod team_tests {
         let long = labels(&"x".repeat(200));
         let kept = team_of(&long).unwrap();
         assert!(crate::store::snapshots::Scope::team(kept).is_ok());
+    }
+}
+
+/// Engines an admin adds or removes, within an action's [`super::Write`].
+impl super::Write {
+    pub async fn add_docker_engine(
+        &mut self,
+        name: &str,
+        config: &EngineConfig,
+        now: i64,
+    ) -> StoreResult<EngineRow> {
+        let id: i64 = crate::with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+            "INSERT INTO hosts (kind, name, endpoint, config, status, created_at, updated_at) \
+             VALUES ('docker', $1, $2, $3, 'pending', $4, $4) RETURNING id"
+        )
+        .bind(name)
+        .bind(&config.endpoint)
+        .bind(serde_json::to_string(config).unwrap_or_default())
+        .bind(now)
+        .fetch_one(&mut **t)
+        .await)
+        .map_err(|e| {
+            StoreError::on_unique(e, format!("an engine named '{name}' already exists"))
+        })?;
+        self.docker_engine(id).await
+    }
+
+    /// Removes an engine and everything recorded under it (its containers and their
+    /// findings); images stay, as other engines may hold them.
+    pub async fn remove_docker_engine(&mut self, id: i64) -> StoreResult<EngineRow> {
+        let engine = self.docker_engine(id).await?;
+        crate::with_tx!(&mut self.tx, |t| {
+            sqlx::query(
+                "DELETE FROM config_findings WHERE (subject_kind = 'host' AND subject_id = $1) \
+                 OR (subject_kind = 'container' AND subject_id IN (SELECT id FROM containers WHERE host_id = $1))",
+            )
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query("DELETE FROM hosts WHERE id = $1")
+                .bind(id)
+                .execute(&mut **t)
+                .await?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(engine)
+    }
+
+    /// An engine as this transaction sees it.
+    async fn docker_engine(&mut self, id: i64) -> StoreResult<EngineRow> {
+        crate::with_tx!(&mut self.tx, |t| sqlx::query_as::<_, EngineRow>(
+            ENGINE_SELECT
+        )
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?
+        .ok_or(StoreError::NotFound)
     }
 }

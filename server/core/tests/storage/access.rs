@@ -416,8 +416,8 @@ async fn user_and_token_changes_commit_with_their_audit_record_or_not_at_all() {
     });
 }
 
-/// The SLA, the image policy, suppressions and risk acceptance change with their audit
-/// record or not at all.
+/// The SLA, the image policy, suppressions, risk acceptance and engines change with their
+/// audit record or not at all.
 #[tokio::test]
 async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all() {
     crate::on_each_backend!(|db| {
@@ -454,7 +454,19 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             reason: "lab box".into(),
             expires_in_days: None,
         };
+        let engine = |name: &str| coastguard_model::inventory::NewEngine {
+            name: name.into(),
+            endpoint: "unix:///run/no-engine-here.sock".into(),
+            ..Default::default()
+        };
+        let kept = coastguard_core::docker::manage::add_engine(&state, &cli, engine("kept"))
+            .await
+            .unwrap();
         crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        let added = coastguard_core::docker::manage::add_engine(&state, &cli, engine("new")).await;
+        assert!(added.is_err());
+        let removed = coastguard_core::docker::manage::remove_engine(&state, &cli, kept.id).await;
+        assert!(removed.is_err());
         let accepted = coastguard_core::docker::manage::accept_finding(
             &state,
             &analyst,
@@ -516,6 +528,13 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
                 .unwrap()
         });
         assert_eq!(finding_state, "open");
+        let engines: Vec<String> = coastguard_core::with_db!(db.store.db(), |pool| {
+            sqlx::query_scalar("SELECT name FROM hosts ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(engines, ["kept"]);
         coastguard_core::docker::manage::accept_finding(&state, &analyst, finding, accept)
             .await
             .unwrap();
