@@ -38,6 +38,22 @@ pub struct FeedRecord {
     pub audit: AuditRecord,
 }
 
+/// Writes what a feed import records (its status and its audit record) in the import's
+/// open transaction `$tx`.
+macro_rules! record_feed {
+    ($tx:expr, $record:expr, $now:expr) => {{
+        let r: &FeedRecord = $record;
+        sqlx::query(UPSERT_SETTING)
+            .bind(&r.setting_key)
+            .bind(&r.setting_value)
+            .bind($now)
+            .bind(&r.audit.actor_name)
+            .execute(&mut *$tx)
+            .await?;
+        audit_in!($tx, &r.audit, $now)?;
+    }};
+}
+
 /// What an import did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct IntelImport {
@@ -124,15 +140,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             let done = IntelImport { matched, changed };
-            let r = record(done);
-            sqlx::query(UPSERT_SETTING)
-                .bind(&r.setting_key)
-                .bind(&r.setting_value)
-                .bind(now)
-                .bind(&r.audit.actor_name)
-                .execute(&mut *tx)
-                .await?;
-            audit_in!(tx, &r.audit, now)?;
+            record_feed!(tx, &record(done), now);
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         })?;
@@ -185,15 +193,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             let done = IntelImport { matched, changed };
-            let r = record(done);
-            sqlx::query(UPSERT_SETTING)
-                .bind(&r.setting_key)
-                .bind(&r.setting_value)
-                .bind(now)
-                .bind(&r.audit.actor_name)
-                .execute(&mut *tx)
-                .await?;
-            audit_in!(tx, &r.audit, now)?;
+            record_feed!(tx, &record(done), now);
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         })?;
