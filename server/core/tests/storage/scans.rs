@@ -1472,32 +1472,29 @@ async fn a_scanner_finding_whose_acceptance_ran_out_reopens_when_seen_again() {
             }
         };
         assert_eq!(states().await, vec!["open".to_string()]);
+        let accept_until = |until: i64| {
+            let db = &db;
+            async move {
+                with_db!(db.store.db(), |pool| {
+                    sqlx::query(
+                    "UPDATE config_findings SET state = 'accepted', accepted_until = $1 WHERE check_id LIKE 'trivy:%'"
+                )
+                .bind(until)
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected()
+                });
+            }
+        };
         // Accepted until a moment that has passed (housekeeping has not run since).
-        with_db!(db.store.db(), |pool| {
-            sqlx::query(
-            "UPDATE config_findings SET state = 'accepted', accepted_until = $1 WHERE check_id LIKE 'trivy:%'"
-        )
-        .bind(coastguard_core::now() - 60)
-        .execute(pool)
-        .await
-        .unwrap()
-        .rows_affected()
-        });
+        accept_until(coastguard_core::now() - 60).await;
         ingest(&state, &cli, &report, Some(IMAGE.into()), "api")
             .await
             .unwrap();
         assert_eq!(states().await, vec!["open".to_string()]);
         // One still within its acceptance stays accepted.
-        with_db!(db.store.db(), |pool| {
-            sqlx::query(
-            "UPDATE config_findings SET state = 'accepted', accepted_until = $1 WHERE check_id LIKE 'trivy:%'"
-        )
-        .bind(coastguard_core::now() + 3600)
-        .execute(pool)
-        .await
-        .unwrap()
-        .rows_affected()
-        });
+        accept_until(coastguard_core::now() + 3600).await;
         ingest(&state, &cli, &report, Some(IMAGE.into()), "api")
             .await
             .unwrap();
