@@ -61,6 +61,13 @@ impl Db {
 }
 
 impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
@@ -75,7 +82,34 @@ pub enum Backend {
     Postgres,
 }
 
+/// Which [`Backend`] a sqlx database type is, as a constant: code generic over the
+/// database (or compiled once per backend by [`with_db!`]) asks this, never the name.
+pub trait Dialect: sqlx::Database {
+    const BACKEND: Backend;
+}
+
+impl Dialect for sqlx::Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+}
+
+impl Dialect for sqlx::Postgres {
+    const BACKEND: Backend = Backend::Postgres;
+}
+
+/// The backend an open transaction runs on.
+pub fn backend_of<DB: Dialect>(_: &sqlx::Transaction<'_, DB>) -> Backend {
+    DB::BACKEND
+}
+
 impl Backend {
+    /// See [`Db::batch_params`].
+    pub fn batch_params(self) -> usize {
+        match self {
+            Backend::Sqlite => 400,
+            Backend::Postgres => 6000,
+        }
+    }
+
     pub fn of_url(url: &str) -> Result<Backend, ConnectError> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
@@ -163,10 +197,7 @@ impl Db {
     /// square of its parameters: 10,000 findings took 1.1 s in 400-row statements and
     /// 0.22 s in 25-row ones (docs/benchmarks.md). Postgres pays per round trip instead.
     pub fn batch_params(&self) -> usize {
-        match self {
-            Db::Sqlite(_) => 400,
-            Db::Postgres(_) => 6000,
-        }
+        self.backend().batch_params()
     }
 
     pub fn backend(&self) -> Backend {
@@ -250,10 +281,10 @@ impl Db {
 /// with "database is locked" (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not
 /// retry) whenever another writer committed in between, as an ingest and the
 /// suppressions job did. Postgres begins as usual.
-pub async fn begin_write<DB: sqlx::Database>(
+pub async fn begin_write<DB: Dialect>(
     pool: &sqlx::Pool<DB>,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-    if DB::NAME == "SQLite" {
+    if DB::BACKEND == Backend::Sqlite {
         pool.begin_with("BEGIN IMMEDIATE").await
     } else {
         pool.begin().await

@@ -9,9 +9,9 @@ use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
 use crate::store::intel::{FeedRecord, IntelImport};
-use crate::store::vulns::{
-    ingest_record, repository_and_tag, strip_repo, ScanSource, Target, VexRow, VexTarget,
-};
+use super::reconcile::{repository_and_tag, strip_repo, Target};
+use super::store::{ingest_record, ScanSource};
+use crate::store::vulns::{VexRow, VexTarget};
 use crate::{now, AppState};
 use coastguard_model::vulns::{FeedStatus, IngestSummary, VexMatch};
 use sha2::{Digest, Sha256};
@@ -182,26 +182,22 @@ pub async fn ingest_at(
                     .filter(|i| !i.trim().is_empty())
                     .map(|i| i.trim().to_string()),
             };
-            // The audit record of each report is written in the transaction that
-            // stores it. What follows is derived state that the housekeeping job
-            // recomputes every run, so a failure here is repaired there.
+            // One upload, one commit: the reports, their records, the suppressions
+            // they meet and the coverage gaps a scan closes.
             let actor = audit_by(by, "scan.ingest", None, None);
-            let summaries = state
-                .store
+            let policy = crate::docker::collector::policy(state).await;
+            let mut w = state.store.begin().await?;
+            let summaries = w
                 .ingest_reports(&reports, &target, &source, &actor, at)
                 .await?;
             for s in &summaries {
                 if let Some(image) = &s.image {
-                    state.store.apply_suppressions(Some(image.id), at).await?;
+                    w.apply_suppressions(Some(image.id), at).await?;
                 }
             }
-            // A scan of a running image closes its coverage gap now, not at the next
-            // housekeeping run.
-            let policy = crate::docker::collector::policy(state).await;
-            state
-                .store
-                .evaluate_scan_coverage(policy.scan_max_age_days, at)
+            w.evaluate_scan_coverage(policy.scan_max_age_days, at)
                 .await?;
+            w.commit().await?;
             summaries
         }
         Document::Feed(feed) => vec![import_feed(state, by, &feed, channel, at).await?],
@@ -325,8 +321,6 @@ async fn ingest_vex(
         .store
         .apply_vex(&rows, &by.principal.name, record, at)
         .await?;
-    // Derived state, recomputed by every housekeeping run too.
-    state.store.apply_suppressions(None, at).await?;
     Ok(summary)
 }
 

@@ -81,10 +81,10 @@ pub async fn create_suppression_at(
                      "kind": input.kind.as_str(), "justification": justification, "expires_at": expires_at }),
         ),
     );
+    // The findings it suppresses change with it, in the same commit.
+    w.apply_suppressions(input.image_id, at).await?;
     w.audit(&record, at).await?;
     w.commit().await?;
-    // Derived state (the housekeeping job recomputes it every run too).
-    state.store.apply_suppressions(input.image_id, at).await?;
     Ok(id)
 }
 
@@ -101,9 +101,9 @@ pub async fn revoke_suppression(state: &AppState, by: &Authed<Analyst>, id: i64)
         Some(format!("suppression:{id}")),
         None,
     );
+    w.apply_suppressions(None, at).await?;
     w.audit(&record, at).await?;
     w.commit().await?;
-    state.store.apply_suppressions(None, at).await?;
     Ok(())
 }
 

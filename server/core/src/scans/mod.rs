@@ -14,7 +14,9 @@ pub mod intel;
 pub mod manage;
 pub mod openvex;
 pub mod pkg;
+pub mod reconcile;
 pub mod sarif;
+pub mod store;
 pub mod trivy;
 pub mod vex;
 

@@ -3,12 +3,12 @@
 //! names (through their aliases) when a feed is imported and when a report brings a new
 //! vulnerability.
 
-use super::audit::{audit_in, AuditRecord};
+use super::audit::AuditRecord;
+use super::query::{push_list, IDS_PER_LIST};
 use super::settings::UPSERT_SETTING;
-use super::vulns::{placeholders, BATCH};
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreResult, Write};
 use crate::scans::intel::{EpssScore, KevEntry};
-use crate::with_db;
+use crate::with_tx;
 
 /// Marks known-exploited every vulnerability one of whose ids the catalog lists (and
 /// that is not marked yet). A report's own mark is never taken away.
@@ -38,22 +38,6 @@ pub struct FeedRecord {
     pub audit: AuditRecord,
 }
 
-/// Writes what a feed import records (its status and its audit record) in the import's
-/// open transaction `$tx`.
-macro_rules! record_feed {
-    ($tx:expr, $record:expr, $now:expr) => {{
-        let r: &FeedRecord = $record;
-        sqlx::query(UPSERT_SETTING)
-            .bind(&r.setting_key)
-            .bind(&r.setting_value)
-            .bind($now)
-            .bind(&r.audit.actor_name)
-            .execute(&mut *$tx)
-            .await?;
-        audit_in!($tx, &r.audit, $now)?;
-    }};
-}
-
 /// What an import did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct IntelImport {
@@ -63,143 +47,147 @@ pub struct IntelImport {
     pub changed: i64,
 }
 
-/// Applies the stored intelligence to vulnerabilities `$1..$n` (new ones, in the
-/// transaction `$tx` that created them).
-macro_rules! apply_intel_to {
-    ($tx:expr, $ids:expr) => {{
-        let ids: &[i64] = $ids;
-        for chunk in ids.chunks($crate::store::vulns::BATCH) {
-            let only = format!(
-                " AND id IN ({})",
-                $crate::store::vulns::placeholders(1, chunk.len())
-            );
-            for base in [
-                $crate::store::intel::APPLY_KEV,
-                $crate::store::intel::APPLY_EPSS,
-            ] {
-                let sql = format!("{base}{only}");
-                let mut q = sqlx::query(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *$tx).await?;
+impl Write {
+    /// Applies the stored intelligence to these vulnerabilities (new ones, or ones known
+    /// by a new id).
+    pub(crate) async fn apply_intel_to(&mut self, ids: &[i64]) -> StoreResult<()> {
+        for chunk in ids.chunks(IDS_PER_LIST) {
+            for base in [APPLY_KEV, APPLY_EPSS] {
+                with_tx!(&mut self.tx, |t| {
+                    let mut q = sqlx::QueryBuilder::new(base);
+                    q.push(" AND id IN ");
+                    push_list(&mut q, chunk);
+                    q.build().execute(&mut **t).await
+                })?;
             }
         }
-    }};
+        Ok(())
+    }
+
+    /// What a feed import records with its data: its status and its audit record.
+    async fn record_feed(&mut self, r: &FeedRecord, now: i64) -> StoreResult<()> {
+        with_tx!(&mut self.tx, |t| sqlx::query(UPSERT_SETTING)
+            .bind(&r.setting_key)
+            .bind(&r.setting_value)
+            .bind(now)
+            .bind(&r.audit.actor_name)
+            .execute(&mut **t)
+            .await)?;
+        self.audit(&r.audit, now).await
+    }
+
+    /// Runs `sql` and returns the rows it changed.
+    async fn run(&mut self, sql: &str) -> StoreResult<i64> {
+        Ok(with_tx!(&mut self.tx, |t| sqlx::query(sql)
+            .execute(&mut **t)
+            .await
+            .map(|r| r.rows_affected() as i64))?)
+    }
+
+    async fn count(&mut self, sql: &str) -> StoreResult<i64> {
+        Ok(with_tx!(&mut self.tx, |t| sqlx::query_scalar(sql)
+            .fetch_one(&mut **t)
+            .await)?)
+    }
 }
-pub(crate) use apply_intel_to;
 
 impl Store {
     /// Replaces the KEV catalog: the CVEs it lists are known exploited; in
     /// `vulnerability_intel`, those an earlier catalog listed and this one does not are
     /// no longer. A vulnerability keeps a mark once given (a report may have given it;
-    /// CISA removes entries very rarely). One transaction.
+    /// CISA removes entries very rarely). One commit, with its status and record.
     pub async fn import_kev(
         &self,
         entries: &[KevEntry],
         record: impl Fn(IntelImport) -> FeedRecord,
         now: i64,
     ) -> StoreResult<IntelImport> {
-        let cols = 5;
-        let per = (self.db.batch_params() / cols).min(BATCH);
-        let out = with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            sqlx::query(
-                "UPDATE vulnerability_intel SET known_exploited = FALSE, kev_added = NULL, kev_due = NULL, \
-                 kev_ransomware = FALSE, updated_at = $1 WHERE known_exploited = TRUE",
-            )
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            for chunk in entries.chunks(per) {
-                let rows: Vec<String> = (0..chunk.len())
-                    .map(|i| format!("({}, TRUE)", placeholders(i * cols + 1, cols)))
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO vulnerability_intel (cve, kev_added, kev_due, kev_ransomware, updated_at, known_exploited) \
-                     VALUES {} ON CONFLICT (cve) DO UPDATE SET known_exploited = TRUE, kev_added = excluded.kev_added, \
-                     kev_due = excluded.kev_due, kev_ransomware = excluded.kev_ransomware, updated_at = excluded.updated_at",
-                    rows.join(", ")
+        let mut w = self.begin().await?;
+        with_tx!(&mut w.tx, |t| sqlx::query(
+            "UPDATE vulnerability_intel SET known_exploited = FALSE, kev_added = NULL, kev_due = NULL, \
+             kev_ransomware = FALSE, updated_at = $1 WHERE known_exploited = TRUE",
+        )
+        .bind(now)
+        .execute(&mut **t)
+        .await)?;
+        let per = w.batch_params() / 5;
+        for chunk in entries.chunks(per) {
+            with_tx!(&mut w.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO vulnerability_intel (cve, kev_added, kev_due, kev_ransomware, updated_at, known_exploited) ",
                 );
-                let mut q = sqlx::query(&sql);
-                for e in chunk {
-                    q = q
-                        .bind(&e.cve)
-                        .bind(&e.date_added)
-                        .bind(&e.due_date)
-                        .bind(e.ransomware)
-                        .bind(now);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            let changed = sqlx::query(APPLY_KEV)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as i64;
-            let matched: i64 = sqlx::query_scalar(&format!("{MATCHED}i.known_exploited = TRUE"))
-                .fetch_one(&mut *tx)
-                .await?;
-            let done = IntelImport { matched, changed };
-            record_feed!(tx, &record(done), now);
-            tx.commit().await?;
-            Ok::<_, StoreError>(done)
-        })?;
-        if out.changed > 0 {
-            self.mark_risk_stale().await?;
+                q.push_values(chunk, |mut row, e| {
+                    row.push_bind(&e.cve)
+                        .push_bind(&e.date_added)
+                        .push_bind(&e.due_date)
+                        .push_bind(e.ransomware)
+                        .push_bind(now)
+                        .push("TRUE");
+                });
+                q.push(
+                    " ON CONFLICT (cve) DO UPDATE SET known_exploited = TRUE, kev_added = excluded.kev_added, \
+                     kev_due = excluded.kev_due, kev_ransomware = excluded.kev_ransomware, updated_at = excluded.updated_at",
+                );
+                q.build().execute(&mut **t).await
+            })?;
         }
-        Ok(out)
+        let changed = w.run(APPLY_KEV).await?;
+        let matched = w.count(&format!("{MATCHED}i.known_exploited = TRUE")).await?;
+        let done = IntelImport { matched, changed };
+        w.record_feed(&record(done), now).await?;
+        if changed > 0 {
+            w.risk_changed();
+        }
+        w.commit().await?;
+        Ok(done)
     }
 
     /// Stores EPSS scores (a newer score replaces an older one) and gives them to the
-    /// vulnerabilities they name. One transaction.
+    /// vulnerabilities they name. One commit, with its status and record.
     pub async fn import_epss(
         &self,
         scores: &[EpssScore],
         record: impl Fn(IntelImport) -> FeedRecord,
         now: i64,
     ) -> StoreResult<IntelImport> {
-        let cols = 4;
-        let per = (self.db.batch_params() / cols).min(BATCH);
-        let out = with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            for chunk in scores.chunks(per) {
-                let rows: Vec<String> = (0..chunk.len())
-                    .map(|i| format!("({})", placeholders(i * cols + 1, cols)))
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO vulnerability_intel (cve, epss, epss_percentile, updated_at) VALUES {} \
-                     ON CONFLICT (cve) DO UPDATE SET epss = excluded.epss, \
-                     epss_percentile = excluded.epss_percentile, updated_at = excluded.updated_at",
-                    rows.join(", ")
+        let mut w = self.begin().await?;
+        let per = w.batch_params() / 4;
+        for chunk in scores.chunks(per) {
+            with_tx!(&mut w.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO vulnerability_intel (cve, epss, epss_percentile, updated_at) ",
                 );
-                let mut q = sqlx::query(&sql);
-                for s in chunk {
-                    q = q.bind(&s.cve).bind(s.epss).bind(s.percentile).bind(now);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            // Only scores that differ count as changes (re-importing a day is no change).
-            let changed: i64 = sqlx::query_scalar(
+                q.push_values(chunk, |mut row, s| {
+                    row.push_bind(&s.cve)
+                        .push_bind(s.epss)
+                        .push_bind(s.percentile)
+                        .push_bind(now);
+                });
+                q.push(
+                    " ON CONFLICT (cve) DO UPDATE SET epss = excluded.epss, \
+                     epss_percentile = excluded.epss_percentile, updated_at = excluded.updated_at",
+                );
+                q.build().execute(&mut **t).await
+            })?;
+        }
+        // Only scores that differ count as changes (re-importing a day is no change).
+        let changed = w
+            .count(
                 "SELECT COUNT(*) FROM vulnerabilities v WHERE v.epss IS DISTINCT FROM (SELECT MAX(i.epss) \
                  FROM vulnerability_aliases a JOIN vulnerability_intel i ON i.cve = a.alias \
                  WHERE a.vulnerability_id = v.id AND i.epss IS NOT NULL) \
                  AND EXISTS (SELECT 1 FROM vulnerability_aliases a JOIN vulnerability_intel i ON i.cve = a.alias \
                  WHERE a.vulnerability_id = v.id AND i.epss IS NOT NULL)",
             )
-            .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(APPLY_EPSS).execute(&mut *tx).await?;
-            let matched: i64 = sqlx::query_scalar(&format!("{MATCHED}i.epss IS NOT NULL"))
-                .fetch_one(&mut *tx)
-                .await?;
-            let done = IntelImport { matched, changed };
-            record_feed!(tx, &record(done), now);
-            tx.commit().await?;
-            Ok::<_, StoreError>(done)
-        })?;
-        if out.changed > 0 {
-            self.mark_risk_stale().await?;
+        w.run(APPLY_EPSS).await?;
+        let matched = w.count(&format!("{MATCHED}i.epss IS NOT NULL")).await?;
+        let done = IntelImport { matched, changed };
+        w.record_feed(&record(done), now).await?;
+        if changed > 0 {
+            w.risk_changed();
         }
-        Ok(out)
+        w.commit().await?;
+        Ok(done)
     }
 }

@@ -4,11 +4,14 @@
 //! containers get `gone_at`, images get `gone_at` per host, and findings of things no
 //! longer seen are resolved, so history stays.
 
-use super::{Store, StoreError, StoreResult};
+use super::config_findings::{Content, Key, Scope};
+use super::query::Arg;
+use super::{Store, StoreError, StoreResult, Write};
 use crate::docker::checks::Detected;
+use crate::lifecycle::Coverage;
 use crate::docker::collect::Snapshot;
 use crate::docker::engine::EngineConfig;
-use crate::with_db;
+use crate::{with_db, with_tx};
 use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts};
 use coastguard_model::findings::SubjectKind;
 
@@ -42,14 +45,6 @@ pub struct SubjectFindings<'a> {
     pub found: Vec<Detected>,
 }
 
-/// Which checks a pass evaluated: drift is evaluated on its own schedule, so a full
-/// sync must not resolve drift findings, nor a drift pass anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pass {
-    Configuration,
-    Drift,
-}
-
 pub const DRIFT_CHECK: &str = "container.drift";
 
 /// The checks the periodic runtime pass owns (what a running container does: files it
@@ -78,16 +73,6 @@ macro_rules! docker_owned {
     };
 }
 
-/// Resolves the findings of one subject that this pass did not see again.
-const RESOLVE_UNSEEN: &str = concat!(
-    "UPDATE config_findings SET state = 'resolved', resolved_at = $3 \
-     WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'resolved' AND seen_pass <> $5 \
-       AND ((check_id IN ",
-    runtime_checks!(),
-    ") = $4) AND ",
-    docker_owned!("")
-);
-
 const UPSERT_IMAGE: &str = "INSERT INTO images \
      (digest, size_bytes, created, os, arch, user_name, config, first_seen_at, last_seen_at, inventory_seen_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) \
@@ -114,90 +99,8 @@ const MERGE_IMAGE: &[&str] = &[
     "DELETE FROM images WHERE id = $2",
 ];
 
-/// A stored finding, for the comparison a full sync makes.
-#[derive(sqlx::FromRow)]
-struct StoredFinding {
-    id: i64,
-    check_id: String,
-    subject_kind: String,
-    subject_id: i64,
-    instance: String,
-    severity: String,
-    cis_section: Option<String>,
-    evidence: Option<String>,
-    state: String,
-    accepted_until: Option<i64>,
-}
-
 const ENGINE_SELECT: &str = "SELECT id, name, endpoint, config, status, last_error, last_seen_at, \
      last_sync_at FROM hosts WHERE kind = 'docker' AND id = $1";
-
-/// A finding seen again with new details, or after it was resolved, or after its
-/// acceptance ran out.
-const REFRESH_FINDING: &str = "UPDATE config_findings SET severity = $2, evidence = $3, cis_section = $4, \
-     last_seen_at = $5, seen_pass = $6, \
-     reopened_at = CASE WHEN state = 'resolved' THEN $5 ELSE reopened_at END, \
-     resolved_at = CASE WHEN state = 'resolved' THEN NULL ELSE resolved_at END, \
-     state = CASE WHEN state = 'resolved' THEN 'open' \
-                  WHEN state = 'accepted' AND accepted_until IS NOT NULL AND accepted_until <= $5 THEN 'open' \
-                  ELSE state END \
-     WHERE id = $1";
-
-/// A finding's `last_seen_at` is kept to within this many seconds: rewriting every
-/// unchanged finding on every sync would cost more than the precision is worth.
-pub const LAST_SEEN_GRANULARITY: i64 = 3600;
-
-/// Rows per multi-row statement: few round trips, far below both backends' limits on
-/// bound parameters (SQLite 32766, Postgres 65535).
-const CONTAINER_BATCH: usize = 100;
-pub(super) const FINDING_BATCH: usize = 200;
-
-pub(super) const UPSERT_FINDING_HEAD: &str = "INSERT INTO config_findings \
-     (check_id, subject_kind, subject_id, instance, severity, cis_section, evidence, state, first_seen_at, last_seen_at, seen_pass) VALUES ";
-
-/// What becomes of a configuration finding an upsert finds stored (the end of its
-/// `DO UPDATE SET`): a resolved one reopens; an accepted one whose acceptance has run out
-/// is open again; any other keeps its state. Every configuration finding upsert (engine
-/// checks, scanners' misconfigurations) ends with it.
-macro_rules! seen_again {
-    () => {
-        "state = CASE WHEN config_findings.state = 'resolved' THEN 'open' \
-                    WHEN config_findings.state = 'accepted' AND config_findings.accepted_until IS NOT NULL \
-                         AND config_findings.accepted_until <= excluded.last_seen_at THEN 'open' \
-                    ELSE config_findings.state END, \
-       reopened_at = CASE WHEN config_findings.state = 'resolved' THEN excluded.last_seen_at \
-                          ELSE config_findings.reopened_at END, \
-       resolved_at = CASE WHEN config_findings.state = 'resolved' THEN NULL ELSE config_findings.resolved_at END"
-    };
-}
-pub(super) use seen_again;
-
-/// The conflict clause shared by single and batched finding upserts.
-pub(super) const UPSERT_FINDING_TAIL: &str = concat!(
-    " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET \
-       severity = excluded.severity, cis_section = excluded.cis_section, evidence = excluded.evidence, \
-       last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, ",
-    seen_again!()
-);
-
-/// Nine parameters per finding row, from `$first` on.
-pub(super) fn finding_row_template(first: usize) -> (String, usize) {
-    let p = |i: usize| format!("${}", first + i);
-    let row = format!(
-        "({}, {}, {}, {}, {}, {}, {}, 'open', {}, {}, {})",
-        p(0),
-        p(1),
-        p(2),
-        p(3),
-        p(4),
-        p(5),
-        p(6),
-        p(7),
-        p(7),
-        p(8)
-    );
-    (row, 9)
-}
 
 /// The container label that names the team a container belongs to (trends per team).
 pub const TEAM_LABEL: &str = "team";
@@ -213,7 +116,7 @@ pub fn team_of(labels: &std::collections::BTreeMap<String, String>) -> Option<&s
 
 const UPSERT_CONTAINER_HEAD: &str = "INSERT INTO containers \
      (host_id, external_id, name, image_ref, image_id, state, created, started_at, restart_count, \
-      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass, team) VALUES ";
+      privileged, user_name, read_only_rootfs, config, first_seen_at, last_seen_at, gone_at, seen_pass, team) ";
 
 const UPSERT_CONTAINER_TAIL: &str = " ON CONFLICT (host_id, external_id) DO UPDATE SET name = excluded.name, \
        image_ref = excluded.image_ref, image_id = excluded.image_id, state = excluded.state, \
@@ -222,38 +125,6 @@ const UPSERT_CONTAINER_TAIL: &str = " ON CONFLICT (host_id, external_id) DO UPDA
        read_only_rootfs = excluded.read_only_rootfs, config = excluded.config, \
        last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass, team = excluded.team \
      RETURNING id, external_id";
-
-/// Sixteen parameters per container row, from `$first` on; the image id is looked up
-/// by digest, first and last seen are both `now`, gone_at is NULL.
-fn container_row_template(first: usize) -> (String, usize) {
-    let p = |i: usize| format!("${}", first + i);
-    let row = format!(
-        "({}, {}, {}, {}, (SELECT id FROM images WHERE digest = {}), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {}, {})",
-        p(0), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(13), p(14), p(15)
-    );
-    (row, 16)
-}
-
-/// `head` + `rows` row templates, numbered on + `tail`.
-pub(super) fn batch_sql(
-    head: &str,
-    row: &dyn Fn(usize) -> (String, usize),
-    rows: usize,
-    tail: &str,
-) -> String {
-    let mut sql = String::from(head);
-    let mut next = 1;
-    for i in 0..rows {
-        let (values, used) = row(next);
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&values);
-        next += used;
-    }
-    sql.push_str(tail);
-    sql
-}
 
 /// `repo:tag` → (registry, repository, tag).
 fn split_tag(reference: &str) -> Option<(String, String, String)> {
@@ -267,43 +138,80 @@ fn split_tag(reference: &str) -> Option<(String, String, String)> {
     ))
 }
 
-macro_rules! upsert_findings {
-    ($tx:expr, $kind:expr, $subject_id:expr, $found:expr, $pass:expr, $now:expr, $pass_id:expr) => {{
-        for d in $found {
-            sqlx::query(&batch_sql(
-                UPSERT_FINDING_HEAD,
-                &finding_row_template,
-                1,
-                UPSERT_FINDING_TAIL,
-            ))
-            .bind(d.check.id)
-            .bind($kind.as_str())
-            .bind($subject_id)
-            .bind(&d.instance)
-            .bind(d.severity.as_str())
-            .bind(d.check.cis)
-            .bind(&d.evidence)
-            .bind($now)
-            .bind($pass_id)
-            .execute(&mut *$tx)
-            .await?;
-        }
-        sqlx::query(RESOLVE_UNSEEN)
-            .bind($kind.as_str())
-            .bind($subject_id)
-            .bind($now)
-            .bind($pass == Pass::Drift)
-            .bind($pass_id)
-            .execute(&mut *$tx)
-            .await?;
-    }};
+/// The stored findings a Docker pass owns on the subjects `conditions` select (with
+/// `args`): the configuration pass owns every catalogue check but the runtime ones, the
+/// runtime pass only those.
+fn docker_scope(subjects: Vec<(&str, Vec<Arg>)>, runtime: bool) -> Scope {
+    let checks = if runtime {
+        concat!("cf.check_id IN ", runtime_checks!())
+    } else {
+        concat!("cf.check_id NOT IN ", runtime_checks!())
+    };
+    Scope {
+        parts: subjects
+            .into_iter()
+            .map(|(s, args)| (format!("{s} AND {checks} AND {}", docker_owned!("cf.")), args))
+            .collect(),
+    }
 }
 
-macro_rules! upsert_image {
-    ($tx:expr, $host_id:expr, $image:expr, $now:expr, $pass_id:expr) => {{
-        let image: &ImageFacts = $image;
+/// Every stored finding of the subjects `condition` selects (`$1`), whoever found it:
+/// for subjects that are gone.
+fn all_of(condition: &str, id: i64) -> Scope {
+    Scope {
+        parts: vec![(
+            format!("{condition} AND cf.state <> 'resolved'"),
+            vec![Arg::Int(id)],
+        )],
+    }
+}
+
+/// What the Docker checks found, as the lifecycle compares it.
+fn found_on(kind: SubjectKind, subject_id: i64, found: &[Detected]) -> Vec<(Key, Content)> {
+    found
+        .iter()
+        .map(|d| {
+            (
+                Key {
+                    check_id: d.check.id.to_string(),
+                    subject_kind: kind.as_str(),
+                    subject_id,
+                    instance: d.instance.clone(),
+                },
+                Content {
+                    severity: d.severity.as_str().to_string(),
+                    cis_section: d.check.cis.map(str::to_string),
+                    evidence: d.evidence.clone(),
+                    title: None,
+                    remediation: None,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Containers per upsert statement.
+const CONTAINER_BATCH: usize = 100;
+
+const UPSERT_TAG: &str = "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
+     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (image_id, registry, repository, tag) \
+     DO UPDATE SET last_seen_at = excluded.last_seen_at";
+
+const INSERT_DIGEST: &str = "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
+     ON CONFLICT (digest, image_id, repository) DO NOTHING";
+
+/// Inventory writes, inside a pass's or an action's [`Write`].
+impl Write {
+    /// Records an image an engine holds, its names, and that this host has it.
+    async fn upsert_image(
+        &mut self,
+        host_id: i64,
+        image: &ImageFacts,
+        now: i64,
+        pass: i64,
+    ) -> StoreResult<i64> {
         let config = serde_json::to_string(image).unwrap_or_default();
-        let id: i64 = sqlx::query_scalar(UPSERT_IMAGE)
+        let id: i64 = with_tx!(&mut self.tx, |t| sqlx::query_scalar(UPSERT_IMAGE)
             .bind(&image.id)
             .bind(image.size)
             .bind(image.created)
@@ -311,117 +219,169 @@ macro_rules! upsert_image {
             .bind(&image.arch)
             .bind(&image.user)
             .bind(&config)
-            .bind($now)
-            .fetch_one(&mut *$tx)
-            .await?;
+            .bind(now)
+            .fetch_one(&mut **t)
+            .await)?;
         for tag in &image.repo_tags {
             if let Some((registry, repository, tag)) = split_tag(tag) {
-                sqlx::query(
-                    "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (image_id, registry, repository, tag) \
-                     DO UPDATE SET last_seen_at = excluded.last_seen_at",
-                )
-                .bind(id)
-                .bind(&registry)
-                .bind(&repository)
-                .bind(&tag)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
+                self.tag_image(id, &registry, &repository, &tag, now).await?;
             }
         }
         for reference in &image.repo_digests {
             if let Some((repository, digest)) = reference.split_once('@') {
-                sqlx::query(
-                    "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
-                     ON CONFLICT (digest, image_id, repository) DO NOTHING",
-                )
-                .bind(digest)
-                .bind(id)
-                .bind(repository)
-                .execute(&mut *$tx)
-                .await?;
-                // A scan that arrived before the image did created a row keyed by this
-                // manifest digest: fold it into the image now.
-                let placeholder: Option<i64> = sqlx::query_scalar("SELECT id FROM images WHERE digest = $1 AND id <> $2")
-                    .bind(digest)
-                    .bind(id)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-                if let Some(old) = placeholder {
-                    for sql in MERGE_IMAGE {
-                        sqlx::query(sql).bind(id).bind(old).execute(&mut *$tx).await?;
-                    }
-                    $crate::store::vulns::recount_images!($tx, [id]);
-                }
+                self.name_image(id, digest, repository).await?;
+                self.fold_placeholder(id, digest).await?;
             }
         }
-        sqlx::query(
+        with_tx!(&mut self.tx, |t| sqlx::query(
             "INSERT INTO host_images (host_id, image_id, first_seen_at, last_seen_at, gone_at, seen_pass) \
              VALUES ($1, $2, $3, $3, NULL, $4) ON CONFLICT (host_id, image_id) \
              DO UPDATE SET last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass",
         )
-        .bind($host_id)
+        .bind(host_id)
         .bind(id)
-        .bind($now)
-        .bind($pass_id)
-        .execute(&mut *$tx)
-        .await?;
-        id
-    }};
-}
+        .bind(now)
+        .bind(pass)
+        .execute(&mut **t)
+        .await)?;
+        Ok(id)
+    }
 
-macro_rules! upsert_container {
-    ($tx:expr, $host_id:expr, $c:expr, $now:expr, $pass_id:expr) => {{
-        let c: &ContainerFacts = $c;
-        let config = serde_json::to_string(c).unwrap_or_default();
-        let (id, _): (i64, String) = sqlx::query_as(&batch_sql(
-            UPSERT_CONTAINER_HEAD,
-            &container_row_template,
-            1,
-            UPSERT_CONTAINER_TAIL,
-        ))
-        .bind($host_id)
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(&c.image_ref)
-        .bind(&c.image_id)
-        .bind(&c.state)
-        .bind(c.created)
-        .bind(c.started_at)
-        .bind(c.restart_count)
-        .bind(c.privileged)
-        .bind(&c.user)
-        .bind(c.read_only_rootfs)
-        .bind(&config)
-        .bind($now)
-        .bind($pass_id)
-        .bind(team_of(&c.labels))
-        .fetch_one(&mut *$tx)
-        .await?;
-        id
-    }};
-}
+    /// Remembers `repository:tag` as a name of an image.
+    pub(crate) async fn tag_image(
+        &mut self,
+        image_id: i64,
+        registry: &str,
+        repository: &str,
+        tag: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        with_tx!(&mut self.tx, |t| sqlx::query(UPSERT_TAG)
+            .bind(image_id)
+            .bind(registry)
+            .bind(repository)
+            .bind(tag)
+            .bind(now)
+            .execute(&mut **t)
+            .await)?;
+        Ok(())
+    }
 
-macro_rules! update_host {
-    ($tx:expr, $host_id:expr, $facts:expr, $now:expr) => {{
-        let facts: &HostFacts = $facts;
-        sqlx::query(
+    /// Remembers a manifest digest (`repository@digest`) of an image.
+    pub(crate) async fn name_image(
+        &mut self,
+        image_id: i64,
+        digest: &str,
+        repository: &str,
+    ) -> StoreResult<()> {
+        with_tx!(&mut self.tx, |t| sqlx::query(INSERT_DIGEST)
+            .bind(digest)
+            .bind(image_id)
+            .bind(repository)
+            .execute(&mut **t)
+            .await)?;
+        Ok(())
+    }
+
+    /// A scan that arrived before the image did created a row keyed by this manifest
+    /// digest: everything recorded on it moves to the image.
+    async fn fold_placeholder(&mut self, id: i64, digest: &str) -> StoreResult<()> {
+        let placeholder: Option<i64> = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+            "SELECT id FROM images WHERE digest = $1 AND id <> $2"
+        )
+        .bind(digest)
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?;
+        if let Some(old) = placeholder {
+            for sql in MERGE_IMAGE {
+                with_tx!(&mut self.tx, |t| sqlx::query(sql)
+                    .bind(id)
+                    .bind(old)
+                    .execute(&mut **t)
+                    .await)?;
+            }
+            self.findings_changed([id]);
+        }
+        Ok(())
+    }
+
+    /// Upserts containers in batches; returns each one's row id by engine id.
+    async fn upsert_containers(
+        &mut self,
+        host_id: i64,
+        containers: &[ContainerFacts],
+        now: i64,
+        pass: i64,
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        let mut ids = std::collections::HashMap::new();
+        for chunk in containers.chunks(CONTAINER_BATCH) {
+            let rows: Vec<(i64, String)> = with_tx!(&mut self.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(UPSERT_CONTAINER_HEAD);
+                q.push_values(chunk, |mut row, c| {
+                    row.push_bind(host_id)
+                        .push_bind(&c.id)
+                        .push_bind(&c.name)
+                        .push_bind(&c.image_ref)
+                        .push("(SELECT id FROM images WHERE digest = ")
+                        .push_bind_unseparated(&c.image_id)
+                        .push_unseparated(")")
+                        .push_bind(&c.state)
+                        .push_bind(c.created)
+                        .push_bind(c.started_at)
+                        .push_bind(c.restart_count)
+                        .push_bind(c.privileged)
+                        .push_bind(&c.user)
+                        .push_bind(c.read_only_rootfs)
+                        .push_bind(serde_json::to_string(c).unwrap_or_default())
+                        .push_bind(now)
+                        .push_bind(now)
+                        .push("NULL")
+                        .push_bind(pass)
+                        .push_bind(team_of(&c.labels));
+                });
+                q.push(UPSERT_CONTAINER_TAIL);
+                q.build_query_as().fetch_all(&mut **t).await
+            })?;
+            for (id, external) in rows {
+                ids.insert(external, id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn update_host(&mut self, host_id: i64, facts: &HostFacts, now: i64) -> StoreResult<()> {
+        with_tx!(&mut self.tx, |t| sqlx::query(
             "UPDATE hosts SET status = 'ok', last_error = NULL, last_seen_at = $2, last_sync_at = $2, \
              engine_version = $3, api_version = $4, os = $5, kernel = $6, arch = $7, facts = $8, updated_at = $2 \
              WHERE id = $1",
         )
-        .bind($host_id)
-        .bind($now)
+        .bind(host_id)
+        .bind(now)
         .bind(&facts.engine_version)
         .bind(&facts.api_version)
         .bind(&facts.os)
         .bind(&facts.kernel)
         .bind(&facts.arch)
         .bind(serde_json::to_string(facts).unwrap_or_default())
-        .execute(&mut *$tx)
-        .await?;
-    }};
+        .execute(&mut **t)
+        .await)?;
+        Ok(())
+    }
+
+    /// Marks gone what this host's pass did not see (`table`: host_images or containers).
+    async fn gone_unless_seen(&mut self, table: &str, host_id: i64, now: i64, pass: i64) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE {table} SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3"
+        );
+        with_tx!(&mut self.tx, |t| sqlx::query(&sql)
+            .bind(host_id)
+            .bind(now)
+            .bind(pass)
+            .execute(&mut **t)
+            .await)?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -479,8 +439,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a full snapshot of one engine, with the findings evaluated for it, in
-    /// one transaction.
+    /// Applies a full snapshot of one engine, with the findings evaluated for it: one
+    /// pass, one commit.
     pub async fn apply_docker_snapshot(
         &self,
         host_id: i64,
@@ -488,218 +448,10 @@ impl Store {
         findings: &[SubjectFindings<'_>],
         now: i64,
     ) -> StoreResult<()> {
-        let pass = crate::pass_id();
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            update_host!(tx, host_id, &snapshot.host, now);
-            let mut image_ids: std::collections::HashMap<&str, i64> =
-                std::collections::HashMap::new();
-            for image in &snapshot.images {
-                let id = upsert_image!(tx, host_id, image, now, pass);
-                image_ids.insert(image.id.as_str(), id);
-            }
-            sqlx::query("UPDATE host_images SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3")
-                .bind(host_id)
-                .bind(now)
-                .bind(pass)
-                .execute(&mut *tx)
-                .await?;
-            // Containers, in batches (one statement per CONTAINER_BATCH rows).
-            let mut container_ids: std::collections::HashMap<String, i64> =
-                std::collections::HashMap::new();
-            for chunk in snapshot.containers.chunks(CONTAINER_BATCH) {
-                let sql = batch_sql(
-                    UPSERT_CONTAINER_HEAD,
-                    &container_row_template,
-                    chunk.len(),
-                    UPSERT_CONTAINER_TAIL,
-                );
-                let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-                for c in chunk {
-                    q = q
-                        .bind(host_id)
-                        .bind(&c.id)
-                        .bind(&c.name)
-                        .bind(&c.image_ref)
-                        .bind(&c.image_id)
-                        .bind(&c.state)
-                        .bind(c.created)
-                        .bind(c.started_at)
-                        .bind(c.restart_count)
-                        .bind(c.privileged)
-                        .bind(&c.user)
-                        .bind(c.read_only_rootfs)
-                        .bind(serde_json::to_string(c).unwrap_or_default())
-                        .bind(now)
-                        .bind(pass)
-                        .bind(team_of(&c.labels));
-                }
-                for (id, external) in q.fetch_all(&mut *tx).await? {
-                    container_ids.insert(external, id);
-                }
-            }
-            // Containers that are no longer there are gone; their findings resolved.
-            sqlx::query("UPDATE containers SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3")
-                .bind(host_id)
-                .bind(now)
-                .bind(pass)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE config_findings SET state = 'resolved', resolved_at = $2 \
-                 WHERE subject_kind = 'container' AND state <> 'resolved' \
-                   AND subject_id IN (SELECT id FROM containers WHERE host_id = $1 AND gone_at IS NOT NULL)",
-            )
-            .bind(host_id)
-            .bind(now)
-            .execute(&mut *tx)
+        let mut w = self.begin_pass().await?;
+        w.apply_docker_snapshot(host_id, snapshot, findings, now)
             .await?;
-
-            // Findings, deduplicated and in batches.
-            let mut rows: Vec<(SubjectKind, i64, &Detected)> = Vec::new();
-            let mut keys = std::collections::HashSet::new();
-            for subject in findings {
-                let subject_id = match subject.kind {
-                    SubjectKind::Host => Some(host_id),
-                    SubjectKind::Image => image_ids.get(subject.key).copied(),
-                    SubjectKind::Container => container_ids.get(subject.key).copied(),
-                    _ => None,
-                };
-                let Some(subject_id) = subject_id else {
-                    continue;
-                };
-                for d in &subject.found {
-                    if keys.insert((d.check.id, subject.kind, subject_id, d.instance.as_str())) {
-                        rows.push((subject.kind, subject_id, d));
-                    }
-                }
-            }
-            // Compare with what is stored instead of rewriting every finding: most
-            // syncs change nothing, and unchanged rows are left alone.
-            let scopes = [
-                "cf.subject_kind = 'host' AND cf.subject_id = $1",
-                "cf.subject_kind = 'image' AND cf.subject_id IN \
-                   (SELECT image_id FROM host_images WHERE host_id = $1 AND seen_pass = $2)",
-                "cf.subject_kind = 'container' AND cf.subject_id IN \
-                   (SELECT id FROM containers WHERE host_id = $1 AND seen_pass = $2)",
-            ];
-            let mut stored: std::collections::HashMap<
-                (String, String, i64, String),
-                StoredFinding,
-            > = std::collections::HashMap::new();
-            for scope in scopes {
-                let found: Vec<StoredFinding> = sqlx::query_as(&format!(
-                    "SELECT cf.id, cf.check_id, cf.subject_kind, cf.subject_id, cf.instance, cf.severity, \
-                     cf.cis_section, cf.evidence, cf.state, cf.accepted_until FROM config_findings cf \
-                     WHERE {scope} AND cf.check_id NOT IN {runtime} AND {owned}",
-                    owned = docker_owned!("cf."),
-                    runtime = runtime_checks!()
-                ))
-                .bind(host_id)
-                .bind(pass)
-                .fetch_all(&mut *tx)
-                .await?;
-                for f in found {
-                    stored.insert(
-                        (
-                            f.check_id.clone(),
-                            f.subject_kind.clone(),
-                            f.subject_id,
-                            f.instance.clone(),
-                        ),
-                        f,
-                    );
-                }
-            }
-            let mut new_rows = Vec::new();
-            for (kind, subject_id, d) in rows {
-                let key = (
-                    d.check.id.to_string(),
-                    kind.as_str().to_string(),
-                    subject_id,
-                    d.instance.clone(),
-                );
-                let Some(old) = stored.remove(&key) else {
-                    new_rows.push((kind, subject_id, d));
-                    continue;
-                };
-                let expired =
-                    old.state == "accepted" && old.accepted_until.is_some_and(|u| u <= now);
-                let changed = old.severity != d.severity.as_str()
-                    || old.evidence.as_deref() != Some(d.evidence.as_str())
-                    || old.cis_section.as_deref() != d.check.cis;
-                if old.state == "resolved" || expired || changed {
-                    sqlx::query(REFRESH_FINDING)
-                        .bind(old.id)
-                        .bind(d.severity.as_str())
-                        .bind(&d.evidence)
-                        .bind(d.check.cis)
-                        .bind(now)
-                        .bind(pass)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            for chunk in new_rows.chunks(FINDING_BATCH) {
-                let sql = batch_sql(
-                    UPSERT_FINDING_HEAD,
-                    &finding_row_template,
-                    chunk.len(),
-                    UPSERT_FINDING_TAIL,
-                );
-                let mut q = sqlx::query(&sql);
-                for (kind, subject_id, d) in chunk {
-                    q = q
-                        .bind(d.check.id)
-                        .bind(kind.as_str())
-                        .bind(*subject_id)
-                        .bind(&d.instance)
-                        .bind(d.severity.as_str())
-                        .bind(d.check.cis)
-                        .bind(&d.evidence)
-                        .bind(now)
-                        .bind(pass);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            // Evaluated and not found again: resolved.
-            let unseen: Vec<i64> = stored
-                .values()
-                .filter(|f| f.state != "resolved")
-                .map(|f| f.id)
-                .collect();
-            for chunk in unseen.chunks(FINDING_BATCH) {
-                let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!(
-                    "UPDATE config_findings SET state = 'resolved', resolved_at = $1 WHERE id IN ({})",
-                    params.join(", ")
-                );
-                let mut q = sqlx::query(&sql).bind(now);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            // Seen again: `last_seen_at` moves, written at most hourly per finding.
-            for scope in scopes {
-                sqlx::query(&format!(
-                    "UPDATE config_findings SET last_seen_at = $3 WHERE id IN \
-                     (SELECT cf.id FROM config_findings cf WHERE {scope} AND cf.check_id NOT IN {runtime} \
-                      AND {owned} AND cf.state <> 'resolved' AND cf.last_seen_at < $4)",
-                    owned = docker_owned!("cf."),
-                    runtime = runtime_checks!()
-                ))
-                .bind(host_id)
-                .bind(pass)
-                .bind(now)
-                .bind(now - LAST_SEEN_GRANULARITY)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            self.mark_risk_stale().await?;
-            Ok(())
-        })
+        w.commit().await
     }
 
     /// One container changed (an engine event): upsert it and its findings.
@@ -711,22 +463,17 @@ impl Store {
         now: i64,
     ) -> StoreResult<i64> {
         let pass = crate::pass_id();
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            let id = upsert_container!(tx, host_id, container, now, pass);
-            upsert_findings!(
-                tx,
-                SubjectKind::Container,
-                id,
-                found,
-                Pass::Configuration,
-                now,
-                pass
-            );
-            tx.commit().await?;
-            self.mark_risk_stale().await?;
-            Ok(id)
-        })
+        let mut w = self.begin_pass().await?;
+        let ids = w
+            .upsert_containers(host_id, std::slice::from_ref(container), now, pass)
+            .await?;
+        let id = ids[&container.id];
+        let scope = docker_scope(vec![("cf.subject_kind = 'container' AND cf.subject_id = $1", vec![Arg::Int(id)])], false);
+        w.reconcile_config_findings(&scope, found_on(SubjectKind::Container, id, found), Coverage::Complete, now)
+            .await?;
+        w.risk_changed();
+        w.commit().await?;
+        Ok(id)
     }
 
     /// One image appeared or changed on an engine.
@@ -738,22 +485,14 @@ impl Store {
         now: i64,
     ) -> StoreResult<i64> {
         let pass = crate::pass_id();
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            let id = upsert_image!(tx, host_id, image, now, pass);
-            upsert_findings!(
-                tx,
-                SubjectKind::Image,
-                id,
-                found,
-                Pass::Configuration,
-                now,
-                pass
-            );
-            tx.commit().await?;
-            self.mark_risk_stale().await?;
-            Ok(id)
-        })
+        let mut w = self.begin_pass().await?;
+        let id = w.upsert_image(host_id, image, now, pass).await?;
+        let scope = docker_scope(vec![("cf.subject_kind = 'image' AND cf.subject_id = $1", vec![Arg::Int(id)])], false);
+        w.reconcile_config_findings(&scope, found_on(SubjectKind::Image, id, found), Coverage::Complete, now)
+            .await?;
+        w.risk_changed();
+        w.commit().await?;
+        Ok(id)
     }
 
     /// A container was removed from its engine: mark it gone and resolve its findings.
@@ -763,30 +502,22 @@ impl Store {
         external_id: &str,
         now: i64,
     ) -> StoreResult<()> {
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            let id: Option<i64> = sqlx::query_scalar(
-                "UPDATE containers SET gone_at = $3 WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL RETURNING id",
-            )
-            .bind(host_id)
-            .bind(external_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = id {
-                sqlx::query(
-                    "UPDATE config_findings SET state = 'resolved', resolved_at = $2 \
-                     WHERE subject_kind = 'container' AND subject_id = $1 AND state <> 'resolved'",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
+        let mut w = self.begin_pass().await?;
+        let id: Option<i64> = with_tx!(&mut w.tx, |t| sqlx::query_scalar(
+            "UPDATE containers SET gone_at = $3 WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL RETURNING id",
+        )
+        .bind(host_id)
+        .bind(external_id)
+        .bind(now)
+        .fetch_optional(&mut **t)
+        .await)?;
+        if let Some(id) = id {
+            let scope = all_of("cf.subject_kind = 'container' AND cf.subject_id = $1", id);
+            w.reconcile_config_findings(&scope, Vec::new(), Coverage::Complete, now)
                 .await?;
-            }
-            tx.commit().await?;
-            self.mark_risk_stale().await?;
-            Ok(())
-        })
+            w.risk_changed();
+        }
+        w.commit().await
     }
 
     /// An image was deleted from an engine.
@@ -796,21 +527,20 @@ impl Store {
         digest: &str,
         now: i64,
     ) -> StoreResult<()> {
-        with_db!(&self.db, |pool| sqlx::query(
+        let mut w = self.begin_pass().await?;
+        with_tx!(&mut w.tx, |t| sqlx::query(
             "UPDATE host_images SET gone_at = $3 WHERE host_id = $1 AND gone_at IS NULL \
              AND image_id = (SELECT id FROM images WHERE digest = $2)"
         )
         .bind(host_id)
         .bind(digest)
         .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        self.mark_risk_stale().await?;
-        Ok(())
+        .execute(&mut **t)
+        .await)?;
+        w.risk_changed();
+        w.commit().await
     }
 
-    /// The drift pass for one container: sets or resolves its drift finding.
     /// Stores what the runtime pass found on one running container (drift, sshd): its
     /// earlier runtime findings not found again are resolved.
     pub async fn apply_docker_drift(
@@ -820,47 +550,104 @@ impl Store {
         found: &[Detected],
         now: i64,
     ) -> StoreResult<()> {
-        let pass = crate::pass_id();
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            let id: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM containers WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL",
-            )
-            .bind(host_id)
-            .bind(external_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = id {
-                upsert_findings!(
-                    tx,
-                    SubjectKind::Container,
-                    id,
-                    found.iter(),
-                    Pass::Drift,
-                    now,
-                    pass
-                );
-            }
-            tx.commit().await?;
-            self.mark_risk_stale().await?;
-            Ok(())
-        })
+        let mut w = self.begin_pass().await?;
+        let id: Option<i64> = with_tx!(&mut w.tx, |t| sqlx::query_scalar(
+            "SELECT id FROM containers WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL",
+        )
+        .bind(host_id)
+        .bind(external_id)
+        .fetch_optional(&mut **t)
+        .await)?;
+        if let Some(id) = id {
+            let scope = docker_scope(vec![("cf.subject_kind = 'container' AND cf.subject_id = $1", vec![Arg::Int(id)])], true);
+            w.reconcile_config_findings(&scope, found_on(SubjectKind::Container, id, found), Coverage::Complete, now)
+                .await?;
+        }
+        w.commit().await
     }
 
-    /// Accepted risks whose time is up become open again.
+    /// Accepted risks whose time is up become open again (the rule of
+    /// [`crate::lifecycle`], applied to every finding at once by housekeeping).
     pub async fn reopen_expired_acceptances(&self, now: i64) -> StoreResult<u64> {
-        let reopened = with_db!(&self.db, |pool| sqlx::query(
+        let mut w = self.begin_pass().await?;
+        let reopened = with_tx!(&mut w.tx, |t| sqlx::query(
             "UPDATE config_findings SET state = 'open' \
              WHERE state = 'accepted' AND accepted_until IS NOT NULL AND accepted_until <= $1"
         )
         .bind(now)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected()))?;
         if reopened > 0 {
-            self.mark_risk_stale().await?;
+            w.risk_changed();
         }
+        w.commit().await?;
         Ok(reopened)
+    }
+}
+
+impl Write {
+    /// A full snapshot of one engine and the findings evaluated for it.
+    pub async fn apply_docker_snapshot(
+        &mut self,
+        host_id: i64,
+        snapshot: &Snapshot,
+        findings: &[SubjectFindings<'_>],
+        now: i64,
+    ) -> StoreResult<()> {
+        let pass = crate::pass_id();
+        self.update_host(host_id, &snapshot.host, now).await?;
+        let mut image_ids: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+        for image in &snapshot.images {
+            let id = self.upsert_image(host_id, image, now, pass).await?;
+            image_ids.insert(image.id.as_str(), id);
+        }
+        self.gone_unless_seen("host_images", host_id, now, pass).await?;
+        let container_ids = self
+            .upsert_containers(host_id, &snapshot.containers, now, pass)
+            .await?;
+        self.gone_unless_seen("containers", host_id, now, pass).await?;
+        // Containers that are gone: every finding on them is resolved.
+        let gone = all_of(
+            "cf.subject_kind = 'container' AND cf.subject_id IN \
+             (SELECT id FROM containers WHERE host_id = $1 AND gone_at IS NOT NULL)",
+            host_id,
+        );
+        self.reconcile_config_findings(&gone, Vec::new(), Coverage::Complete, now)
+            .await?;
+        let mut found = Vec::new();
+        for subject in findings {
+            let subject_id = match subject.kind {
+                SubjectKind::Host => Some(host_id),
+                SubjectKind::Image => image_ids.get(subject.key).copied(),
+                SubjectKind::Container => container_ids.get(subject.key).copied(),
+                _ => None,
+            };
+            if let Some(id) = subject_id {
+                found.extend(found_on(subject.kind, id, &subject.found));
+            }
+        }
+        let both = || vec![Arg::Int(host_id), Arg::Int(pass)];
+        let seen = docker_scope(
+            vec![
+                ("cf.subject_kind = 'host' AND cf.subject_id = $1", vec![Arg::Int(host_id)]),
+                (
+                    "cf.subject_kind = 'image' AND cf.subject_id IN \
+                     (SELECT image_id FROM host_images WHERE host_id = $1 AND seen_pass = $2)",
+                    both(),
+                ),
+                (
+                    "cf.subject_kind = 'container' AND cf.subject_id IN \
+                     (SELECT id FROM containers WHERE host_id = $1 AND seen_pass = $2)",
+                    both(),
+                ),
+            ],
+            false,
+        );
+        self.reconcile_config_findings(&seen, found, Coverage::Complete, now)
+            .await?;
+        self.risk_changed();
+        Ok(())
     }
 }
 

@@ -2,12 +2,14 @@
 //! serves both backends (see [`crate::db`]); `tests/` runs the same stories on each.
 
 mod audit;
+pub mod config_findings;
+mod counts;
 mod coverage;
 pub mod intel;
 pub mod inventory;
 mod leases;
 mod overview;
-mod query;
+pub(crate) mod query;
 pub mod risk;
 mod settings;
 pub mod snapshots;

@@ -48,3 +48,25 @@ macro_rules! bind_all {
     }};
 }
 pub(super) use bind_all;
+
+/// Appends `(v1, v2, …)`, binding each value: an `IN` list numbered by the builder
+/// (`$n` on Postgres, `?` on SQLite).
+pub(crate) fn push_list<'a, DB, T>(
+    qb: &mut sqlx::QueryBuilder<'a, DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    qb.push(")");
+}
+
+/// Ids per `IN (...)` list: few round trips, well under both backends' limits on bound
+/// parameters (SQLite 32766, Postgres 65535). Multi-row INSERTs follow
+/// [`crate::db::Db::batch_params`].
+pub(crate) const IDS_PER_LIST: usize = 500;

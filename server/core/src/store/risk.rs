@@ -43,8 +43,9 @@ const MARK_STALE: &str = "INSERT INTO settings (key, value, updated_at) VALUES (
      ON CONFLICT (key) DO UPDATE SET value = 'true', updated_at = excluded.updated_at";
 
 impl super::Write {
-    /// Notes, with the action's other changes, that scores are out of date.
-    pub async fn mark_risk_stale(&mut self) -> StoreResult<()> {
+    /// Notes, with the action's other changes, that scores are out of date (see
+    /// [`super::Write::risk_changed`], which callers use).
+    pub(super) async fn mark_risk_stale(&mut self) -> StoreResult<()> {
         crate::with_tx!(&mut self.tx, |t| sqlx::query(MARK_STALE)
             .bind(STALE_KEY)
             .bind(crate::now())

@@ -805,7 +805,10 @@ impl super::Write {
         .map(|r| r.rows_affected())
         })?;
         match changed {
-            1 => self.mark_risk_stale().await,
+            1 => {
+                self.risk_changed();
+                Ok(())
+            }
             _ => {
                 self.config_finding_exists(id).await?;
                 Err(StoreError::Conflict(
@@ -828,7 +831,10 @@ impl super::Write {
         .map(|r| r.rows_affected())
         })?;
         match changed {
-            1 => self.mark_risk_stale().await,
+            1 => {
+                self.risk_changed();
+                Ok(())
+            }
             _ => {
                 self.config_finding_exists(id).await?;
                 Err(StoreError::Conflict("the finding is not accepted".into()))

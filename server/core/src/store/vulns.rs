@@ -1,851 +1,20 @@
 //! Vulnerability findings: ingesting normalised reports (deduplicated, with lifecycle),
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
-use super::audit::{audit_in, AuditRecord};
-use super::inventory::{seen_again, LAST_SEEN_GRANULARITY};
+use super::audit::AuditRecord;
 use super::query::{bind_all, Arg, Filter};
-use super::{Store, StoreError, StoreResult};
-use crate::scans::{Report, VulnRecord};
+use super::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
-use coastguard_model::vulns::{ImageBrief, IngestSummary};
 use coastguard_model::Severity;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 
-/// Who sent a report, and how.
-#[derive(Debug, Clone)]
-pub struct ScanSource {
-    /// `api`, `ui` or `cli`.
-    pub channel: &'static str,
-    pub uploaded_by: String,
-    /// SHA-256 of the bytes received.
-    pub report_sha256: String,
-}
-
-/// The audit record of one stored report or document: who (from `actor`), which scan, and
-/// what it changed. Never the report's content.
-pub fn ingest_record(actor: &AuditRecord, s: &IngestSummary, channel: &str) -> AuditRecord {
-    AuditRecord {
-        action: "scan.ingest",
-        target: s.scan_id.map(|id| format!("scan:{id}")),
-        detail: Some(serde_json::json!({
-            "format": s.format, "scanner": s.scanner, "channel": channel, "entries": s.entries,
-            "created": s.created, "fixed": s.fixed, "suppressions": s.suppressions,
-            "image": s.image.as_ref().map(|i| i.digest.clone()),
-        })),
-        ..actor.clone()
-    }
-}
-
-/// The image a report is tied to: given with the request, or named by the report.
-#[derive(Debug, Clone, Default)]
-pub struct Target {
-    /// A digest (`sha256:…`, `repo@sha256:…`) or a `repository:tag` the inventory knows.
-    pub reference: Option<String>,
-}
-
-/// One finding of a report after deduplication (image + package + vulnerability).
-struct Entry<'a> {
-    record: &'a VulnRecord,
-    /// Every id the report gives this vulnerability, canonical first.
-    ids: Vec<String>,
-}
-
-/// Entries whose ids overlap name one vulnerability, even when each names only part of
-/// it (a GHSA alone, and a CVE naming that GHSA): every entry gets all the ids of its
-/// group, the group's canonical id (a CVE when there is one) first.
-fn join_synonyms(entries: &mut HashMap<(String, String, String), Entry<'_>>) {
-    fn root(parent: &mut HashMap<String, String>, id: &str) -> String {
-        let mut r = id.to_string();
-        while let Some(p) = parent.get(&r).filter(|p| **p != r) {
-            r = p.clone();
-        }
-        parent.insert(id.to_string(), r.clone());
-        r
-    }
-    let mut parent: HashMap<String, String> = HashMap::new();
-    for e in entries.values() {
-        let first = root(&mut parent, &e.ids[0]);
-        for id in &e.ids[1..] {
-            let other = root(&mut parent, id);
-            if other != first {
-                parent.insert(other, first.clone());
-            }
-        }
-    }
-    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-    let ids: Vec<String> = parent.keys().cloned().collect();
-    for id in ids {
-        let r = root(&mut parent, &id);
-        groups.entry(r).or_default().push(id);
-    }
-    for ids in groups.values_mut() {
-        ids.sort();
-        if let Some(cve) = ids.iter().position(|i| i.starts_with("CVE-")) {
-            let canonical = ids.remove(cve);
-            ids.insert(0, canonical);
-        }
-    }
-    for e in entries.values_mut() {
-        let r = root(&mut parent, &e.ids[0]);
-        if let Some(ids) = groups.get(&r) {
-            e.ids = ids.clone();
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct StoredFinding {
-    id: i64,
-    pkg_type: String,
-    pkg_name: String,
-    vulnerability_id: i64,
-    state: String,
-    installed_version: String,
-    fixed_version: Option<String>,
-    severity: String,
-    scanner_severity: Option<String>,
-    layer_digest: Option<String>,
-    last_seen_at: i64,
-}
-
-/// Ids per `IN (...)` list: few round trips, well under both backends' limits (SQLite
-/// 32766, Postgres 65535). Multi-row INSERTs follow [`crate::db::Db::batch_params`].
-pub(crate) const BATCH: usize = 500;
-
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
+/// `$first, …` for `count` parameters (the read models' `IN` lists).
+fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// Recounts `image_vuln_counts` (migration 0006) for images `$1..$n` from their findings.
-pub(crate) fn recount_sql(images: usize) -> [String; 2] {
-    let ids = placeholders(1, images);
-    [
-        format!("DELETE FROM image_vuln_counts WHERE image_id IN ({ids})"),
-        format!(
-            "INSERT INTO image_vuln_counts (image_id, severity_rank, open, fixable, suppressed) \
-             SELECT image_id, severity_rank, SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), \
-               SUM(CASE WHEN state = 'open' AND fixed_version IS NOT NULL THEN 1 ELSE 0 END), \
-               SUM(CASE WHEN state = 'suppressed' THEN 1 ELSE 0 END) \
-             FROM findings WHERE image_id IN ({ids}) AND state IN ('open', 'suppressed') \
-             GROUP BY image_id, severity_rank"
-        ),
-    ]
-}
-
-/// Whether a transaction runs on Postgres, where concurrent writers need row locks that
-/// SQLite (one writer at a time) neither needs nor has.
-pub(crate) fn is_postgres<DB: sqlx::Database>(_: &sqlx::Transaction<'_, DB>) -> bool {
-    DB::NAME == "PostgreSQL"
-}
-
-/// Brings the vulnerability counts of the given images up to date inside transaction
-/// `$tx`: every writer that changes a finding's state, image or existence calls this
-/// before it commits, so the counts are never out of step with the findings. On
-/// Postgres the images' rows are locked first (in id order): two writers recounting one
-/// image then take turns, and the second counts what the first committed instead of
-/// failing on the rows the first inserted.
-macro_rules! recount_images {
-    ($tx:expr, $ids:expr) => {{
-        let mut ids: Vec<i64> = $ids.into_iter().collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let lock = $crate::store::vulns::is_postgres(&$tx);
-        for chunk in ids.chunks($crate::store::vulns::BATCH) {
-            if lock {
-                let sql = format!(
-                    "SELECT id FROM images WHERE id IN ({}) ORDER BY id FOR UPDATE",
-                    $crate::store::vulns::placeholders(1, chunk.len())
-                );
-                let mut q = sqlx::query(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *$tx).await?;
-            }
-            for sql in $crate::store::vulns::recount_sql(chunk.len()) {
-                let mut q = sqlx::query(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *$tx).await?;
-            }
-        }
-    }};
-}
-pub(crate) use recount_images;
-
-/// How a new image row is keyed when the report names no digest.
-fn artifact_key(report: &Report, sha: &str) -> String {
-    let name = report
-        .artifact_name
-        .clone()
-        .unwrap_or_else(|| format!("report-{}", &sha[..12.min(sha.len())]));
-    format!("artifact:{}:{name}", report.kind.as_str())
-}
-
-/// The digest of `repo@sha256:…` (or the text itself).
-pub(crate) fn strip_repo(d: &str) -> &str {
-    d.rsplit_once('@').map_or(d, |(_, digest)| digest)
-}
-
-/// `repository:tag` split at the tag's colon (not a registry port's); no tag is `latest`.
-pub(crate) fn repository_and_tag(reference: &str) -> (&str, &str) {
-    reference
-        .rsplit_once(':')
-        .filter(|(_, t)| !t.contains('/'))
-        .unwrap_or((reference, "latest"))
-}
-
-fn display_name(report: &Report, digest: &str) -> String {
-    report
-        .repo_tags
-        .first()
-        .cloned()
-        .or_else(|| report.artifact_name.clone())
-        .unwrap_or_else(|| digest.to_string())
-}
-
-impl Store {
-    /// Stores a parsed document's reports in one transaction: either all of it is stored,
-    /// or nothing is.
-    pub async fn ingest_reports(
-        &self,
-        reports: &[Report],
-        target: &Target,
-        source: &ScanSource,
-        audit: &AuditRecord,
-        now: i64,
-    ) -> StoreResult<Vec<IngestSummary>> {
-        let max_params = self.db.batch_params();
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            let mut summaries = Vec::with_capacity(reports.len());
-            // Images whose findings this document changes (its own, and those a merge of
-            // two vulnerabilities touches): their counts are redone before commit.
-            let mut touched: BTreeSet<i64> = BTreeSet::new();
-            for report in reports {
-                // ---------------------------------------------------------- the image
-                // An image the sender names wins over what the report says; the report's
-                // own names then describe another artifact and are not recorded.
-                let explicit = target.reference.is_some();
-                let mut digests: Vec<String> = Vec::new();
-                match &target.reference {
-                    Some(r) if r.contains("sha256:") => digests.push(strip_repo(r).to_string()),
-                    Some(_) => {}
-                    None => {
-                        digests.extend(report.image_id.iter().cloned());
-                        digests.extend(
-                            report
-                                .repo_digests
-                                .iter()
-                                .map(|d| strip_repo(d).to_string()),
-                        );
-                    }
-                }
-                let mut image: Option<(i64, String)> = None;
-                if let Some(r) = target
-                    .reference
-                    .as_deref()
-                    .filter(|r| !r.contains("sha256:"))
-                {
-                    let (repo, tag) = repository_and_tag(r);
-                    image = sqlx::query_as(
-                        "SELECT i.id, i.digest FROM images i JOIN image_tags t ON t.image_id = i.id \
-                         WHERE t.repository = $1 AND t.tag = $2 ORDER BY t.last_seen_at DESC LIMIT 1",
-                    )
-                    .bind(repo)
-                    .bind(tag)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if image.is_none() {
-                        return Err(StoreError::Invalid(
-                            "image",
-                            format!(
-                                "no image tagged {r} is known: give its digest (sha256:…) instead"
-                            ),
-                        ));
-                    }
-                }
-                for d in &digests {
-                    if image.is_some() {
-                        break;
-                    }
-                    image = sqlx::query_as(
-                        "SELECT id, digest FROM images WHERE digest = $1 \
-                         UNION ALL SELECT i.id, i.digest FROM image_digests d JOIN images i ON i.id = d.image_id WHERE d.digest = $1 \
-                         LIMIT 1",
-                    )
-                    .bind(d)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                }
-                let (image_id, digest) = match image {
-                    Some(found) => found,
-                    None => {
-                        let digest = digests
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| artifact_key(report, &source.report_sha256));
-                        let config = serde_json::json!({
-                            "id": digest,
-                            "repo_tags": report.repo_tags,
-                            "repo_digests": report.repo_digests,
-                            "artifact_name": report.artifact_name,
-                            "artifact_kind": report.kind.as_str(),
-                        });
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO images (digest, config, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $3) \
-                             ON CONFLICT (digest) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id",
-                        )
-                        .bind(&digest)
-                        .bind(config.to_string())
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        (id, digest)
-                    }
-                };
-                // Remember the names the report gives, so the image is found by them later.
-                let names = if explicit {
-                    &[][..]
-                } else {
-                    &report.repo_digests[..]
-                };
-                for d in names {
-                    let (repository, dg) = d.rsplit_once('@').unwrap_or(("", d.as_str()));
-                    sqlx::query(
-                        "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
-                         ON CONFLICT (digest, image_id, repository) DO NOTHING",
-                    )
-                    .bind(dg)
-                    .bind(image_id)
-                    .bind(repository)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let tags = if explicit {
-                    &[][..]
-                } else {
-                    &report.repo_tags[..]
-                };
-                for tag in tags {
-                    if let Some((repo, t)) = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/'))
-                    {
-                        sqlx::query(
-                            "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
-                             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (image_id, registry, repository, tag) \
-                             DO UPDATE SET last_seen_at = excluded.last_seen_at",
-                        )
-                        .bind(image_id)
-                        .bind(crate::docker::checks::registry_of(repo))
-                        .bind(repo)
-                        .bind(t)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-                let brief = ImageBrief {
-                    id: image_id,
-                    name: match &target.reference {
-                        Some(r) if !r.contains("sha256:") => r.clone(),
-                        _ => display_name(report, &digest),
-                    },
-                    digest: digest.clone(),
-                };
-
-                // ---------------------------------------------------------- the scan
-                let scan_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO scans (image_id, artifact_digest, artifact_name, format, scanner, scanner_version, kind, \
-                     source, uploaded_by, report_sha256, scanned_at, received_at, entries) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-                )
-                .bind(image_id)
-                .bind(report.image_id.clone().or_else(|| report.repo_digests.first().map(|d| strip_repo(d).to_string())))
-                .bind(&report.artifact_name)
-                .bind(report.format.as_str())
-                .bind(&report.scanner)
-                .bind(&report.scanner_version)
-                .bind(report.kind.as_str())
-                .bind(source.channel)
-                .bind(&source.uploaded_by)
-                .bind(&source.report_sha256)
-                .bind(report.scanned_at)
-                .bind(now)
-                .bind(report.entries as i64)
-                .fetch_one(&mut *tx)
-                .await?;
-
-                // ---------------------------------------------------------- dedupe the report
-                let mut entries: HashMap<(String, String, String), Entry> = HashMap::new();
-                for v in &report.vulns {
-                    let canonical = v.canonical_id().to_string();
-                    let key = (
-                        v.package.kind.clone(),
-                        v.package.name.clone(),
-                        canonical.clone(),
-                    );
-                    let entry = entries.entry(key).or_insert_with(|| Entry {
-                        record: v,
-                        ids: vec![canonical.clone()],
-                    });
-                    for id in std::iter::once(&v.id).chain(&v.aliases) {
-                        if !entry.ids.contains(id) {
-                            entry.ids.push(id.clone());
-                        }
-                    }
-                    if v.severity > entry.record.severity
-                        || (entry.record.fixed_version.is_none() && v.fixed_version.is_some())
-                    {
-                        entry.record = v;
-                    }
-                }
-
-                join_synonyms(&mut entries);
-
-                // ---------------------------------------------------------- vulnerabilities
-                let all_ids: Vec<String> = entries
-                    .values()
-                    .flat_map(|e| e.ids.iter().cloned())
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut alias_to_vuln: HashMap<String, i64> = HashMap::new();
-                for chunk in all_ids.chunks(BATCH) {
-                    let sql = format!(
-                        "SELECT alias, vulnerability_id FROM vulnerability_aliases WHERE alias IN ({})",
-                        placeholders(1, chunk.len())
-                    );
-                    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-                    for id in chunk {
-                        q = q.bind(id);
-                    }
-                    alias_to_vuln.extend(q.fetch_all(&mut *tx).await?);
-                }
-                let stored_aliases: HashSet<String> = alias_to_vuln.keys().cloned().collect();
-                // New vulnerabilities, keyed by their canonical id.
-                let mut new_vulns: HashMap<String, &VulnRecord> = HashMap::new();
-                for e in entries.values() {
-                    let known: HashSet<i64> = e
-                        .ids
-                        .iter()
-                        .filter_map(|i| alias_to_vuln.get(i).copied())
-                        .collect();
-                    if known.is_empty() {
-                        new_vulns.entry(e.ids[0].clone()).or_insert(e.record);
-                    } else if known.len() > 1 {
-                        // Two stored vulnerabilities are one: this report says so.
-                        let mut ids: Vec<i64> = known.into_iter().collect();
-                        ids.sort();
-                        let keep = ids[0];
-                        for other in &ids[1..] {
-                            let merged: Vec<i64> = sqlx::query_scalar(
-                                "DELETE FROM findings WHERE vulnerability_id = $2 AND EXISTS (SELECT 1 FROM findings f \
-                                 WHERE f.vulnerability_id = $1 AND f.image_id = findings.image_id \
-                                 AND f.pkg_type = findings.pkg_type AND f.pkg_name = findings.pkg_name) \
-                                 RETURNING image_id",
-                            )
-                            .bind(keep)
-                            .bind(other)
-                            .fetch_all(&mut *tx)
-                            .await?;
-                            touched.extend(merged);
-                            sqlx::query("UPDATE findings SET vulnerability_id = $1 WHERE vulnerability_id = $2")
-                                .bind(keep)
-                                .bind(other)
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query("UPDATE vulnerability_aliases SET vulnerability_id = $1 WHERE vulnerability_id = $2")
-                                .bind(keep)
-                                .bind(other)
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query("DELETE FROM vulnerabilities WHERE id = $1")
-                                .bind(other)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        for v in alias_to_vuln.values_mut() {
-                            if ids.contains(v) {
-                                *v = keep;
-                            }
-                        }
-                        // The survivor now answers to the merged one's ids too.
-                        crate::store::intel::apply_intel_to!(tx, &[keep]);
-                    }
-                }
-                let new_list: Vec<(&String, &&VulnRecord)> = new_vulns.iter().collect();
-                const VULN_COLS: usize = 12;
-                for chunk in new_list.chunks(max_params / VULN_COLS) {
-                    let rows: Vec<String> = (0..chunk.len())
-                        .map(|i| format!("({})", placeholders(i * VULN_COLS + 1, VULN_COLS)))
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO vulnerabilities (vuln_id, title, description, severity, cvss_score, cvss_vector, epss, \
-                         known_exploited, published_at, modified_at, refs, updated_at) VALUES {} \
-                         ON CONFLICT (vuln_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING id, vuln_id",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-                    for (id, v) in chunk {
-                        q = q
-                            .bind(*id)
-                            .bind(&v.title)
-                            .bind(&v.description)
-                            .bind(v.severity.as_str())
-                            .bind(v.cvss_score)
-                            .bind(&v.cvss_vector)
-                            .bind(v.epss)
-                            .bind(v.known_exploited)
-                            .bind(v.published)
-                            .bind(v.modified)
-                            .bind(serde_json::to_string(&v.references).unwrap_or_default())
-                            .bind(now);
-                    }
-                    for (id, vuln_id) in q.fetch_all(&mut *tx).await? {
-                        alias_to_vuln.insert(vuln_id, id);
-                    }
-                }
-                // Every id of every entry (the canonical one included) points at its
-                // vulnerability.
-                let mut new_aliases: Vec<(String, i64)> = Vec::new();
-                let mut queued: HashSet<String> = HashSet::new();
-                for e in entries.values() {
-                    let Some(vid) = e.ids.iter().find_map(|i| alias_to_vuln.get(i).copied()) else {
-                        continue;
-                    };
-                    for id in &e.ids {
-                        if !stored_aliases.contains(id) && queued.insert(id.clone()) {
-                            alias_to_vuln.insert(id.clone(), vid);
-                            new_aliases.push((id.clone(), vid));
-                        }
-                    }
-                }
-                for chunk in new_aliases.chunks(max_params / 2) {
-                    let rows: Vec<String> = (0..chunk.len())
-                        .map(|i| format!("(${}, ${})", i * 2 + 1, i * 2 + 2))
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO vulnerability_aliases (alias, vulnerability_id) VALUES {} ON CONFLICT (alias) DO NOTHING",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (alias, vid) in chunk {
-                        q = q.bind(alias).bind(*vid);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                // A vulnerability known by a new id may be one a feed named already.
-                let renamed: BTreeSet<i64> = new_aliases.iter().map(|(_, v)| *v).collect();
-                let renamed: Vec<i64> = renamed.into_iter().collect();
-                crate::store::intel::apply_intel_to!(tx, &renamed);
-
-                // ---------------------------------------------------------- findings
-                let stored: Vec<StoredFinding> = sqlx::query_as(
-                    "SELECT id, pkg_type, pkg_name, vulnerability_id, state, installed_version, fixed_version, severity, \
-                     scanner_severity, layer_digest, last_seen_at FROM findings WHERE image_id = $1",
-                )
-                .bind(image_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                // Formats that don't say a package's type (SARIF) match by name alone.
-                let mut by_name: HashMap<(String, i64), (String, String, i64)> = HashMap::new();
-                for f in &stored {
-                    by_name.insert(
-                        (f.pkg_name.clone(), f.vulnerability_id),
-                        (f.pkg_type.clone(), f.pkg_name.clone(), f.vulnerability_id),
-                    );
-                }
-                let mut by_key: HashMap<(String, String, i64), StoredFinding> = stored
-                    .into_iter()
-                    .map(|f| {
-                        (
-                            (f.pkg_type.clone(), f.pkg_name.clone(), f.vulnerability_id),
-                            f,
-                        )
-                    })
-                    .collect();
-                let mut summary = IngestSummary {
-                    scan_id: Some(scan_id),
-                    format: report.format.as_str().into(),
-                    scanner: report.scanner.clone(),
-                    kind: report.kind.as_str().into(),
-                    entries: report.entries as i64,
-                    findings: entries.len() as i64,
-                    image: Some(brief),
-                    notes: report.notes.clone(),
-                    ..IngestSummary::default()
-                };
-                // Reported by this scan: new findings and stored ones.
-                let mut seen_ids: Vec<i64> = Vec::with_capacity(entries.len());
-                // Stored, unchanged, and last seen longer ago than the granularity.
-                let mut stale_ids: Vec<i64> = Vec::new();
-                let mut inserts: Vec<(&VulnRecord, i64)> = Vec::new();
-                // Entries under different ids can turn out to be one vulnerability once
-                // aliases are resolved (a GHSA alone, and its CVE naming it): one finding.
-                let mut handled: HashSet<(String, String, i64)> = HashSet::new();
-                for e in entries.values() {
-                    let Some(vid) = alias_to_vuln.get(&e.ids[0]).copied() else {
-                        continue;
-                    };
-                    let v = e.record;
-                    let mut key = (v.package.kind.clone(), v.package.name.clone(), vid);
-                    if v.package.kind == "generic" && !by_key.contains_key(&key) {
-                        if let Some(k) = by_name.get(&(v.package.name.clone(), vid)) {
-                            key = k.clone();
-                        }
-                    }
-                    if !handled.insert(key.clone()) {
-                        continue;
-                    }
-                    summary.by_severity.add(v.severity, 1);
-                    match by_key.remove(&key) {
-                        None => inserts.push((v, vid)),
-                        Some(old) => {
-                            seen_ids.push(old.id);
-                            if old.last_seen_at < now - LAST_SEEN_GRANULARITY {
-                                stale_ids.push(old.id);
-                            }
-                            let changed = old.installed_version != v.package.version
-                                || old.fixed_version != v.fixed_version
-                                || old.severity != v.severity.as_str()
-                                || old.scanner_severity != v.scanner_severity
-                                || old.layer_digest != v.layer;
-                            if old.state == "fixed" {
-                                summary.reopened += 1;
-                                sqlx::query(
-                                    "UPDATE findings SET state = 'open', reopened_at = $2, last_seen_at = $2, reopen_count = reopen_count + 1, \
-                                     fixed_at = NULL, installed_version = $3, fixed_version = $4, severity = $5, \
-                                     severity_rank = $6, cvss_score = $7, layer_digest = $8, scanner_severity = $9 WHERE id = $1",
-                                )
-                                .bind(old.id)
-                                .bind(now)
-                                .bind(&v.package.version)
-                                .bind(&v.fixed_version)
-                                .bind(v.severity.as_str())
-                                .bind(v.severity.rank())
-                                .bind(v.cvss_score)
-                                .bind(&v.layer)
-                                .bind(&v.scanner_severity)
-                                .execute(&mut *tx)
-                                .await?;
-                            } else if changed {
-                                summary.updated += 1;
-                                sqlx::query(
-                                    "UPDATE findings SET installed_version = $2, fixed_version = $3, severity = $4, \
-                                     severity_rank = $5, cvss_score = $6, layer_digest = $7, last_seen_at = $8, \
-                                     scanner_severity = $9 WHERE id = $1",
-                                )
-                                .bind(old.id)
-                                .bind(&v.package.version)
-                                .bind(&v.fixed_version)
-                                .bind(v.severity.as_str())
-                                .bind(v.severity.rank())
-                                .bind(v.cvss_score)
-                                .bind(&v.layer)
-                                .bind(now)
-                                .bind(&v.scanner_severity)
-                                .execute(&mut *tx)
-                                .await?;
-                            } else {
-                                summary.unchanged += 1;
-                            }
-                        }
-                    }
-                }
-                summary.created = inserts.len() as i64;
-                summary.findings = handled.len() as i64;
-                const COLS: usize = 16;
-                for chunk in inserts.chunks(max_params / COLS) {
-                    let rows: Vec<String> = (0..chunk.len())
-                        .map(|i| format!("({})", placeholders(i * COLS + 1, COLS)))
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO findings (image_id, vulnerability_id, pkg_name, pkg_type, pkg_purl, installed_version, \
-                         fixed_version, layer_digest, severity, severity_rank, cvss_score, first_seen_at, last_seen_at, first_scan_id, \
-                         last_scan_id, scanner_severity) VALUES {} RETURNING id",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query_scalar::<_, i64>(&sql);
-                    for (v, vid) in chunk {
-                        q = q
-                            .bind(image_id)
-                            .bind(*vid)
-                            .bind(&v.package.name)
-                            .bind(&v.package.kind)
-                            .bind(&v.package.purl)
-                            .bind(&v.package.version)
-                            .bind(&v.fixed_version)
-                            .bind(&v.layer)
-                            .bind(v.severity.as_str())
-                            .bind(v.severity.rank())
-                            .bind(v.cvss_score)
-                            .bind(now)
-                            .bind(now)
-                            .bind(scan_id)
-                            .bind(scan_id)
-                            .bind(&v.scanner_severity);
-                    }
-                    seen_ids.extend(q.fetch_all(&mut *tx).await?);
-                }
-                // Seen now: `last_seen_at` moves at most hourly, like configuration
-                // findings' (rewriting every row on every scan costs more than it says).
-                for chunk in stale_ids.chunks(BATCH) {
-                    let sql = format!(
-                        "UPDATE findings SET last_seen_at = $1, last_scan_id = $2 WHERE id IN ({})",
-                        placeholders(3, chunk.len())
-                    );
-                    let mut q = sqlx::query(&sql).bind(now).bind(scan_id);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                // Reported by this scanner: rows for new pairs, and `present` again where
-                // it had stopped reporting them. Pairs already present are left alone.
-                let known: HashMap<i64, bool> = sqlx::query_as::<_, (i64, bool)>(
-                    "SELECT s.finding_id, s.present FROM finding_scanners s JOIN findings f ON f.id = s.finding_id \
-                     WHERE f.image_id = $1 AND s.scanner = $2",
-                )
-                .bind(image_id)
-                .bind(&report.scanner)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-                let (mut add, mut back) = (Vec::new(), Vec::new());
-                for id in &seen_ids {
-                    match known.get(id) {
-                        None => add.push(*id),
-                        Some(false) => back.push(*id),
-                        Some(true) => {}
-                    }
-                }
-                for chunk in add.chunks(max_params.min(BATCH)) {
-                    let rows: Vec<String> = (0..chunk.len())
-                        .map(|i| format!("(${}, $1, $2, $2, TRUE)", i + 3))
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO finding_scanners (finding_id, scanner, first_scan_id, last_scan_id, present) VALUES {}",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query(&sql).bind(&report.scanner).bind(scan_id);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                for chunk in back.chunks(BATCH) {
-                    let sql = format!(
-                        "UPDATE finding_scanners SET present = TRUE, last_scan_id = $2 WHERE scanner = $1 AND finding_id IN ({})",
-                        placeholders(3, chunk.len())
-                    );
-                    let mut q = sqlx::query(&sql).bind(&report.scanner).bind(scan_id);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                // What this scanner reported before and not now is gone from its view;
-                // a finding no scanner reports any more is fixed.
-                let absent: Vec<i64> = by_key.values().map(|f| f.id).collect();
-                for chunk in absent.chunks(BATCH) {
-                    let sql = format!(
-                        "UPDATE finding_scanners SET present = FALSE WHERE scanner = $1 AND finding_id IN ({})",
-                        placeholders(2, chunk.len())
-                    );
-                    let mut q = sqlx::query(&sql).bind(&report.scanner);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                summary.fixed = sqlx::query(
-                    "UPDATE findings SET state = 'fixed', fixed_at = $2 WHERE image_id = $1 AND state <> 'fixed' \
-                     AND NOT EXISTS (SELECT 1 FROM finding_scanners s WHERE s.finding_id = findings.id AND s.present = TRUE)",
-                )
-                .bind(image_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as i64;
-                touched.insert(image_id);
-
-                // ---------------------------------------------------------- misconfigurations
-                summary.config_findings = report.misconfigs.len() as i64;
-                let pass = crate::pass_id();
-                let mut seen_misconfig = HashSet::new();
-                for m in &report.misconfigs {
-                    if !seen_misconfig.insert((m.check_id.as_str(), m.location.as_str())) {
-                        continue;
-                    }
-                    sqlx::query(UPSERT_SCANNER_FINDING)
-                        .bind(m.check_id.as_str())
-                        .bind(image_id)
-                        .bind(m.location.as_str())
-                        .bind(m.severity.as_str())
-                        .bind(if m.message.is_empty() {
-                            m.title.as_str()
-                        } else {
-                            m.message.as_str()
-                        })
-                        .bind(now)
-                        .bind(pass)
-                        .bind(m.title.as_str())
-                        .bind(m.resolution.as_deref())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let prefix = format!(
-                    "{}%",
-                    report.scanner.split('-').next().unwrap_or(&report.scanner)
-                );
-                sqlx::query(
-                    "UPDATE config_findings SET state = 'resolved', resolved_at = $2 WHERE subject_kind = 'image' \
-                     AND subject_id = $1 AND check_id LIKE $3 AND state <> 'resolved' AND seen_pass <> $4",
-                )
-                .bind(image_id)
-                .bind(now)
-                .bind(&prefix)
-                .bind(pass)
-                .execute(&mut *tx)
-                .await?;
-
-                sqlx::query("UPDATE scans SET summary = $2 WHERE id = $1")
-                    .bind(scan_id)
-                    .bind(serde_json::to_string(&summary).unwrap_or_default())
-                    .execute(&mut *tx)
-                    .await?;
-                summaries.push(summary);
-            }
-            recount_images!(tx, touched);
-            // The record of each stored report commits with it: no scan without one.
-            for s in &summaries {
-                audit_in!(tx, &ingest_record(audit, s, source.channel), now)?;
-            }
-            tx.commit().await?;
-            self.mark_risk_stale().await?;
-            Ok::<_, StoreError>(summaries)
-        })
-    }
-}
-
-/// One scanner-reported misconfiguration or secret on an image, with the lifecycle of the
-/// Docker checks' findings.
-/// A scanner's misconfiguration on an image. Seen again, it follows the lifecycle of every
-/// configuration finding ([`seen_again`]; this copy once lacked the acceptance that ran out).
-const UPSERT_SCANNER_FINDING: &str = concat!(
-    "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, \
-     evidence, state, first_seen_at, last_seen_at, seen_pass, title, remediation) \
-     VALUES ($1, 'image', $2, $3, $4, $5, 'open', $6, $6, $7, $8, $9) \
-     ON CONFLICT (check_id, subject_kind, subject_id, instance) DO UPDATE SET severity = excluded.severity, \
-       evidence = excluded.evidence, last_seen_at = excluded.last_seen_at, seen_pass = excluded.seen_pass, \
-       title = excluded.title, remediation = excluded.remediation, ",
-    seen_again!()
-);
 
 /// Active suppressions that match a finding (any alias of its vulnerability, optionally
 /// limited to an image and a package).
@@ -865,6 +34,33 @@ const RESOLVE_PENDING: &str = "UPDATE suppressions SET image_id = \
        AND (EXISTS (SELECT 1 FROM images i WHERE i.digest = suppressions.image_digest) \
             OR EXISTS (SELECT 1 FROM image_digests d WHERE d.digest = suppressions.image_digest))";
 
+impl Write {
+    /// Puts findings into `suppressed` or back to `open` as the active suppressions say
+    /// (for one image, or everywhere), first tying suppressions that wait for an image
+    /// to it. Returns (suppressed, reopened).
+    pub async fn apply_suppressions(&mut self, image_id: Option<i64>, now: i64) -> StoreResult<(u64, u64)> {
+        let scope = if image_id.is_some() { " AND image_id = $2" } else { "" };
+        let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' AND {MATCHING_SUPPRESSION}{scope} RETURNING image_id");
+        let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' AND NOT {MATCHING_SUPPRESSION}{scope} RETURNING image_id");
+        with_tx!(&mut self.tx, |t| sqlx::query(RESOLVE_PENDING).execute(&mut **t).await)?;
+        let mut counts = [0u64; 2];
+        for (i, sql) in [suppress, reopen].iter().enumerate() {
+            let images: Vec<i64> = with_tx!(&mut self.tx, |t| {
+                let q = sqlx::query_scalar(sql).bind(now);
+                match image_id {
+                    Some(id) => q.bind(id).fetch_all(&mut **t).await,
+                    None => q.fetch_all(&mut **t).await,
+                }
+            })?;
+            counts[i] = images.len() as u64;
+            if !images.is_empty() {
+                self.findings_changed(images);
+            }
+        }
+        Ok((counts[0], counts[1]))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSuppressionRow<'a> {
     pub vuln_id: &'a str,
@@ -878,42 +74,16 @@ pub struct NewSuppressionRow<'a> {
 }
 
 impl Store {
-    /// Puts findings into `suppressed` or back to `open` as the active suppressions say
-    /// (for one image, or everywhere). Returns (suppressed, reopened).
+    /// [`Write::apply_suppressions`] as a housekeeping pass of its own.
     pub async fn apply_suppressions(
         &self,
         image_id: Option<i64>,
         now: i64,
     ) -> StoreResult<(u64, u64)> {
-        let scope = if image_id.is_some() {
-            "AND image_id = $2"
-        } else {
-            "AND ($2 IS NULL OR TRUE)"
-        };
-        let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' {scope} AND {MATCHING_SUPPRESSION} RETURNING image_id");
-        let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' {scope} AND NOT {MATCHING_SUPPRESSION} RETURNING image_id");
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            sqlx::query(RESOLVE_PENDING).execute(&mut *tx).await?;
-            let suppressed: Vec<i64> = sqlx::query_scalar(&suppress)
-                .bind(now)
-                .bind(image_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            let reopened: Vec<i64> = sqlx::query_scalar(&reopen)
-                .bind(now)
-                .bind(image_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            let (a, b) = (suppressed.len() as u64, reopened.len() as u64);
-            let touched: BTreeSet<i64> = suppressed.into_iter().chain(reopened).collect();
-            recount_images!(tx, touched);
-            tx.commit().await?;
-            if a + b > 0 {
-                self.mark_risk_stale().await?;
-            }
-            Ok((a, b))
-        })
+        let mut w = self.begin_pass().await?;
+        let changed = w.apply_suppressions(image_id, now).await?;
+        w.commit().await?;
+        Ok(changed)
     }
 
     /// Replaces the VEX suppressions of each statement's vulnerability and product with
@@ -928,44 +98,44 @@ impl Store {
         record: impl Fn(i64) -> AuditRecord,
         now: i64,
     ) -> StoreResult<i64> {
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            let mut active = 0;
-            for s in statements {
-                sqlx::query(
-                    "UPDATE suppressions SET revoked_at = $5 WHERE source = 'vex' AND revoked_at IS NULL AND vuln_id = $1 \
-                     AND image_id IS NOT DISTINCT FROM $2 AND pkg_name IS NOT DISTINCT FROM $3 \
-                     AND image_digest IS NOT DISTINCT FROM $4 AND kind = 'not_affected'",
+        let mut w = self.begin().await?;
+        let mut active = 0;
+        for s in statements {
+            with_tx!(&mut w.tx, |t| sqlx::query(
+                "UPDATE suppressions SET revoked_at = $5 WHERE source = 'vex' AND revoked_at IS NULL AND vuln_id = $1 \
+                 AND image_id IS NOT DISTINCT FROM $2 AND pkg_name IS NOT DISTINCT FROM $3 \
+                 AND image_digest IS NOT DISTINCT FROM $4 AND kind = 'not_affected'",
+            )
+            .bind(s.vuln_id)
+            .bind(s.target.image_id)
+            .bind(&s.target.pkg_name)
+            .bind(&s.target.image_digest)
+            .bind(now)
+            .execute(&mut **t)
+            .await)?;
+            if s.suppresses {
+                with_tx!(&mut w.tx, |t| sqlx::query(
+                    "INSERT INTO suppressions (vuln_id, image_id, pkg_name, image_digest, kind, justification, source, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, 'not_affected', $5, 'vex', $6, $7)",
                 )
                 .bind(s.vuln_id)
                 .bind(s.target.image_id)
                 .bind(&s.target.pkg_name)
                 .bind(&s.target.image_digest)
+                .bind(s.justification.unwrap_or("not affected (VEX)"))
+                .bind(by)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if s.suppresses {
-                    sqlx::query(
-                        "INSERT INTO suppressions (vuln_id, image_id, pkg_name, image_digest, kind, justification, source, created_by, created_at) \
-                         VALUES ($1, $2, $3, $4, 'not_affected', $5, 'vex', $6, $7)",
-                    )
-                    .bind(s.vuln_id)
-                    .bind(s.target.image_id)
-                    .bind(&s.target.pkg_name)
-                    .bind(&s.target.image_digest)
-                    .bind(s.justification.unwrap_or("not affected (VEX)"))
-                    .bind(by)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    active += 1;
-                }
+                .execute(&mut **t)
+                .await)?;
+                active += 1;
             }
-            // Its record (with how many statements suppress) commits with it.
-            audit_in!(tx, &record(active), now)?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(active)
-        })
+        }
+        // The findings the statements suppress or release, and the record (with how
+        // many statements suppress), commit with them.
+        w.apply_suppressions(None, now).await?;
+        w.audit(&record(active), now).await?;
+        w.commit().await?;
+        Ok(active)
     }
 
     /// The newest image tagged `repository:tag`.

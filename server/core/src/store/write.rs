@@ -1,37 +1,68 @@
-//! The handle a user action writes through: its changes and the audit record of them
-//! commit together or not at all.
+//! The handle every write goes through: an action's changes, its audit record, the
+//! vulnerability counts of the images it touched and the "scores are stale" mark commit
+//! together or not at all.
 //!
 //! ```text
-//! let mut w = store.begin().await?;
+//! let mut w = store.begin().await?;              // a person's action
 //! let user = w.create_user(...).await?;          // changes, in the transaction
 //! w.audit(&record, now).await?;                  // its record, in the same one
 //! w.commit().await?;                             // refused without a record
+//!
+//! let mut w = store.begin_pass().await?;         // a collector's or housekeeping pass
+//! w.apply_docker_snapshot(...).await?;           // what the source says; no record
+//! w.commit().await?;
 //! ```
 //!
-//! A change can't commit without its record: [`Write::commit`] refuses a transaction
-//! that wrote none, and dropping a `Write` rolls everything back. Actions move onto it
-//! one by one (issue 12); users and API tokens are on it.
+//! Store functions that change data are methods of `Write`; reads stay on the pool.
+//! A function that changes findings calls [`Write::findings_changed`] with the images
+//! concerned, and [`Write::commit`] recounts them and marks scores stale in the same
+//! transaction, so no caller can forget either. Dropping a `Write` rolls it back.
 
 use super::audit::{audit_in, AuditRecord};
 use super::{Store, StoreError, StoreResult};
 use crate::db::Tx;
+use std::collections::BTreeSet;
 
 pub struct Write {
-    pub(super) tx: Tx,
+    pub(crate) tx: Tx,
+    /// A person's action must record itself; a pass need not.
+    needs_audit: bool,
     audited: bool,
+    /// Images whose findings changed: their counts are redone before commit.
+    recount: BTreeSet<i64>,
+    /// Evidence of risk changed: scores are marked stale before commit.
+    stale: bool,
 }
 
 impl Store {
-    /// Opens the transaction of one action.
+    /// Opens the transaction of one person's action: it commits only with its audit record.
     pub async fn begin(&self) -> StoreResult<Write> {
+        self.open(true).await
+    }
+
+    /// Opens the transaction of a pass (a sync, housekeeping): it changes what the sources
+    /// say, records no action, and commits with the counts and the stale mark it implies.
+    pub async fn begin_pass(&self) -> StoreResult<Write> {
+        self.open(false).await
+    }
+
+    async fn open(&self, needs_audit: bool) -> StoreResult<Write> {
         Ok(Write {
             tx: self.db.begin().await?,
+            needs_audit,
             audited: false,
+            recount: BTreeSet::new(),
+            stale: false,
         })
     }
 }
 
 impl Write {
+    /// Bound parameters worth putting in one multi-row statement on this backend.
+    pub(crate) fn batch_params(&self) -> usize {
+        self.tx.backend().batch_params()
+    }
+
     /// Records what this action did, in its transaction.
     pub async fn audit(&mut self, record: &AuditRecord, now: i64) -> StoreResult<()> {
         crate::with_tx!(&mut self.tx, |t| audit_in!(*t, record, now).map(|_| ()))?;
@@ -39,10 +70,29 @@ impl Write {
         Ok(())
     }
 
-    /// Commits the action's changes with its audit record; without one, nothing commits.
-    pub async fn commit(self) -> StoreResult<()> {
-        if !self.audited {
+    /// Findings of these images changed (state, severity, existence): their counts are
+    /// recounted, and scores marked stale, when this commits.
+    pub fn findings_changed(&mut self, images: impl IntoIterator<Item = i64>) {
+        self.recount.extend(images);
+        self.stale = true;
+    }
+
+    /// Evidence of risk changed (configuration findings, acceptances, inventory): scores
+    /// are marked stale when this commits.
+    pub fn risk_changed(&mut self) {
+        self.stale = true;
+    }
+
+    /// Commits the changes with what they imply (counts, the stale mark) and, for an
+    /// action, its audit record; an action without one commits nothing.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        if self.needs_audit && !self.audited {
             return Err(StoreError::Unaudited);
+        }
+        let images = std::mem::take(&mut self.recount);
+        self.recount_images(images).await?;
+        if self.stale {
+            self.mark_risk_stale().await?;
         }
         Ok(self.tx.commit().await?)
     }

@@ -1,0 +1,227 @@
+//! Configuration findings (`config_findings`): every source's findings on a subject —
+//! the Docker checks, scan coverage, scanners' misconfigurations and secrets, and the
+//! sources to come. A source says which stored findings its evaluation covers (a
+//! [`Scope`]) and what it found; [`crate::lifecycle::plan`] decides, and this applies the
+//! plan in batches.
+
+use super::query::{bind_all, push_list, Arg, IDS_PER_LIST};
+use super::{StoreResult, Write};
+use crate::lifecycle::{self, Coverage, Held, Plan, Stored, Transition};
+
+/// Which finding: check, subject and instance (`UNIQUE` in the table).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub check_id: String,
+    pub subject_kind: &'static str,
+    pub subject_id: i64,
+    pub instance: String,
+}
+
+/// What a finding says; a difference from the stored one is a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub severity: String,
+    pub cis_section: Option<String>,
+    pub evidence: String,
+    /// A scanner's own title and remediation (the Docker checks take theirs from the
+    /// catalogue, so store none).
+    pub title: Option<String>,
+    pub remediation: Option<String>,
+}
+
+/// The stored findings one evaluation covers: SQL conditions on `cf` (the table's
+/// alias), each with its parameters numbered from `$1` and read on its own (an `OR` of
+/// them would defeat the indexes).
+pub struct Scope {
+    pub parts: Vec<(String, Vec<Arg>)>,
+}
+
+/// What applying a plan did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub opened: u64,
+    pub reopened: u64,
+    pub updated: u64,
+    pub resolved: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    check_id: String,
+    subject_kind: String,
+    subject_id: i64,
+    instance: String,
+    severity: String,
+    cis_section: Option<String>,
+    evidence: Option<String>,
+    title: Option<String>,
+    remediation: Option<String>,
+    state: String,
+    accepted_until: Option<i64>,
+    last_seen_at: i64,
+}
+
+const SUBJECT_KINDS: [&str; 7] = [
+    "host",
+    "image",
+    "container",
+    "pod",
+    "workload",
+    "namespace",
+    "cluster",
+];
+
+impl Row {
+    fn into_stored(self) -> Stored<Key, Content> {
+        let kind = SUBJECT_KINDS
+            .iter()
+            .find(|k| **k == self.subject_kind)
+            .copied()
+            .unwrap_or("host");
+        Stored {
+            id: self.id,
+            held: Held::from_stored(&self.state, self.accepted_until),
+            key: Key {
+                check_id: self.check_id,
+                subject_kind: kind,
+                subject_id: self.subject_id,
+                instance: self.instance,
+            },
+            content: Content {
+                severity: self.severity,
+                cis_section: self.cis_section,
+                evidence: self.evidence.unwrap_or_default(),
+                title: self.title,
+                remediation: self.remediation,
+            },
+            last_seen_at: self.last_seen_at,
+            vouched_elsewhere: false,
+        }
+    }
+}
+
+/// Twelve parameters per new finding.
+const INSERT: &str = "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, \
+     cis_section, evidence, title, remediation, state, first_seen_at, last_seen_at, seen_pass) ";
+
+impl Write {
+    /// Brings the findings of `scope` in line with what a source `found` now: new ones
+    /// inserted, changed ones rewritten, resolved ones reopened, ones whose acceptance
+    /// ran out opened, and (for a complete evaluation) ones not found resolved.
+    pub async fn reconcile_config_findings(
+        &mut self,
+        scope: &Scope,
+        found: Vec<(Key, Content)>,
+        coverage: Coverage,
+        now: i64,
+    ) -> StoreResult<Applied> {
+        let stored = self.stored_config_findings(scope).await?;
+        let plan = lifecycle::plan(stored, found, coverage, now);
+        self.apply_config_plan(&plan, now).await
+    }
+
+    async fn stored_config_findings(&mut self, scope: &Scope) -> StoreResult<Vec<Stored<Key, Content>>> {
+        let mut stored = Vec::new();
+        for (condition, args) in &scope.parts {
+            let sql = format!(
+                "SELECT cf.id, cf.check_id, cf.subject_kind, cf.subject_id, cf.instance, cf.severity, \
+                 cf.cis_section, cf.evidence, cf.title, cf.remediation, cf.state, cf.accepted_until, \
+                 cf.last_seen_at FROM config_findings cf WHERE {condition}"
+            );
+            let rows: Vec<Row> = crate::with_tx!(&mut self.tx, |t| bind_all!(
+                sqlx::query_as(&sql),
+                args.iter()
+            )
+            .fetch_all(&mut **t)
+            .await)?;
+            stored.extend(rows.into_iter().map(Row::into_stored));
+        }
+        Ok(stored)
+    }
+
+    /// Applies a plan: inserts in batches (a finding another writer inserted meanwhile
+    /// is left to it), rewrites one by one (few per pass), touches and resolves by id.
+    pub(crate) async fn apply_config_plan(
+        &mut self,
+        plan: &Plan<Key, Content>,
+        now: i64,
+    ) -> StoreResult<Applied> {
+        let pass = crate::pass_id();
+        let rows_per_insert = self.batch_params() / 12;
+        for chunk in plan.insert.chunks(rows_per_insert) {
+            crate::with_tx!(&mut self.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(INSERT);
+                q.push_values(chunk, |mut row, (k, c)| {
+                    row.push_bind(&k.check_id)
+                        .push_bind(k.subject_kind)
+                        .push_bind(k.subject_id)
+                        .push_bind(&k.instance)
+                        .push_bind(&c.severity)
+                        .push_bind(&c.cis_section)
+                        .push_bind(&c.evidence)
+                        .push_bind(&c.title)
+                        .push_bind(&c.remediation)
+                        .push("'open'")
+                        .push_bind(now)
+                        .push_bind(now)
+                        .push_bind(pass);
+                });
+                q.push(" ON CONFLICT (check_id, subject_kind, subject_id, instance) DO NOTHING");
+                q.build().execute(&mut **t).await
+            })?;
+        }
+        for r in &plan.refresh {
+            let state = match r.transition {
+                Transition::Reopened => {
+                    ", state = 'open', reopened_at = $7, resolved_at = NULL"
+                }
+                Transition::AcceptanceExpired => ", state = 'open'",
+                Transition::Changed => "",
+            };
+            let sql = format!(
+                "UPDATE config_findings SET severity = $2, cis_section = $3, evidence = $4, title = $5, \
+                 remediation = $6, last_seen_at = $7, seen_pass = $8{state} WHERE id = $1"
+            );
+            let c = &r.content;
+            crate::with_tx!(&mut self.tx, |t| sqlx::query(&sql)
+                .bind(r.id)
+                .bind(&c.severity)
+                .bind(&c.cis_section)
+                .bind(&c.evidence)
+                .bind(&c.title)
+                .bind(&c.remediation)
+                .bind(now)
+                .bind(pass)
+                .execute(&mut **t)
+                .await)?;
+        }
+        self.set_by_id("last_seen_at = ", &plan.touch, now).await?;
+        self.set_by_id("state = 'resolved', resolved_at = ", &plan.resolve, now)
+            .await?;
+        let applied = Applied {
+            opened: plan.insert.len() as u64,
+            reopened: plan.count(Transition::Reopened) as u64,
+            updated: (plan.count(Transition::Changed) + plan.count(Transition::AcceptanceExpired))
+                as u64,
+            resolved: plan.resolve.len() as u64,
+        };
+        if plan.changes_findings() {
+            self.risk_changed();
+        }
+        Ok(applied)
+    }
+
+    /// `UPDATE config_findings SET <set>now WHERE id IN (ids)`, in batches.
+    async fn set_by_id(&mut self, set: &str, ids: &[i64], now: i64) -> StoreResult<()> {
+        for chunk in ids.chunks(IDS_PER_LIST) {
+            crate::with_tx!(&mut self.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new("UPDATE config_findings SET ");
+                q.push(set).push_bind(now).push(" WHERE id IN ");
+                push_list(&mut q, chunk);
+                q.build().execute(&mut **t).await
+            })?;
+        }
+        Ok(())
+    }
+}
