@@ -35,7 +35,9 @@ pub const LAST_SEEN_GRANULARITY: i64 = 3600;
 pub enum Held {
     Open,
     /// Risk accepted by someone, until a time or for good.
-    Accepted { until: Option<i64> },
+    Accepted {
+        until: Option<i64>,
+    },
     /// A suppression rule matches it (see the module's text).
     Suppressed,
     /// Resolved (configuration) or fixed (vulnerability).
@@ -72,7 +74,7 @@ pub struct Stored<K, C> {
 
 /// What evaluating the subjects again means for the stored findings not found now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coverage {
+pub enum Extent {
     /// The source evaluated everything it reports on for these subjects (a full sync, a
     /// full scan): what it did not find is gone.
     Complete,
@@ -135,7 +137,7 @@ impl<K, C> Plan<K, C> {
 pub fn plan<K, C>(
     stored: impl IntoIterator<Item = Stored<K, C>>,
     found: impl IntoIterator<Item = (K, C)>,
-    coverage: Coverage,
+    extent: Extent,
     now: i64,
 ) -> Plan<K, C>
 where
@@ -183,7 +185,7 @@ where
             }
         }
     }
-    if coverage == Coverage::Complete {
+    if extent == Extent::Complete {
         let mut gone: Vec<Stored<K, C>> = stored.into_values().collect();
         gone.sort_by_key(|s| s.id);
         for s in gone {
@@ -202,7 +204,12 @@ mod tests {
 
     const NOW: i64 = 1_000_000;
 
-    fn stored(id: i64, key: &'static str, held: Held, content: &'static str) -> Stored<&'static str, &'static str> {
+    fn stored(
+        id: i64,
+        key: &'static str,
+        held: Held,
+        content: &'static str,
+    ) -> Stored<&'static str, &'static str> {
         Stored {
             id,
             key,
@@ -217,12 +224,12 @@ mod tests {
         s: Stored<&'static str, &'static str>,
         found: &'static str,
     ) -> Plan<&'static str, &'static str> {
-        plan([s], [("a", found)], Coverage::Complete, NOW)
+        plan([s], [("a", found)], Extent::Complete, NOW)
     }
 
     #[test]
     fn a_finding_never_stored_is_new() {
-        let p = plan(Vec::new(), [("a", "x"), ("b", "y")], Coverage::Complete, NOW);
+        let p = plan(Vec::new(), [("a", "x"), ("b", "y")], Extent::Complete, NOW);
         assert_eq!(p.insert, vec![("a", "x"), ("b", "y")]);
         assert!(p.refresh.is_empty() && p.resolve.is_empty() && p.seen.is_empty());
         assert!(p.changes_findings());
@@ -233,7 +240,11 @@ mod tests {
         let p = one(stored(7, "a", Held::Resolved, "x"), "x");
         assert_eq!(
             p.refresh,
-            vec![Refresh { id: 7, content: "x", transition: Transition::Reopened }]
+            vec![Refresh {
+                id: 7,
+                content: "x",
+                transition: Transition::Reopened
+            }]
         );
         assert_eq!(p.count(Transition::Reopened), 1);
         assert_eq!(p.seen, vec![7]);
@@ -242,7 +253,10 @@ mod tests {
     #[test]
     fn an_acceptance_that_ran_out_opens_the_finding_again() {
         for until in [NOW, NOW - 1] {
-            let p = one(stored(7, "a", Held::Accepted { until: Some(until) }, "x"), "x");
+            let p = one(
+                stored(7, "a", Held::Accepted { until: Some(until) }, "x"),
+                "x",
+            );
             assert_eq!(p.count(Transition::AcceptanceExpired), 1, "until {until}");
         }
     }
@@ -263,7 +277,11 @@ mod tests {
             let p = one(stored(7, "a", held, "x"), "y");
             assert_eq!(
                 p.refresh,
-                vec![Refresh { id: 7, content: "y", transition: Transition::Changed }],
+                vec![Refresh {
+                    id: 7,
+                    content: "y",
+                    transition: Transition::Changed
+                }],
                 "{held:?}"
             );
         }
@@ -292,7 +310,7 @@ mod tests {
                 stored(4, "kept", Held::Open, "x"),
             ],
             [("kept", "x")],
-            Coverage::Complete,
+            Extent::Complete,
             NOW,
         );
         assert_eq!(p.resolve, vec![1, 2]);
@@ -304,7 +322,7 @@ mod tests {
     fn a_finding_another_source_vouches_for_stays() {
         let mut s = stored(1, "a", Held::Open, "x");
         s.vouched_elsewhere = true;
-        let p = plan([s], Vec::new(), Coverage::Complete, NOW);
+        let p = plan([s], Vec::new(), Extent::Complete, NOW);
         assert_eq!((p.unseen, p.resolve), (vec![1], vec![]));
     }
 
@@ -313,7 +331,7 @@ mod tests {
         let p = plan(
             [stored(1, "gone", Held::Open, "x")],
             Vec::new(),
-            Coverage::Partial,
+            Extent::Partial,
             NOW,
         );
         assert!(p.resolve.is_empty() && p.unseen.is_empty());
@@ -322,12 +340,17 @@ mod tests {
 
     #[test]
     fn a_finding_named_twice_counts_once_and_the_first_wins() {
-        let p = plan(Vec::new(), [("a", "first"), ("a", "second")], Coverage::Complete, NOW);
+        let p = plan(
+            Vec::new(),
+            [("a", "first"), ("a", "second")],
+            Extent::Complete,
+            NOW,
+        );
         assert_eq!(p.insert, vec![("a", "first")]);
         let p = plan(
             [stored(7, "a", Held::Open, "x")],
             [("a", "x"), ("a", "y")],
-            Coverage::Complete,
+            Extent::Complete,
             NOW,
         );
         assert!(p.refresh.is_empty());

@@ -3,14 +3,14 @@
 //! document is stored in one transaction.
 
 use super::intel::Feed;
+use super::reconcile::{repository_and_tag, strip_repo, Target};
+use super::store::{ingest_record, ScanSource};
 use super::vex::{self, VexScope};
 use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
 use crate::store::intel::{FeedRecord, IntelImport};
-use super::reconcile::{repository_and_tag, strip_repo, Target};
-use super::store::{ingest_record, ScanSource};
 use crate::store::vulns::{VexRow, VexTarget};
 use crate::{now, AppState};
 use coastguard_model::vulns::{FeedStatus, IngestSummary, VexMatch};

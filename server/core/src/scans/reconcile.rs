@@ -4,7 +4,7 @@
 //! each finding. `scans::store` reads what is stored and applies these decisions.
 
 use super::{Report, VulnRecord};
-use crate::lifecycle::{self, Coverage, Held, Plan, Stored};
+use crate::lifecycle::{self, Extent, Held, Plan, Stored};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The image a report is tied to: given with the request, or named by the report.
@@ -54,7 +54,12 @@ pub fn lookup(report: &Report, target: &Target) -> Lookup {
                 .image_id
                 .iter()
                 .cloned()
-                .chain(report.repo_digests.iter().map(|d| strip_repo(d).to_string()))
+                .chain(
+                    report
+                        .repo_digests
+                        .iter()
+                        .map(|d| strip_repo(d).to_string()),
+                )
                 .collect(),
         ),
     }
@@ -218,9 +223,14 @@ pub fn vulnerabilities<'a>(entries: &[Entry<'a>], stored: &HashMap<String, i64>)
     plan
 }
 
-/// The aliases to add so every id of every entry names its vulnerability; `known` maps
-/// ids to vulnerabilities (stored, merged and new ones).
-pub fn new_aliases(entries: &[Entry<'_>], known: &HashMap<String, i64>) -> Vec<(String, i64)> {
+/// The aliases to add so every id of every entry names its vulnerability: `known` maps
+/// ids to vulnerabilities (stored aliases, and the canonical ids of new ones), `stored`
+/// is what `vulnerability_aliases` already holds.
+pub fn new_aliases(
+    entries: &[Entry<'_>],
+    known: &HashMap<String, i64>,
+    stored: &HashSet<String>,
+) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     let mut queued = HashSet::new();
     for e in entries {
@@ -228,7 +238,7 @@ pub fn new_aliases(entries: &[Entry<'_>], known: &HashMap<String, i64>) -> Vec<(
             continue;
         };
         for id in &e.ids {
-            if !known.contains_key(id) && queued.insert(id.clone()) {
+            if !stored.contains(id) && queued.insert(id.clone()) {
                 out.push((id.clone(), vid));
             }
         }
@@ -332,7 +342,7 @@ pub fn finding_plan(
     let found = found
         .iter()
         .map(|f| (f.key.clone(), FindingContent::of(f.record)));
-    lifecycle::plan(stored, found, Coverage::Complete, now)
+    lifecycle::plan(stored, found, Extent::Complete, now)
 }
 
 #[cfg(test)]
@@ -396,7 +406,10 @@ mod tests {
         let by_digest = Target {
             reference: Some("other@sha256:cc".into()),
         };
-        assert_eq!(lookup(&r, &by_digest), Lookup::Digests(vec!["sha256:cc".into()]));
+        assert_eq!(
+            lookup(&r, &by_digest),
+            Lookup::Digests(vec!["sha256:cc".into()])
+        );
         let by_tag = Target {
             reference: Some("registry:5000/app".into()),
         };
@@ -452,9 +465,19 @@ mod tests {
         assert_eq!(plan.new[0].0, "CVE-2");
         let mut known = stored.clone();
         known.insert("CVE-2".into(), 10);
-        assert!(new_aliases(&e, &known).is_empty());
-        known.remove("GHSA-1");
-        assert_eq!(new_aliases(&e, &known), vec![("GHSA-1".to_string(), 9)]);
+        // The new vulnerability's own id is an alias to store too.
+        let in_table: HashSet<String> = stored.keys().cloned().collect();
+        assert_eq!(
+            new_aliases(&e, &known, &in_table),
+            vec![("CVE-2".to_string(), 10)]
+        );
+        let mut partly: HashSet<String> = in_table.clone();
+        partly.remove("GHSA-1");
+        partly.insert("CVE-2".into());
+        assert_eq!(
+            new_aliases(&e, &known, &partly),
+            vec![("GHSA-1".to_string(), 9)]
+        );
     }
 
     #[test]

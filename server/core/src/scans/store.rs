@@ -2,15 +2,17 @@
 //! [`super::reconcile`] (pure) what it means, and apply the answer inside the action's
 //! [`Write`]. Nothing here decides a finding's fate; everything here is SQL.
 
-use super::reconcile::{self, Entry, FindingContent, FindingKey, Found, Lookup, StoredFinding, Target};
+use super::reconcile::{
+    self, Entry, FindingContent, FindingKey, Found, Lookup, StoredFinding, Target,
+};
 use super::Report;
-use crate::lifecycle::{Coverage, Plan, Transition};
+use crate::lifecycle::{Extent, Plan, Transition};
 use crate::store::config_findings::{self, Content, Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{AuditRecord, Store, StoreError, StoreResult, Write};
 use crate::with_tx;
 use coastguard_model::vulns::{ImageBrief, IngestSummary};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Who sent a report, and how.
 #[derive(Debug, Clone)]
@@ -49,7 +51,9 @@ impl Store {
         now: i64,
     ) -> StoreResult<Vec<IngestSummary>> {
         let mut w = self.begin().await?;
-        let summaries = w.ingest_reports(reports, target, source, audit, now).await?;
+        let summaries = w
+            .ingest_reports(reports, target, source, audit, now)
+            .await?;
         w.commit().await?;
         Ok(summaries)
     }
@@ -121,11 +125,14 @@ impl Write {
             summary.by_severity.add(f.record.severity, 1);
         }
         self.store_misconfigs(report, image_id, now).await?;
-        with_tx!(&mut self.tx, |t| sqlx::query("UPDATE scans SET summary = $2 WHERE id = $1")
-            .bind(scan_id)
-            .bind(serde_json::to_string(&summary).unwrap_or_default())
-            .execute(&mut **t)
-            .await)?;
+        with_tx!(&mut self.tx, |t| sqlx::query(
+            "UPDATE scans SET summary = $2 WHERE id = $1"
+        )
+        .bind(scan_id)
+        .bind(serde_json::to_string(&summary).unwrap_or_default())
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
         Ok(summary)
     }
 
@@ -141,14 +148,17 @@ impl Write {
     ) -> StoreResult<(i64, String)> {
         let digests = match reconcile::lookup(report, target) {
             Lookup::Tag { repository, tag } => {
-                let found: Option<(i64, String)> = with_tx!(&mut self.tx, |t| sqlx::query_as(
+                let found: Option<(i64, String)> =
+                    with_tx!(&mut self.tx, |t| {
+                        sqlx::query_as(
                     "SELECT i.id, i.digest FROM images i JOIN image_tags t ON t.image_id = i.id \
                      WHERE t.repository = $1 AND t.tag = $2 ORDER BY t.last_seen_at DESC LIMIT 1",
                 )
                 .bind(&repository)
                 .bind(&tag)
                 .fetch_optional(&mut **t)
-                .await)?;
+                .await
+                    })?;
                 let r = target.reference.as_deref().unwrap_or_default();
                 return found.ok_or_else(|| {
                     StoreError::Invalid(
@@ -160,14 +170,16 @@ impl Write {
             Lookup::Digests(digests) => digests,
         };
         for d in &digests {
-            let found: Option<(i64, String)> = with_tx!(&mut self.tx, |t| sqlx::query_as(
+            let found: Option<(i64, String)> = with_tx!(&mut self.tx, |t| {
+                sqlx::query_as(
                 "SELECT id, digest FROM images WHERE digest = $1 \
                  UNION ALL SELECT i.id, i.digest FROM image_digests d JOIN images i ON i.id = d.image_id \
                  WHERE d.digest = $1 LIMIT 1",
             )
             .bind(d)
             .fetch_optional(&mut **t)
-            .await)?;
+            .await
+            })?;
             if let Some(found) = found {
                 self.remember_names(report, target, found.0, now).await?;
                 return Ok(found);
@@ -184,7 +196,8 @@ impl Write {
             "artifact_name": report.artifact_name,
             "artifact_kind": report.kind.as_str(),
         });
-        let id: i64 = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+        let id: i64 = with_tx!(&mut self.tx, |t| {
+            sqlx::query_scalar(
             "INSERT INTO images (digest, config, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $3) \
              ON CONFLICT (digest) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING id",
         )
@@ -192,7 +205,8 @@ impl Write {
         .bind(config.to_string())
         .bind(now)
         .fetch_one(&mut **t)
-        .await)?;
+        .await
+        })?;
         self.remember_names(report, target, id, now).await?;
         Ok((id, digest))
     }
@@ -235,7 +249,8 @@ impl Write {
                 .first()
                 .map(|d| reconcile::strip_repo(d).to_string())
         });
-        Ok(with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+        Ok(with_tx!(&mut self.tx, |t| {
+            sqlx::query_scalar(
             "INSERT INTO scans (image_id, artifact_digest, artifact_name, format, scanner, scanner_version, kind, \
              source, uploaded_by, report_sha256, scanned_at, received_at, entries) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -254,7 +269,8 @@ impl Write {
         .bind(now)
         .bind(report.entries as i64)
         .fetch_one(&mut **t)
-        .await)?)
+        .await
+        })?)
     }
 
     /// Every id the entries name, mapped to its stored vulnerability: stored ones read,
@@ -266,6 +282,7 @@ impl Write {
         now: i64,
     ) -> StoreResult<HashMap<String, i64>> {
         let mut known = self.stored_aliases(&reconcile::all_ids(entries)).await?;
+        let in_table: HashSet<String> = known.keys().cloned().collect();
         let plan = reconcile::vulnerabilities(entries, &known);
         for (keep, others) in &plan.merges {
             for other in others {
@@ -280,7 +297,7 @@ impl Write {
             self.apply_intel_to(&[*keep]).await?;
         }
         known.extend(self.insert_vulnerabilities(&plan.new, now).await?);
-        let aliases = reconcile::new_aliases(entries, &known);
+        let aliases = reconcile::new_aliases(entries, &known, &in_table);
         self.insert_aliases(&aliases).await?;
         // A vulnerability known by a new id may be one a feed named already.
         let renamed: BTreeSet<i64> = aliases.iter().map(|(_, v)| *v).collect();
@@ -308,7 +325,8 @@ impl Write {
     /// Vulnerability `other` is `keep`: its findings, aliases and row move to `keep`
     /// (a finding `keep` already has on the same package is dropped).
     async fn merge_vulnerability(&mut self, keep: i64, other: i64) -> StoreResult<()> {
-        let touched: Vec<i64> = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+        let touched: Vec<i64> = with_tx!(&mut self.tx, |t| {
+            sqlx::query_scalar(
             "DELETE FROM findings WHERE vulnerability_id = $2 AND EXISTS (SELECT 1 FROM findings f \
              WHERE f.vulnerability_id = $1 AND f.image_id = findings.image_id \
              AND f.pkg_type = findings.pkg_type AND f.pkg_name = findings.pkg_name) RETURNING image_id",
@@ -316,7 +334,8 @@ impl Write {
         .bind(keep)
         .bind(other)
         .fetch_all(&mut **t)
-        .await)?;
+        .await
+        })?;
         self.findings_changed(touched);
         for sql in [
             "UPDATE findings SET vulnerability_id = $1 WHERE vulnerability_id = $2",
@@ -327,7 +346,8 @@ impl Write {
                 .bind(keep)
                 .bind(other)
                 .execute(&mut **t)
-                .await)?;
+                .await
+                .map(|_| ()))?;
         }
         Ok(())
     }
@@ -373,13 +393,14 @@ impl Write {
         let per = self.batch_params() / 2;
         for chunk in aliases.chunks(per) {
             with_tx!(&mut self.tx, |t| {
-                let mut q =
-                    sqlx::QueryBuilder::new("INSERT INTO vulnerability_aliases (alias, vulnerability_id) ");
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO vulnerability_aliases (alias, vulnerability_id) ",
+                );
                 q.push_values(chunk, |mut row, (alias, vid)| {
                     row.push_bind(alias).push_bind(*vid);
                 });
                 q.push(" ON CONFLICT (alias) DO NOTHING");
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -387,9 +408,28 @@ impl Write {
 
     /// The image's stored findings, each with whether a scanner other than `scanner`
     /// still reports it.
-    async fn stored_findings(&mut self, image_id: i64, scanner: &str) -> StoreResult<Vec<StoredFinding>> {
-        type Row = (i64, String, String, i64, String, String, Option<String>, String, Option<String>, Option<String>, Option<f64>, i64, bool);
-        let rows: Vec<Row> = with_tx!(&mut self.tx, |t| sqlx::query_as(
+    async fn stored_findings(
+        &mut self,
+        image_id: i64,
+        scanner: &str,
+    ) -> StoreResult<Vec<StoredFinding>> {
+        type Row = (
+            i64,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<f64>,
+            i64,
+            bool,
+        );
+        let rows: Vec<Row> = with_tx!(&mut self.tx, |t| {
+            sqlx::query_as(
             "SELECT f.id, f.pkg_type, f.pkg_name, f.vulnerability_id, f.state, f.installed_version, f.fixed_version, \
              f.severity, f.scanner_severity, f.layer_digest, f.cvss_score, f.last_seen_at, \
              EXISTS (SELECT 1 FROM finding_scanners s WHERE s.finding_id = f.id AND s.present = TRUE AND s.scanner <> $2) \
@@ -398,7 +438,8 @@ impl Write {
         .bind(image_id)
         .bind(scanner)
         .fetch_all(&mut **t)
-        .await)?;
+        .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|r| StoredFinding {
@@ -408,7 +449,7 @@ impl Write {
                 content: FindingContent {
                     installed_version: r.5,
                     fixed_version: r.6,
-                    severity: r.7.parse().unwrap_or_default(),
+                    severity: r.7.parse().unwrap_or(coastguard_model::Severity::Unknown),
                     scanner_severity: r.8,
                     layer: r.9,
                     cvss_score: r.10,
@@ -428,7 +469,8 @@ pub struct FindingsAt<'a> {
     pub now: i64,
 }
 
-const REFRESH: &str = "installed_version = $2, fixed_version = $3, severity = $4, severity_rank = $5, \
+const REFRESH: &str =
+    "installed_version = $2, fixed_version = $3, severity = $4, severity_rank = $5, \
      cvss_score = $6, layer_digest = $7, scanner_severity = $8, last_seen_at = $9";
 
 impl Write {
@@ -442,10 +484,15 @@ impl Write {
         plan: &Plan<FindingKey, FindingContent>,
     ) -> StoreResult<()> {
         let records: HashMap<&FindingKey, &Found> = found.iter().map(|f| (&f.key, f)).collect();
-        let new: Vec<&Found> = plan.insert.iter().filter_map(|(k, _)| records.get(k).copied()).collect();
+        let new: Vec<&Found> = plan
+            .insert
+            .iter()
+            .filter_map(|(k, _)| records.get(k).copied())
+            .collect();
         let mut seen = self.insert_findings(at, &new).await?;
         for r in &plan.refresh {
-            self.refresh_finding(r.id, &r.content, r.transition, at.now).await?;
+            self.refresh_finding(r.id, &r.content, r.transition, at.now)
+                .await?;
         }
         let touch = [("last_seen_at", at.now), ("last_scan_id", at.scan_id)];
         self.set_findings("", &touch, &plan.touch).await?;
@@ -458,7 +505,11 @@ impl Write {
     }
 
     /// Inserts findings; returns their ids.
-    pub async fn insert_findings(&mut self, at: &FindingsAt<'_>, new: &[&Found<'_>]) -> StoreResult<Vec<i64>> {
+    pub async fn insert_findings(
+        &mut self,
+        at: &FindingsAt<'_>,
+        new: &[&Found<'_>],
+    ) -> StoreResult<Vec<i64>> {
         let mut ids = Vec::with_capacity(new.len());
         let per = self.batch_params() / 16;
         for chunk in new.chunks(per) {
@@ -518,23 +569,30 @@ impl Write {
             .bind(&c.scanner_severity)
             .bind(now)
             .execute(&mut **t)
-            .await)?;
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
     /// `UPDATE findings SET <fixed>col = value, … WHERE id IN (ids)`, in batches.
-    async fn set_findings(&mut self, fixed: &str, values: &[(&str, i64)], ids: &[i64]) -> StoreResult<()> {
+    async fn set_findings(
+        &mut self,
+        fixed: &str,
+        values: &[(&str, i64)],
+        ids: &[i64],
+    ) -> StoreResult<()> {
         for chunk in ids.chunks(IDS_PER_LIST) {
             with_tx!(&mut self.tx, |t| {
                 let mut q = sqlx::QueryBuilder::new("UPDATE findings SET ");
                 q.push(fixed);
                 let mut set = q.separated(", ");
                 for (column, value) in values {
-                    set.push(format_args!("{column} = ")).push_bind_unseparated(*value);
+                    set.push(format_args!("{column} = "))
+                        .push_bind_unseparated(*value);
                 }
                 q.push(" WHERE id IN ");
                 push_list(&mut q, chunk);
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -542,7 +600,12 @@ impl Write {
 
     /// This scanner reports the `seen` findings (a row for new pairs, `present` again
     /// where it had stopped) and no longer the `unseen` ones.
-    async fn mark_scanner(&mut self, at: &FindingsAt<'_>, seen: &[i64], unseen: &[i64]) -> StoreResult<()> {
+    async fn mark_scanner(
+        &mut self,
+        at: &FindingsAt<'_>,
+        seen: &[i64],
+        unseen: &[i64],
+    ) -> StoreResult<()> {
         let known: HashMap<i64, bool> = with_tx!(&mut self.tx, |t| sqlx::query_as::<_, (i64, bool)>(
             "SELECT s.finding_id, s.present FROM finding_scanners s JOIN findings f ON f.id = s.finding_id \
              WHERE f.image_id = $1 AND s.scanner = $2",
@@ -553,9 +616,21 @@ impl Write {
         .await)?
         .into_iter()
         .collect();
-        let add: Vec<i64> = seen.iter().copied().filter(|id| !known.contains_key(id)).collect();
-        let back: Vec<i64> = seen.iter().copied().filter(|id| known.get(id) == Some(&false)).collect();
-        let gone: Vec<i64> = unseen.iter().copied().filter(|id| known.get(id) == Some(&true)).collect();
+        let add: Vec<i64> = seen
+            .iter()
+            .copied()
+            .filter(|id| !known.contains_key(id))
+            .collect();
+        let back: Vec<i64> = seen
+            .iter()
+            .copied()
+            .filter(|id| known.get(id) == Some(&false))
+            .collect();
+        let gone: Vec<i64> = unseen
+            .iter()
+            .copied()
+            .filter(|id| known.get(id) == Some(&true))
+            .collect();
         self.insert_scanner_rows(at, &add).await?;
         for (ids, present) in [(&back, true), (&gone, false)] {
             for chunk in ids.chunks(IDS_PER_LIST) {
@@ -568,14 +643,18 @@ impl Write {
                     q.push(" WHERE scanner = ").push_bind(at.scanner);
                     q.push(" AND finding_id IN ");
                     push_list(&mut q, chunk);
-                    q.build().execute(&mut **t).await
+                    q.build().execute(&mut **t).await.map(|_| ())
                 })?;
             }
         }
         Ok(())
     }
 
-    pub async fn insert_scanner_rows(&mut self, at: &FindingsAt<'_>, ids: &[i64]) -> StoreResult<()> {
+    pub async fn insert_scanner_rows(
+        &mut self,
+        at: &FindingsAt<'_>,
+        ids: &[i64],
+    ) -> StoreResult<()> {
         let per = self.batch_params() / 3;
         for chunk in ids.chunks(per) {
             with_tx!(&mut self.tx, |t| {
@@ -589,7 +668,7 @@ impl Write {
                         .push_bind(at.scan_id)
                         .push("TRUE");
                 });
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -597,7 +676,12 @@ impl Write {
 
     /// A scanner's misconfigurations and secrets on the image: configuration findings
     /// of that scanner (`trivy:…`, `trivy-secret:…`) on it, through the lifecycle.
-    async fn store_misconfigs(&mut self, report: &Report, image_id: i64, now: i64) -> StoreResult<()> {
+    async fn store_misconfigs(
+        &mut self,
+        report: &Report,
+        image_id: i64,
+        now: i64,
+    ) -> StoreResult<()> {
         let found: Vec<(Key, Content)> = report
             .misconfigs
             .iter()
@@ -612,14 +696,21 @@ impl Write {
                     Content {
                         severity: m.severity.as_str().to_string(),
                         cis_section: None,
-                        evidence: if m.message.is_empty() { m.title.clone() } else { m.message.clone() },
+                        evidence: if m.message.is_empty() {
+                            m.title.clone()
+                        } else {
+                            m.message.clone()
+                        },
                         title: Some(m.title.clone()),
                         remediation: m.resolution.clone(),
                     },
                 )
             })
             .collect();
-        let prefix = format!("{}%", report.scanner.split('-').next().unwrap_or(&report.scanner));
+        let prefix = format!(
+            "{}%",
+            report.scanner.split('-').next().unwrap_or(&report.scanner)
+        );
         let scope = Scope {
             parts: vec![(
                 "cf.subject_kind = 'image' AND cf.subject_id = $1 AND cf.check_id LIKE $2".into(),
@@ -627,7 +718,7 @@ impl Write {
             )],
         };
         let _: config_findings::Applied = self
-            .reconcile_config_findings(&scope, found, Coverage::Complete, now)
+            .reconcile_config_findings(&scope, found, Extent::Complete, now)
             .await?;
         Ok(())
     }

@@ -6,7 +6,7 @@
 
 use super::query::{bind_all, push_list, Arg, IDS_PER_LIST};
 use super::{StoreResult, Write};
-use crate::lifecycle::{self, Coverage, Held, Plan, Stored, Transition};
+use crate::lifecycle::{self, Extent, Held, Plan, Stored, Transition};
 
 /// Which finding: check, subject and instance (`UNIQUE` in the table).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,7 +33,7 @@ pub struct Content {
 /// alias), each with its parameters numbered from `$1` and read on its own (an `OR` of
 /// them would defeat the indexes).
 pub struct Scope {
-    pub parts: Vec<(String, Vec<Arg>)>,
+    pub(crate) parts: Vec<(String, Vec<Arg>)>,
 }
 
 /// What applying a plan did.
@@ -102,7 +102,8 @@ impl Row {
 }
 
 /// Twelve parameters per new finding.
-const INSERT: &str = "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, \
+const INSERT: &str =
+    "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, \
      cis_section, evidence, title, remediation, state, first_seen_at, last_seen_at, seen_pass) ";
 
 impl Write {
@@ -113,15 +114,18 @@ impl Write {
         &mut self,
         scope: &Scope,
         found: Vec<(Key, Content)>,
-        coverage: Coverage,
+        extent: Extent,
         now: i64,
     ) -> StoreResult<Applied> {
         let stored = self.stored_config_findings(scope).await?;
-        let plan = lifecycle::plan(stored, found, coverage, now);
+        let plan = lifecycle::plan(stored, found, extent, now);
         self.apply_config_plan(&plan, now).await
     }
 
-    async fn stored_config_findings(&mut self, scope: &Scope) -> StoreResult<Vec<Stored<Key, Content>>> {
+    async fn stored_config_findings(
+        &mut self,
+        scope: &Scope,
+    ) -> StoreResult<Vec<Stored<Key, Content>>> {
         let mut stored = Vec::new();
         for (condition, args) in &scope.parts {
             let sql = format!(
@@ -168,14 +172,12 @@ impl Write {
                         .push_bind(pass);
                 });
                 q.push(" ON CONFLICT (check_id, subject_kind, subject_id, instance) DO NOTHING");
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         for r in &plan.refresh {
             let state = match r.transition {
-                Transition::Reopened => {
-                    ", state = 'open', reopened_at = $7, resolved_at = NULL"
-                }
+                Transition::Reopened => ", state = 'open', reopened_at = $7, resolved_at = NULL",
                 Transition::AcceptanceExpired => ", state = 'open'",
                 Transition::Changed => "",
             };
@@ -194,7 +196,8 @@ impl Write {
                 .bind(now)
                 .bind(pass)
                 .execute(&mut **t)
-                .await)?;
+                .await
+                .map(|_| ()))?;
         }
         self.set_by_id("last_seen_at = ", &plan.touch, now).await?;
         self.set_by_id("state = 'resolved', resolved_at = ", &plan.resolve, now)
@@ -219,7 +222,7 @@ impl Write {
                 let mut q = sqlx::QueryBuilder::new("UPDATE config_findings SET ");
                 q.push(set).push_bind(now).push(" WHERE id IN ");
                 push_list(&mut q, chunk);
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         Ok(())

@@ -6,7 +6,8 @@ use super::query::{push_list, IDS_PER_LIST};
 use super::{StoreResult, Write};
 use crate::db::{backend_of, Backend};
 
-const COUNT: &str = "INSERT INTO image_vuln_counts (image_id, severity_rank, open, fixable, suppressed) \
+const COUNT: &str =
+    "INSERT INTO image_vuln_counts (image_id, severity_rank, open, fixable, suppressed) \
      SELECT image_id, severity_rank, SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), \
        SUM(CASE WHEN state = 'open' AND fixed_version IS NOT NULL THEN 1 ELSE 0 END), \
        SUM(CASE WHEN state = 'suppressed' THEN 1 ELSE 0 END) \

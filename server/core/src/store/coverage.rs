@@ -6,7 +6,7 @@ use super::config_findings::{Content, Key, Scope};
 use super::query::{bind_all, Arg};
 use super::{Store, StoreResult, Write};
 use crate::docker::catalog;
-use crate::lifecycle::Coverage;
+use crate::lifecycle::Extent;
 use crate::{with_db, with_tx};
 
 pub const UNSCANNED: &str = "coverage.unscanned";
@@ -29,8 +29,13 @@ pub struct CoverageChanges {
 
 impl Store {
     /// Scan coverage of the images running now.
-    pub async fn coverage(&self, max_age_days: i64, now: i64) -> StoreResult<coastguard_model::vulns::Coverage> {
-        self.coverage_in(&Scope::Global, max_age_days, now).await
+    pub async fn coverage(
+        &self,
+        max_age_days: i64,
+        now: i64,
+    ) -> StoreResult<coastguard_model::vulns::Coverage> {
+        self.coverage_in(&super::snapshots::Scope::Global, max_age_days, now)
+            .await
     }
 
     /// Coverage of the images running in `scope` (on a host, in a team's containers).
@@ -45,7 +50,7 @@ impl Store {
         let mut coverage = coastguard_model::vulns::Coverage {
             running_images: rows.len() as i64,
             max_age_days,
-            ..Coverage::default()
+            ..coastguard_model::vulns::Coverage::default()
         };
         for (_, last_scan) in rows {
             match last_scan {
@@ -57,7 +62,10 @@ impl Store {
         Ok(coverage)
     }
 
-    async fn running_images(&self, scope: &super::snapshots::Scope) -> StoreResult<Vec<(i64, Option<i64>)>> {
+    async fn running_images(
+        &self,
+        scope: &super::snapshots::Scope,
+    ) -> StoreResult<Vec<(i64, Option<i64>)>> {
         let sql = format!(
             "{RUNNING_IMAGES}{} GROUP BY c.image_id",
             scope.containers(1)
@@ -105,7 +113,7 @@ impl Write {
             )],
         };
         let applied = self
-            .reconcile_config_findings(&scope, found, Coverage::Complete, now)
+            .reconcile_config_findings(&scope, found, Extent::Complete, now)
             .await?;
         Ok(CoverageChanges {
             opened: applied.opened + applied.reopened,

@@ -57,7 +57,7 @@ impl Write {
                     let mut q = sqlx::QueryBuilder::new(base);
                     q.push(" AND id IN ");
                     push_list(&mut q, chunk);
-                    q.build().execute(&mut **t).await
+                    q.build().execute(&mut **t).await.map(|_| ())
                 })?;
             }
         }
@@ -72,7 +72,8 @@ impl Write {
             .bind(now)
             .bind(&r.audit.actor_name)
             .execute(&mut **t)
-            .await)?;
+            .await
+            .map(|_| ()))?;
         self.audit(&r.audit, now).await
     }
 
@@ -103,13 +104,16 @@ impl Store {
         now: i64,
     ) -> StoreResult<IntelImport> {
         let mut w = self.begin().await?;
-        with_tx!(&mut w.tx, |t| sqlx::query(
+        with_tx!(&mut w.tx, |t| {
+            sqlx::query(
             "UPDATE vulnerability_intel SET known_exploited = FALSE, kev_added = NULL, kev_due = NULL, \
              kev_ransomware = FALSE, updated_at = $1 WHERE known_exploited = TRUE",
         )
         .bind(now)
         .execute(&mut **t)
-        .await)?;
+        .await
+        .map(|_| ())
+        })?;
         let per = w.batch_params() / 5;
         for chunk in entries.chunks(per) {
             with_tx!(&mut w.tx, |t| {
@@ -128,11 +132,13 @@ impl Store {
                     " ON CONFLICT (cve) DO UPDATE SET known_exploited = TRUE, kev_added = excluded.kev_added, \
                      kev_due = excluded.kev_due, kev_ransomware = excluded.kev_ransomware, updated_at = excluded.updated_at",
                 );
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         let changed = w.run(APPLY_KEV).await?;
-        let matched = w.count(&format!("{MATCHED}i.known_exploited = TRUE")).await?;
+        let matched = w
+            .count(&format!("{MATCHED}i.known_exploited = TRUE"))
+            .await?;
         let done = IntelImport { matched, changed };
         w.record_feed(&record(done), now).await?;
         if changed > 0 {
@@ -167,7 +173,7 @@ impl Store {
                     " ON CONFLICT (cve) DO UPDATE SET epss = excluded.epss, \
                      epss_percentile = excluded.epss_percentile, updated_at = excluded.updated_at",
                 );
-                q.build().execute(&mut **t).await
+                q.build().execute(&mut **t).await.map(|_| ())
             })?;
         }
         // Only scores that differ count as changes (re-importing a day is no change).

@@ -8,9 +8,9 @@ use super::config_findings::{Content, Key, Scope};
 use super::query::Arg;
 use super::{Store, StoreError, StoreResult, Write};
 use crate::docker::checks::Detected;
-use crate::lifecycle::Coverage;
 use crate::docker::collect::Snapshot;
 use crate::docker::engine::EngineConfig;
+use crate::lifecycle::Extent;
 use crate::{with_db, with_tx};
 use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts};
 use coastguard_model::findings::SubjectKind;
@@ -150,7 +150,12 @@ fn docker_scope(subjects: Vec<(&str, Vec<Arg>)>, runtime: bool) -> Scope {
     Scope {
         parts: subjects
             .into_iter()
-            .map(|(s, args)| (format!("{s} AND {checks} AND {}", docker_owned!("cf.")), args))
+            .map(|(s, args)| {
+                (
+                    format!("{s} AND {checks} AND {}", docker_owned!("cf.")),
+                    args,
+                )
+            })
             .collect(),
     }
 }
@@ -193,11 +198,13 @@ fn found_on(kind: SubjectKind, subject_id: i64, found: &[Detected]) -> Vec<(Key,
 /// Containers per upsert statement.
 const CONTAINER_BATCH: usize = 100;
 
-const UPSERT_TAG: &str = "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
+const UPSERT_TAG: &str =
+    "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
      VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (image_id, registry, repository, tag) \
      DO UPDATE SET last_seen_at = excluded.last_seen_at";
 
-const INSERT_DIGEST: &str = "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
+const INSERT_DIGEST: &str =
+    "INSERT INTO image_digests (digest, image_id, repository) VALUES ($1, $2, $3) \
      ON CONFLICT (digest, image_id, repository) DO NOTHING";
 
 /// Inventory writes, inside a pass's or an action's [`Write`].
@@ -224,7 +231,8 @@ impl Write {
             .await)?;
         for tag in &image.repo_tags {
             if let Some((registry, repository, tag)) = split_tag(tag) {
-                self.tag_image(id, &registry, &repository, &tag, now).await?;
+                self.tag_image(id, &registry, &repository, &tag, now)
+                    .await?;
             }
         }
         for reference in &image.repo_digests {
@@ -233,7 +241,8 @@ impl Write {
                 self.fold_placeholder(id, digest).await?;
             }
         }
-        with_tx!(&mut self.tx, |t| sqlx::query(
+        with_tx!(&mut self.tx, |t| {
+            sqlx::query(
             "INSERT INTO host_images (host_id, image_id, first_seen_at, last_seen_at, gone_at, seen_pass) \
              VALUES ($1, $2, $3, $3, NULL, $4) ON CONFLICT (host_id, image_id) \
              DO UPDATE SET last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass",
@@ -243,7 +252,9 @@ impl Write {
         .bind(now)
         .bind(pass)
         .execute(&mut **t)
-        .await)?;
+        .await
+        .map(|_| ())
+        })?;
         Ok(id)
     }
 
@@ -263,7 +274,8 @@ impl Write {
             .bind(tag)
             .bind(now)
             .execute(&mut **t)
-            .await)?;
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -279,7 +291,8 @@ impl Write {
             .bind(image_id)
             .bind(repository)
             .execute(&mut **t)
-            .await)?;
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -299,7 +312,8 @@ impl Write {
                     .bind(id)
                     .bind(old)
                     .execute(&mut **t)
-                    .await)?;
+                    .await
+                    .map(|_| ()))?;
             }
             self.findings_changed([id]);
         }
@@ -351,7 +365,8 @@ impl Write {
     }
 
     async fn update_host(&mut self, host_id: i64, facts: &HostFacts, now: i64) -> StoreResult<()> {
-        with_tx!(&mut self.tx, |t| sqlx::query(
+        with_tx!(&mut self.tx, |t| {
+            sqlx::query(
             "UPDATE hosts SET status = 'ok', last_error = NULL, last_seen_at = $2, last_sync_at = $2, \
              engine_version = $3, api_version = $4, os = $5, kernel = $6, arch = $7, facts = $8, updated_at = $2 \
              WHERE id = $1",
@@ -365,12 +380,20 @@ impl Write {
         .bind(&facts.arch)
         .bind(serde_json::to_string(facts).unwrap_or_default())
         .execute(&mut **t)
-        .await)?;
+        .await
+        .map(|_| ())
+        })?;
         Ok(())
     }
 
     /// Marks gone what this host's pass did not see (`table`: host_images or containers).
-    async fn gone_unless_seen(&mut self, table: &str, host_id: i64, now: i64, pass: i64) -> StoreResult<()> {
+    async fn gone_unless_seen(
+        &mut self,
+        table: &str,
+        host_id: i64,
+        now: i64,
+        pass: i64,
+    ) -> StoreResult<()> {
         let sql = format!(
             "UPDATE {table} SET gone_at = $2 WHERE host_id = $1 AND gone_at IS NULL AND seen_pass <> $3"
         );
@@ -379,7 +402,8 @@ impl Write {
             .bind(now)
             .bind(pass)
             .execute(&mut **t)
-            .await)?;
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 }
@@ -468,9 +492,20 @@ impl Store {
             .upsert_containers(host_id, std::slice::from_ref(container), now, pass)
             .await?;
         let id = ids[&container.id];
-        let scope = docker_scope(vec![("cf.subject_kind = 'container' AND cf.subject_id = $1", vec![Arg::Int(id)])], false);
-        w.reconcile_config_findings(&scope, found_on(SubjectKind::Container, id, found), Coverage::Complete, now)
-            .await?;
+        let scope = docker_scope(
+            vec![(
+                "cf.subject_kind = 'container' AND cf.subject_id = $1",
+                vec![Arg::Int(id)],
+            )],
+            false,
+        );
+        w.reconcile_config_findings(
+            &scope,
+            found_on(SubjectKind::Container, id, found),
+            Extent::Complete,
+            now,
+        )
+        .await?;
         w.risk_changed();
         w.commit().await?;
         Ok(id)
@@ -487,9 +522,20 @@ impl Store {
         let pass = crate::pass_id();
         let mut w = self.begin_pass().await?;
         let id = w.upsert_image(host_id, image, now, pass).await?;
-        let scope = docker_scope(vec![("cf.subject_kind = 'image' AND cf.subject_id = $1", vec![Arg::Int(id)])], false);
-        w.reconcile_config_findings(&scope, found_on(SubjectKind::Image, id, found), Coverage::Complete, now)
-            .await?;
+        let scope = docker_scope(
+            vec![(
+                "cf.subject_kind = 'image' AND cf.subject_id = $1",
+                vec![Arg::Int(id)],
+            )],
+            false,
+        );
+        w.reconcile_config_findings(
+            &scope,
+            found_on(SubjectKind::Image, id, found),
+            Extent::Complete,
+            now,
+        )
+        .await?;
         w.risk_changed();
         w.commit().await?;
         Ok(id)
@@ -503,17 +549,19 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut w = self.begin_pass().await?;
-        let id: Option<i64> = with_tx!(&mut w.tx, |t| sqlx::query_scalar(
+        let id: Option<i64> = with_tx!(&mut w.tx, |t| {
+            sqlx::query_scalar(
             "UPDATE containers SET gone_at = $3 WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL RETURNING id",
         )
         .bind(host_id)
         .bind(external_id)
         .bind(now)
         .fetch_optional(&mut **t)
-        .await)?;
+        .await
+        })?;
         if let Some(id) = id {
             let scope = all_of("cf.subject_kind = 'container' AND cf.subject_id = $1", id);
-            w.reconcile_config_findings(&scope, Vec::new(), Coverage::Complete, now)
+            w.reconcile_config_findings(&scope, Vec::new(), Extent::Complete, now)
                 .await?;
             w.risk_changed();
         }
@@ -536,7 +584,8 @@ impl Store {
         .bind(digest)
         .bind(now)
         .execute(&mut **t)
-        .await)?;
+        .await
+        .map(|_| ()))?;
         w.risk_changed();
         w.commit().await
     }
@@ -551,17 +600,31 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut w = self.begin_pass().await?;
-        let id: Option<i64> = with_tx!(&mut w.tx, |t| sqlx::query_scalar(
+        let id: Option<i64> =
+            with_tx!(&mut w.tx, |t| {
+                sqlx::query_scalar(
             "SELECT id FROM containers WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL",
         )
         .bind(host_id)
         .bind(external_id)
         .fetch_optional(&mut **t)
-        .await)?;
+        .await
+            })?;
         if let Some(id) = id {
-            let scope = docker_scope(vec![("cf.subject_kind = 'container' AND cf.subject_id = $1", vec![Arg::Int(id)])], true);
-            w.reconcile_config_findings(&scope, found_on(SubjectKind::Container, id, found), Coverage::Complete, now)
-                .await?;
+            let scope = docker_scope(
+                vec![(
+                    "cf.subject_kind = 'container' AND cf.subject_id = $1",
+                    vec![Arg::Int(id)],
+                )],
+                true,
+            );
+            w.reconcile_config_findings(
+                &scope,
+                found_on(SubjectKind::Container, id, found),
+                Extent::Complete,
+                now,
+            )
+            .await?;
         }
         w.commit().await
     }
@@ -602,18 +665,20 @@ impl Write {
             let id = self.upsert_image(host_id, image, now, pass).await?;
             image_ids.insert(image.id.as_str(), id);
         }
-        self.gone_unless_seen("host_images", host_id, now, pass).await?;
+        self.gone_unless_seen("host_images", host_id, now, pass)
+            .await?;
         let container_ids = self
             .upsert_containers(host_id, &snapshot.containers, now, pass)
             .await?;
-        self.gone_unless_seen("containers", host_id, now, pass).await?;
+        self.gone_unless_seen("containers", host_id, now, pass)
+            .await?;
         // Containers that are gone: every finding on them is resolved.
         let gone = all_of(
             "cf.subject_kind = 'container' AND cf.subject_id IN \
              (SELECT id FROM containers WHERE host_id = $1 AND gone_at IS NOT NULL)",
             host_id,
         );
-        self.reconcile_config_findings(&gone, Vec::new(), Coverage::Complete, now)
+        self.reconcile_config_findings(&gone, Vec::new(), Extent::Complete, now)
             .await?;
         let mut found = Vec::new();
         for subject in findings {
@@ -630,7 +695,10 @@ impl Write {
         let both = || vec![Arg::Int(host_id), Arg::Int(pass)];
         let seen = docker_scope(
             vec![
-                ("cf.subject_kind = 'host' AND cf.subject_id = $1", vec![Arg::Int(host_id)]),
+                (
+                    "cf.subject_kind = 'host' AND cf.subject_id = $1",
+                    vec![Arg::Int(host_id)],
+                ),
                 (
                     "cf.subject_kind = 'image' AND cf.subject_id IN \
                      (SELECT image_id FROM host_images WHERE host_id = $1 AND seen_pass = $2)",
@@ -644,7 +712,7 @@ impl Write {
             ],
             false,
         );
-        self.reconcile_config_findings(&seen, found, Coverage::Complete, now)
+        self.reconcile_config_findings(&seen, found, Extent::Complete, now)
             .await?;
         self.risk_changed();
         Ok(())

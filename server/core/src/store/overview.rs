@@ -3,7 +3,7 @@
 use super::query::{bind_all, Arg};
 use super::snapshots::Scope;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreResult};
 use crate::docker::catalog;
 use crate::with_db;
 use coastguard_model::{CheckCount, Overview, Severity, SeverityCounts};
@@ -116,18 +116,17 @@ impl Store {
     /// around the store (benchmark estates, tests); the store's own writers keep the
     /// counts exact as they go.
     pub async fn recount_all_vuln_counts(&self) -> StoreResult<()> {
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
+        let mut w = self.begin_pass().await?;
+        let images: Vec<i64> = crate::with_tx!(&mut w.tx, |t| {
             sqlx::query("DELETE FROM image_vuln_counts")
-                .execute(&mut *tx)
+                .execute(&mut **t)
                 .await?;
-            let images: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT image_id FROM findings")
-                .fetch_all(&mut *tx)
-                .await?;
-            super::vulns::recount_images!(tx, images);
-            tx.commit().await?;
-            Ok::<_, StoreError>(())
-        })
+            sqlx::query_scalar("SELECT DISTINCT image_id FROM findings")
+                .fetch_all(&mut **t)
+                .await
+        })?;
+        w.findings_changed(images);
+        w.commit().await
     }
 
     /// Runs a `SELECT severity, COUNT(*) ... GROUP BY severity` and folds it into counts.

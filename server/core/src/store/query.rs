@@ -3,7 +3,7 @@
 
 /// A bound parameter of a dynamically built query.
 #[derive(Debug, Clone)]
-pub(super) enum Arg {
+pub(crate) enum Arg {
     Int(i64),
     Text(String),
 }

@@ -3,7 +3,6 @@
 //! `mark_risk_stale`; the `risk` job recomputes everything when the mark is set, so pages
 //! only ever read stored scores.
 
-use super::inventory::batch_sql;
 use super::vulns::IMAGE_NAME;
 use super::{Store, StoreError, StoreResult};
 use crate::risk::{
@@ -247,28 +246,29 @@ impl Store {
                 Ok((b.subject.as_str(), b.id, b.score, json, b.computed_at))
             })
             .collect::<Result<_, sqlx::Error>>()?;
-        let per = (self.db.batch_params() / 5).max(1);
-        with_db!(&self.db, |pool| {
-            let mut tx = crate::db::begin_write(pool).await?;
-            sqlx::query("DELETE FROM risk_scores")
-                .execute(&mut *tx)
-                .await?;
-            for chunk in rows.chunks(per) {
-                let sql = batch_sql(
-                    "INSERT INTO risk_scores (subject_kind, subject_id, score, breakdown, computed_at) VALUES ",
-                    &|n| (format!("(${}, ${}, ${}, ${}, ${})", n, n + 1, n + 2, n + 3, n + 4), 5),
-                    chunk.len(),
-                    "",
+        let mut w = self.begin_pass().await?;
+        crate::with_tx!(&mut w.tx, |t| sqlx::query("DELETE FROM risk_scores")
+            .execute(&mut **t)
+            .await
+            .map(|_| ()))?;
+        let per = (w.batch_params() / 5).max(1);
+        for chunk in rows.chunks(per) {
+            crate::with_tx!(&mut w.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO risk_scores (subject_kind, subject_id, score, breakdown, computed_at) ",
                 );
-                let mut q = sqlx::query(&sql);
-                for (kind, id, score, json, at) in chunk {
-                    q = q.bind(*kind).bind(*id).bind(*score).bind(json).bind(*at);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
-        })?;
+                q.push_values(chunk, |mut row, (kind, id, score, json, at)| {
+                    row.push_bind(*kind)
+                        .push_bind(*id)
+                        .push_bind(*score)
+                        .push_bind(json)
+                        .push_bind(*at);
+                });
+                q.build().execute(&mut **t).await.map(|_| ())
+            })?;
+        }
+        // Scores written are current: no stale mark from this pass.
+        w.commit().await?;
         Ok(())
     }
 

@@ -5,8 +5,9 @@ use super::audit::AuditRecord;
 use super::query::{bind_all, Arg, Filter};
 use super::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
+use coastguard_model::vulns::ImageBrief;
 use coastguard_model::Severity;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// `$first, …` for `count` parameters (the read models' `IN` lists).
 fn placeholders(first: usize, count: usize) -> String {
@@ -38,11 +39,22 @@ impl Write {
     /// Puts findings into `suppressed` or back to `open` as the active suppressions say
     /// (for one image, or everywhere), first tying suppressions that wait for an image
     /// to it. Returns (suppressed, reopened).
-    pub async fn apply_suppressions(&mut self, image_id: Option<i64>, now: i64) -> StoreResult<(u64, u64)> {
-        let scope = if image_id.is_some() { " AND image_id = $2" } else { "" };
+    pub async fn apply_suppressions(
+        &mut self,
+        image_id: Option<i64>,
+        now: i64,
+    ) -> StoreResult<(u64, u64)> {
+        let scope = if image_id.is_some() {
+            " AND image_id = $2"
+        } else {
+            ""
+        };
         let suppress = format!("UPDATE findings SET state = 'suppressed' WHERE state = 'open' AND {MATCHING_SUPPRESSION}{scope} RETURNING image_id");
         let reopen = format!("UPDATE findings SET state = 'open' WHERE state = 'suppressed' AND NOT {MATCHING_SUPPRESSION}{scope} RETURNING image_id");
-        with_tx!(&mut self.tx, |t| sqlx::query(RESOLVE_PENDING).execute(&mut **t).await)?;
+        with_tx!(&mut self.tx, |t| sqlx::query(RESOLVE_PENDING)
+            .execute(&mut **t)
+            .await
+            .map(|_| ()))?;
         let mut counts = [0u64; 2];
         for (i, sql) in [suppress, reopen].iter().enumerate() {
             let images: Vec<i64> = with_tx!(&mut self.tx, |t| {
@@ -101,7 +113,8 @@ impl Store {
         let mut w = self.begin().await?;
         let mut active = 0;
         for s in statements {
-            with_tx!(&mut w.tx, |t| sqlx::query(
+            with_tx!(&mut w.tx, |t| {
+                sqlx::query(
                 "UPDATE suppressions SET revoked_at = $5 WHERE source = 'vex' AND revoked_at IS NULL AND vuln_id = $1 \
                  AND image_id IS NOT DISTINCT FROM $2 AND pkg_name IS NOT DISTINCT FROM $3 \
                  AND image_digest IS NOT DISTINCT FROM $4 AND kind = 'not_affected'",
@@ -112,9 +125,12 @@ impl Store {
             .bind(&s.target.image_digest)
             .bind(now)
             .execute(&mut **t)
-            .await)?;
+            .await
+            .map(|_| ())
+            })?;
             if s.suppresses {
-                with_tx!(&mut w.tx, |t| sqlx::query(
+                with_tx!(&mut w.tx, |t| {
+                    sqlx::query(
                     "INSERT INTO suppressions (vuln_id, image_id, pkg_name, image_digest, kind, justification, source, created_by, created_at) \
                      VALUES ($1, $2, $3, $4, 'not_affected', $5, 'vex', $6, $7)",
                 )
@@ -126,7 +142,9 @@ impl Store {
                 .bind(by)
                 .bind(now)
                 .execute(&mut **t)
-                .await)?;
+                .await
+                .map(|_| ())
+                })?;
                 active += 1;
             }
         }
