@@ -148,9 +148,8 @@ impl Write {
     ) -> StoreResult<(i64, String)> {
         let digests = match reconcile::lookup(report, target) {
             Lookup::Tag { repository, tag } => {
-                let found: Option<(i64, String)> =
-                    with_tx!(&mut self.tx, |t| {
-                        sqlx::query_as(
+                let found: Option<(i64, String)> = with_tx!(&mut self.tx, |t| {
+                    sqlx::query_as(
                     "SELECT i.id, i.digest FROM images i JOIN image_tags t ON t.image_id = i.id \
                      WHERE t.repository = $1 AND t.tag = $2 ORDER BY t.last_seen_at DESC LIMIT 1",
                 )
@@ -158,7 +157,7 @@ impl Write {
                 .bind(&tag)
                 .fetch_optional(&mut **t)
                 .await
-                    })?;
+                })?;
                 let r = target.reference.as_deref().unwrap_or_default();
                 return found.ok_or_else(|| {
                     StoreError::Invalid(

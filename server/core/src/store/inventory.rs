@@ -600,16 +600,15 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut w = self.begin_pass().await?;
-        let id: Option<i64> =
-            with_tx!(&mut w.tx, |t| {
-                sqlx::query_scalar(
+        let id: Option<i64> = with_tx!(&mut w.tx, |t| {
+            sqlx::query_scalar(
             "SELECT id FROM containers WHERE host_id = $1 AND external_id = $2 AND gone_at IS NULL",
         )
         .bind(host_id)
         .bind(external_id)
         .fetch_optional(&mut **t)
         .await
-            })?;
+        })?;
         if let Some(id) = id {
             let scope = docker_scope(
                 vec![(

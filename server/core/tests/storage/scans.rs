@@ -1501,3 +1501,107 @@ async fn a_scanner_finding_whose_acceptance_ran_out_reopens_when_seen_again() {
         assert_eq!(states().await, vec!["accepted".to_string()]);
     });
 }
+
+/// An upload is one commit: its scan, findings, vulnerabilities, the suppressions it meets
+/// and its audit record are stored together, or (when the record can't be written) none.
+/// A VEX document likewise, with the findings its statements suppress.
+#[tokio::test]
+async fn an_upload_and_a_vex_document_commit_with_their_audit_record_or_not_at_all() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let cli = Authed::cli().as_analyst();
+        // What an upload could change, as text.
+        let snapshot = || {
+            let db = &db;
+            async move {
+                let mut out = Vec::new();
+                for table in [
+                    "scans",
+                    "images",
+                    "findings",
+                    "finding_scanners",
+                    "vulnerabilities",
+                    "vulnerability_aliases",
+                    "config_findings",
+                    "image_vuln_counts",
+                    "suppressions",
+                ] {
+                    out.push(count(db, &format!("SELECT COUNT(*) FROM {table}")).await);
+                }
+                out.push(
+                    count(
+                        db,
+                        "SELECT COUNT(*) FROM findings WHERE state = 'suppressed'",
+                    )
+                    .await,
+                );
+                out
+            }
+        };
+        let report = fixture("scans/trivy/alpine-3.10.json");
+        let vex = serde_json::to_vec(&serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0", "statements": [{
+                "vulnerability": {"name": "CVE-2019-1549"},
+                "products": [{"@id": "pkg:apk/alpine/libcrypto1.1@1.1.1c-r0"}],
+                "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"
+            }]
+        }))
+        .unwrap();
+        let empty = snapshot().await;
+        crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        assert!(ingest(&state, &cli, &report, None, "api").await.is_err());
+        assert_eq!(snapshot().await, empty, "a failed upload leaves nothing");
+        crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
+        // A failure in what the upload implies (the suppressions it meets) undoes the
+        // upload too: the report is not stored half-applied.
+        crate::exec(&db, "ALTER TABLE suppressions RENAME TO suppressions_away").await;
+        assert!(ingest(&state, &cli, &report, None, "api").await.is_err());
+        crate::exec(&db, "ALTER TABLE suppressions_away RENAME TO suppressions").await;
+        assert_eq!(
+            snapshot().await,
+            empty,
+            "nothing of the upload whose suppressions failed"
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, 0);
+
+        ingest(&state, &cli, &report, None, "api").await.unwrap();
+        let stored = snapshot().await;
+        assert!(
+            stored[2] > 0 && stored[7] > 0,
+            "findings and their counts: {stored:?}"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'scan.ingest'"
+            )
+            .await,
+            1
+        );
+
+        crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
+        assert!(ingest(&state, &cli, &vex, None, "api").await.is_err());
+        assert_eq!(
+            snapshot().await,
+            stored,
+            "a failed VEX upload suppresses nothing"
+        );
+        crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
+
+        ingest(&state, &cli, &vex, None, "api").await.unwrap();
+        let after = snapshot().await;
+        assert_eq!(after[8], 1, "one suppression");
+        assert!(
+            after[9] >= 1,
+            "its findings are suppressed in the same commit"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'scan.ingest'"
+            )
+            .await,
+            2
+        );
+    });
+}
