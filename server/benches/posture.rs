@@ -18,7 +18,7 @@ mod common;
 
 use coastguard_core::auth::Authed;
 use coastguard_core::db::Db;
-use coastguard_core::store::snapshots::{day_start, Scope, DAY};
+use coastguard_core::posture::snapshots::{day_start, Scope, DAY};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
 use coastguard_model::trends::SlaPolicy;

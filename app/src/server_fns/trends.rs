@@ -14,7 +14,7 @@ pub async fn get_trends_page(
 ) -> Result<TrendsPage, AppError> {
     use super::ctx;
     use coastguard_core::auth::Viewer;
-    use coastguard_core::store::snapshots::Scope;
+    use coastguard_core::posture::snapshots::Scope;
     use coastguard_model::trends::Chart;
     ctx::require::<Viewer>()?;
     let state = ctx::state()?;

@@ -116,7 +116,7 @@ async fn main() {
     }
     let report = report.unwrap();
     // The same sync in its three phases, to see where the time goes.
-    let policy = coastguard_core::docker::collector::policy(&state).await;
+    let policy = state.store.policy().await;
     let config = EngineConfig::new("unix:///var/run/docker.sock");
     let client = coastguard_core::docker::engine::connect(&config)
         .await

@@ -6,8 +6,8 @@
 
 mod common;
 
+use coastguard_core::scans::feeds::{FeedRecord, IntelImport};
 use coastguard_core::scans::intel::{parse_epss, parse_kev, Feed};
-use coastguard_core::store::intel::{FeedRecord, IntelImport};
 use coastguard_core::store::AuditRecord;
 use coastguard_core::with_db;
 use common::{dispose, env_usize, fresh, ms, reset_hwm, vm_hwm_kib, vm_rss_kib, write_section};

@@ -90,7 +90,7 @@ fn data(chart: Chart, t: &Trends) -> (Vec<String>, Vec<Series>, &'static str) {
             // finding fixed in it.
             let mut weeks: Vec<(String, Vec<Remediation>)> = Vec::new();
             for d in &t.days {
-                let week = crate::store::snapshots::week_of(&d.day);
+                let week = crate::posture::snapshots::week_of(&d.day);
                 if weeks.last().map(|w| &w.0) != Some(&week) {
                     weeks.push((
                         week,

@@ -66,7 +66,7 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     // Suppressions that expired put their findings back among the open ones.
     let (_, unsuppressed) = state.store.apply_suppressions(None, crate::now()).await?;
     // Running images without a recent scan, and gaps that closed.
-    let policy = crate::docker::collector::policy(&state).await;
+    let policy = state.store.policy().await;
     let coverage = state
         .store
         .evaluate_scan_coverage(policy.scan_max_age_days, crate::now())

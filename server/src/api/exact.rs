@@ -5,10 +5,10 @@
 //! statuses every operation of a kind can answer, and the content types of answers that
 //! have several. `scripts/test` holds the server to the result with schemathesis.
 
-use coastguard_core::store::views::{
+use coastguard_core::docker::views::{
     Sort, CONTAINER_SORTS, FINDING_SORTS, HOST_SORTS, IMAGE_SORTS,
 };
-use coastguard_core::store::vulns::VULN_SORTS;
+use coastguard_core::scans::vulns::VULN_SORTS;
 use coastguard_model::findings::{FindingState, SubjectKind};
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::trends::Chart;

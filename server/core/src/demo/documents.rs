@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 /// `YYYY-MM-DD` of a Unix time.
 pub fn date(t: i64) -> String {
-    crate::store::snapshots::day_name(crate::store::snapshots::day_start(t))
+    crate::posture::snapshots::day_name(crate::posture::snapshots::day_start(t))
 }
 
 fn rfc3339(t: i64) -> String {

@@ -149,7 +149,7 @@ pub async fn load(state: &AppState, password: &str, now: i64) -> Result<Loaded> 
     let pipeline = Authed::acting_as("demo:ci-pipeline");
     let analyst = Authed::acting_as(ANALYST);
     let intel = Authed::acting_as("demo:intel-sync");
-    let policy = collector::policy(state).await;
+    let policy = state.store.policy().await;
     let mut loaded = Loaded {
         hosts: engines.len(),
         images: estate::IMAGES.len(),

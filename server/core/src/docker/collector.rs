@@ -12,7 +12,7 @@ use super::checks::{
 };
 use super::collect::{self, Snapshot};
 use super::engine::{self, EngineConfig};
-use crate::store::inventory::{EngineRow, SubjectFindings};
+use crate::docker::store::{EngineRow, SubjectFindings};
 use crate::{now, AppState};
 use bollard::models::EventMessageTypeEnum;
 use bollard::query_parameters::EventsOptionsBuilder;
@@ -26,20 +26,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Settings key of the admin-editable image policy.
-pub const POLICY_KEY: &str = "docker_policy";
 /// The engine the server watches when the local socket exists.
 pub const LOCAL_ENDPOINT: &str = "unix:///var/run/docker.sock";
-
-pub async fn policy(state: &AppState) -> Policy {
-    match state.store.setting::<Policy>(POLICY_KEY).await {
-        Ok(Some(p)) => p,
-        Ok(None) => Policy::default(),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading the image policy; using defaults");
-            Policy::default()
-        }
-    }
-}
 
 /// Every check on every subject of a snapshot.
 pub fn evaluate<'a>(snapshot: &'a Snapshot, policy: &Policy, at: i64) -> Vec<SubjectFindings<'a>> {
@@ -92,7 +80,7 @@ pub async fn sync_engine(
             anyhow::bail!("engine {} ({}): {message}", engine.name, config.endpoint);
         }
     };
-    let policy = policy(state).await;
+    let policy = state.store.policy().await;
     let at = now();
     let findings = evaluate(&snapshot, &policy, at);
     let report = SyncReport {
@@ -423,7 +411,7 @@ async fn handle_event(
             }
             "pull" | "tag" | "untag" | "import" | "load" | "push" | "save" => {
                 if let Some(image) = collect::image(docker, &actor_id).await? {
-                    let found = evaluate_image(&image.facts, &policy(state).await, at);
+                    let found = evaluate_image(&image.facts, &state.store.policy().await, at);
                     live.image_env.insert(image.facts.id.clone(), image.env);
                     state
                         .store

@@ -2,11 +2,12 @@
 //! detail views, risk acceptance and the image policy. Each takes its role proof and
 //! writes the audit log for changes.
 
-use super::collector::{self, POLICY_KEY};
+use super::collector;
 use super::engine::EngineConfig;
 use crate::access::audit_by;
 use crate::auth::{Admin, Analyst, Authed, Viewer};
 use crate::error::{Error, Result};
+use crate::store::settings::POLICY_KEY;
 use crate::{now, validate_field, AppState, StoreError};
 use coastguard_model::docker::Policy;
 use coastguard_model::findings::SubjectKind;
@@ -247,7 +248,7 @@ pub async fn unaccept_finding(state: &AppState, by: &Authed<Analyst>, id: i64) -
 }
 
 pub async fn policy(state: &AppState, _by: &Authed<Viewer>) -> Result<Policy> {
-    Ok(collector::policy(state).await)
+    Ok(state.store.policy().await)
 }
 
 /// Stores a new image policy; image findings follow at the next sync of each engine.

@@ -9,3 +9,5 @@ pub mod engine;
 pub mod manage;
 pub mod normalize;
 pub mod secrets;
+pub mod store;
+pub mod views;

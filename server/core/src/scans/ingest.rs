@@ -10,8 +10,8 @@ use super::{parse, Document, ParseError};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
-use crate::store::intel::{FeedRecord, IntelImport};
-use crate::store::vulns::{VexRow, VexTarget};
+use crate::scans::feeds::{FeedRecord, IntelImport};
+use crate::scans::vulns::{VexRow, VexTarget};
 use crate::{now, AppState};
 use coastguard_model::vulns::{FeedStatus, IngestSummary, VexMatch};
 use sha2::{Digest, Sha256};
@@ -185,7 +185,7 @@ pub async fn ingest_at(
             // One upload, one commit: the reports, their records, the suppressions
             // they meet and the coverage gaps a scan closes.
             let actor = audit_by(by, "scan.ingest", None, None);
-            let policy = crate::docker::collector::policy(state).await;
+            let policy = state.store.policy().await;
             let mut w = state.store.begin().await?;
             let summaries = w
                 .ingest_reports(&reports, &target, &source, &actor, at)

@@ -5,7 +5,7 @@
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed};
 use crate::error::{Error, Result};
-use crate::store::vulns::NewSuppressionRow;
+use crate::scans::vulns::NewSuppressionRow;
 use crate::{now, AppState, StoreError};
 use coastguard_model::validate;
 use coastguard_model::vulns::NewSuppression;

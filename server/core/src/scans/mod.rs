@@ -7,7 +7,9 @@
 //! shapes), SARIF 2.1.0 from any scanner, CycloneDX 1.4–1.7 JSON with vulnerabilities,
 //! and VEX (CycloneDX analysis, OpenVEX) as suppression input.
 
+pub mod coverage;
 pub mod cyclonedx;
+pub mod feeds;
 pub mod grype;
 pub mod ingest;
 pub mod intel;
@@ -19,6 +21,7 @@ pub mod sarif;
 pub mod store;
 pub mod trivy;
 pub mod vex;
+pub mod vulns;
 
 use coastguard_model::Severity;
 pub use pkg::PackageRef;

@@ -1,26 +1,20 @@
 //! The store: every query Coastguard runs, grouped by capability. One implementation
 //! serves both backends (see [`crate::db`]); `tests/` runs the same stories on each.
 
-mod audit;
+pub(crate) mod audit;
 pub mod config_findings;
 mod counts;
-mod coverage;
-pub mod intel;
-pub mod inventory;
 mod leases;
-mod overview;
 pub(crate) mod query;
-pub mod risk;
-mod settings;
-pub mod snapshots;
+mod scope;
+pub(crate) mod settings;
 mod throttle;
 pub mod tokens;
 pub mod users;
-pub mod views;
-pub mod vulns;
 mod write;
 
 pub use audit::AuditRecord;
+pub use scope::Scope;
 pub use throttle::{Reservation, ThrottlePolicy};
 pub use tokens::TokenRow;
 pub use users::UserRow;
@@ -64,7 +58,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: Db,
+    pub(crate) db: Db,
 }
 
 impl Store {

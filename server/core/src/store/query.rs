@@ -10,22 +10,22 @@ pub(crate) enum Arg {
 
 /// WHERE clauses and their parameters, numbered as they are added.
 #[derive(Default)]
-pub(super) struct Filter {
+pub(crate) struct Filter {
     clauses: Vec<String>,
-    pub(super) args: Vec<Arg>,
+    pub(crate) args: Vec<Arg>,
 }
 
 impl Filter {
-    pub(super) fn param(&mut self, arg: Arg) -> String {
+    pub(crate) fn param(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len())
     }
 
-    pub(super) fn push(&mut self, clause: String) {
+    pub(crate) fn push(&mut self, clause: String) {
         self.clauses.push(clause);
     }
 
-    pub(super) fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
@@ -47,7 +47,7 @@ macro_rules! bind_all {
         q
     }};
 }
-pub(super) use bind_all;
+pub(crate) use bind_all;
 
 /// Appends `(v1, v2, …)`, binding each value: an `IN` list numbered by the builder
 /// (`$n` on Postgres, `?` on SQLite).

@@ -31,6 +31,24 @@ impl Store {
     }
 }
 
+/// Where the image and scan policy (`coastguard_model::docker::Policy`) is stored.
+pub const POLICY_KEY: &str = "docker_policy";
+
+impl Store {
+    /// The image and scan policy every source evaluates against (Docker checks, scan
+    /// coverage): as set, or the defaults when never set or unreadable.
+    pub async fn policy(&self) -> coastguard_model::docker::Policy {
+        match self.setting(POLICY_KEY).await {
+            Ok(Some(p)) => p,
+            Ok(None) => Default::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the image policy; using defaults");
+                Default::default()
+            }
+        }
+    }
+}
+
 impl Write {
     /// A setting, changed by an action (its record goes in the same [`Write`]).
     pub async fn put_setting<T: Serialize>(

@@ -54,7 +54,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-async fn add_engine(db: &TestDb, engine: &Engine) -> coastguard_core::store::inventory::EngineRow {
+async fn add_engine(db: &TestDb, engine: &Engine) -> coastguard_core::docker::store::EngineRow {
     db.store
         .add_docker_engine(
             &unique("engine"),

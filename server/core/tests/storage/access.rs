@@ -517,7 +517,7 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             coastguard_model::trends::SlaPolicy::default()
         );
         assert_eq!(
-            coastguard_core::docker::collector::policy(&state).await,
+            state.store.policy().await,
             coastguard_model::docker::Policy::default()
         );
         let finding_state: String = coastguard_core::with_db!(db.store.db(), |pool| {

@@ -3,7 +3,7 @@
 //! stored, and that it never goes into a database holding anything else.
 
 use coastguard_core::demo::{self, estate, vulns, Holds};
-use coastguard_core::store::snapshots::{day_start, Scope, DAY};
+use coastguard_core::posture::snapshots::{day_start, Scope, DAY};
 use coastguard_core::testing::TestDb;
 use coastguard_model::findings::SubjectKind;
 use coastguard_model::inventory::ListQuery;

@@ -216,7 +216,7 @@ async fn scores_follow_the_evidence_and_leave_suppressed_findings_out() {
         });
         let mut w = db.store.begin().await.unwrap();
         w.create_suppression(
-            &coastguard_core::store::vulns::NewSuppressionRow {
+            &coastguard_core::scans::vulns::NewSuppressionRow {
                 vuln_id: &vuln,
                 image_id: None,
                 pkg_name: None,

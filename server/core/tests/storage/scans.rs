@@ -67,7 +67,7 @@ async fn assert_counts_exact(db: &TestDb) {
     );
     let (open, fixable, suppressed) = db
         .store
-        .vuln_counts(&coastguard_core::store::snapshots::Scope::Global)
+        .vuln_counts(&coastguard_core::posture::snapshots::Scope::Global)
         .await
         .unwrap();
     assert_eq!(
@@ -367,7 +367,7 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
         let mut w = db.store.begin().await.unwrap();
         let id = w
             .create_suppression(
-                &coastguard_core::store::vulns::NewSuppressionRow {
+                &coastguard_core::scans::vulns::NewSuppressionRow {
                     vuln_id: "CVE-2019-1549",
                     image_id: None,
                     pkg_name: None,
@@ -1316,7 +1316,7 @@ async fn negligible_matches_are_not_counted_as_low() {
         );
         let (open, _, _) = db
             .store
-            .vuln_counts(&coastguard_core::store::snapshots::Scope::Global)
+            .vuln_counts(&coastguard_core::posture::snapshots::Scope::Global)
             .await
             .unwrap();
         assert_eq!((open.negligible, open.low), (negligible, low));
@@ -1388,7 +1388,7 @@ async fn negligible_matches_are_not_counted_as_low() {
         assert_eq!(again.updated, negligible);
         let (open, _, _) = db
             .store
-            .vuln_counts(&coastguard_core::store::snapshots::Scope::Global)
+            .vuln_counts(&coastguard_core::posture::snapshots::Scope::Global)
             .await
             .unwrap();
         assert_eq!((open.negligible, open.low), (negligible, low));

@@ -3,7 +3,7 @@
 //! backends.
 
 use crate::exec;
-use coastguard_core::store::snapshots::{day_name, day_start, Scope, DAY};
+use coastguard_core::posture::snapshots::{day_name, day_start, Scope, DAY};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
 use coastguard_model::trends::SlaPolicy;
@@ -344,7 +344,7 @@ async fn hosts_and_teams_have_their_own_snapshots() {
                 .unwrap()
                 .days;
             for d in stored {
-                let start = coastguard_core::store::snapshots::parse_day(&d.day).unwrap();
+                let start = coastguard_core::posture::snapshots::parse_day(&d.day).unwrap();
                 let single = db
                     .store
                     .take_snapshot(scope, start, &sla, 7, now)

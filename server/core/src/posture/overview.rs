@@ -1,10 +1,10 @@
 //! Counts for the posture overview.
 
-use super::query::{bind_all, Arg};
-use super::snapshots::Scope;
+use crate::store::query::{bind_all, Arg};
+use crate::store::Scope;
 
-use super::{Store, StoreResult};
 use crate::docker::catalog;
+use crate::store::{Store, StoreResult};
 use crate::with_db;
 use coastguard_model::{CheckCount, Overview, Severity, SeverityCounts};
 

@@ -4,13 +4,13 @@
 //! containers get `gone_at`, images get `gone_at` per host, and findings of things no
 //! longer seen are resolved, so history stays.
 
-use super::config_findings::{Content, Key, Scope};
-use super::query::Arg;
-use super::{Store, StoreError, StoreResult, Write};
 use crate::docker::checks::Detected;
 use crate::docker::collect::Snapshot;
 use crate::docker::engine::EngineConfig;
 use crate::lifecycle::Extent;
+use crate::store::config_findings::{Content, Key, Scope};
+use crate::store::query::Arg;
+use crate::store::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
 use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts};
 use coastguard_model::findings::SubjectKind;
@@ -106,7 +106,7 @@ const ENGINE_SELECT: &str = "SELECT id, name, endpoint, config, status, last_err
 pub const TEAM_LABEL: &str = "team";
 
 /// The team a container's labels name: trimmed; none when empty or over 200 characters
-/// (what [`crate::store::snapshots::Scope::team`] accepts).
+/// (what [`crate::posture::snapshots::Scope::team`] accepts).
 pub fn team_of(labels: &std::collections::BTreeMap<String, String>) -> Option<&str> {
     labels
         .get(TEAM_LABEL)
@@ -438,9 +438,9 @@ impl Store {
     ) -> StoreResult<EngineRow> {
         let mut w = self.begin().await?;
         let row = w.add_docker_engine(name, config, now).await?;
-        let record = super::AuditRecord {
+        let record = crate::store::AuditRecord {
             detail: Some(serde_json::json!({ "name": name, "endpoint": config.endpoint })),
-            ..super::AuditRecord::system("engine.add", format!("host:{}", row.id))
+            ..crate::store::AuditRecord::system("engine.add", format!("host:{}", row.id))
         };
         w.audit(&record, now).await?;
         w.commit().await?;
@@ -758,12 +758,12 @@ mod team_tests {
         // Whatever is kept is a scope the trends accept.
         let long = labels(&"x".repeat(200));
         let kept = team_of(&long).unwrap();
-        assert!(crate::store::snapshots::Scope::team(kept).is_ok());
+        assert!(crate::posture::snapshots::Scope::team(kept).is_ok());
     }
 }
 
-/// Engines an admin adds or removes, within an action's [`super::Write`].
-impl super::Write {
+/// Engines an admin adds or removes, within an action's [`crate::store::Write`].
+impl crate::store::Write {
     pub async fn add_docker_engine(
         &mut self,
         name: &str,

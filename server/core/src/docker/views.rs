@@ -2,9 +2,9 @@
 //! paging, with open findings counted per row. Sort keys map to fixed SQL fragments;
 //! every value from a request is a bound parameter.
 
-use super::query::{bind_all, Arg, Filter};
-use super::{Store, StoreError, StoreResult};
 use crate::docker::catalog;
+use crate::store::query::{bind_all, Arg, Filter};
+use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
 use coastguard_model::findings::{ConfigFindingView, FindingState, SubjectKind};
 use coastguard_model::inventory::{
@@ -781,8 +781,8 @@ impl Store {
     }
 }
 
-/// Risk acceptance, within an action's [`super::Write`].
-impl super::Write {
+/// Risk acceptance, within an action's [`crate::store::Write`].
+impl crate::store::Write {
     /// An analyst accepts the risk of an open finding, optionally until a time.
     pub async fn accept_config_finding(
         &mut self,

@@ -3,19 +3,19 @@
 //! `mark_risk_stale`; the `risk` job recomputes everything when the mark is set, so pages
 //! only ever read stored scores.
 
-use super::vulns::IMAGE_NAME;
-use super::{Store, StoreError, StoreResult};
 use crate::risk::{
     score_container, score_host, score_image, AlertEvidence, ConfigEvidence, ContainerEvidence,
     ImageVulns, VulnEvidence,
 };
+use crate::scans::vulns::IMAGE_NAME;
+use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
 use coastguard_model::risk::{RiskBreakdown, RiskEntry, RiskSubject};
 use coastguard_model::Severity;
 use futures::TryStreamExt;
 use std::collections::HashMap;
 
-pub(super) const STALE_KEY: &str = "risk.stale";
+pub(crate) const STALE_KEY: &str = "risk.stale";
 
 /// What one recomputation did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +41,10 @@ struct FindingEvidenceRow {
 const MARK_STALE: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, 'true', $2) \
      ON CONFLICT (key) DO UPDATE SET value = 'true', updated_at = excluded.updated_at";
 
-impl super::Write {
+impl crate::store::Write {
     /// Notes, with the action's other changes, that scores are out of date (see
-    /// [`super::Write::risk_changed`], which callers use).
-    pub(super) async fn mark_risk_stale(&mut self) -> StoreResult<()> {
+    /// [`crate::store::Write::risk_changed`], which callers use).
+    pub(crate) async fn mark_risk_stale(&mut self) -> StoreResult<()> {
         crate::with_tx!(&mut self.tx, |t| sqlx::query(MARK_STALE)
             .bind(STALE_KEY)
             .bind(crate::now())

@@ -2,11 +2,11 @@
 //! for the overview and kept as configuration findings on each running image, so a gap
 //! shows up, is triaged and is resolved like any other finding.
 
-use super::config_findings::{Content, Key, Scope};
-use super::query::{bind_all, Arg};
-use super::{Store, StoreResult, Write};
 use crate::docker::catalog;
 use crate::lifecycle::Extent;
+use crate::store::config_findings::{Content, Key, Scope};
+use crate::store::query::{bind_all, Arg};
+use crate::store::{Store, StoreResult, Write};
 use crate::{with_db, with_tx};
 
 pub const UNSCANNED: &str = "coverage.unscanned";
@@ -34,14 +34,14 @@ impl Store {
         max_age_days: i64,
         now: i64,
     ) -> StoreResult<coastguard_model::vulns::Coverage> {
-        self.coverage_in(&super::snapshots::Scope::Global, max_age_days, now)
+        self.coverage_in(&crate::store::Scope::Global, max_age_days, now)
             .await
     }
 
     /// Coverage of the images running in `scope` (on a host, in a team's containers).
     pub async fn coverage_in(
         &self,
-        scope: &super::snapshots::Scope,
+        scope: &crate::store::Scope,
         max_age_days: i64,
         now: i64,
     ) -> StoreResult<coastguard_model::vulns::Coverage> {
@@ -64,7 +64,7 @@ impl Store {
 
     async fn running_images(
         &self,
-        scope: &super::snapshots::Scope,
+        scope: &crate::store::Scope,
     ) -> StoreResult<Vec<(i64, Option<i64>)>> {
         let sql = format!(
             "{RUNNING_IMAGES}{} GROUP BY c.image_id",

@@ -1,9 +1,9 @@
 //! Vulnerability findings: ingesting normalised reports (deduplicated, with lifecycle),
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
-use super::audit::AuditRecord;
-use super::query::{bind_all, Arg, Filter};
-use super::{Store, StoreError, StoreResult, Write};
+use crate::store::audit::AuditRecord;
+use crate::store::query::{bind_all, Arg, Filter};
+use crate::store::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
 use coastguard_model::vulns::ImageBrief;
 use coastguard_model::Severity;
@@ -713,7 +713,7 @@ impl Store {
 }
 
 /// Suppressions an analyst makes or revokes, within an action's [`Write`].
-impl super::Write {
+impl crate::store::Write {
     pub async fn create_suppression(
         &mut self,
         s: &NewSuppressionRow<'_>,

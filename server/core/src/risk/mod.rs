@@ -7,6 +7,8 @@
 //! factor's points are its evidence's points times a weight ≥ 1. Evidence only ever adds
 //! points, so adding a vulnerability, a privilege or an exposure never lowers a score.
 
+pub mod store;
+
 use coastguard_model::risk::{
     score_of, RiskBreakdown, RiskFactor, RiskFactorKind, RiskFix, RiskItem, RiskSubject,
 };

@@ -3,23 +3,23 @@
 //! names (through their aliases) when a feed is imported and when a report brings a new
 //! vulnerability.
 
-use super::audit::AuditRecord;
-use super::query::{push_list, IDS_PER_LIST};
-use super::settings::UPSERT_SETTING;
-use super::{Store, StoreResult, Write};
 use crate::scans::intel::{EpssScore, KevEntry};
+use crate::store::audit::AuditRecord;
+use crate::store::query::{push_list, IDS_PER_LIST};
+use crate::store::settings::UPSERT_SETTING;
+use crate::store::{Store, StoreResult, Write};
 use crate::with_tx;
 
 /// Marks known-exploited every vulnerability one of whose ids the catalog lists (and
 /// that is not marked yet). A report's own mark is never taken away.
-pub(super) const APPLY_KEV: &str = "UPDATE vulnerabilities SET known_exploited = TRUE \
+pub(crate) const APPLY_KEV: &str = "UPDATE vulnerabilities SET known_exploited = TRUE \
      WHERE known_exploited = FALSE AND EXISTS (SELECT 1 FROM vulnerability_aliases a \
        JOIN vulnerability_intel i ON i.cve = a.alias \
        WHERE a.vulnerability_id = vulnerabilities.id AND i.known_exploited = TRUE)";
 
 /// Gives every vulnerability one of whose ids has an EPSS score the highest of them
 /// (the feed is newer than the scanner's copy of it).
-pub(super) const APPLY_EPSS: &str = "UPDATE vulnerabilities SET epss = (SELECT MAX(i.epss) \
+pub(crate) const APPLY_EPSS: &str = "UPDATE vulnerabilities SET epss = (SELECT MAX(i.epss) \
        FROM vulnerability_aliases a JOIN vulnerability_intel i ON i.cve = a.alias \
        WHERE a.vulnerability_id = vulnerabilities.id) \
      WHERE EXISTS (SELECT 1 FROM vulnerability_aliases a JOIN vulnerability_intel i ON i.cve = a.alias \

@@ -1,16 +1,19 @@
 //! The posture overview, with the admin's policy applied (scan age for coverage); the
 //! remediation SLA; daily snapshots and the trends read from them.
 
+pub mod overview;
+pub mod snapshots;
+
 use crate::access::audit_by;
 use crate::auth::{Admin, Authed};
 use crate::error::{Error, Result};
-use crate::store::snapshots::{day_start, parse_day, Scope, DAY};
+use crate::posture::snapshots::{day_start, parse_day, Scope, DAY};
 use crate::{now, AppState};
 use coastguard_model::trends::{SlaPolicy, TrendScope, Trends};
 use coastguard_model::{Overview, SetupInfo};
 
 pub async fn overview(state: &AppState) -> Result<Overview> {
-    let policy = crate::docker::collector::policy(state).await;
+    let policy = state.store.policy().await;
     Ok(state
         .store
         .overview(policy.scan_max_age_days, now())
@@ -107,7 +110,7 @@ pub async fn take_snapshots(state: &AppState, every_scope: bool) -> Result<usize
 
 /// [`take_snapshots`] as of `now` (the demo estate's story ends at its load time).
 pub async fn take_snapshots_at(state: &AppState, every_scope: bool, now: i64) -> Result<usize> {
-    let policy = crate::docker::collector::policy(state).await;
+    let policy = state.store.policy().await;
     let sla = sla(state).await;
     if !every_scope {
         return Ok(state
