@@ -7,4 +7,6 @@ pub mod audit;
 pub mod cli;
 pub mod demo;
 pub mod http;
+pub mod metrics;
 pub mod startup;
+pub mod state;

@@ -1,7 +1,7 @@
 //! Users and API tokens (admin only).
 
 use super::extract::{ApiJson, ApiPath};
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

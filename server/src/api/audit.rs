@@ -1,7 +1,7 @@
 //! The audit log (admin only).
 
 use super::extract::ApiQuery;
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::Json;
 use coastguard_core::auth::{Admin, Authed};

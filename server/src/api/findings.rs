@@ -1,7 +1,7 @@
 //! Configuration findings, the check catalogue, risk acceptance and the image policy.
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

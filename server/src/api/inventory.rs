@@ -1,7 +1,7 @@
 //! Hosts, Docker engines, images and containers.
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

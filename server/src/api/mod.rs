@@ -17,7 +17,7 @@ mod scans;
 mod system;
 mod trends;
 
-use crate::http::ServerState;
+use crate::state::ServerState;
 use coastguard_core::Error;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -67,7 +67,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::http::SESSION_COOKIE,
+                crate::state::SESSION_COOKIE,
             ))),
         );
     }

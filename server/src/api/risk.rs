@@ -1,7 +1,7 @@
 //! Risk scores and their breakdowns.
 
 use super::extract::{ApiPath, ApiQuery};
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::Json;
 use coastguard_core::auth::{Authed, Viewer};

@@ -1,7 +1,7 @@
 //! Scan reports, vulnerability findings, suppressions, and exports.
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};

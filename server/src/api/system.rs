@@ -1,6 +1,6 @@
 //! Health, readiness, metrics, the OpenAPI document, the caller, the overview.
 
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -59,7 +59,7 @@ pub async fn readyz(State(state): State<ServerState>) -> (StatusCode, Json<Healt
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"),
               (status = 401, body = ErrorBody)))]
 pub async fn metrics(_: Authed<Viewer>, State(state): State<ServerState>) -> Response {
-    crate::http::metrics::render(&state).await
+    crate::metrics::render(&state).await
 }
 
 /// This OpenAPI document.

@@ -2,7 +2,7 @@
 //! and the remediation SLA.
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

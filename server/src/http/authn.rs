@@ -2,7 +2,7 @@
 //! puts the [`Principal`] into the request, and turns anonymous requests away from
 //! everything but the login page, health checks and static assets.
 
-use super::ServerState;
+use crate::state::ServerState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
@@ -13,8 +13,6 @@ use coastguard_core::sessions::{SessionCheck, SessionUser, AUTH_KEY};
 use coastguard_core::{now, Error};
 use std::net::SocketAddr;
 use tower_sessions::Session;
-
-pub const SESSION_COOKIE: &str = "coastguard_session";
 
 /// The login page's server function: whether this is the demo estate, nothing else.
 const INSTANCE_INFO_PATH: &str = "/ui/instance";

@@ -7,7 +7,7 @@
 //! bearer token carry no ambient credentials. Together with `SameSite=Lax` cookies this
 //! is the "verify origin with standard headers" defence (OWASP CSRF cheat sheet).
 
-use super::ServerState;
+use crate::state::ServerState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;

@@ -2,7 +2,7 @@
 //! (and without) hydration. Results come back as redirects (post/redirect/get).
 
 use super::authn::urlencode;
-use super::ServerState;
+use crate::state::ServerState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};

@@ -7,11 +7,10 @@ mod authn;
 mod csrf;
 mod limits;
 mod login;
-pub mod metrics;
 mod security;
 
 use crate::api;
-use axum::extract::{FromRef, Request};
+use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,28 +28,8 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-pub use authn::SESSION_COOKIE;
-
-/// The router's state: the domain state plus what only the web layer needs.
-#[derive(Clone)]
-pub struct ServerState {
-    pub app: AppState,
-    pub leptos: LeptosOptions,
-    pub metrics: Arc<metrics::Metrics>,
-    pub openapi: Arc<String>,
-}
-
-impl FromRef<ServerState> for AppState {
-    fn from_ref(s: &ServerState) -> AppState {
-        s.app.clone()
-    }
-}
-
-impl FromRef<ServerState> for LeptosOptions {
-    fn from_ref(s: &ServerState) -> LeptosOptions {
-        s.leptos.clone()
-    }
-}
+use crate::metrics;
+pub use crate::state::{ServerState, SESSION_COOKIE};
 
 /// Sets `TCP_NODELAY` on every accepted connection. Pages stream (the shell first, then
 /// each part as its data resolves); with Nagle's algorithm each later small write waits

@@ -5,7 +5,7 @@
 //! `coastguard_app::shell`), plus `wasm-unsafe-eval` for WebAssembly. No
 //! `unsafe-inline` for scripts or styles.
 
-use super::ServerState;
+use crate::state::ServerState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;

@@ -106,7 +106,7 @@ const ENGINE_SELECT: &str = "SELECT id, name, endpoint, config, status, last_err
 pub const TEAM_LABEL: &str = "team";
 
 /// The team a container's labels name: trimmed; none when empty or over 200 characters
-/// (what [`crate::posture::snapshots::Scope::team`] accepts).
+/// (what [`crate::store::Scope::team`] accepts).
 pub fn team_of(labels: &std::collections::BTreeMap<String, String>) -> Option<&str> {
     labels
         .get(TEAM_LABEL)
@@ -758,7 +758,7 @@ mod team_tests {
         // Whatever is kept is a scope the trends accept.
         let long = labels(&"x".repeat(200));
         let kept = team_of(&long).unwrap();
-        assert!(crate::posture::snapshots::Scope::team(kept).is_ok());
+        assert!(crate::store::Scope::team(kept).is_ok());
     }
 }
 

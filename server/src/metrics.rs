@@ -2,7 +2,7 @@
 //! latencies per route, plus the posture figures Coastguard itself keeps, read at scrape
 //! time so that every replica reports the same shared numbers.
 
-use super::ServerState;
+use crate::state::ServerState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
