@@ -7,7 +7,8 @@
 //!   transaction, suppressions, coverage, audit) into a fresh database, three times;
 //! - ingests it again into the same database (every finding unchanged);
 //! - inserts the same rows (vulnerabilities, aliases, findings, finding scanners) with
-//!   plain multi-row INSERTs in one transaction into a fresh database: the floor.
+//!   the store's own insert functions, reading nothing first, into a fresh database: the
+//!   floor.
 //!
 //! Part 2, the list at scale: loads M findings (default 1,000,000, `CG_BENCH_FINDINGS`)
 //! over 1,000 images with plain inserts, then times the vulnerability list's queries
@@ -20,8 +21,11 @@ mod common;
 
 use coastguard_core::auth::Authed;
 use coastguard_core::db::Db;
+use coastguard_core::scans::reconcile::{Found, Target};
+use coastguard_core::scans::store::{FindingsAt, ScanSource};
 use coastguard_core::scans::{self, Document};
 use coastguard_core::with_db;
+use coastguard_core::Store;
 use coastguard_model::vulns::VulnQuery;
 use coastguard_model::Severity;
 use common::{dispose, env_usize, fresh, median, ms, write_section};
@@ -104,129 +108,50 @@ fn generate_report(n: usize) -> Vec<u8> {
     serde_json::to_vec(&doc).unwrap()
 }
 
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn rows_sql(cols: usize, rows: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", placeholders(r * cols + 1, cols)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The floor: the rows an ingestion of `report` stores, written with plain multi-row
-/// INSERTs in one transaction, no reading, no deduplication.
-async fn plain_insert(db: &Db, report: &scans::Report) -> usize {
+/// The floor: the rows an ingestion of `report` stores, written by the same store
+/// functions production uses (image, scan, vulnerabilities, aliases, findings, scanner
+/// marks) in one transaction, with nothing read first and nothing deduplicated.
+async fn plain_insert(store: &Store, report: &scans::Report) -> usize {
     let now = coastguard_core::now();
-    // Rows per statement as the store sizes them for this backend.
-    let params = db.batch_params();
-    with_db!(db, |pool| {
-        let mut tx = pool.begin().await.unwrap();
-        let image: i64 = sqlx::query_scalar(
-            "INSERT INTO images (digest, first_seen_at, last_seen_at) VALUES ($1, $2, $2) RETURNING id",
-        )
-        .bind(report.image_id.as_deref().unwrap_or("sha256:plain"))
-        .bind(now)
-        .fetch_one(&mut *tx)
+    let source = ScanSource {
+        channel: "cli",
+        uploaded_by: "bench".into(),
+        report_sha256: "0".repeat(64),
+    };
+    let mut w = store.begin_pass().await.unwrap();
+    let (image_id, _) = w
+        .report_image(report, &Target::default(), &source, now)
         .await
         .unwrap();
-        let scan: i64 = sqlx::query_scalar(
-            "INSERT INTO scans (image_id, format, scanner, kind, source, report_sha256, received_at, entries) \
-             VALUES ($1, 'trivy', 'trivy', 'image', 'cli', 'x', $2, $3) RETURNING id",
-        )
-        .bind(image)
-        .bind(now)
-        .bind(report.vulns.len() as i64)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-        let mut vuln_ids = Vec::with_capacity(report.vulns.len());
-        for chunk in report.vulns.chunks(params / 12) {
-            let sql = format!(
-                "INSERT INTO vulnerabilities (vuln_id, title, description, severity, cvss_score, cvss_vector, epss, \
-                 known_exploited, published_at, modified_at, refs, updated_at) VALUES {} RETURNING id",
-                rows_sql(12, chunk.len())
-            );
-            let mut q = sqlx::query_scalar::<_, i64>(&sql);
-            for v in chunk {
-                q = q
-                    .bind(&v.id)
-                    .bind(&v.title)
-                    .bind(&v.description)
-                    .bind(v.severity.as_str())
-                    .bind(v.cvss_score)
-                    .bind(&v.cvss_vector)
-                    .bind(v.epss)
-                    .bind(v.known_exploited)
-                    .bind(v.published)
-                    .bind(v.modified)
-                    .bind(serde_json::to_string(&v.references).unwrap())
-                    .bind(now);
-            }
-            vuln_ids.extend(q.fetch_all(&mut *tx).await.unwrap());
-        }
-        let pairs: Vec<(&scans::VulnRecord, i64)> =
-            report.vulns.iter().zip(vuln_ids.iter().copied()).collect();
-        for chunk in pairs.chunks(params / 2) {
-            let sql = format!(
-                "INSERT INTO vulnerability_aliases (alias, vulnerability_id) VALUES {}",
-                rows_sql(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for (v, id) in chunk {
-                q = q.bind(&v.id).bind(*id);
-            }
-            q.execute(&mut *tx).await.unwrap();
-        }
-        let mut finding_ids = Vec::with_capacity(pairs.len());
-        for chunk in pairs.chunks(params / 14) {
-            let sql = format!(
-                "INSERT INTO findings (image_id, vulnerability_id, pkg_name, pkg_type, pkg_purl, installed_version, \
-                 fixed_version, layer_digest, severity, severity_rank, cvss_score, first_seen_at, last_seen_at, first_scan_id) \
-                 VALUES {} RETURNING id",
-                rows_sql(14, chunk.len())
-            );
-            let mut q = sqlx::query_scalar::<_, i64>(&sql);
-            for (v, id) in chunk {
-                q = q
-                    .bind(image)
-                    .bind(*id)
-                    .bind(&v.package.name)
-                    .bind(&v.package.kind)
-                    .bind(&v.package.purl)
-                    .bind(&v.package.version)
-                    .bind(&v.fixed_version)
-                    .bind(&v.layer)
-                    .bind(v.severity.as_str())
-                    .bind(v.severity.rank())
-                    .bind(v.cvss_score)
-                    .bind(now)
-                    .bind(now)
-                    .bind(scan);
-            }
-            finding_ids.extend(q.fetch_all(&mut *tx).await.unwrap());
-        }
-        for chunk in finding_ids.chunks(params) {
-            let sql = format!(
-                "INSERT INTO finding_scanners (finding_id, scanner, first_scan_id, last_scan_id, present) VALUES {}",
-                (0..chunk.len())
-                    .map(|i| format!("(${}, 'trivy', $1, $1, TRUE)", i + 2))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut q = sqlx::query(&sql).bind(scan);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *tx).await.unwrap();
-        }
-        tx.commit().await.unwrap();
-        finding_ids.len()
-    })
+    let scan_id = w.insert_scan(image_id, report, &source, now).await.unwrap();
+    let new: Vec<(String, &scans::VulnRecord)> =
+        report.vulns.iter().map(|v| (v.id.clone(), v)).collect();
+    let ids = w.insert_vulnerabilities(&new, now).await.unwrap();
+    w.insert_aliases(&ids).await.unwrap();
+    let vuln_of: std::collections::HashMap<String, i64> = ids.into_iter().collect();
+    let found: Vec<Found> = report
+        .vulns
+        .iter()
+        .map(|v| Found {
+            key: (
+                v.package.kind.clone(),
+                v.package.name.clone(),
+                vuln_of[&v.id],
+            ),
+            record: v,
+        })
+        .collect();
+    let at = FindingsAt {
+        image_id,
+        scan_id,
+        scanner: &report.scanner,
+        now,
+    };
+    let rows: Vec<&Found> = found.iter().collect();
+    let finding_ids = w.insert_findings(&at, &rows).await.unwrap();
+    w.insert_scanner_rows(&at, &finding_ids).await.unwrap();
+    w.commit().await.unwrap();
+    finding_ids.len()
 }
 
 struct IngestFigures {
@@ -278,7 +203,7 @@ async fn ingest_figures(backend: &str, report: &[u8]) -> IngestFigures {
     for _ in 0..3 {
         let db = fresh(backend).await;
         let t = Instant::now();
-        let n = plain_insert(db.store.db(), &parsed[0]).await;
+        let n = plain_insert(&db.store, &parsed[0]).await;
         plains.push(t.elapsed());
         assert_eq!(n, findings);
         dispose(db).await;
@@ -351,13 +276,11 @@ async fn load_findings(db: &Db, total: usize) -> Duration {
         for batch in rows.chunks(50_000) {
             let mut tx = pool.begin().await.unwrap();
             for chunk in batch.chunks(1_000) {
-                let sql = format!(
+                let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO findings (image_id, vulnerability_id, pkg_name, pkg_type, installed_version, \
-                     fixed_version, severity, severity_rank, state, first_seen_at, last_seen_at) VALUES {}",
-                    rows_sql(11, chunk.len())
+                     fixed_version, severity, severity_rank, state, first_seen_at, last_seen_at) ",
                 );
-                let mut q = sqlx::query(&sql);
-                for (i, j) in chunk {
+                q.push_values(chunk, |mut row, &(i, j)| {
                     let v = (i * 37 + j) % VULNS;
                     let h = (i * 7919 + j * 104_729) % 100;
                     let severity = severities.iter().find(|(p, _)| h < *p).unwrap().1;
@@ -366,20 +289,19 @@ async fn load_findings(db: &Db, total: usize) -> Duration {
                         3 => "suppressed",
                         _ => "open",
                     };
-                    q = q
-                        .bind((i + 1) as i64)
-                        .bind((v + 1) as i64)
-                        .bind(format!("pkg{}", v % 500))
-                        .bind("deb")
-                        .bind("1.0")
-                        .bind(((i + j) % 5 < 3).then_some("1.1"))
-                        .bind(severity.as_str())
-                        .bind(severity.rank())
-                        .bind(state)
-                        .bind(now - ((i * j) % 1000) as i64 * 3600)
-                        .bind(now);
-                }
-                q.execute(&mut *tx).await.unwrap();
+                    row.push_bind((i + 1) as i64)
+                        .push_bind((v + 1) as i64)
+                        .push_bind(format!("pkg{}", v % 500))
+                        .push_bind("deb")
+                        .push_bind("1.0")
+                        .push_bind(((i + j) % 5 < 3).then_some("1.1"))
+                        .push_bind(severity.as_str())
+                        .push_bind(severity.rank())
+                        .push_bind(state)
+                        .push_bind(now - ((i * j) % 1000) as i64 * 3600)
+                        .push_bind(now);
+                });
+                q.build().execute(&mut *tx).await.unwrap();
             }
             tx.commit().await.unwrap();
         }
@@ -612,14 +534,15 @@ async fn main() {
 Measured {date} with `cargo bench -p coastguard-core --bench scan_ingest` (cargo bench profile, optimised) on 2 cores; \
 SQLite in a file, Postgres 15 on the same machine. The report ({report_mib:.1} MiB) repeats the real entries of the Trivy \
 fixtures with distinct ids, so it holds {entries} findings on one image.\n\n\
-| Backend | Ingest, fresh database (median of 3) | of which parsing | Findings/s | Ingest again, all unchanged | Plain batched INSERT of the same rows | Rows/s | Ingest vs plain | Peak heap during ingest |\n\
+| Backend | Ingest, fresh database (median of 3) | of which parsing | Findings/s | Ingest again, all unchanged | The store's inserts alone (the floor) | Rows/s | Ingest vs floor | Peak heap during ingest |\n\
 |---|---|---|---|---|---|---|---|---|\n{ingest_rows}\n\
 \"Ingest\" is the whole path a `POST /api/v1/scans` takes: format detection, parsing, deduplication and alias \
-resolution, reading what is stored, one transaction, suppressions, scan coverage and the audit record. \"Plain\" writes \
-the same vulnerability, alias, finding and finding-scanner rows with multi-row INSERTs in one transaction and nothing else, \
-in statements sized as the store sizes them per backend. Peak heap is counted by a counting global allocator (live bytes \
+resolution, reading what is stored, the lifecycle plan, suppressions, scan coverage and the audit record, in one \
+commit. \"The floor\" calls the store's own insert functions (`Write::report_image`, `insert_scan`, \
+`insert_vulnerabilities`, `insert_aliases`, `insert_findings`, `insert_scanner_rows`) for the same rows in one \
+transaction, reading nothing first: what production writes, and nothing else. Peak heap is counted by a counting global allocator (live bytes \
 over those held before the call, the report's own bytes excluded); it is in place for every timing here too.\n\n\
-Targets (issue 4): at least half the plain insert's throughput, peak memory under three times the report's size, and \
+Targets (issue 4): at least half the floor's throughput, peak memory under three times the report's size, and \
 the {entries}-entry report in under two seconds.\n\n\
 The list at scale: {total} findings over 1,000 images and 20,000 vulnerabilities (3% critical, 17% high, 40% medium; \
 80% open, 15% fixed, 5% suppressed; 60% fixable), loaded with plain inserts ({}), then `VACUUM ANALYZE` on Postgres (what autovacuum does) and the housekeeping job's `PRAGMA optimize` on SQLite. Each figure \

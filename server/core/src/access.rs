@@ -62,8 +62,7 @@ pub async fn create_user(state: &AppState, by: &Authed<Admin>, input: NewUser) -
         Some(format!("user:{name}")),
         Some(json!({ "role": input.role })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(user.view())
 }
 
@@ -95,8 +94,7 @@ pub async fn update_user(
         Some(format!("user:{}", user.name)),
         Some(json!({ "role": role, "disabled": disabled })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(user.view())
 }
 
@@ -124,8 +122,7 @@ pub async fn reset_password(
         Some(format!("user:{}", user.name)),
         None,
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(())
 }
 
@@ -147,8 +144,7 @@ pub async fn delete_user(state: &AppState, by: &Authed<Admin>, id: i64) -> Resul
         Some(format!("user:{}", user.name)),
         Some(json!({ "tokens_revoked": tokens_revoked })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(())
 }
 
@@ -221,8 +217,7 @@ pub async fn change_own_password(
         Some(format!("user:{}", user.name)),
         None,
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(state.store.user(id).await?.session_epoch)
 }
 
@@ -275,8 +270,7 @@ pub async fn create_token(
         Some(format!("token:{}", row.id)),
         Some(json!({ "name": name, "role": role, "expires_at": row.expires_at })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(NewToken {
         token: row.view(now()),
         secret: generated.secret,
@@ -296,8 +290,7 @@ pub async fn revoke_token(state: &AppState, by: &Authed<Admin>, id: i64) -> Resu
         Some(format!("token:{id}")),
         Some(json!({ "name": row.name })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(row.view(at))
 }
 

@@ -80,8 +80,7 @@ pub async fn add_engine(
         Some(format!("host:{}", row.id)),
         Some(json!({ "name": name, "endpoint": config.endpoint })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(state.store.host_summary(row.id).await?)
 }
 
@@ -98,8 +97,7 @@ pub async fn remove_engine(state: &AppState, by: &Authed<Admin>, id: i64) -> Res
         Some(format!("host:{id}")),
         Some(json!({ "name": row.name })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(())
 }
 
@@ -226,8 +224,7 @@ pub async fn accept_finding_at(
         Some(format!("config_finding:{id}")),
         Some(json!({ "reason": reason, "until": until })),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(())
 }
 
@@ -266,8 +263,7 @@ pub async fn set_policy(state: &AppState, by: &Authed<Admin>, policy: Policy) ->
         None,
         Some(serde_json::to_value(&policy).unwrap_or_default()),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     // The allowed scan age applies at once; the image checks at each engine's next sync.
     state
         .store

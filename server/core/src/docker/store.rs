@@ -442,8 +442,7 @@ impl Store {
             detail: Some(serde_json::json!({ "name": name, "endpoint": config.endpoint })),
             ..crate::store::AuditRecord::system("engine.add", format!("host:{}", row.id))
         };
-        w.audit(&record, now).await?;
-        w.commit().await?;
+        w.commit_with(&record, now).await?;
         Ok(row)
     }
 

@@ -89,8 +89,7 @@ pub async fn set_sla(state: &AppState, by: &Authed<Admin>, sla: SlaPolicy) -> Re
         None,
         Some(serde_json::to_value(sla).unwrap_or_default()),
     );
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     take_snapshots(state, true).await?;
     Ok(sla)
 }

@@ -83,8 +83,7 @@ pub async fn create_suppression_at(
     );
     // The findings it suppresses change with it, in the same commit.
     w.apply_suppressions(input.image_id, at).await?;
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(id)
 }
 
@@ -102,8 +101,7 @@ pub async fn revoke_suppression(state: &AppState, by: &Authed<Analyst>, id: i64)
         None,
     );
     w.apply_suppressions(None, at).await?;
-    w.audit(&record, at).await?;
-    w.commit().await?;
+    w.commit_with(&record, at).await?;
     Ok(())
 }
 

@@ -139,7 +139,7 @@ impl Write {
     /// The image the report is about: found by the tag or digests [`reconcile::lookup`]
     /// gives, or created (keyed by the first digest, else by the artifact). The names the
     /// report gives are remembered unless the sender named the image.
-    async fn report_image(
+    pub async fn report_image(
         &mut self,
         report: &Report,
         target: &Target,
@@ -235,7 +235,7 @@ impl Write {
         Ok(())
     }
 
-    async fn insert_scan(
+    pub async fn insert_scan(
         &mut self,
         image_id: i64,
         report: &Report,

@@ -2,20 +2,12 @@
 //! suppressions, and the read models (keyset-paged lists, details, scan history).
 
 use crate::store::audit::AuditRecord;
-use crate::store::query::{bind_all, Arg, Filter};
+use crate::store::query::{bind_all, push_list, Arg, Filter};
 use crate::store::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
 use coastguard_model::vulns::ImageBrief;
 use coastguard_model::Severity;
 use std::collections::{HashMap, HashSet};
-
-/// `$first, …` for `count` parameters (the read models' `IN` lists).
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Active suppressions that match a finding (any alias of its vulnerability, optionally
 /// limited to an image and a package).
@@ -151,8 +143,7 @@ impl Store {
         // The findings the statements suppress or release, and the record (with how
         // many statements suppress), commit with them.
         w.apply_suppressions(None, now).await?;
-        w.audit(&record(active), now).await?;
-        w.commit().await?;
+        w.commit_with(&record(active), now).await?;
         Ok(active)
     }
 
@@ -388,16 +379,13 @@ impl Store {
     async fn finding_views(&self, rows: Vec<FindingRow>) -> StoreResult<Vec<VulnFindingView>> {
         let mut scanners: HashMap<i64, Vec<String>> = HashMap::new();
         if !rows.is_empty() {
-            let sql = format!(
-                "SELECT finding_id, scanner FROM finding_scanners WHERE present = TRUE AND finding_id IN ({}) ORDER BY scanner",
-                placeholders(1, rows.len())
-            );
             let found: Vec<(i64, String)> = with_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql);
-                for r in &rows {
-                    q = q.bind(r.id);
-                }
-                q.fetch_all(pool).await
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT finding_id, scanner FROM finding_scanners WHERE present = TRUE AND finding_id IN ",
+                );
+                push_list(&mut q, rows.iter().map(|r| r.id));
+                q.push(" ORDER BY scanner");
+                q.build_query_as().fetch_all(pool).await
             })?;
             for (id, s) in found {
                 scanners.entry(id).or_default().push(s);
@@ -411,15 +399,7 @@ impl Store {
         let mut reasons: HashMap<i64, SuppressionBrief> = HashMap::new();
         if !suppressed.is_empty() {
             // The suppression that matches each finding; active ones first, then newest.
-            let sql = format!(
-                "SELECT f.id AS finding_id, s.id, s.kind, s.justification, s.source, s.created_by, s.expires_at \
-                 FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
-                 JOIN suppressions s ON s.vuln_id = a.alias \
-                 WHERE f.id IN ({}) AND s.revoked_at IS NULL \
-                   AND (s.image_id = f.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) AND (s.pkg_name IS NULL OR s.pkg_name = f.pkg_name) \
-                 ORDER BY CASE WHEN s.expires_at IS NULL OR s.expires_at > $1 THEN 0 ELSE 1 END, s.id DESC",
-                placeholders(2, suppressed.len())
-            );
+
             #[derive(sqlx::FromRow)]
             struct Reason {
                 finding_id: i64,
@@ -431,11 +411,18 @@ impl Store {
                 expires_at: Option<i64>,
             }
             let found: Vec<Reason> = with_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql).bind(crate::now());
-                for id in &suppressed {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT f.id AS finding_id, s.id, s.kind, s.justification, s.source, s.created_by, s.expires_at \
+                     FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
+                     JOIN suppressions s ON s.vuln_id = a.alias WHERE s.revoked_at IS NULL \
+                       AND (s.image_id = f.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) \
+                       AND (s.pkg_name IS NULL OR s.pkg_name = f.pkg_name) AND f.id IN ",
+                );
+                push_list(&mut q, suppressed.iter().copied());
+                q.push(" ORDER BY CASE WHEN s.expires_at IS NULL OR s.expires_at > ")
+                    .push_bind(crate::now())
+                    .push(" THEN 0 ELSE 1 END, s.id DESC");
+                q.build_query_as().fetch_all(pool).await
             })?;
             for r in found {
                 reasons.entry(r.finding_id).or_insert(SuppressionBrief {

@@ -83,6 +83,12 @@ impl Write {
         self.stale = true;
     }
 
+    /// Records what this action did and commits it: the end of every action.
+    pub async fn commit_with(mut self, record: &AuditRecord, now: i64) -> StoreResult<()> {
+        self.audit(record, now).await?;
+        self.commit().await
+    }
+
     /// Commits the changes with what they imply (counts, the stale mark) and, for an
     /// action, its audit record; an action without one commits nothing.
     pub async fn commit(mut self) -> StoreResult<()> {
