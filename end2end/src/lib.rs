@@ -8,7 +8,6 @@
 //! `CHROMEDRIVER` (default `/usr/bin/chromium`, `/usr/bin/chromedriver`).
 
 use fantoccini::{Client, ClientBuilder};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,11 +24,46 @@ pub struct Harness {
     pub browser_profile: PathBuf,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// The port a process announced in its log once it bound one of its own choosing
+/// (`:0`): nothing can take the port between choosing and binding it, as it could when
+/// a test picks a free port, closes it and hands it on. `port_in` reads one line.
+pub async fn announced_port(
+    log: &std::path::Path,
+    within: Duration,
+    port_in: impl Fn(&str) -> Option<u16>,
+) -> u16 {
+    let deadline = Instant::now() + within;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(port) = text.lines().find_map(&port_in) {
+            return port;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no port announced in {} within {within:?}:\n{text}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The port in the server's JSON log line `coastguard listening`.
+fn server_port(line: &str) -> Option<u16> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v["message"] != "coastguard listening" {
+        return None;
+    }
+    v["addr"].as_str()?.rsplit_once(':')?.1.parse().ok()
+}
+
+/// The port in chromedriver's "…started successfully on port N."
+fn driver_port(line: &str) -> Option<u16> {
+    line.split_once("started successfully on port ")?
+        .1
+        .trim_end_matches('.')
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn workspace_root() -> PathBuf {
@@ -99,13 +133,13 @@ impl Harness {
         std::fs::create_dir_all(&data_dir).expect("data dir");
         std::fs::create_dir_all(&browser_profile).expect("profile dir");
 
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let log = std::fs::File::create(scratch.join("server.log")).expect("log file");
+        let log_path = scratch.join("server.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
         let server = Command::new(&bin)
             .arg("serve")
             .env("COASTGUARD_DATA_DIR", &data_dir)
-            .env("COASTGUARD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COASTGUARD_LISTEN", "127.0.0.1:0")
+            .env("COASTGUARD_LOG_FORMAT", "json")
             .env("COASTGUARD_SITE_ROOT", &site_root)
             .env("COASTGUARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("COASTGUARD_DATABASE_URL")
@@ -115,7 +149,9 @@ impl Harness {
             .spawn()
             .expect("start coastguard");
 
-        let harness = Self::with_driver(base, Some(server), data_dir, browser_profile);
+        let port = announced_port(&log_path, Duration::from_secs(30), server_port).await;
+        let base = format!("http://127.0.0.1:{port}");
+        let harness = Self::with_driver(base, Some(server), data_dir, browser_profile).await;
         wait_ready(
             &format!("{}/healthz", harness.base),
             Duration::from_secs(30),
@@ -142,7 +178,8 @@ impl Harness {
             None,
             scratch.join("data"),
             browser_profile,
-        );
+        )
+        .await;
         wait_ready(&format!("{}/readyz", harness.base), Duration::from_secs(30)).await;
         wait_ready(
             &format!("{}/status", harness.driver_url),
@@ -152,21 +189,26 @@ impl Harness {
         harness
     }
 
-    fn with_driver(
+    async fn with_driver(
         base: String,
         server: Option<Child>,
         data_dir: PathBuf,
         browser_profile: PathBuf,
     ) -> Harness {
-        let driver_port = free_port();
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let log_path = browser_profile
+            .parent()
+            .expect("a scratch folder")
+            .join("chromedriver.log");
+        let log = std::fs::File::create(&log_path).expect("chromedriver log");
         let driver = Command::new(chromedriver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
+            .arg("--port=0")
+            .stdout(log)
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver (install Debian's chromium-driver)");
+        let driver_port = announced_port(&log_path, Duration::from_secs(30), driver_port).await;
         Harness {
             base,
             driver_url: format!("http://127.0.0.1:{driver_port}"),
@@ -442,4 +484,26 @@ pub fn started_by_scripts_test() -> (String, String) {
     );
     let password = std::env::var("COASTGUARD_RUN_PASSWORD").expect("COASTGUARD_RUN_PASSWORD");
     (url, password)
+}
+
+#[cfg(test)]
+mod port_tests {
+    #[test]
+    fn announced_ports_are_read_from_the_lines_that_announce_them() {
+        let line = r#"{"timestamp":"t","level":"INFO","message":"coastguard listening","addr":"127.0.0.1:43111","database":"sqlite://x"}"#;
+        assert_eq!(super::server_port(line), Some(43111));
+        assert_eq!(
+            super::server_port(r#"{"message":"starting","addr":"127.0.0.1:1"}"#),
+            None
+        );
+        assert_eq!(super::server_port("not json"), None);
+        assert_eq!(
+            super::driver_port("ChromeDriver was started successfully on port 46727."),
+            Some(46727)
+        );
+        assert_eq!(
+            super::driver_port("Starting ChromeDriver 156 on port 0"),
+            None
+        );
+    }
 }

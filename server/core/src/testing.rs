@@ -14,8 +14,10 @@ pub struct TestDb {
     pub backend: Backend,
     pub url: String,
     pub store: Store,
-    /// Removed when the test ends (SQLite only).
+    /// Removed when the test ends (SQLite).
     dir: Option<PathBuf>,
+    /// Dropped when the test ends (Postgres): the server's admin URL and the database.
+    postgres: Option<(String, String)>,
 }
 
 impl TestDb {
@@ -60,7 +62,43 @@ impl Drop for TestDb {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // `drop` can't await: a thread of its own with its own runtime drops the
+            // database (closing what is still connected to it) before the test goes on.
+            let name_ = name.clone();
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(drop_database(&admin_url, &name_))
+            })
+            .join();
+            match dropped {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("could not drop test database {name}: {e}"),
+                Err(_) => eprintln!("dropping test database {name} panicked"),
+            }
+        }
     }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), String> {
+    let admin = Db::connect(admin_url).await.map_err(|e| e.to_string())?;
+    let result = match &admin {
+        // The name is ours (`unique`), quoted as an identifier all the same.
+        Db::Postgres(pool) => sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            name.replace('"', "\"\"")
+        ))
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string()),
+        Db::Sqlite(_) => Ok(()),
+    };
+    admin.close().await;
+    result
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -85,6 +123,7 @@ pub async fn sqlite() -> TestDb {
         url,
         store: Store::new(db),
         dir: Some(dir),
+        postgres: None,
     }
 }
 
@@ -112,6 +151,7 @@ pub async fn postgres() -> Option<TestDb> {
     let mut url = url::Url::parse(&admin_url).expect("test Postgres URL");
     url.set_path(&format!("/{name}"));
     let url = url.to_string();
+    let owned = (admin_url.clone(), name.clone());
     let db = Db::connect(&url)
         .await
         .expect("connect to the test database");
@@ -121,6 +161,7 @@ pub async fn postgres() -> Option<TestDb> {
         url,
         store: Store::new(db),
         dir: None,
+        postgres: Some(owned),
     })
 }
 
