@@ -280,83 +280,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("created user {} with role {}", user.name, user.role);
             Ok(())
         }
-        Command::Ingest { files, image, json } => {
-            let state = startup::open(settings).await?;
-            let by = Authed::cli().as_analyst();
-            let mut failed = 0;
-            for file in &files {
-                let bytes = if file.as_os_str() == "-" {
-                    let mut buf = Vec::new();
-                    std::io::stdin().read_to_end(&mut buf)?;
-                    buf
-                } else {
-                    std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
-                };
-                match coastguard_core::scans::ingest::ingest(
-                    &state,
-                    &by,
-                    &bytes,
-                    image.clone(),
-                    "cli",
-                )
-                .await
-                {
-                    Ok(summaries) => {
-                        for s in summaries {
-                            if json {
-                                let mut v = serde_json::to_value(&s)?;
-                                v["file"] = serde_json::Value::String(file.display().to_string());
-                                println!("{v}");
-                            } else if s.kind == "feed" {
-                                println!(
-                                    "{}: {} ({}) {} CVEs",
-                                    file.display(),
-                                    s.format,
-                                    s.scanner,
-                                    s.entries
-                                );
-                                for note in &s.notes {
-                                    println!("  note: {note}");
-                                }
-                            } else {
-                                println!(
-                                    "{}: {} ({}) {} entries, {} findings: {} new, {} updated, {} unchanged, {} reopened, {} fixed{}",
-                                    file.display(),
-                                    s.format,
-                                    s.scanner,
-                                    s.entries,
-                                    s.findings,
-                                    s.created,
-                                    s.updated,
-                                    s.unchanged,
-                                    s.reopened,
-                                    s.fixed,
-                                    s.image.as_ref().map(|i| format!(" on {}", i.name)).unwrap_or_default()
-                                );
-                                for note in &s.notes {
-                                    println!("  note: {note}");
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        if json {
-                            println!(
-                                "{}",
-                                serde_json::json!({ "file": file.display().to_string(), "error": e.body().error })
-                            );
-                        } else {
-                            eprintln!("{}: {}", file.display(), e.detailed());
-                        }
-                    }
-                }
-            }
-            if failed > 0 {
-                anyhow::bail!("{failed} of {} files could not be ingested", files.len());
-            }
-            Ok(())
-        }
+        Command::Ingest { files, image, json } => ingest(settings, &files, image, json).await,
         Command::Token(TokenCommand::Create {
             name,
             role,
@@ -374,6 +298,94 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `coastguard ingest`: each file stored on its own; a failed one is reported and the
+/// others still go in.
+async fn ingest(
+    settings: Settings,
+    files: &[std::path::PathBuf],
+    image: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let state = startup::open(settings).await?;
+    let by = Authed::cli().as_analyst();
+    let mut failed = 0;
+    for file in files {
+        let bytes = if file.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf)?;
+            buf
+        } else {
+            std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+        };
+        let stored =
+            coastguard_core::scans::ingest::ingest(&state, &by, &bytes, image.clone(), "cli").await;
+        match stored {
+            Ok(summaries) => {
+                for s in &summaries {
+                    print_summary(file, s, json)?;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "file": file.display().to_string(), "error": e.body().error })
+                    );
+                } else {
+                    eprintln!("{}: {}", file.display(), e.detailed());
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} files could not be ingested", files.len());
+    }
+    Ok(())
+}
+
+/// One stored document's summary, as a JSON line or as text.
+fn print_summary(
+    file: &std::path::Path,
+    s: &coastguard_model::vulns::IngestSummary,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let mut v = serde_json::to_value(s)?;
+        v["file"] = serde_json::Value::String(file.display().to_string());
+        println!("{v}");
+        return Ok(());
+    }
+    if s.kind == "feed" {
+        println!(
+            "{}: {} ({}) {} CVEs",
+            file.display(),
+            s.format,
+            s.scanner,
+            s.entries
+        );
+    } else {
+        println!(
+            "{}: {} ({}) {} entries, {} findings: {} new, {} updated, {} unchanged, {} reopened, {} fixed{}",
+            file.display(),
+            s.format,
+            s.scanner,
+            s.entries,
+            s.findings,
+            s.created,
+            s.updated,
+            s.unchanged,
+            s.reopened,
+            s.fixed,
+            s.image.as_ref().map(|i| format!(" on {}", i.name)).unwrap_or_default()
+        );
+    }
+    for note in &s.notes {
+        println!("  note: {note}");
+    }
+    Ok(())
 }
 
 /// Audits need neither settings nor a database: a pipeline runs them anywhere.

@@ -294,44 +294,7 @@ fn draw(
                 });
             // Markers, so the series differ by shape too (only when they stay readable).
             if points.len() <= 120 {
-                match s.marker {
-                    0 => {
-                        c.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
-                    }
-                    1 => {
-                        c.draw_series(
-                            points
-                                .iter()
-                                .map(|p| TriangleMarker::new(*p, 4, colour.filled())),
-                        )?;
-                    }
-                    2 => {
-                        c.draw_series(
-                            points
-                                .iter()
-                                .map(|p| Cross::new(*p, 4, colour.stroke_width(2))),
-                        )?;
-                    }
-                    3 => {
-                        c.draw_series(
-                            points
-                                .iter()
-                                .map(|p| Circle::new(*p, 3, colour.stroke_width(2))),
-                        )?;
-                    }
-                    4 => {
-                        c.draw_series(points.iter().map(|p| {
-                            EmptyElement::at(*p)
-                                + Rectangle::new([(-3, -3), (3, 3)], colour.filled())
-                        }))?;
-                    }
-                    _ => {
-                        c.draw_series(points.iter().map(|p| {
-                            EmptyElement::at(*p)
-                                + Rectangle::new([(-3, -3), (3, 3)], colour.stroke_width(1))
-                        }))?;
-                    }
-                }
+                draw_markers(&mut c, &points, s.marker, colour)?;
             }
         }
     }
@@ -341,6 +304,62 @@ fn draw(
         .border_style(BLACK.mix(0.3))
         .label_font(("sans-serif", 12).into_font().color(&BLACK))
         .draw()?;
+    Ok(())
+}
+
+/// Plane of every chart: x is the day's index, y the value.
+type Plane<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// One series' markers: the `marker`-th shape of six, in its colour.
+fn draw_markers(
+    c: &mut Plane<'_, '_>,
+    points: &[(f64, f64)],
+    marker: usize,
+    colour: RGBColor,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match marker {
+        0 => {
+            c.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
+        }
+        1 => {
+            c.draw_series(
+                points
+                    .iter()
+                    .map(|p| TriangleMarker::new(*p, 4, colour.filled())),
+            )?;
+        }
+        2 => {
+            c.draw_series(
+                points
+                    .iter()
+                    .map(|p| Cross::new(*p, 4, colour.stroke_width(2))),
+            )?;
+        }
+        3 => {
+            c.draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new(*p, 3, colour.stroke_width(2))),
+            )?;
+        }
+        4 => {
+            c.draw_series(points.iter().map(|p| {
+                EmptyElement::at(*p) + Rectangle::new([(-3, -3), (3, 3)], colour.filled())
+            }))?;
+        }
+        _ => {
+            c.draw_series(points.iter().map(|p| {
+                EmptyElement::at(*p) + Rectangle::new([(-3, -3), (3, 3)], colour.stroke_width(1))
+            }))?;
+        }
+    }
     Ok(())
 }
 

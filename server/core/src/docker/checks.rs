@@ -285,8 +285,25 @@ fn is_sensitive(path: &str) -> bool {
             .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
+/// Every check on one container, in the catalogue's groups.
 pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected> {
     let mut out = Out(Vec::new());
+    privileges(c, &mut out);
+    limits(c, &mut out);
+    namespaces(c, &mut out);
+    mounts(c, &mut out);
+    confinement(c, host, &mut out);
+    network(c, &mut out);
+    operation(c, &mut out);
+    out.0
+}
+
+fn host_mode(mode: &Option<String>) -> bool {
+    mode.as_deref() == Some("host")
+}
+
+/// Privileged mode, added and kept capabilities, the user.
+fn privileges(c: &ContainerFacts, out: &mut Out) {
     if c.privileged {
         out.add("container.privileged", "", "HostConfig.Privileged is true");
     }
@@ -321,6 +338,10 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
     if !c.read_only_rootfs {
         out.add("container.rootfs_writable", "", "ReadonlyRootfs is false");
     }
+}
+
+/// Memory, CPU and process limits.
+fn limits(c: &ContainerFacts, out: &mut Out) {
     if c.memory_limit.is_none() {
         out.add("container.no_memory_limit", "", "Memory is 0 (unlimited)");
     }
@@ -334,22 +355,29 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
     if c.pids_limit.is_none() {
         out.add("container.no_pids_limit", "", "PidsLimit is unset");
     }
-    let mode = |m: &Option<String>| m.as_deref() == Some("host");
-    if mode(&c.pid_mode) {
+}
+
+/// Namespaces shared with the host.
+fn namespaces(c: &ContainerFacts, out: &mut Out) {
+    if host_mode(&c.pid_mode) {
         out.add("container.host_pid", "", "PidMode is host");
     }
-    if mode(&c.ipc_mode) {
+    if host_mode(&c.ipc_mode) {
         out.add("container.host_ipc", "", "IpcMode is host");
     }
-    if mode(&c.uts_mode) {
+    if host_mode(&c.uts_mode) {
         out.add("container.host_uts", "", "UTSMode is host");
     }
-    if mode(&c.network_mode) {
+    if host_mode(&c.network_mode) {
         out.add("container.host_network", "", "NetworkMode is host");
     }
-    if mode(&c.userns_mode) {
+    if host_mode(&c.userns_mode) {
         out.add("container.host_userns", "", "UsernsMode is host");
     }
+}
+
+/// Bind mounts of the Docker socket or sensitive host paths, shared propagation, devices.
+fn mounts(c: &ContainerFacts, out: &mut Out) {
     for m in &c.mounts {
         if m.kind != "bind" {
             continue;
@@ -383,6 +411,10 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
     for d in &c.devices {
         out.add("container.host_device", d.as_str(), format!("--device {d}"));
     }
+}
+
+/// seccomp, AppArmor (where the host has it) and no-new-privileges.
+fn confinement(c: &ContainerFacts, host: &HostFacts, out: &mut Out) {
     if c.seccomp_profile.as_deref() == Some("unconfined") {
         out.add(
             "container.seccomp_unconfined",
@@ -404,6 +436,10 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
             "no-new-privileges is not among the security options",
         );
     }
+}
+
+/// Published ports and the default bridge.
+fn network(c: &ContainerFacts, out: &mut Out) {
     // Engines bind IPv4 and IPv6 separately: one finding per published port.
     let mut seen_ports = std::collections::BTreeSet::new();
     for p in &c.ports {
@@ -426,13 +462,17 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
     }
     let on_default_bridge = c.networks.iter().any(|n| n == "bridge")
         || matches!(c.network_mode.as_deref(), Some("default") | Some("bridge"));
-    if on_default_bridge && !mode(&c.network_mode) {
+    if on_default_bridge && !host_mode(&c.network_mode) {
         out.add(
             "container.default_bridge",
             "",
             "attached to the network \"bridge\"",
         );
     }
+}
+
+/// Health check, restart policy, mutable image tag, secrets in the environment.
+fn operation(c: &ContainerFacts, out: &mut Out) {
     if c.healthcheck.is_none() {
         out.add(
             "container.no_healthcheck",
@@ -485,7 +525,6 @@ pub fn evaluate_container(c: &ContainerFacts, host: &HostFacts) -> Vec<Detected>
             format!("{}: {}", secret.location, secret.reason),
         );
     }
-    out.0
 }
 
 /// The tag of `repo:tag` (not to be confused with a registry port).

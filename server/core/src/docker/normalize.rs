@@ -3,7 +3,8 @@
 
 use super::secrets::{redact_command, redact_label, redact_text, scan_env, SecretHit};
 use bollard::models::{
-    ContainerInspectResponse, ImageHistoryResponseItem, ImageInspect, SystemInfo, SystemVersion,
+    ContainerInspectResponse, HostConfig, ImageHistoryResponseItem, ImageInspect, SystemInfo,
+    SystemVersion,
 };
 use coastguard_model::docker::{
     ContainerFacts, HistoryEntry, HostFacts, ImageFacts, MountFact, PublishedPort, SecretRef,
@@ -272,76 +273,10 @@ pub fn container_facts(
         &mut secrets,
     );
 
-    let mut seccomp = None;
-    let mut selinux = Vec::new();
-    let mut no_new_privileges = false;
-    for opt in host
-        .and_then(|h| h.security_opt.as_ref())
-        .into_iter()
-        .flatten()
-    {
-        // `seccomp=unconfined`; older engines accept `seccomp:unconfined`.
-        let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
-        match key {
-            "seccomp" => seccomp = Some(value.to_string()),
-            "label" => selinux.push(value.to_string()),
-            "no-new-privileges" => no_new_privileges = value.is_empty() || value == "true",
-            _ => {}
-        }
-    }
-    let apparmor = inspect
-        .app_armor_profile
-        .clone()
-        .filter(|p| !p.is_empty())
-        .or_else(|| {
-            host.and_then(|h| h.security_opt.as_ref())
-                .into_iter()
-                .flatten()
-                .find_map(|o| {
-                    o.strip_prefix("apparmor=")
-                        .or_else(|| o.strip_prefix("apparmor:"))
-                })
-                .map(str::to_string)
-        });
-
-    let mut ports = Vec::new();
-    let bindings = inspect
-        .network_settings
-        .as_ref()
-        .and_then(|n| n.ports.clone())
-        .filter(|p| p.values().any(Option::is_some))
-        .or_else(|| host.and_then(|h| h.port_bindings.clone()))
-        .unwrap_or_default();
-    for (container_port, binds) in bindings {
-        for b in binds.unwrap_or_default() {
-            ports.push(PublishedPort {
-                container_port: container_port.clone(),
-                host_ip: b.host_ip.unwrap_or_default(),
-                host_port: b.host_port.unwrap_or_default(),
-            });
-        }
-    }
-    ports.sort_by(|a, b| (&a.container_port, &a.host_ip).cmp(&(&b.container_port, &b.host_ip)));
-
-    let mounts = inspect
-        .mounts
-        .iter()
-        .flatten()
-        .map(|m| MountFact {
-            kind: m.typ.clone().unwrap_or_default(),
-            source: m.source.clone().unwrap_or_default(),
-            destination: m.destination.clone().unwrap_or_default(),
-            read_write: m.rw.unwrap_or(true),
-            propagation: m.propagation.clone().unwrap_or_default(),
-        })
-        .collect();
-
-    let cpu_limit = host.and_then(|h| match (h.nano_cpus, h.cpu_quota, h.cpu_period) {
-        (Some(n), _, _) if n > 0 => Some(n as f64 / 1e9),
-        (_, Some(q), Some(p)) if q > 0 && p > 0 => Some(q as f64 / p as f64),
-        (_, Some(q), _) if q > 0 => Some(q as f64 / 100_000.0),
-        _ => None,
-    });
+    let security = security_options(inspect, host);
+    let ports = published_ports(inspect, host);
+    let mounts = mounts_of(inspect);
+    let cpu_limit = cpu_limit_of(host);
     let state = inspect.state.as_ref();
     let mut networks: Vec<String> = inspect
         .network_settings
@@ -375,10 +310,10 @@ pub fn container_facts(
         cap_add: host.and_then(|h| h.cap_add.clone()).unwrap_or_default(),
         cap_drop: host.and_then(|h| h.cap_drop.clone()).unwrap_or_default(),
         read_only_rootfs: host.and_then(|h| h.readonly_rootfs).unwrap_or(false),
-        seccomp_profile: seccomp,
-        apparmor_profile: apparmor,
-        selinux_options: selinux,
-        no_new_privileges,
+        seccomp_profile: security.seccomp,
+        apparmor_profile: security.apparmor,
+        selinux_options: security.selinux,
+        no_new_privileges: security.no_new_privileges,
         pid_mode: non_empty(host.and_then(|h| h.pid_mode.as_ref())),
         ipc_mode: non_empty(host.and_then(|h| h.ipc_mode.as_ref())),
         uts_mode: non_empty(host.and_then(|h| h.uts_mode.as_ref())),
@@ -422,6 +357,110 @@ pub fn container_facts(
         labels,
         secrets,
     }
+}
+
+/// What a container's security options say.
+struct SecurityOptions {
+    seccomp: Option<String>,
+    apparmor: Option<String>,
+    selinux: Vec<String>,
+    no_new_privileges: bool,
+}
+
+fn security_options(
+    inspect: &ContainerInspectResponse,
+    host: Option<&HostConfig>,
+) -> SecurityOptions {
+    let mut seccomp = None;
+    let mut selinux = Vec::new();
+    let mut no_new_privileges = false;
+    for opt in host
+        .and_then(|h| h.security_opt.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        // `seccomp=unconfined`; older engines accept `seccomp:unconfined`.
+        let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
+        match key {
+            "seccomp" => seccomp = Some(value.to_string()),
+            "label" => selinux.push(value.to_string()),
+            "no-new-privileges" => no_new_privileges = value.is_empty() || value == "true",
+            _ => {}
+        }
+    }
+    let apparmor = inspect
+        .app_armor_profile
+        .clone()
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            host.and_then(|h| h.security_opt.as_ref())
+                .into_iter()
+                .flatten()
+                .find_map(|o| {
+                    o.strip_prefix("apparmor=")
+                        .or_else(|| o.strip_prefix("apparmor:"))
+                })
+                .map(str::to_string)
+        });
+
+    SecurityOptions {
+        seccomp,
+        apparmor,
+        selinux,
+        no_new_privileges,
+    }
+}
+
+/// Ports published on the host: the live bindings, else the configured ones.
+fn published_ports(
+    inspect: &ContainerInspectResponse,
+    host: Option<&HostConfig>,
+) -> Vec<PublishedPort> {
+    let mut ports = Vec::new();
+    let bindings = inspect
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.ports.clone())
+        .filter(|p| p.values().any(Option::is_some))
+        .or_else(|| host.and_then(|h| h.port_bindings.clone()))
+        .unwrap_or_default();
+    for (container_port, binds) in bindings {
+        for b in binds.unwrap_or_default() {
+            ports.push(PublishedPort {
+                container_port: container_port.clone(),
+                host_ip: b.host_ip.unwrap_or_default(),
+                host_port: b.host_port.unwrap_or_default(),
+            });
+        }
+    }
+    ports.sort_by(|a, b| (&a.container_port, &a.host_ip).cmp(&(&b.container_port, &b.host_ip)));
+
+    ports
+}
+
+fn mounts_of(inspect: &ContainerInspectResponse) -> Vec<MountFact> {
+    inspect
+        .mounts
+        .iter()
+        .flatten()
+        .map(|m| MountFact {
+            kind: m.typ.clone().unwrap_or_default(),
+            source: m.source.clone().unwrap_or_default(),
+            destination: m.destination.clone().unwrap_or_default(),
+            read_write: m.rw.unwrap_or(true),
+            propagation: m.propagation.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// CPUs a container may use: `--cpus`, or quota over period.
+fn cpu_limit_of(host: Option<&HostConfig>) -> Option<f64> {
+    host.and_then(|h| match (h.nano_cpus, h.cpu_quota, h.cpu_period) {
+        (Some(n), _, _) if n > 0 => Some(n as f64 / 1e9),
+        (_, Some(q), Some(p)) if q > 0 && p > 0 => Some(q as f64 / p as f64),
+        (_, Some(q), _) if q > 0 => Some(q as f64 / 100_000.0),
+        _ => None,
+    })
 }
 
 /// Whether `docker top`'s answer shows an SSH daemon: a process whose command (or one of

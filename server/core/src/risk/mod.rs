@@ -487,6 +487,68 @@ pub fn score_host(
     b.finish(name, None, now)
 }
 
+/// Everything the scores of an estate are computed from, as the store read it.
+#[derive(Debug, Default)]
+pub struct Estate {
+    /// Open vulnerability findings, per image.
+    pub vulns: HashMap<i64, ImageVulns>,
+    /// Open configuration findings, per (subject kind, id).
+    pub config: HashMap<(String, i64), Vec<ConfigEvidence>>,
+    /// Open runtime alerts, per container.
+    pub alerts: HashMap<i64, Vec<AlertEvidence>>,
+    /// Every image: id and name.
+    pub images: Vec<(i64, String)>,
+    /// Running containers: id, name, image, host.
+    pub containers: Vec<(i64, String, Option<i64>, Option<i64>)>,
+    /// Hosts: id and name.
+    pub hosts: Vec<(i64, String)>,
+}
+
+impl Estate {
+    fn config_of(&self, kind: &str, id: i64) -> &[ConfigEvidence] {
+        self.config
+            .get(&(kind.to_string(), id))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// Scores every image, running container and host of an estate: images first, then
+/// containers (inheriting their image's), then hosts (from what runs on them).
+pub fn score_estate(e: &Estate, now: i64) -> Vec<RiskBreakdown> {
+    let mut scores = Vec::with_capacity(e.images.len() + e.containers.len() + e.hosts.len());
+    for (id, name) in &e.images {
+        let config = e.config_of("image", *id);
+        scores.push(score_image(*id, name.clone(), e.vulns.get(id), config, now));
+    }
+    let mut per_host: HashMap<i64, Vec<(RiskSubject, i64, String, f64)>> = HashMap::new();
+    for (id, name, image_id, host_id) in &e.containers {
+        let b = score_container(
+            &ContainerEvidence {
+                id: *id,
+                name: name.clone(),
+                image_id: *image_id,
+                image_vulns: image_id.and_then(|i| e.vulns.get(&i)),
+                image_config: image_id.map(|i| e.config_of("image", i)).unwrap_or(&[]),
+                config: e.config_of("container", *id),
+                alerts: e.alerts.get(id).map(Vec::as_slice).unwrap_or(&[]),
+            },
+            now,
+        );
+        if let Some(h) = host_id {
+            let child = (RiskSubject::Container, *id, name.clone(), b.raw);
+            per_host.entry(*h).or_default().push(child);
+        }
+        scores.push(b);
+    }
+    for (id, name) in &e.hosts {
+        let children = per_host.remove(id).unwrap_or_default();
+        let config = e.config_of("host", *id);
+        scores.push(score_host(*id, name.clone(), config, &children, now));
+    }
+    scores
+}
+
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }

@@ -3,10 +3,7 @@
 //! `mark_risk_stale`; the `risk` job recomputes everything when the mark is set, so pages
 //! only ever read stored scores.
 
-use crate::risk::{
-    score_container, score_host, score_image, AlertEvidence, ConfigEvidence, ContainerEvidence,
-    ImageVulns, VulnEvidence,
-};
+use crate::risk::{score_estate, AlertEvidence, ConfigEvidence, Estate, ImageVulns, VulnEvidence};
 use crate::scans::vulns::IMAGE_NAME;
 use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
@@ -101,13 +98,31 @@ impl Store {
         Ok(updated > 0 || !exists)
     }
 
-    /// Recomputes every score from the stored evidence and replaces the stored scores in
-    /// one transaction. Reads each open finding once, streaming.
+    /// Recomputes every score from the stored evidence ([`crate::risk::score_estate`],
+    /// pure) and replaces the stored scores in one transaction.
     pub async fn recompute_risk(&self, now: i64) -> StoreResult<RiskRun> {
-        let mut run = RiskRun::default();
+        let (vulns, findings) = self.open_vuln_evidence().await?;
+        let estate = Estate {
+            vulns,
+            config: self.open_config_evidence().await?,
+            alerts: self.open_alert_evidence().await?,
+            ..self.scored_subjects().await?
+        };
+        let scores = score_estate(&estate, now);
+        self.replace_scores(&scores).await?;
+        Ok(RiskRun {
+            images: estate.images.len(),
+            containers: estate.containers.len(),
+            hosts: estate.hosts.len(),
+            findings,
+        })
+    }
 
-        // Vulnerabilities: open findings only (fixed and suppressed ones carry no risk).
+    /// Open vulnerability findings per image (fixed and suppressed ones carry no risk),
+    /// read once, streaming; and how many were read.
+    async fn open_vuln_evidence(&self) -> StoreResult<(HashMap<i64, ImageVulns>, usize)> {
         let mut vulns: HashMap<i64, ImageVulns> = HashMap::new();
+        let mut findings = 0;
         with_db!(&self.db, |pool| {
             let mut rows = sqlx::query_as::<_, FindingEvidenceRow>(
                 "SELECT f.image_id, f.pkg_name, f.severity_rank, f.cvss_score, \
@@ -116,7 +131,7 @@ impl Store {
             )
             .fetch(pool);
             while let Some(r) = rows.try_next().await? {
-                run.findings += 1;
+                findings += 1;
                 vulns.entry(r.image_id).or_default().add(
                     &r.pkg_name,
                     &VulnEvidence {
@@ -130,111 +145,71 @@ impl Store {
             }
             Ok::<_, sqlx::Error>(())
         })?;
+        Ok((vulns, findings))
+    }
 
-        // Configuration findings: open ones (accepted risks don't count), instances folded.
-        let config_rows: Vec<(String, i64, String, String, i64)> = with_db!(&self.db, |pool| {
+    /// Open configuration findings (accepted risks don't count), instances folded.
+    async fn open_config_evidence(
+        &self,
+    ) -> StoreResult<HashMap<(String, i64), Vec<ConfigEvidence>>> {
+        let rows: Vec<(String, i64, String, String, i64)> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-            "SELECT subject_kind, subject_id, check_id, severity, COUNT(*) FROM config_findings \
-             WHERE state = 'open' GROUP BY subject_kind, subject_id, check_id, severity"
-        )
-        .fetch_all(pool)
-        .await
+                "SELECT subject_kind, subject_id, check_id, severity, COUNT(*) FROM config_findings \
+                 WHERE state = 'open' GROUP BY subject_kind, subject_id, check_id, severity",
+            )
+            .fetch_all(pool)
+            .await
         })?;
         let mut config: HashMap<(String, i64), Vec<ConfigEvidence>> = HashMap::new();
-        for (kind, id, check_id, severity, count) in config_rows {
-            config.entry((kind, id)).or_default().push(ConfigEvidence {
+        for (kind, id, check_id, severity, count) in rows {
+            let severity = Severity::normalise(&severity);
+            let evidence = ConfigEvidence {
                 check_id,
-                severity: Severity::normalise(&severity),
+                severity,
                 count,
-            });
+            };
+            config.entry((kind, id)).or_default().push(evidence);
         }
-        let config_of = |kind: &str, id: i64| -> &[ConfigEvidence] {
-            config
-                .get(&(kind.to_string(), id))
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-        };
+        Ok(config)
+    }
 
-        let alert_rows: Vec<(i64, String, String, i64)> = with_db!(&self.db, |pool| {
+    /// Open runtime alerts per container.
+    async fn open_alert_evidence(&self) -> StoreResult<HashMap<i64, Vec<AlertEvidence>>> {
+        let rows: Vec<(i64, String, String, i64)> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-            "SELECT container_id, rule, severity, SUM(count) FROM runtime_alerts \
-             WHERE state = 'open' AND container_id IS NOT NULL GROUP BY container_id, rule, severity"
-        )
-        .fetch_all(pool)
-        .await
+                "SELECT container_id, rule, severity, SUM(count) FROM runtime_alerts \
+                 WHERE state = 'open' AND container_id IS NOT NULL GROUP BY container_id, rule, severity",
+            )
+            .fetch_all(pool)
+            .await
         })?;
         let mut alerts: HashMap<i64, Vec<AlertEvidence>> = HashMap::new();
-        for (container, rule, severity, count) in alert_rows {
-            alerts.entry(container).or_default().push(AlertEvidence {
+        for (container, rule, severity, count) in rows {
+            let severity = Severity::normalise(&severity);
+            let evidence = AlertEvidence {
                 rule,
-                severity: Severity::normalise(&severity),
+                severity,
                 count,
-            });
+            };
+            alerts.entry(container).or_default().push(evidence);
         }
+        Ok(alerts)
+    }
 
-        let images: Vec<(i64, String)> = with_db!(&self.db, |pool| sqlx::query_as(&format!(
-            "SELECT i.id, {IMAGE_NAME} FROM images i"
-        ))
-        .fetch_all(pool)
-        .await)?;
-        let containers: Vec<(i64, String, Option<i64>, Option<i64>)> = with_db!(
-            &self.db,
-            |pool| {
-                sqlx::query_as(
-            "SELECT id, name, image_id, host_id FROM containers WHERE gone_at IS NULL AND state = 'running'"
-        )
-        .fetch_all(pool)
-        .await
-            }
-        )?;
-        let hosts: Vec<(i64, String)> = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name FROM hosts WHERE status <> 'gone'"
-        )
-        .fetch_all(pool)
-        .await)?;
-
-        let mut scores: Vec<RiskBreakdown> =
-            Vec::with_capacity(images.len() + containers.len() + hosts.len());
-        for (id, name) in images {
-            scores.push(score_image(
-                id,
-                name,
-                vulns.get(&id),
-                config_of("image", id),
-                now,
-            ));
-        }
-        run.images = scores.len();
-        let mut per_host: HashMap<i64, Vec<(RiskSubject, i64, String, f64)>> = HashMap::new();
-        for (id, name, image_id, host_id) in containers {
-            let b = score_container(
-                &ContainerEvidence {
-                    id,
-                    name: name.clone(),
-                    image_id,
-                    image_vulns: image_id.and_then(|i| vulns.get(&i)),
-                    image_config: image_id.map(|i| config_of("image", i)).unwrap_or(&[]),
-                    config: config_of("container", id),
-                    alerts: alerts.get(&id).map(Vec::as_slice).unwrap_or(&[]),
-                },
-                now,
-            );
-            if let Some(h) = host_id {
-                per_host
-                    .entry(h)
-                    .or_default()
-                    .push((RiskSubject::Container, id, name, b.raw));
-            }
-            scores.push(b);
-            run.containers += 1;
-        }
-        for (id, name) in hosts {
-            let children = per_host.remove(&id).unwrap_or_default();
-            scores.push(score_host(id, name, config_of("host", id), &children, now));
-            run.hosts += 1;
-        }
-        self.replace_scores(&scores).await?;
-        Ok(run)
+    /// What gets a score: every image, running container and host.
+    async fn scored_subjects(&self) -> StoreResult<Estate> {
+        let images = format!("SELECT i.id, {IMAGE_NAME} FROM images i");
+        let containers = "SELECT id, name, image_id, host_id FROM containers \
+             WHERE gone_at IS NULL AND state = 'running'";
+        let hosts = "SELECT id, name FROM hosts WHERE status <> 'gone'";
+        Ok(with_db!(&self.db, |pool| {
+            Ok::<_, sqlx::Error>(Estate {
+                images: sqlx::query_as(&images).fetch_all(pool).await?,
+                containers: sqlx::query_as(containers).fetch_all(pool).await?,
+                hosts: sqlx::query_as(hosts).fetch_all(pool).await?,
+                ..Estate::default()
+            })
+        })?)
     }
 
     async fn replace_scores(&self, scores: &[RiskBreakdown]) -> StoreResult<()> {

@@ -190,6 +190,156 @@ fn vex_status(state: &str) -> &'static str {
     }
 }
 
+/// A VEX document's statements: one per vulnerability and product it affects (or one
+/// naming no product).
+fn vex_statements(vulns: Vec<Vulnerability>) -> Vec<VexStatement> {
+    vulns
+        .into_iter()
+        .flat_map(|v| {
+            let analysis = v.analysis.expect("checked above");
+            let status = vex_status(analysis.state.as_deref().unwrap_or_default());
+            let refs: Vec<Option<String>> = match v.affects {
+                Some(a) if !a.is_empty() => a
+                    .into_iter()
+                    .map(|a| {
+                        Some(
+                            a.reference
+                                .rsplit_once('#')
+                                .map_or(a.reference.clone(), |(_, p)| p.to_string()),
+                        )
+                    })
+                    .collect(),
+                _ => vec![None],
+            };
+            refs.into_iter()
+                .map(|product| VexStatement {
+                    vuln_id: v.id.clone(),
+                    product,
+                    status: status.to_string(),
+                    justification: analysis.justification.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What the BOM's metadata says of the artifact and the tool that made it.
+fn describe_artifact(report: &mut Report, meta: &Metadata) {
+    report.scanned_at = meta.timestamp.as_deref().and_then(parse_date);
+    if let Some((name, version)) = meta.tools.as_ref().and_then(tool_name) {
+        report.scanner = name;
+        report.scanner_version = version;
+    }
+    if let Some(c) = &meta.component {
+        report.artifact_name = Some(c.name.clone());
+        if c.kind.as_deref() == Some("container") {
+            report.kind = ArtifactKind::Image;
+        }
+        report.image_id = property(c, "aquasecurity:trivy:ImageID")
+            .first()
+            .map(|s| s.to_string());
+        report.repo_tags = property(c, "aquasecurity:trivy:RepoTag")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        report.repo_digests = property(c, "aquasecurity:trivy:RepoDigest")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        // pkg:oci/name@sha256:... names the manifest digest.
+        if let Some(digest) = c
+            .purl
+            .as_deref()
+            .and_then(super::pkg::parse_purl)
+            .and_then(|p| p.version)
+            .filter(|v| v.starts_with("sha256:"))
+        {
+            report.repo_digests.push(digest);
+        }
+    }
+}
+
+/// One vulnerability as an entry per component it affects; returns how many of the
+/// components it names the BOM does not hold.
+fn add_vulnerability(
+    report: &mut Report,
+    v: &Vulnerability,
+    by_ref: &HashMap<&str, &Component>,
+) -> usize {
+    let mut unmatched = 0;
+    let rating = v
+        .ratings
+        .iter()
+        .flatten()
+        .find(|r| r.severity.is_some() && r.method.as_deref() != Some("other"));
+    let scored = v
+        .ratings
+        .iter()
+        .flatten()
+        .filter(|r| r.method.as_deref().is_some_and(|m| m.starts_with("CVSS")))
+        .find(|r| r.score.is_some());
+    let score = scored.and_then(|r| r.score);
+    let (severity, scanner_severity) = rate(rating.and_then(|r| r.severity.as_deref()), score);
+    let epss = v
+        .ratings
+        .iter()
+        .flatten()
+        .find(|r| r.source.as_ref().and_then(|s| s.name.as_deref()) == Some("FIRST"))
+        .and_then(|r| r.score);
+    let fixed = v
+        .recommendation
+        .as_deref()
+        .and_then(|r| upgrade_to().captures(r))
+        .map(|c| c[1].to_string());
+    let aliases: Vec<String> = v
+        .references
+        .iter()
+        .flatten()
+        .map(|r| r.id.clone())
+        .filter(|id| id != &v.id)
+        .collect();
+    for a in v.affects.iter().flatten() {
+        let Some(c) = by_ref.get(a.reference.as_str()) else {
+            unmatched += 1;
+            continue;
+        };
+        report.entries += 1;
+        let name = match &c.group {
+            Some(g) if !g.is_empty() => format!("{g}:{}", c.name),
+            _ => c.name.clone(),
+        };
+        report.vulns.push(VulnRecord {
+            id: v.id.clone(),
+            aliases: aliases.clone(),
+            package: PackageRef::new(
+                c.kind.as_deref().unwrap_or("library"),
+                &name,
+                c.version.as_deref().unwrap_or_default(),
+                c.purl.as_deref(),
+            ),
+            fixed_version: fixed.clone(),
+            severity,
+            scanner_severity: scanner_severity.clone(),
+            cvss_score: score,
+            cvss_vector: scored.and_then(|r| r.vector.clone()),
+            epss,
+            known_exploited: false,
+            published: v.published.as_deref().and_then(parse_date),
+            modified: v.updated.as_deref().and_then(parse_date),
+            layer: None,
+            title: None,
+            description: v.description.clone().or_else(|| v.detail.clone()),
+            references: v
+                .advisories
+                .iter()
+                .flatten()
+                .filter_map(|a| a.url.clone())
+                .collect(),
+        });
+    }
+    unmatched
+}
+
 pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
     let bom: Bom = from_json(bytes, "CycloneDX")?;
     if let Some(v) = bom.spec_version.as_deref() {
@@ -215,34 +365,7 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
         if let Some(first) = skipped.first() {
             return Err(ParseError::at(first.path.clone(), first.reason.clone()));
         }
-        let statements = vulns
-            .into_iter()
-            .flat_map(|v| {
-                let analysis = v.analysis.expect("checked above");
-                let status = vex_status(analysis.state.as_deref().unwrap_or_default());
-                let refs: Vec<Option<String>> = match v.affects {
-                    Some(a) if !a.is_empty() => a
-                        .into_iter()
-                        .map(|a| {
-                            Some(
-                                a.reference
-                                    .rsplit_once('#')
-                                    .map_or(a.reference.clone(), |(_, p)| p.to_string()),
-                            )
-                        })
-                        .collect(),
-                    _ => vec![None],
-                };
-                refs.into_iter()
-                    .map(|product| VexStatement {
-                        vuln_id: v.id.clone(),
-                        product,
-                        status: status.to_string(),
-                        justification: analysis.justification.clone(),
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let statements = vex_statements(vulns);
         return Ok(Document::Vex {
             format: Format::CycloneDx,
             statements,
@@ -253,113 +376,13 @@ pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
     report.kind = ArtifactKind::Sbom;
     report.skipped = skipped;
     if let Some(meta) = &bom.metadata {
-        report.scanned_at = meta.timestamp.as_deref().and_then(parse_date);
-        if let Some((name, version)) = meta.tools.as_ref().and_then(tool_name) {
-            report.scanner = name;
-            report.scanner_version = version;
-        }
-        if let Some(c) = &meta.component {
-            report.artifact_name = Some(c.name.clone());
-            if c.kind.as_deref() == Some("container") {
-                report.kind = ArtifactKind::Image;
-            }
-            report.image_id = property(c, "aquasecurity:trivy:ImageID")
-                .first()
-                .map(|s| s.to_string());
-            report.repo_tags = property(c, "aquasecurity:trivy:RepoTag")
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            report.repo_digests = property(c, "aquasecurity:trivy:RepoDigest")
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            // pkg:oci/name@sha256:... names the manifest digest.
-            if let Some(digest) = c
-                .purl
-                .as_deref()
-                .and_then(super::pkg::parse_purl)
-                .and_then(|p| p.version)
-                .filter(|v| v.starts_with("sha256:"))
-            {
-                report.repo_digests.push(digest);
-            }
-        }
+        describe_artifact(&mut report, meta);
     }
     let mut by_ref = HashMap::new();
     index(&components, &mut by_ref);
     let mut unmatched = 0usize;
     for v in &vulns {
-        let rating = v
-            .ratings
-            .iter()
-            .flatten()
-            .find(|r| r.severity.is_some() && r.method.as_deref() != Some("other"));
-        let scored = v
-            .ratings
-            .iter()
-            .flatten()
-            .filter(|r| r.method.as_deref().is_some_and(|m| m.starts_with("CVSS")))
-            .find(|r| r.score.is_some());
-        let score = scored.and_then(|r| r.score);
-        let (severity, scanner_severity) = rate(rating.and_then(|r| r.severity.as_deref()), score);
-        let epss = v
-            .ratings
-            .iter()
-            .flatten()
-            .find(|r| r.source.as_ref().and_then(|s| s.name.as_deref()) == Some("FIRST"))
-            .and_then(|r| r.score);
-        let fixed = v
-            .recommendation
-            .as_deref()
-            .and_then(|r| upgrade_to().captures(r))
-            .map(|c| c[1].to_string());
-        let aliases: Vec<String> = v
-            .references
-            .iter()
-            .flatten()
-            .map(|r| r.id.clone())
-            .filter(|id| id != &v.id)
-            .collect();
-        for a in v.affects.iter().flatten() {
-            let Some(c) = by_ref.get(a.reference.as_str()) else {
-                unmatched += 1;
-                continue;
-            };
-            report.entries += 1;
-            let name = match &c.group {
-                Some(g) if !g.is_empty() => format!("{g}:{}", c.name),
-                _ => c.name.clone(),
-            };
-            report.vulns.push(VulnRecord {
-                id: v.id.clone(),
-                aliases: aliases.clone(),
-                package: PackageRef::new(
-                    c.kind.as_deref().unwrap_or("library"),
-                    &name,
-                    c.version.as_deref().unwrap_or_default(),
-                    c.purl.as_deref(),
-                ),
-                fixed_version: fixed.clone(),
-                severity,
-                scanner_severity: scanner_severity.clone(),
-                cvss_score: score,
-                cvss_vector: scored.and_then(|r| r.vector.clone()),
-                epss,
-                known_exploited: false,
-                published: v.published.as_deref().and_then(parse_date),
-                modified: v.updated.as_deref().and_then(parse_date),
-                layer: None,
-                title: None,
-                description: v.description.clone().or_else(|| v.detail.clone()),
-                references: v
-                    .advisories
-                    .iter()
-                    .flatten()
-                    .filter_map(|a| a.url.clone())
-                    .collect(),
-            });
-        }
+        unmatched += add_vulnerability(&mut report, v, &by_ref);
     }
     if unmatched > 0 {
         report.notes.push(format!(

@@ -161,6 +161,114 @@ fn cvss_of(v: &Vuln) -> (Option<f64>, Option<String>) {
     (None, None)
 }
 
+/// What the source says of the scanned artifact.
+fn describe_artifact(report: &mut Report, source: Source) {
+    report.kind = match source.kind.as_deref() {
+        Some("image") => ArtifactKind::Image,
+        Some("directory") | Some("file") => ArtifactKind::Filesystem,
+        Some("sbom") => ArtifactKind::Sbom,
+        _ => ArtifactKind::Unknown,
+    };
+    match source.target {
+        Some(serde_json::Value::String(name)) => report.artifact_name = Some(name),
+        Some(serde_json::Value::Object(t)) => {
+            let text = |k: &str| {
+                t.get(k)
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            let list = |k: &str| -> Vec<String> {
+                t.get(k)
+                    .and_then(|v| v.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            report.artifact_name = text("userInput");
+            report.image_id = text("imageID").filter(|i| i.starts_with("sha256:"));
+            report.repo_tags = list("tags");
+            report.repo_digests = list("repoDigests");
+            if let Some(manifest) = text("manifestDigest") {
+                if !report.repo_digests.iter().any(|d| d.ends_with(&manifest)) {
+                    report.repo_digests.push(manifest);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One match as a vulnerability record: the CVSS of the vulnerability or, failing that,
+/// of a related one; related ids as aliases; references of both.
+fn record(m: Match) -> VulnRecord {
+    let related = m.related.unwrap_or_default();
+    let (mut score, mut vector) = cvss_of(&m.vulnerability);
+    if score.is_none() {
+        if let Some((s, v)) = related.iter().map(cvss_of).find(|(s, _)| s.is_some()) {
+            score = s;
+            vector = v;
+        }
+    }
+    let v = m.vulnerability;
+    let (severity, scanner_severity) = rate(v.severity.as_deref(), score);
+    let description = v
+        .description
+        .clone()
+        .or_else(|| related.iter().find_map(|r| r.description.clone()));
+    let mut references = v.urls.clone().or(v.links.clone()).unwrap_or_default();
+    for r in &related {
+        for u in r.urls.iter().flatten() {
+            if !references.contains(u) {
+                references.push(u.clone());
+            }
+        }
+    }
+    let layer = m
+        .artifact
+        .locations
+        .iter()
+        .flatten()
+        .find_map(|l| l.layer_id.clone());
+    let package = PackageRef::new(
+        m.artifact.kind.as_deref().unwrap_or_default(),
+        &m.artifact.name,
+        m.artifact.version.as_deref().unwrap_or_default(),
+        m.artifact.purl.as_deref(),
+    );
+    VulnRecord {
+        aliases: related
+            .iter()
+            .map(|r| r.id.clone())
+            .filter(|id| id != &v.id)
+            .collect(),
+        fixed_version: v
+            .fix
+            .as_ref()
+            .and_then(|f| f.versions.as_ref())
+            .and_then(|vs| vs.first().cloned())
+            .or(v.fixed_in_version.clone())
+            .filter(|f| !f.is_empty()),
+        severity,
+        scanner_severity,
+        cvss_score: score,
+        cvss_vector: vector,
+        epss: v.epss.as_ref().and_then(|e| e.iter().find_map(|x| x.epss)),
+        known_exploited: v.known_exploited.as_ref().is_some_and(|k| !k.is_empty()),
+        published: None,
+        modified: None,
+        layer,
+        title: None,
+        description,
+        references,
+        package,
+        id: v.id,
+    }
+}
+
 pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     let g: GrypeReport = from_json(bytes, "Grype")?;
     let mut report = Report::new(Format::Grype, "grype");
@@ -170,43 +278,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
         report.scanned_at = d.timestamp.as_deref().and_then(parse_date);
     }
     if let Some(source) = g.source {
-        report.kind = match source.kind.as_deref() {
-            Some("image") => ArtifactKind::Image,
-            Some("directory") | Some("file") => ArtifactKind::Filesystem,
-            Some("sbom") => ArtifactKind::Sbom,
-            _ => ArtifactKind::Unknown,
-        };
-        match source.target {
-            Some(serde_json::Value::String(name)) => report.artifact_name = Some(name),
-            Some(serde_json::Value::Object(t)) => {
-                let text = |k: &str| {
-                    t.get(k)
-                        .and_then(|v| v.as_str())
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                };
-                let list = |k: &str| -> Vec<String> {
-                    t.get(k)
-                        .and_then(|v| v.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|s| s.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                report.artifact_name = text("userInput");
-                report.image_id = text("imageID").filter(|i| i.starts_with("sha256:"));
-                report.repo_tags = list("tags");
-                report.repo_digests = list("repoDigests");
-                if let Some(manifest) = text("manifestDigest") {
-                    if !report.repo_digests.iter().any(|d| d.ends_with(&manifest)) {
-                        report.repo_digests.push(manifest);
-                    }
-                }
-            }
-            _ => {}
-        }
+        describe_artifact(&mut report, source);
     }
     report.entries = g.matches.len();
     let mut skipped = Vec::new();
@@ -217,70 +289,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
         .filter_map(|(i, m)| super::read_entry(m, &format!("matches[{i}]"), &mut skipped))
         .collect();
     report.skipped = skipped;
-    for m in matches {
-        let related = m.related.unwrap_or_default();
-        let (mut score, mut vector) = cvss_of(&m.vulnerability);
-        if score.is_none() {
-            if let Some((s, v)) = related.iter().map(cvss_of).find(|(s, _)| s.is_some()) {
-                score = s;
-                vector = v;
-            }
-        }
-        let v = m.vulnerability;
-        let (severity, scanner_severity) = rate(v.severity.as_deref(), score);
-        let description = v
-            .description
-            .clone()
-            .or_else(|| related.iter().find_map(|r| r.description.clone()));
-        let mut references = v.urls.clone().or(v.links.clone()).unwrap_or_default();
-        for r in &related {
-            for u in r.urls.iter().flatten() {
-                if !references.contains(u) {
-                    references.push(u.clone());
-                }
-            }
-        }
-        let layer = m
-            .artifact
-            .locations
-            .iter()
-            .flatten()
-            .find_map(|l| l.layer_id.clone());
-        let package = PackageRef::new(
-            m.artifact.kind.as_deref().unwrap_or_default(),
-            &m.artifact.name,
-            m.artifact.version.as_deref().unwrap_or_default(),
-            m.artifact.purl.as_deref(),
-        );
-        report.vulns.push(VulnRecord {
-            aliases: related
-                .iter()
-                .map(|r| r.id.clone())
-                .filter(|id| id != &v.id)
-                .collect(),
-            fixed_version: v
-                .fix
-                .as_ref()
-                .and_then(|f| f.versions.as_ref())
-                .and_then(|vs| vs.first().cloned())
-                .or(v.fixed_in_version.clone())
-                .filter(|f| !f.is_empty()),
-            severity,
-            scanner_severity,
-            cvss_score: score,
-            cvss_vector: vector,
-            epss: v.epss.as_ref().and_then(|e| e.iter().find_map(|x| x.epss)),
-            known_exploited: v.known_exploited.as_ref().is_some_and(|k| !k.is_empty()),
-            published: None,
-            modified: None,
-            layer,
-            title: None,
-            description,
-            references,
-            package,
-            id: v.id,
-        });
-    }
+    report.vulns.extend(matches.into_iter().map(record));
     report.note_skipped();
     Ok(report)
 }

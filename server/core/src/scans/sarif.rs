@@ -136,6 +136,120 @@ fn level_severity(level: &str) -> Severity {
     }
 }
 
+/// What a run's properties say of the scanned artifact (Trivy writes its image there).
+fn describe_artifact(report: &mut Report, props: &serde_json::Map<String, serde_json::Value>) {
+    let text = |k: &str| {
+        props
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let list = |k: &str| -> Vec<String> {
+        props
+            .get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if let Some(id) = text("imageID").filter(|i| i.starts_with("sha256:")) {
+        report.image_id = Some(id);
+        report.kind = ArtifactKind::Image;
+    }
+    report.artifact_name = report.artifact_name.take().or(text("imageName"));
+    report.repo_tags.extend(list("repoTags"));
+    report.repo_digests.extend(list("repoDigests"));
+}
+
+/// One result as a vulnerability record: the package and versions from the message or
+/// the rule's help (Trivy's layout), else the file it points at; the severity from the
+/// tool's word, else its score, else the result's level.
+fn record(r: SarifResult, rule: Option<&Rule>, rule_id: String) -> VulnRecord {
+    let message = r.message.and_then(|m| m.text).unwrap_or_default();
+    let help = rule
+        .and_then(|r| r.help.as_ref())
+        .and_then(|h| h.text.clone())
+        .unwrap_or_default();
+    let package_name = field(&message, &["Package"]).or_else(|| field(&help, &["Package"]));
+    let uri = r
+        .locations
+        .iter()
+        .flatten()
+        .find_map(|l| l.physical.as_ref()?.artifact.as_ref()?.uri.clone())
+        .unwrap_or_else(|| "(no location)".into());
+    let (package, fixed) = match package_name {
+        Some(name) => {
+            let version = field(&message, &["Installed Version", "Version"])
+                .or_else(|| field(&help, &["Installed Version", "Version"]));
+            let kind = field(&help, &["Type"]).unwrap_or("generic");
+            let fixed = field(&message, &["Fixed Version", "Fix Version"])
+                .or_else(|| field(&help, &["Fixed Version", "Fix Version"]));
+            (
+                PackageRef::new(kind, name, version.unwrap_or_default(), None),
+                fixed.map(str::to_string),
+            )
+        }
+        None => (
+            PackageRef {
+                kind: "file".into(),
+                name: uri.clone(),
+                version: String::new(),
+                purl: None,
+            },
+            None,
+        ),
+    };
+    let id = match vuln_id_prefix().captures(&rule_id) {
+        Some(c) if looks_like_vuln_id(&c[1]) => c[1].to_string(),
+        _ => rule_id.clone(),
+    };
+    let score = rule
+        .and_then(|r| r.properties.as_ref())
+        .and_then(|p| p.get("security-severity"))
+        .and_then(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<f64>().ok())
+                .or_else(|| v.as_f64())
+        });
+    let explicit = field(&message, &["Severity"]).or_else(|| field(&help, &["Severity"]));
+    let level = r
+        .level
+        .as_deref()
+        .or_else(|| rule.and_then(|r| r.default_configuration.as_ref()?.level.as_deref()))
+        .unwrap_or("warning");
+    // The tool's own word, else its score, else the result's level.
+    let (severity, scanner_severity) = match rate(explicit, score) {
+        (Severity::Unknown, word) if score.is_none() => {
+            (level_severity(level), word.or_else(|| Some(level.into())))
+        }
+        rated => rated,
+    };
+    VulnRecord {
+        id,
+        aliases: Vec::new(),
+        package,
+        fixed_version: fixed,
+        severity,
+        scanner_severity,
+        cvss_score: score,
+        cvss_vector: None,
+        epss: None,
+        known_exploited: false,
+        published: None,
+        modified: None,
+        layer: None,
+        title: rule.and_then(|r| r.short_description.as_ref()?.text.clone()),
+        description: rule
+            .and_then(|r| r.full_description.as_ref()?.text.clone())
+            .or(Some(message)),
+        references: rule.and_then(|r| r.help_uri.clone()).into_iter().collect(),
+    }
+}
+
 pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     let sarif: Sarif = from_json(bytes, "SARIF")?;
     let mut report = Report::new(Format::Sarif, "sarif");
@@ -150,31 +264,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                 .clone());
         }
         if let Some(props) = &run.properties {
-            let text = |k: &str| {
-                props
-                    .get(k)
-                    .and_then(|v| v.as_str())
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
-            let list = |k: &str| -> Vec<String> {
-                props
-                    .get(k)
-                    .and_then(|v| v.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            if let Some(id) = text("imageID").filter(|i| i.starts_with("sha256:")) {
-                report.image_id = Some(id);
-                report.kind = ArtifactKind::Image;
-            }
-            report.artifact_name = report.artifact_name.take().or(text("imageName"));
-            report.repo_tags.extend(list("repoTags"));
-            report.repo_digests.extend(list("repoDigests"));
+            describe_artifact(&mut report, props);
         }
         let rules = run.tool.driver.rules.unwrap_or_default();
         let results = run.results.unwrap_or_default();
@@ -204,85 +294,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                 });
                 continue;
             };
-            let message = r.message.and_then(|m| m.text).unwrap_or_default();
-            let help = rule
-                .and_then(|r| r.help.as_ref())
-                .and_then(|h| h.text.clone())
-                .unwrap_or_default();
-            let package_name = field(&message, &["Package"]).or_else(|| field(&help, &["Package"]));
-            let uri = r
-                .locations
-                .iter()
-                .flatten()
-                .find_map(|l| l.physical.as_ref()?.artifact.as_ref()?.uri.clone())
-                .unwrap_or_else(|| "(no location)".into());
-            let (package, fixed) = match package_name {
-                Some(name) => {
-                    let version = field(&message, &["Installed Version", "Version"])
-                        .or_else(|| field(&help, &["Installed Version", "Version"]));
-                    let kind = field(&help, &["Type"]).unwrap_or("generic");
-                    let fixed = field(&message, &["Fixed Version", "Fix Version"])
-                        .or_else(|| field(&help, &["Fixed Version", "Fix Version"]));
-                    (
-                        PackageRef::new(kind, name, version.unwrap_or_default(), None),
-                        fixed.map(str::to_string),
-                    )
-                }
-                None => (
-                    PackageRef {
-                        kind: "file".into(),
-                        name: uri.clone(),
-                        version: String::new(),
-                        purl: None,
-                    },
-                    None,
-                ),
-            };
-            let id = match vuln_id_prefix().captures(&rule_id) {
-                Some(c) if looks_like_vuln_id(&c[1]) => c[1].to_string(),
-                _ => rule_id.clone(),
-            };
-            let score = rule
-                .and_then(|r| r.properties.as_ref())
-                .and_then(|p| p.get("security-severity"))
-                .and_then(|v| {
-                    v.as_str()
-                        .and_then(|s| s.parse::<f64>().ok())
-                        .or_else(|| v.as_f64())
-                });
-            let explicit = field(&message, &["Severity"]).or_else(|| field(&help, &["Severity"]));
-            let level = r
-                .level
-                .as_deref()
-                .or_else(|| rule.and_then(|r| r.default_configuration.as_ref()?.level.as_deref()))
-                .unwrap_or("warning");
-            // The tool's own word, else its score, else the result's level.
-            let (severity, scanner_severity) = match rate(explicit, score) {
-                (Severity::Unknown, word) if score.is_none() => {
-                    (level_severity(level), word.or_else(|| Some(level.into())))
-                }
-                rated => rated,
-            };
-            report.vulns.push(VulnRecord {
-                id,
-                aliases: Vec::new(),
-                package,
-                fixed_version: fixed,
-                severity,
-                scanner_severity,
-                cvss_score: score,
-                cvss_vector: None,
-                epss: None,
-                known_exploited: false,
-                published: None,
-                modified: None,
-                layer: None,
-                title: rule.and_then(|r| r.short_description.as_ref()?.text.clone()),
-                description: rule
-                    .and_then(|r| r.full_description.as_ref()?.text.clone())
-                    .or(Some(message)),
-                references: rule.and_then(|r| r.help_uri.clone()).into_iter().collect(),
-            });
+            report.vulns.push(record(r, rule, rule_id));
         }
     }
     if report.kind == ArtifactKind::Unknown

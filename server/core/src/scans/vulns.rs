@@ -253,8 +253,62 @@ impl Store {
                 "limit must be between 1 and 500".into(),
             ));
         }
+        let mut f = self.vuln_filter(q).await?;
+        let key = vuln_sort_key(q)?;
+        let count_sql = format!("SELECT COUNT(*) FROM findings f {}", f.sql());
+        let count_args = f.args.clone();
+        let cursor =
+            coastguard_model::validate::key_cursor(q.cursor.as_deref().unwrap_or_default())
+                .map_err(|e| StoreError::Invalid("cursor", e))?;
+        if let Some((k, id)) = cursor {
+            let pk = f.param(Arg::Int(k));
+            let pid = f.param(Arg::Int(id));
+            // A row value, so both backends seek the index to the cursor.
+            f.push(format!("({key}, f.id) < ({pk}, {pid})"));
+        }
+        let where_sql = f.sql();
+        // The page's ids come from the findings table and its indexes alone; the joins and
+        // the image name run for those rows only, whatever plan the filters get.
+        let sql = format!(
+            "{} WHERE f.id IN (SELECT f.id FROM findings f {where_sql} ORDER BY {key} DESC, f.id DESC LIMIT {}) \
+             ORDER BY {key} DESC, f.id DESC",
+            finding_select(),
+            limit + 1
+        );
+        let (total, mut rows) = with_db!(&self.db, |pool| {
+            let total = bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &count_args)
+                .fetch_one(pool)
+                .await?;
+            let rows = bind_all!(sqlx::query_as::<_, FindingRow>(&sql), &f.args)
+                .fetch_all(pool)
+                .await?;
+            Ok::<_, sqlx::Error>((total, rows))
+        })?;
+        let next_cursor = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| {
+                let k = match key {
+                    "f.first_seen_at" => r.first_seen_at,
+                    "f.last_seen_at" => r.last_seen_at,
+                    _ => r.severity_rank,
+                };
+                format!("{k}:{}", r.id)
+            })
+        } else {
+            None
+        };
+        let items = self.finding_views(rows).await?;
+        Ok(VulnPage {
+            items,
+            total,
+            next_cursor,
+        })
+    }
+
+    /// The list's filters, as a WHERE clause with its parameters. Empty values are no
+    /// values, as HTML forms send them.
+    async fn vuln_filter(&self, q: &VulnQuery) -> StoreResult<Filter> {
         let mut f = Filter::default();
-        // Empty values are no values, as HTML forms send them.
         match q
             .state
             .as_deref()
@@ -310,70 +364,7 @@ impl Store {
                 "f.id IN (SELECT finding_id FROM finding_scanners WHERE scanner = {p} AND present = TRUE)"
             ));
         }
-        let key = match q
-            .sort
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .unwrap_or("severity")
-        {
-            "severity" => "f.severity_rank",
-            "first_seen" => "f.first_seen_at",
-            "last_seen" => "f.last_seen_at",
-            other => {
-                return Err(StoreError::Invalid(
-                    "sort",
-                    format!("unknown sort '{other}': use {}", VULN_SORTS.join(", ")),
-                ))
-            }
-        };
-        let count_sql = format!("SELECT COUNT(*) FROM findings f {}", f.sql());
-        let count_args = f.args.clone();
-        let cursor =
-            coastguard_model::validate::key_cursor(q.cursor.as_deref().unwrap_or_default())
-                .map_err(|e| StoreError::Invalid("cursor", e))?;
-        if let Some((k, id)) = cursor {
-            let pk = f.param(Arg::Int(k));
-            let pid = f.param(Arg::Int(id));
-            // A row value, so both backends seek the index to the cursor.
-            f.push(format!("({key}, f.id) < ({pk}, {pid})"));
-        }
-        let where_sql = f.sql();
-        // The page's ids come from the findings table and its indexes alone; the joins and
-        // the image name run for those rows only, whatever plan the filters get.
-        let sql = format!(
-            "{} WHERE f.id IN (SELECT f.id FROM findings f {where_sql} ORDER BY {key} DESC, f.id DESC LIMIT {}) \
-             ORDER BY {key} DESC, f.id DESC",
-            finding_select(),
-            limit + 1
-        );
-        let (total, mut rows) = with_db!(&self.db, |pool| {
-            let total = bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &count_args)
-                .fetch_one(pool)
-                .await?;
-            let rows = bind_all!(sqlx::query_as::<_, FindingRow>(&sql), &f.args)
-                .fetch_all(pool)
-                .await?;
-            Ok::<_, sqlx::Error>((total, rows))
-        })?;
-        let next_cursor = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| {
-                let k = match key {
-                    "f.first_seen_at" => r.first_seen_at,
-                    "f.last_seen_at" => r.last_seen_at,
-                    _ => r.severity_rank,
-                };
-                format!("{k}:{}", r.id)
-            })
-        } else {
-            None
-        };
-        let items = self.finding_views(rows).await?;
-        Ok(VulnPage {
-            items,
-            total,
-            next_cursor,
-        })
+        Ok(f)
     }
 
     async fn finding_views(&self, rows: Vec<FindingRow>) -> StoreResult<Vec<VulnFindingView>> {
@@ -740,4 +731,26 @@ impl crate::store::Write {
         }
         Ok(())
     }
+}
+
+/// The column a list sort key orders by.
+fn vuln_sort_key(q: &VulnQuery) -> StoreResult<&'static str> {
+    Ok(
+        match q
+            .sort
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("severity")
+        {
+            "severity" => "f.severity_rank",
+            "first_seen" => "f.first_seen_at",
+            "last_seen" => "f.last_seen_at",
+            other => {
+                return Err(StoreError::Invalid(
+                    "sort",
+                    format!("unknown sort '{other}': use {}", VULN_SORTS.join(", ")),
+                ))
+            }
+        },
+    )
 }
