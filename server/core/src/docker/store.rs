@@ -491,21 +491,8 @@ impl Store {
             .upsert_containers(host_id, std::slice::from_ref(container), now, pass)
             .await?;
         let id = ids[&container.id];
-        let scope = docker_scope(
-            vec![(
-                "cf.subject_kind = 'container' AND cf.subject_id = $1",
-                vec![Arg::Int(id)],
-            )],
-            false,
-        );
-        w.reconcile_config_findings(
-            &scope,
-            found_on(SubjectKind::Container, id, found),
-            Extent::Complete,
-            now,
-        )
-        .await?;
-        w.risk_changed();
+        w.reconcile_subject(SubjectKind::Container, id, found, now)
+            .await?;
         w.commit().await?;
         Ok(id)
     }
@@ -521,21 +508,8 @@ impl Store {
         let pass = crate::pass_id();
         let mut w = self.begin_pass().await?;
         let id = w.upsert_image(host_id, image, now, pass).await?;
-        let scope = docker_scope(
-            vec![(
-                "cf.subject_kind = 'image' AND cf.subject_id = $1",
-                vec![Arg::Int(id)],
-            )],
-            false,
-        );
-        w.reconcile_config_findings(
-            &scope,
-            found_on(SubjectKind::Image, id, found),
-            Extent::Complete,
-            now,
-        )
-        .await?;
-        w.risk_changed();
+        w.reconcile_subject(SubjectKind::Image, id, found, now)
+            .await?;
         w.commit().await?;
         Ok(id)
     }
@@ -648,6 +622,25 @@ impl Store {
 }
 
 impl Write {
+    /// The configuration pass's findings on one subject, evaluated again whole (an event).
+    async fn reconcile_subject(
+        &mut self,
+        kind: SubjectKind,
+        id: i64,
+        found: &[Detected],
+        now: i64,
+    ) -> StoreResult<()> {
+        let subject = format!(
+            "cf.subject_kind = '{}' AND cf.subject_id = $1",
+            kind.as_str()
+        );
+        let scope = docker_scope(vec![(subject.as_str(), vec![Arg::Int(id)])], false);
+        self.reconcile_config_findings(&scope, found_on(kind, id, found), Extent::Complete, now)
+            .await?;
+        self.risk_changed();
+        Ok(())
+    }
+
     /// A full snapshot of one engine and the findings evaluated for it.
     pub async fn apply_docker_snapshot(
         &mut self,

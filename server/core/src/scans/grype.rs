@@ -172,22 +172,8 @@ fn describe_artifact(report: &mut Report, source: Source) {
     match source.target {
         Some(serde_json::Value::String(name)) => report.artifact_name = Some(name),
         Some(serde_json::Value::Object(t)) => {
-            let text = |k: &str| {
-                t.get(k)
-                    .and_then(|v| v.as_str())
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
-            let list = |k: &str| -> Vec<String> {
-                t.get(k)
-                    .and_then(|v| v.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
+            let text = |k: &str| super::json_text(&t, k);
+            let list = |k: &str| super::json_list(&t, k);
             report.artifact_name = text("userInput");
             report.image_id = text("imageID").filter(|i| i.starts_with("sha256:"));
             report.repo_tags = list("tags");

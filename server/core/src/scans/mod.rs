@@ -48,6 +48,32 @@ impl Format {
     }
 }
 
+/// A non-empty string field of a JSON object (scanners' free-form metadata).
+pub(crate) fn json_text(
+    map: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<String> {
+    map.get(key)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The strings of an array field of a JSON object; none when absent.
+pub(crate) fn json_list(
+    map: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Vec<String> {
+    map.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One vulnerability of one package, normalised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VulnRecord {

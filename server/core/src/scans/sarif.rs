@@ -138,24 +138,8 @@ fn level_severity(level: &str) -> Severity {
 
 /// What a run's properties say of the scanned artifact (Trivy writes its image there).
 fn describe_artifact(report: &mut Report, props: &serde_json::Map<String, serde_json::Value>) {
-    let text = |k: &str| {
-        props
-            .get(k)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let list = |k: &str| -> Vec<String> {
-        props
-            .get(k)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let text = |k: &str| super::json_text(props, k);
+    let list = |k: &str| super::json_list(props, k);
     if let Some(id) = text("imageID").filter(|i| i.starts_with("sha256:")) {
         report.image_id = Some(id);
         report.kind = ArtifactKind::Image;
