@@ -96,11 +96,6 @@ impl Dialect for sqlx::Postgres {
     const BACKEND: Backend = Backend::Postgres;
 }
 
-/// The backend an open transaction runs on.
-pub fn backend_of<DB: Dialect>(_: &sqlx::Transaction<'_, DB>) -> Backend {
-    DB::BACKEND
-}
-
 impl Backend {
     /// See [`Db::batch_params`].
     pub fn batch_params(self) -> usize {

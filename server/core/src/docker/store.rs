@@ -179,7 +179,7 @@ fn found_on(kind: SubjectKind, subject_id: i64, found: &[Detected]) -> Vec<(Key,
             (
                 Key {
                     check_id: d.check.id.to_string(),
-                    subject_kind: kind.as_str(),
+                    subject_kind: kind,
                     subject_id,
                     instance: d.instance.clone(),
                 },

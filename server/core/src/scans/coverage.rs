@@ -8,6 +8,7 @@ use crate::store::config_findings::{Content, Key, Scope};
 use crate::store::query::{bind_all, Arg};
 use crate::store::{Store, StoreResult, Write};
 use crate::{with_db, with_tx};
+use coastguard_model::findings::SubjectKind;
 
 pub const UNSCANNED: &str = "coverage.unscanned";
 pub const SCAN_OUTDATED: &str = "coverage.scan_outdated";
@@ -130,7 +131,7 @@ fn gaps(running: &[(i64, Option<i64>)], max_age_days: i64, now: i64) -> Vec<(Key
         (
             Key {
                 check_id: check.id.to_string(),
-                subject_kind: "image",
+                subject_kind: SubjectKind::Image,
                 subject_id: image_id,
                 instance: String::new(),
             },

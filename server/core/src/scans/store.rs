@@ -11,6 +11,7 @@ use crate::store::config_findings::{self, Content, Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{AuditRecord, Store, StoreError, StoreResult, Write};
 use crate::with_tx;
+use coastguard_model::findings::SubjectKind;
 use coastguard_model::vulns::{ImageBrief, IngestSummary};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -494,11 +495,16 @@ impl Write {
                 .await?;
         }
         let touch = [("last_seen_at", at.now), ("last_scan_id", at.scan_id)];
-        self.set_findings("", &touch, &plan.touch).await?;
+        self.update_ids("findings", "", &touch, &plan.touch).await?;
         seen.extend(&plan.seen);
         self.mark_scanner(at, &seen, &plan.unseen).await?;
-        self.set_findings("state = 'fixed', ", &[("fixed_at", at.now)], &plan.resolve)
-            .await?;
+        self.update_ids(
+            "findings",
+            "state = 'fixed', ",
+            &[("fixed_at", at.now)],
+            &plan.resolve,
+        )
+        .await?;
         self.findings_changed([at.image_id]);
         Ok(())
     }
@@ -570,30 +576,6 @@ impl Write {
             .execute(&mut **t)
             .await
             .map(|_| ()))?;
-        Ok(())
-    }
-
-    /// `UPDATE findings SET <fixed>col = value, … WHERE id IN (ids)`, in batches.
-    async fn set_findings(
-        &mut self,
-        fixed: &str,
-        values: &[(&str, i64)],
-        ids: &[i64],
-    ) -> StoreResult<()> {
-        for chunk in ids.chunks(IDS_PER_LIST) {
-            with_tx!(&mut self.tx, |t| {
-                let mut q = sqlx::QueryBuilder::new("UPDATE findings SET ");
-                q.push(fixed);
-                let mut set = q.separated(", ");
-                for (column, value) in values {
-                    set.push(format_args!("{column} = "))
-                        .push_bind_unseparated(*value);
-                }
-                q.push(" WHERE id IN ");
-                push_list(&mut q, chunk);
-                q.build().execute(&mut **t).await.map(|_| ())
-            })?;
-        }
         Ok(())
     }
 
@@ -688,7 +670,7 @@ impl Write {
                 (
                     Key {
                         check_id: m.check_id.clone(),
-                        subject_kind: "image",
+                        subject_kind: SubjectKind::Image,
                         subject_id: image_id,
                         instance: m.location.clone(),
                     },

@@ -4,15 +4,16 @@
 //! [`Scope`]) and what it found; [`crate::lifecycle::plan`] decides, and this applies the
 //! plan in batches.
 
-use super::query::{bind_all, push_list, Arg, IDS_PER_LIST};
+use super::query::{bind_all, Arg};
 use super::{StoreResult, Write};
 use crate::lifecycle::{self, Extent, Held, Plan, Stored, Transition};
+use coastguard_model::findings::SubjectKind;
 
 /// Which finding: check, subject and instance (`UNIQUE` in the table).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub check_id: String,
-    pub subject_kind: &'static str,
+    pub subject_kind: SubjectKind,
     pub subject_id: i64,
     pub instance: String,
 }
@@ -62,24 +63,11 @@ struct Row {
     last_seen_at: i64,
 }
 
-const SUBJECT_KINDS: [&str; 7] = [
-    "host",
-    "image",
-    "container",
-    "pod",
-    "workload",
-    "namespace",
-    "cluster",
-];
-
 impl Row {
-    fn into_stored(self) -> Stored<Key, Content> {
-        let kind = SUBJECT_KINDS
-            .iter()
-            .find(|k| **k == self.subject_kind)
-            .copied()
-            .unwrap_or("host");
-        Stored {
+    /// `None` for a subject kind this version does not know (nothing here wrote it).
+    fn into_stored(self) -> Option<Stored<Key, Content>> {
+        let kind: SubjectKind = self.subject_kind.parse().ok()?;
+        Some(Stored {
             id: self.id,
             held: Held::from_stored(&self.state, self.accepted_until),
             key: Key {
@@ -97,7 +85,7 @@ impl Row {
             },
             last_seen_at: self.last_seen_at,
             vouched_elsewhere: false,
-        }
+        })
     }
 }
 
@@ -139,7 +127,7 @@ impl Write {
             )
             .fetch_all(&mut **t)
             .await)?;
-            stored.extend(rows.into_iter().map(Row::into_stored));
+            stored.extend(rows.into_iter().filter_map(Row::into_stored));
         }
         Ok(stored)
     }
@@ -158,7 +146,7 @@ impl Write {
                 let mut q = sqlx::QueryBuilder::new(INSERT);
                 q.push_values(chunk, |mut row, (k, c)| {
                     row.push_bind(&k.check_id)
-                        .push_bind(k.subject_kind)
+                        .push_bind(k.subject_kind.as_str())
                         .push_bind(k.subject_id)
                         .push_bind(&k.instance)
                         .push_bind(&c.severity)
@@ -199,9 +187,17 @@ impl Write {
                 .await
                 .map(|_| ()))?;
         }
-        self.set_by_id("last_seen_at = ", &plan.touch, now).await?;
-        self.set_by_id("state = 'resolved', resolved_at = ", &plan.resolve, now)
+        let at = [("last_seen_at", now)];
+        self.update_ids("config_findings", "", &at, &plan.touch)
             .await?;
+        let at = [("resolved_at", now)];
+        self.update_ids(
+            "config_findings",
+            "state = 'resolved', ",
+            &at,
+            &plan.resolve,
+        )
+        .await?;
         let applied = Applied {
             opened: plan.insert.len() as u64,
             reopened: plan.count(Transition::Reopened) as u64,
@@ -213,18 +209,5 @@ impl Write {
             self.risk_changed();
         }
         Ok(applied)
-    }
-
-    /// `UPDATE config_findings SET <set>now WHERE id IN (ids)`, in batches.
-    async fn set_by_id(&mut self, set: &str, ids: &[i64], now: i64) -> StoreResult<()> {
-        for chunk in ids.chunks(IDS_PER_LIST) {
-            crate::with_tx!(&mut self.tx, |t| {
-                let mut q = sqlx::QueryBuilder::new("UPDATE config_findings SET ");
-                q.push(set).push_bind(now).push(" WHERE id IN ");
-                push_list(&mut q, chunk);
-                q.build().execute(&mut **t).await.map(|_| ())
-            })?;
-        }
-        Ok(())
     }
 }

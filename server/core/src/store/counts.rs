@@ -4,7 +4,7 @@
 
 use super::query::{push_list, IDS_PER_LIST};
 use super::{StoreResult, Write};
-use crate::db::{backend_of, Backend};
+use crate::db::Backend;
 
 const COUNT: &str =
     "INSERT INTO image_vuln_counts (image_id, severity_rank, open, fixable, suppressed) \
@@ -24,9 +24,10 @@ impl Write {
         let mut ids: Vec<i64> = images.into_iter().collect();
         ids.sort_unstable();
         ids.dedup();
+        let lock_rows = self.tx.backend() == Backend::Postgres;
         for chunk in ids.chunks(IDS_PER_LIST) {
             crate::with_tx!(&mut self.tx, |t| {
-                if backend_of(t) == Backend::Postgres {
+                if lock_rows {
                     let mut lock = sqlx::QueryBuilder::new("SELECT id FROM images WHERE id IN ");
                     push_list(&mut lock, chunk);
                     lock.push(" ORDER BY id FOR UPDATE");

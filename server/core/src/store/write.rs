@@ -19,6 +19,7 @@
 //! transaction, so no caller can forget either. Dropping a `Write` rolls it back.
 
 use super::audit::{audit_in, AuditRecord};
+use super::query::{push_list, IDS_PER_LIST};
 use super::{Store, StoreError, StoreResult};
 use crate::db::Tx;
 use std::collections::BTreeSet;
@@ -81,6 +82,33 @@ impl Write {
     /// are marked stale when this commits.
     pub fn risk_changed(&mut self) {
         self.stale = true;
+    }
+
+    /// `UPDATE <table> SET <fixed>column = value, … WHERE id IN (ids)`, in batches: how
+    /// the findings tables take a plan's touches and resolutions. `fixed` is SQL of the
+    /// caller's own (ending in ", " when values follow); the values are bound.
+    pub(crate) async fn update_ids(
+        &mut self,
+        table: &'static str,
+        fixed: &str,
+        values: &[(&str, i64)],
+        ids: &[i64],
+    ) -> StoreResult<()> {
+        for chunk in ids.chunks(IDS_PER_LIST) {
+            crate::with_tx!(&mut self.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(format!("UPDATE {table} SET "));
+                q.push(fixed);
+                let mut set = q.separated(", ");
+                for (column, value) in values {
+                    set.push(format_args!("{column} = "))
+                        .push_bind_unseparated(*value);
+                }
+                q.push(" WHERE id IN ");
+                push_list(&mut q, chunk);
+                q.build().execute(&mut **t).await.map(|_| ())
+            })?;
+        }
+        Ok(())
     }
 
     /// Records what this action did and commits it: the end of every action.
