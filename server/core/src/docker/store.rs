@@ -126,8 +126,8 @@ const UPSERT_CONTAINER_TAIL: &str = " ON CONFLICT (host_id, external_id) DO UPDA
        last_seen_at = excluded.last_seen_at, gone_at = NULL, seen_pass = excluded.seen_pass, team = excluded.team \
      RETURNING id, external_id";
 
-/// `repo:tag` → (registry, repository, tag).
-fn split_tag(reference: &str) -> Option<(String, String, String)> {
+/// `repo:tag` → (registry, repository, tag); none without a tag.
+pub(crate) fn split_tag(reference: &str) -> Option<(String, String, String)> {
     let (repo, tag) = reference
         .rsplit_once(':')
         .filter(|(_, tag)| !tag.contains('/'))?;

@@ -7,7 +7,7 @@ use super::reconcile::{
 };
 use super::Report;
 use crate::lifecycle::{Extent, Plan, Transition};
-use crate::store::config_findings::{self, Content, Key, Scope};
+use crate::store::config_findings::{Content, Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{AuditRecord, Store, StoreError, StoreResult, Write};
 use crate::with_tx;
@@ -227,10 +227,10 @@ impl Write {
             let (repository, digest) = d.rsplit_once('@').unwrap_or(("", d.as_str()));
             self.name_image(image_id, digest, repository).await?;
         }
-        for tag in &report.repo_tags {
-            if let Some((repo, t)) = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-                let registry = crate::docker::checks::registry_of(repo);
-                self.tag_image(image_id, &registry, repo, t, now).await?;
+        for reference in &report.repo_tags {
+            if let Some((registry, repository, tag)) = crate::docker::store::split_tag(reference) {
+                self.tag_image(image_id, &registry, &repository, &tag, now)
+                    .await?;
             }
         }
         Ok(())
@@ -698,8 +698,7 @@ impl Write {
                 vec![Arg::Int(image_id), Arg::Text(prefix)],
             )],
         };
-        let _: config_findings::Applied = self
-            .reconcile_config_findings(&scope, found, Extent::Complete, now)
+        self.reconcile_config_findings(&scope, found, Extent::Complete, now)
             .await?;
         Ok(())
     }
