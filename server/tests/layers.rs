@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `coastguard-core`, bottom first. Capabilities (layer 3) are ordered too: one may use
-/// those before it (scans read Docker's registry rules; risk and posture read both).
+/// those before it (Kubernetes and scans read Docker's registry rules; risk and posture read them all).
 const CORE: &[(&str, u32)] = &[
     ("db", 0),
     ("lifecycle", 0),
@@ -19,10 +19,11 @@ const CORE: &[(&str, u32)] = &[
     ("access", 2),
     ("state", 2),
     ("docker", 30),
-    ("scans", 31),
-    ("risk", 32),
-    ("posture", 33),
-    ("charts", 34),
+    ("kube", 31),
+    ("scans", 32),
+    ("risk", 33),
+    ("posture", 34),
+    ("charts", 35),
     ("demo", 4 * 10),
     ("jobs", 4 * 10),
     ("testing", 4 * 10),

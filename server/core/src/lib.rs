@@ -14,6 +14,7 @@ pub mod demo;
 pub mod docker;
 pub mod error;
 pub mod jobs;
+pub mod kube;
 pub mod lifecycle;
 pub mod posture;
 pub mod risk;
