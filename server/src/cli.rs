@@ -1,10 +1,11 @@
 //! The `coastguard` command line: `serve` (default), `migrate`, `user add`,
-//! `token create`. Settings flags are global and mirror the `COASTGUARD_*` variables.
+//! `token create`, `ingest`, `demo`, and the one-shot `audit docker` and `check-pod`. Settings flags are global and mirror the `COASTGUARD_*` variables.
 
 use crate::startup;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use coastguard_core::auth::Authed;
 use coastguard_core::config::{LogFormat, Sources};
+use coastguard_core::kube::pss::{Level, Version};
 use coastguard_core::{access, Settings};
 use coastguard_model::docker::Policy;
 use coastguard_model::{NewUser, Role, Severity};
@@ -119,6 +120,21 @@ pub enum Command {
     /// One-shot audits that need no server or database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Judge Pod and workload manifests (YAML or JSON; several documents, Lists, and
+    /// workloads through their pod template) against a Pod Security Standards level, as
+    /// Kubernetes' pod-security admission would. One JSON object per pod; exit 0 when all
+    /// are allowed, 1 when any is denied, 2 when an input cannot be read. No server or
+    /// database needed.
+    CheckPod {
+        #[arg(long, value_enum)]
+        level: CheckLevel,
+        /// Policy version: v1.0 … v1.N, or latest.
+        #[arg(long, default_value = "latest", value_parser = parse_version)]
+        version: Version,
+        /// Manifest files (`-` reads standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// The demo estate: invented hosts, images, containers, scans and ninety days of
     /// history, in a database of its own (never the configured one), for a look at
     /// Coastguard without an engine.
@@ -144,6 +160,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The levels `check-pod` judges (privileged allows every pod).
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum CheckLevel {
+    Baseline,
+    Restricted,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
 }
 
 #[derive(Subcommand, Debug)]
@@ -209,8 +236,14 @@ pub enum TokenCommand {
 
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Audit(audit)) = cli.command {
-        return run_audit(audit).await;
+    match cli.command {
+        Some(Command::Audit(audit)) => return run_audit(audit).await,
+        Some(Command::CheckPod {
+            level,
+            version,
+            ref files,
+        }) => return check_pod(level, version, files),
+        _ => {}
     }
     let config_file = cli
         .settings
@@ -253,7 +286,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 DemoCommand::Remove => crate::demo::remove(&url).await,
             }
         }
-        Command::Audit(_) => unreachable!("audits run before settings are loaded"),
+        Command::Audit(_) | Command::CheckPod { .. } => {
+            unreachable!("audits run before settings are loaded")
+        }
         Command::Migrate => {
             let state = startup::open(settings).await?;
             println!(
@@ -389,6 +424,31 @@ fn print_summary(
 }
 
 /// Audits need neither settings nor a database: a pipeline runs them anywhere.
+fn check_pod(level: CheckLevel, version: Version, files: &[PathBuf]) -> ExitCode {
+    let level = match level {
+        CheckLevel::Baseline => Level::Baseline,
+        CheckLevel::Restricted => Level::Restricted,
+    };
+    let files: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let read = |file: &std::path::Path| {
+        if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            Ok(text)
+        } else {
+            std::fs::read_to_string(file)
+        }
+    };
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    match crate::check_pod::run(level, version, &files, read, &mut out, &mut err) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("coastguard: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn run_audit(command: AuditCommand) -> ExitCode {
     let AuditCommand::Docker {
         host,

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod check_pod;
 pub mod cli;
 pub mod demo;
 pub mod http;

@@ -183,3 +183,190 @@ async fn ingest_prints_one_json_object_per_file() {
         let _ = std::fs::remove_file(bad);
     }
 }
+
+fn fixture(path: &str) -> String {
+    let base = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    format!("{base}/core/tests/fixtures/{path}")
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn check_pod_judges_a_real_kube_system_pod_list_at_baseline() {
+    let file = fixture("k8s-api/k8s-openapi-replays/v1.36-pod-list.json");
+    let out = coastguard(&["check-pod", "--level", "baseline", &file], &[], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+
+    // What the fixture says, read here without the evaluator: host networking,
+    // host paths and privileged containers each deny baseline.
+    let list: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(lines.len(), items.len());
+    for (line, item) in lines.iter().zip(items) {
+        let spec = &item["spec"];
+        assert_eq!(line["name"], item["metadata"]["name"]);
+        assert_eq!(line["kind"], "Pod");
+        assert_eq!(line["document"], 1);
+        assert_eq!(line["level"], "baseline");
+        assert_eq!(line["version"], "latest");
+        let ids: Vec<&str> = line["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["check"].as_str().unwrap())
+            .collect();
+        let host_network = spec["hostNetwork"] == true;
+        let host_path = spec["volumes"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().any(|v| v.get("hostPath").is_some()));
+        let privileged = spec["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["securityContext"]["privileged"] == true);
+        assert_eq!(ids.contains(&"hostNamespaces"), host_network, "{line}");
+        assert_eq!(ids.contains(&"hostPathVolumes"), host_path, "{line}");
+        assert_eq!(ids.contains(&"privileged"), privileged, "{line}");
+        assert_eq!(line["allowed"], ids.is_empty());
+    }
+    // CoreDNS drops ALL and adds only NET_BIND_SERVICE: baseline allows it. kindnet
+    // adds NET_RAW and NET_ADMIN: baseline does not.
+    let by_name = |prefix: &str| {
+        lines
+            .iter()
+            .find(|l| l["name"].as_str().unwrap().starts_with(prefix))
+            .unwrap()
+    };
+    assert_eq!(by_name("coredns")["allowed"], true);
+    let kindnet = &by_name("kindnet")["violations"];
+    let caps = kindnet
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["check"] == "capabilities_baseline")
+        .unwrap();
+    assert_eq!(
+        caps["detail"],
+        r#"container "kindnet-cni" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add"#
+    );
+}
+
+#[test]
+fn check_pod_reads_workloads_from_stdin_and_passes_a_restricted_deployment() {
+    let manifest = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: web
+          image: registry.example/web@sha256:abc
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+"#;
+    let out = coastguard(
+        &["check-pod", "--level", "restricted", "-"],
+        &[],
+        Some(manifest),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["file"], "-");
+    assert_eq!(lines[0]["kind"], "Deployment");
+    assert_eq!(lines[0]["name"], "web");
+    assert_eq!(lines[0]["allowed"], true);
+    assert_eq!(lines[0]["violations"], serde_json::json!([]));
+
+    // The same Deployment at v1.22 without seccomp: denied, with the check id.
+    let weaker = manifest.replace(", seccompProfile: {type: RuntimeDefault}", "");
+    let out = coastguard(
+        &[
+            "check-pod",
+            "--level",
+            "restricted",
+            "--version",
+            "v1.22",
+            "-",
+        ],
+        &[],
+        Some(&weaker),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["version"], "v1.22");
+    assert_eq!(
+        lines[0]["violations"][0]["check"],
+        "seccompProfile_restricted"
+    );
+}
+
+#[test]
+fn check_pod_names_the_file_and_document_it_cannot_read_and_judges_the_rest() {
+    let dir = std::env::temp_dir().join(format!("cg-check-pod-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "kind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: a}]}\n---\nkind: Pod\nspec: [unclosed\n",
+    )
+    .unwrap();
+    let missing = dir.join("missing.yaml");
+    let out = coastguard(
+        &[
+            "check-pod",
+            "--level",
+            "baseline",
+            bad.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}: document 2:", bad.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing.yaml"), "{stderr}");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["name"], "ok");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let out = coastguard(
+        &["check-pod", "--level", "baseline", "--version", "v2.0", "-"],
+        &[],
+        Some(""),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(r#"must be "latest" or "v1.x""#));
+}

@@ -102,13 +102,16 @@ const TEMPLATED: [&str; 6] = [
 /// A document that is not an object, or names no `kind`, is unreadable.
 pub fn pods(document: usize, value: &Value) -> Result<Vec<ManifestPod<'_>>, Unreadable> {
     let mut found = Vec::new();
-    collect(document, value, &mut found, 0)?;
+    collect(document, value, None, &mut found, 0)?;
     Ok(found)
 }
 
+/// `implied`: the kind of a typed list's items (`PodList` → `Pod`), which the API
+/// server leaves out of each item.
 fn collect<'a>(
     document: usize,
     value: &'a Value,
+    implied: Option<&'a str>,
     found: &mut Vec<ManifestPod<'a>>,
     depth: usize,
 ) -> Result<(), Unreadable> {
@@ -122,6 +125,7 @@ fn collect<'a>(
     let kind = value
         .get("kind")
         .and_then(Value::as_str)
+        .or(implied)
         .ok_or_else(|| unreadable("has no kind"))?;
     let name = value
         .get("metadata")
@@ -140,13 +144,14 @@ fn collect<'a>(
             if depth > 8 {
                 return Err(unreadable("nests lists more than 8 deep"));
             }
+            let item_kind = k.strip_suffix("List").filter(|k| !k.is_empty());
             for item in value
                 .get("items")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                collect(document, item, found, depth + 1)?;
+                collect(document, item, item_kind, found, depth + 1)?;
             }
             return Ok(());
         }
