@@ -69,6 +69,13 @@ pub struct SettingFlags {
     pub docker_sync_seconds: Option<String>,
     #[arg(long, global = true, value_name = "SECONDS")]
     pub docker_drift_seconds: Option<String>,
+    /// Prefer COASTGUARD_SECRET_KEY or --secret-key-file: flags show up in process listings.
+    #[arg(long, global = true, value_name = "KEY")]
+    pub secret_key: Option<String>,
+    #[arg(long, global = true, value_name = "FILE")]
+    pub secret_key_file: Option<String>,
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub kube_resync_seconds: Option<String>,
     #[arg(long, global = true, value_name = "text|json")]
     pub log_format: Option<String>,
     #[arg(long, global = true, value_name = "FILTER")]
@@ -96,6 +103,9 @@ impl SettingFlags {
             ("docker_local", &self.docker_local),
             ("docker_sync_seconds", &self.docker_sync_seconds),
             ("docker_drift_seconds", &self.docker_drift_seconds),
+            ("secret_key", &self.secret_key),
+            ("secret_key_file", &self.secret_key_file),
+            ("kube_resync_seconds", &self.kube_resync_seconds),
             ("log_format", &self.log_format),
             ("log_level", &self.log_level),
         ];

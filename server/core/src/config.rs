@@ -33,6 +33,9 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
     SettingDoc { key: "docker_sync_seconds", default: "300", help: "Full inventory sync of every Docker engine this often (events keep it current in between)." },
     SettingDoc { key: "docker_drift_seconds", default: "600", help: "Check running containers for changed files (docker diff) and an SSH daemon (docker top) this often." },
+    SettingDoc { key: "secret_key", default: "(none)", help: "Key that encrypts stored cluster credentials: 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`). Without it (or secret_key_file) clusters cannot be added." },
+    SettingDoc { key: "secret_key_file", default: "(none)", help: "File holding secret_key (read at start-up), for secrets mounted as files." },
+    SettingDoc { key: "kube_resync_seconds", default: "600", help: "Full relist of every Kubernetes cluster this often (watches keep it current in between)." },
     SettingDoc { key: "log_format", default: "text", help: "text or json (one JSON object per line)." },
     SettingDoc { key: "log_level", default: "info", help: "tracing filter, e.g. info or coastguard=debug,sqlx=warn." },
 ];
@@ -63,6 +66,8 @@ pub struct Settings {
     pub docker_local: bool,
     pub docker_sync_seconds: i64,
     pub docker_drift_seconds: i64,
+    pub secret_key: Option<crate::auth::sealing::SecretKey>,
+    pub kube_resync_seconds: i64,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -88,6 +93,8 @@ impl Default for Settings {
             docker_local: true,
             docker_sync_seconds: 300,
             docker_drift_seconds: 600,
+            secret_key: None,
+            kube_resync_seconds: 600,
             log_format: LogFormat::Text,
             log_level: "info".into(),
         }
@@ -121,6 +128,8 @@ impl fmt::Debug for Settings {
             .field("docker_local", &self.docker_local)
             .field("docker_sync_seconds", &self.docker_sync_seconds)
             .field("docker_drift_seconds", &self.docker_drift_seconds)
+            .field("secret_key", &self.secret_key)
+            .field("kube_resync_seconds", &self.kube_resync_seconds)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish()
@@ -261,6 +270,20 @@ impl Settings {
             }
             "docker_drift_seconds" => {
                 self.docker_drift_seconds = parse_positive(value).map_err(invalid)?
+            }
+            "secret_key" => {
+                let key = crate::auth::sealing::SecretKey::parse(value).map_err(invalid)?;
+                self.secret_key = Some(key);
+            }
+            "secret_key_file" => {
+                let text = std::fs::read_to_string(value)
+                    .map_err(|e| invalid(format!("cannot read {value}: {e}")))?;
+                let key = crate::auth::sealing::SecretKey::parse(&text)
+                    .map_err(|e| invalid(format!("{value}: {e}")))?;
+                self.secret_key = Some(key);
+            }
+            "kube_resync_seconds" => {
+                self.kube_resync_seconds = parse_positive(value).map_err(invalid)?
             }
             "log_format" => {
                 self.log_format = match value {
