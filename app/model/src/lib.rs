@@ -8,6 +8,7 @@ pub mod docker;
 mod error;
 pub mod findings;
 pub mod inventory;
+pub mod kube;
 mod overview;
 pub mod risk;
 mod severity;

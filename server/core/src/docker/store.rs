@@ -93,6 +93,7 @@ const MERGE_IMAGE: &[&str] = &[
     "UPDATE config_findings SET subject_id = $1 WHERE subject_kind = 'image' AND subject_id = $2",
     "UPDATE suppressions SET image_id = $1 WHERE image_id = $2",
     "UPDATE signature_checks SET image_id = $1 WHERE image_id = $2",
+    "UPDATE pod_containers SET image_id = $1 WHERE image_id = $2",
     "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
        SELECT $1, registry, repository, tag, first_seen_at, last_seen_at FROM image_tags WHERE image_id = $2 \
        ON CONFLICT (image_id, registry, repository, tag) DO NOTHING",

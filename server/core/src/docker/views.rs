@@ -3,6 +3,9 @@
 //! every value from a request is a bound parameter.
 
 use crate::docker::catalog;
+use crate::store::listing::{
+    self, like, Counts, Sort, FINDINGS_RANK, SEVERITY_COLUMNS, SEVERITY_RANK, SEVERITY_SUMS,
+};
 use crate::store::query::{bind_all, Arg, Filter};
 use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
@@ -11,31 +14,6 @@ use coastguard_model::inventory::{
     ContainerSummary, HostSummary, ImageSummary, ListQuery, Listing,
 };
 use coastguard_model::{Severity, SeverityCounts};
-
-/// `SUM(CASE ...)` columns counting open findings per severity, from a derived table `x`
-/// with a `severity` column.
-const SEVERITY_SUMS: &str = "SUM(CASE WHEN x.severity = 'critical' THEN 1 ELSE 0 END) AS critical, \
-     SUM(CASE WHEN x.severity = 'high' THEN 1 ELSE 0 END) AS high, \
-     SUM(CASE WHEN x.severity = 'medium' THEN 1 ELSE 0 END) AS medium, \
-     SUM(CASE WHEN x.severity = 'low' THEN 1 ELSE 0 END) AS low, \
-     SUM(CASE WHEN x.severity = 'negligible' THEN 1 ELSE 0 END) AS negligible, \
-     SUM(CASE WHEN x.severity NOT IN ('critical', 'high', 'medium', 'low', 'negligible') THEN 1 ELSE 0 END) AS unknown";
-
-const SEVERITY_COLUMNS: &str = "COALESCE(f.critical, 0) AS critical, COALESCE(f.high, 0) AS high, \
-     COALESCE(f.medium, 0) AS medium, COALESCE(f.low, 0) AS low, COALESCE(f.unknown, 0) AS unknown, \
-     COALESCE(f.negligible, 0) AS negligible";
-
-/// Orders rows by their worst open findings.
-const FINDINGS_RANK: &str = "(COALESCE(f.critical, 0) * 1000000 + COALESCE(f.high, 0) * 10000 \
-     + COALESCE(f.medium, 0) * 100 + COALESCE(f.low, 0))";
-
-/// `Severity::rank` of a configuration finding's severity word (tested against it below).
-const SEVERITY_RANK: &str = "(CASE cf.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 \
-     WHEN 'medium' THEN 2 WHEN 'low' THEN 1 WHEN 'negligible' THEN -1 ELSE 0 END)";
-
-/// A list's sort keys: (key, SQL, default direction); the first is the default. The API
-/// documents the keys of each list from these.
-pub type Sort = (&'static str, &'static str, &'static str);
 
 pub const HOST_SORTS: &[Sort] = &[
     ("name", "h.name", "asc"),
@@ -69,67 +47,12 @@ pub const FINDING_SORTS: &[Sort] = &[
 
 pub use coastguard_model::inventory::MAX_PAGE;
 
-/// Page and size from a query: 1 ≤ page ≤ [`MAX_PAGE`], 1 ≤ per_page ≤ 500, so the
-/// offset `(page - 1) * per_page` can never overflow.
 fn paging(q: &ListQuery) -> Result<(i64, i64), StoreError> {
-    let page = q.page.unwrap_or(1);
-    let per_page = q.per_page.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&page) {
-        return Err(StoreError::Invalid(
-            "page",
-            format!("page must be between 1 and {MAX_PAGE}"),
-        ));
-    }
-    if !(1..=500).contains(&per_page) {
-        return Err(StoreError::Invalid(
-            "per_page",
-            "per_page must be between 1 and 500".into(),
-        ));
-    }
-    Ok((page, per_page))
+    listing::paging(q.page, q.per_page)
 }
 
-/// The ORDER BY for `q.sort`/`q.dir` among `allowed` (key, SQL, default direction).
 fn order_by(q: &ListQuery, allowed: &[Sort], tiebreak: &str) -> Result<String, StoreError> {
-    // An empty value is no value, as an HTML form sends it.
-    let key = q
-        .sort
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(allowed[0].0);
-    let Some((_, sql, default_dir)) = allowed.iter().find(|(k, _, _)| *k == key) else {
-        let keys: Vec<&str> = allowed.iter().map(|(k, _, _)| *k).collect();
-        return Err(StoreError::Invalid(
-            "sort",
-            format!("unknown sort '{key}': use one of {}", keys.join(", ")),
-        ));
-    };
-    let dir = match q
-        .dir
-        .as_deref()
-        .filter(|d| !d.is_empty())
-        .unwrap_or(default_dir)
-    {
-        "asc" => "ASC",
-        "desc" => "DESC",
-        other => {
-            return Err(StoreError::Invalid(
-                "dir",
-                format!("unknown direction '{other}': use asc or desc"),
-            ))
-        }
-    };
-    Ok(format!("ORDER BY {sql} {dir}, {tiebreak}"))
-}
-
-fn like(q: &str) -> String {
-    let escaped = q
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+    listing::order_by(q.sort.as_deref(), q.dir.as_deref(), allowed, tiebreak)
 }
 
 fn min_severity(q: &ListQuery) -> Result<Option<Severity>, StoreError> {
@@ -141,29 +64,6 @@ fn min_severity(q: &ListQuery) -> Result<Option<Severity>, StoreError> {
                 .map_err(|e| StoreError::Invalid("severity", e))
         })
         .transpose()
-}
-
-#[derive(sqlx::FromRow)]
-struct Counts {
-    critical: i64,
-    high: i64,
-    medium: i64,
-    low: i64,
-    unknown: i64,
-    negligible: i64,
-}
-
-impl From<&Counts> for SeverityCounts {
-    fn from(c: &Counts) -> Self {
-        SeverityCounts {
-            critical: c.critical,
-            high: c.high,
-            medium: c.medium,
-            low: c.low,
-            unknown: c.unknown,
-            negligible: c.negligible,
-        }
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -313,6 +213,9 @@ struct FindingRow {
     accepted_by: Option<String>,
     accepted_reason: Option<String>,
     accepted_until: Option<i64>,
+    /// A source's own title and remediation, for checks outside the Docker catalogue.
+    title: Option<String>,
+    remediation: Option<String>,
     subject_name: Option<String>,
     host_id: Option<i64>,
     host_name: Option<String>,
@@ -323,8 +226,14 @@ impl FindingRow {
         let check = catalog::check(&self.check_id);
         ConfigFindingView {
             id: self.id,
-            title: check.map_or_else(|| self.check_id.clone(), |c| c.title.to_string()),
-            remediation: check.map_or_else(String::new, |c| c.remediation.to_string()),
+            title: check
+                .map(|c| c.title.to_string())
+                .or(self.title)
+                .unwrap_or_else(|| self.check_id.clone()),
+            remediation: check
+                .map(|c| c.remediation.to_string())
+                .or(self.remediation)
+                .unwrap_or_default(),
             check_id: self.check_id,
             severity: Severity::normalise(&self.severity),
             // The catalogue's section, not the one stored when the finding was found: a
@@ -357,10 +266,14 @@ impl FindingRow {
 
 const FINDING_SELECT: &str = "SELECT cf.id, cf.check_id, cf.subject_kind, cf.subject_id, cf.instance, cf.severity, \
      cf.cis_section, cf.evidence, cf.state, cf.first_seen_at, cf.last_seen_at, cf.resolved_at, cf.reopened_at, \
-     cf.accepted_by, cf.accepted_reason, cf.accepted_until, \
+     cf.accepted_by, cf.accepted_reason, cf.accepted_until, cf.title, cf.remediation, \
      CASE cf.subject_kind WHEN 'host' THEN h.name WHEN 'container' THEN c.name \
        WHEN 'image' THEN COALESCE((SELECT t.repository || ':' || t.tag FROM image_tags t WHERE t.image_id = i.id \
-                                   ORDER BY t.last_seen_at DESC, t.repository, t.tag LIMIT 1), i.digest) END AS subject_name, \
+                                   ORDER BY t.last_seen_at DESC, t.repository, t.tag LIMIT 1), i.digest) \
+       WHEN 'pod' THEN (SELECT p.namespace || '/' || p.name FROM pods p WHERE p.id = cf.subject_id) \
+       WHEN 'workload' THEN (SELECT w.namespace || '/' || w.kind || '/' || w.name FROM workloads w WHERE w.id = cf.subject_id) \
+       WHEN 'namespace' THEN (SELECT n.name FROM namespaces n WHERE n.id = cf.subject_id) \
+       WHEN 'cluster' THEN (SELECT k.name FROM clusters k WHERE k.id = cf.subject_id) END AS subject_name, \
      h.id AS host_id, h.name AS host_name \
      FROM config_findings cf \
      LEFT JOIN containers c ON cf.subject_kind = 'container' AND c.id = cf.subject_id \

@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub mod config_findings;
 mod counts;
 mod leases;
+pub(crate) mod listing;
 pub(crate) mod query;
 mod scope;
 pub(crate) mod settings;

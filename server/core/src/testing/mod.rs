@@ -171,3 +171,5 @@ pub async fn backends() -> Vec<TestDb> {
     all.extend(postgres().await);
     all
 }
+
+pub mod fake_kube;

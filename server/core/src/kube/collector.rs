@@ -1,0 +1,319 @@
+//! Keeping each cluster's inventory current: one worker per cluster, on the replica that
+//! holds the cluster's lease. A worker lists every kind (kube-runtime's watcher pages
+//! through the list, then watches from its resourceVersion, relists after `410 Gone`,
+//! and backs off while the server is away), stores each page and event as it comes, and
+//! relists everything every `kube_resync_seconds`. A cluster that cannot be reached is
+//! marked unreachable with the error; what was read from it stays.
+
+use super::kubeconfig;
+use super::objects::{record, Kind, Record};
+use super::store::{ClusterRow, CREDENTIALS};
+use crate::{now, pass_id, AppState};
+use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use ::kube::runtime::watcher::{self, Event};
+use ::kube::runtime::WatchStreamExt;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Objects stored per transaction while listing.
+const PAGE: usize = 500;
+
+/// Follows every cluster in the store until shutdown.
+pub fn spawn_supervisor(state: AppState, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut workers: HashMap<i64, JoinHandle<()>> = HashMap::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut stop = shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let clusters = match state.store.kube_clusters().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing Kubernetes clusters");
+                    continue;
+                }
+            };
+            workers.retain(|id, handle| {
+                let keep = clusters.iter().any(|c| c.id == *id) && !handle.is_finished();
+                if !keep {
+                    handle.abort();
+                }
+                keep
+            });
+            for cluster in clusters {
+                workers.entry(cluster.id).or_insert_with(|| {
+                    tokio::spawn(run_worker(state.clone(), cluster.id, shutdown.clone()))
+                });
+            }
+        }
+        for (_, handle) in workers {
+            let _ = handle.await;
+        }
+    })
+}
+
+/// A client for a stored cluster: its sealed kubeconfig opened with the configured key.
+pub async fn connect(state: &AppState, cluster: &ClusterRow) -> Result<::kube::Client, String> {
+    let key = state
+        .settings
+        .secret_key
+        .as_ref()
+        .ok_or("no secret_key is configured, so the stored credentials cannot be opened")?;
+    let sealed = cluster
+        .credentials
+        .as_deref()
+        .ok_or("the cluster has no stored credentials")?;
+    let plain = key.open(CREDENTIALS, sealed).map_err(|e| e.to_string())?;
+    let config = kubeconfig::client_config(&plain).await?;
+    ::kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+/// Follows one cluster until shutdown or until it is removed.
+pub async fn run_worker(state: AppState, cluster_id: i64, mut shutdown: watch::Receiver<bool>) {
+    let lease = format!("kube:{cluster_id}");
+    let resync = Duration::from_secs(state.settings.kube_resync_seconds.max(30) as u64);
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match state
+            .store
+            .try_lease(&lease, &state.instance, 60, now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) | Err(_) => {
+                if wait(&mut shutdown, Duration::from_secs(15)).await {
+                    break;
+                }
+                continue;
+            }
+        }
+        let cluster = match state.store.kube_cluster(cluster_id).await {
+            Ok(c) => c,
+            Err(crate::StoreError::NotFound) => break,
+            Err(e) => {
+                tracing::warn!(cluster_id, error = %e, "reading cluster");
+                if wait(&mut shutdown, backoff).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        match follow(&state, &cluster, &lease, resync, &mut shutdown).await {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!(cluster = %cluster.name, error = %e, retry_in = ?backoff, "Kubernetes cluster");
+                let _ = state
+                    .store
+                    .set_cluster_status(cluster.id, Some(&e), None, now())
+                    .await;
+                if wait(&mut shutdown, backoff).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    let _ = state.store.release_lease(&lease, &state.instance).await;
+}
+
+/// Watches every kind of one cluster until the resync is due (Ok), the lease is lost
+/// (Ok), shutdown (Ok), or the cluster cannot be reached at all (Err).
+async fn follow(
+    state: &AppState,
+    cluster: &ClusterRow,
+    lease: &str,
+    resync: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), String> {
+    let client = connect(state, cluster).await?;
+    let version = client.apiserver_version().await.map_err(|e| {
+        format!(
+            "cannot reach {}: {e}",
+            cluster.api_url.as_deref().unwrap_or("the API server")
+        )
+    })?;
+    state
+        .store
+        .set_cluster_status(cluster.id, None, Some(&version.git_version), now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let health = Arc::new(Health::default());
+    let tasks: Vec<JoinHandle<()>> = Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            tokio::spawn(watch_kind(
+                state.clone(),
+                cluster.id,
+                client.clone(),
+                kind,
+                health.clone(),
+            ))
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + resync;
+    let mut renew = tokio::time::interval(Duration::from_secs(20));
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break Ok(()),
+            _ = shutdown.changed() => break Ok(()),
+            _ = renew.tick() => {
+                match state.store.try_lease(lease, &state.instance, 60, now()).await {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
+                    Err(e) => tracing::warn!(error = %e, "renewing the cluster lease"),
+                }
+            }
+        }
+    };
+    for task in tasks {
+        task.abort();
+    }
+    outcome
+}
+
+/// Whether any watcher of a cluster is failing, so that status is written on changes,
+/// not on every event.
+#[derive(Default)]
+struct Health {
+    failing: AtomicBool,
+}
+
+/// Lists and watches one kind, storing pages and events.
+async fn watch_kind(
+    state: AppState,
+    cluster: i64,
+    client: ::kube::Client,
+    kind: Kind,
+    health: Arc<Health>,
+) {
+    let (group, version, name, plural) = kind.api();
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, name), plural);
+    let api: Api<DynamicObject> = Api::all_with(client, &resource);
+    let config = watcher::Config::default().page_size(PAGE as u32);
+    let mut events = watcher::watcher(api, config).default_backoff().boxed();
+    let mut pass = pass_id();
+    let mut page: Vec<Record> = Vec::new();
+    while let Some(event) = events.next().await {
+        let stored = match event {
+            Ok(Event::Init) => {
+                pass = pass_id();
+                page.clear();
+                Ok(())
+            }
+            Ok(Event::InitApply(obj)) => {
+                page.extend(record(kind, &obj));
+                if page.len() >= PAGE {
+                    store(&state, cluster, kind, std::mem::take(&mut page), pass).await
+                } else {
+                    Ok(())
+                }
+            }
+            Ok(Event::InitDone) => {
+                let stored = store(&state, cluster, kind, std::mem::take(&mut page), pass).await;
+                match stored {
+                    Ok(()) => list_complete(&state, cluster, kind, pass).await,
+                    e => e,
+                }
+            }
+            Ok(Event::Apply(obj)) => {
+                let one: Vec<Record> = record(kind, &obj).into_iter().collect();
+                store(&state, cluster, kind, one, pass).await
+            }
+            Ok(Event::Delete(obj)) => {
+                let key = if kind == Kind::Node {
+                    obj.metadata.name.clone()
+                } else {
+                    obj.metadata.uid.clone()
+                };
+                deleted(&state, cluster, kind, key).await
+            }
+            Err(e) => {
+                if !health.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(cluster, kind = kind.name(), error = %e, "watch failed; retrying with backoff");
+                    let _ = state
+                        .store
+                        .set_cluster_status(cluster, Some(&e.to_string()), None, now())
+                        .await;
+                }
+                continue;
+            }
+        };
+        match stored {
+            Ok(()) => {
+                if health.failing.swap(false, Ordering::Relaxed) {
+                    let _ = state
+                        .store
+                        .set_cluster_status(cluster, None, None, now())
+                        .await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(cluster, kind = kind.name(), error = %e, "storing Kubernetes objects")
+            }
+        }
+    }
+}
+
+async fn store(
+    state: &AppState,
+    cluster: i64,
+    kind: Kind,
+    records: Vec<Record>,
+    pass: i64,
+) -> Result<(), crate::StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut w = state.store.begin_pass().await?;
+    w.apply_kube_records(cluster, kind, &records, pass, now())
+        .await?;
+    w.commit().await
+}
+
+async fn list_complete(
+    state: &AppState,
+    cluster: i64,
+    kind: Kind,
+    pass: i64,
+) -> Result<(), crate::StoreError> {
+    let mut w = state.store.begin_pass().await?;
+    let gone = w.mark_kube_unseen_gone(cluster, kind, pass, now()).await?;
+    w.commit().await?;
+    if kind == Kind::Pod {
+        state.store.cluster_synced(cluster, now()).await?;
+    }
+    tracing::debug!(cluster, kind = kind.name(), gone, "list complete");
+    Ok(())
+}
+
+async fn deleted(
+    state: &AppState,
+    cluster: i64,
+    kind: Kind,
+    key: Option<String>,
+) -> Result<(), crate::StoreError> {
+    let Some(key) = key else { return Ok(()) };
+    let mut w = state.store.begin_pass().await?;
+    w.mark_kube_deleted(cluster, kind, &[key], now()).await?;
+    w.commit().await
+}
+
+/// Sleeps `d` unless shutdown comes first; true when shutting down.
+async fn wait(shutdown: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
