@@ -155,6 +155,15 @@ impl Authed<Admin> {
 }
 
 impl<R: MinRole> Authed<R> {
+    /// The same principal as a viewer: every principal may view.
+    pub fn as_viewer(&self) -> Authed<Viewer> {
+        Authed {
+            principal: self.principal.clone(),
+            ip: self.ip.clone(),
+            _role: PhantomData,
+        }
+    }
+
     /// The same principal proven to hold a lower role (an admin is an analyst too).
     pub fn as_analyst(&self) -> Authed<Analyst> {
         debug_assert!(self.principal.role.allows(Analyst::ROLE) || R::ROLE >= Analyst::ROLE);

@@ -3,6 +3,7 @@
 
 pub mod collector;
 pub mod kubeconfig;
+pub mod manage;
 pub mod objects;
 pub mod pss;
 pub mod store;

@@ -24,6 +24,9 @@ struct Resource {
     objects: BTreeMap<String, Value>,
     order: Vec<String>,
     watchers: Vec<mpsc::UnboundedSender<Value>>,
+    /// Every event with its resourceVersion, so that a watch resuming from an older
+    /// version gets what it missed, as from a real API server.
+    history: Vec<(u64, Value)>,
 }
 
 #[derive(Default)]
@@ -213,6 +216,13 @@ impl FakeKube {
 }
 
 fn send(r: &mut Resource, event: Value) {
+    let rv = event["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if event["type"] != "ERROR" {
+        r.history.push((rv, event.clone()));
+    }
     r.watchers.retain(|w| w.send(event.clone()).is_ok());
 }
 
@@ -260,14 +270,19 @@ async fn handle(
     }
     if query.get("watch").map(String::as_str) == Some("true") {
         let (tx, rx) = mpsc::unbounded_channel::<Value>();
-        inner
-            .lock()
-            .unwrap()
-            .resources
-            .entry(plural)
-            .or_default()
-            .watchers
-            .push(tx);
+        let since: u64 = query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut inner = inner.lock().unwrap();
+        let r = inner.resources.entry(plural).or_default();
+        for (rv, event) in &r.history {
+            if *rv > since {
+                let _ = tx.send(event.clone());
+            }
+        }
+        r.watchers.push(tx);
+        drop(inner);
         let stream = futures::stream::unfold(rx, |mut rx| async move {
             let event = rx.recv().await?;
             let mut line = serde_json::to_vec(&event).expect("an event");

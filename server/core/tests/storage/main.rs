@@ -5,6 +5,7 @@ mod auth;
 mod demo;
 mod intel;
 mod jobs;
+mod kube;
 mod overview;
 mod risk;
 mod scans;

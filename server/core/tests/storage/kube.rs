@@ -1,0 +1,457 @@
+//! The Kubernetes collector with the real kube client and watchers, against a fake API
+//! server on loopback (no API server can run here), on both backends: initial sync from
+//! real API payloads (k8s-api fixtures), every watch event kind, a relist after 410 Gone,
+//! the server going away mid-watch and coming back, and refused credentials.
+
+use coastguard_core::auth::sealing::SecretKey;
+use coastguard_core::auth::Authed;
+use coastguard_core::kube::{collector, manage};
+use coastguard_core::testing::{self, fake_kube::FakeKube, fake_kube::TOKEN};
+use coastguard_core::{AppState, Settings};
+use coastguard_model::kube::{KubeQuery, NewClusters};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+
+fn fixture(path: &str) -> Value {
+    let p = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/fixtures/k8s-api")
+        .join(path);
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn settings() -> Settings {
+    Settings {
+        secret_key: Some(SecretKey::parse(&("5a".repeat(31) + "01")).unwrap()),
+        kube_resync_seconds: 3600,
+        ..Settings::default()
+    }
+}
+
+/// Polls `check` until it holds, for up to 60 s (the watcher backs off up to 30 s).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn ns(name: &str, labels: Value) -> Value {
+    json!({"metadata": {"name": name, "uid": format!("ns-{name}"), "labels": labels}})
+}
+
+fn shop_pod(uid: &str, name: &str, privileged: bool) -> Value {
+    json!({
+        "metadata": {"name": name, "namespace": "shop", "uid": uid,
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9f", "uid": "rs-web", "controller": true}]},
+        "spec": {"nodeName": "v1.36-control-plane", "containers": [{"name": "web", "image": "registry.example/web:1.0",
+                 "securityContext": {"privileged": privileged}}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "web", "ready": true, "restartCount": 0,
+                   "image": "registry.example/web:1.0",
+                   "imageID": format!("registry.example/web@sha256:{}", "ab".repeat(32))}]}
+    })
+}
+
+/// Every pod, page by page.
+async fn pods(state: &AppState, include_gone: bool) -> Vec<coastguard_model::kube::PodSummary> {
+    let mut all = Vec::new();
+    for page in 1.. {
+        let q = KubeQuery {
+            include_gone: Some(include_gone),
+            per_page: Some(500),
+            page: Some(page),
+            ..KubeQuery::default()
+        };
+        let listing = manage::pods(state, &Authed::cli().as_viewer(), &q)
+            .await
+            .unwrap();
+        let last = listing.page >= listing.pages();
+        all.extend(listing.items);
+        if last {
+            break;
+        }
+    }
+    all
+}
+
+async fn pod_named(state: &AppState, name: &str) -> Option<coastguard_model::kube::PodSummary> {
+    pods(state, true).await.into_iter().find(|p| p.name == name)
+}
+
+#[tokio::test]
+async fn a_cluster_is_listed_watched_relisted_and_outlives_its_server_going_away() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        let system_pods = fixture("k8s-openapi-replays/v1.36-pod-list.json")["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let system_count = system_pods.len();
+        fake.load("namespaces", [
+            ns("kube-system", json!({})),
+            ns("shop", json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"})),
+        ]);
+        // A real node object, named as the kind cluster's node the system pods run on.
+        let mut node = fixture("k9s-objects/node.json");
+        node["metadata"]["name"] = json!("v1.36-control-plane");
+        fake.load("nodes", [node]);
+        fake.load(
+            "deployments",
+            fixture("k8s-openapi-replays/v1.36-deployment-list.json")["items"]
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
+        fake.load("replicasets", [json!({
+            "metadata": {"name": "web-7d9f", "namespace": "shop", "uid": "rs-web",
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "dep-web", "controller": true}]},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "web", "image": "registry.example/web:1.0"}]}}}
+        })]);
+        fake.load("deployments", [json!({
+            "metadata": {"name": "web", "namespace": "shop", "uid": "dep-web"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "web", "image": "registry.example/web:1.0",
+                     "securityContext": {"privileged": true}}]}}}
+        })]);
+        // More pods than a list page (500) would take a second page; the system pods and
+        // enough filler to page.
+        let filler: Vec<Value> = (0..520)
+            .map(|i| {
+                let mut p = shop_pod(&format!("filler-{i}"), &format!("filler-{i}"), false);
+                p["metadata"]["namespace"] = json!("kube-system");
+                p["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("ownerReferences");
+                p
+            })
+            .collect();
+        fake.load("pods", system_pods.clone());
+        fake.load("pods", [shop_pod("pod-a", "web-a", true)]);
+        fake.load("pods", filler);
+
+        let state = db.state_with(settings());
+        let added = manage::add_clusters(
+            &state,
+            &Authed::cli(),
+            NewClusters {
+                kubeconfig: fake.kubeconfig("kind-fake", TOKEN),
+                context: None,
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(added.len(), 1);
+        let cluster = added[0].id;
+        // The credentials are stored sealed: the token is not in the row.
+        let row = state.store.kube_cluster(cluster).await.unwrap();
+        assert!(!row.credentials.as_deref().unwrap().contains(TOKEN));
+
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+
+        // Initial sync: every pod, paged.
+        let expected = system_count + 1 + 520;
+        eventually("the initial list", || async {
+            pods(&state, false).await.len() == expected
+        })
+        .await;
+        assert!(
+            fake.lists()
+                .iter()
+                .any(|l| l.contains("/api/v1/pods") && l.contains("continue=")),
+            "the pod list was not paged: {:?}",
+            fake.lists()
+        );
+        eventually("the cluster's status", || async {
+            let c = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+                .await
+                .unwrap();
+            c.status == "ok"
+                && c.version.as_deref() == Some("v1.36.0")
+                && c.nodes == 1
+                && c.namespaces == 2
+        })
+        .await;
+
+        // The shop pod: its workload through the ReplicaSet, its node, its image by digest,
+        // its Pod Security verdict and findings.
+        eventually("the shop pod's owners", || async {
+            pod_named(&state, "web-a")
+                .await
+                .is_some_and(|p| p.workload_name.as_deref() == Some("web"))
+        })
+        .await;
+        let web = pod_named(&state, "web-a").await.unwrap();
+        assert_eq!(web.workload_kind.as_deref(), Some("Deployment"));
+        assert_eq!(web.pss_level.as_deref(), Some("privileged"));
+        assert!(web.node_id.is_some());
+        let detail = manage::pod(&state, &Authed::cli().as_viewer(), web.id)
+            .await
+            .unwrap();
+        assert_eq!(detail.containers.len(), 1);
+        assert_eq!(
+            detail.containers[0].image_digest.as_deref(),
+            Some(format!("sha256:{}", "ab".repeat(32)).as_str())
+        );
+        assert!(detail.containers[0].image_id.is_some());
+        let checks: Vec<&str> = detail
+            .findings
+            .iter()
+            .map(|f| f.check_id.as_str())
+            .collect();
+        assert!(checks.contains(&"k8s.pss.privileged"), "{checks:?}");
+        assert!(checks.contains(&"k8s.pss.runAsNonRoot"), "{checks:?}");
+        let privileged = detail
+            .findings
+            .iter()
+            .find(|f| f.check_id == "k8s.pss.privileged")
+            .unwrap();
+        assert_eq!(privileged.severity.as_str(), "high");
+        assert_eq!(
+            privileged.evidence,
+            r#"container "web" must not set securityContext.privileged=true"#
+        );
+        assert_eq!(privileged.subject_name, "shop/web-a");
+
+        // The namespace: its labels read as the admission plugin reads them, the level its
+        // pods pass, and the pod its enforce level would refuse.
+        let shop = manage::namespaces(
+            &state,
+            &Authed::cli().as_viewer(),
+            &KubeQuery {
+                q: Some("shop".into()),
+                ..KubeQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+        assert_eq!(
+            (shop.enforce.level.as_str(), shop.warn.level.as_str()),
+            ("baseline", "restricted")
+        );
+        assert_eq!(shop.passing_level.as_deref(), Some("privileged"));
+        assert_eq!(shop.pods, 1);
+        assert_eq!(shop.pods_violating_enforce, 1);
+        assert_eq!(
+            shop.workloads, 1,
+            "the ReplicaSet is part of its Deployment, not a workload of its own"
+        );
+
+        // Watch: ADDED.
+        fake.apply("pods", shop_pod("pod-b", "web-b", false));
+        eventually("an added pod", || async {
+            pod_named(&state, "web-b").await.is_some()
+        })
+        .await;
+        let b = pod_named(&state, "web-b").await.unwrap();
+        assert_eq!(b.pss_level.as_deref(), Some("baseline"));
+        // MODIFIED: the privileged pod is fixed; its privileged finding is resolved.
+        fake.apply("pods", shop_pod("pod-a", "web-a", false));
+        eventually("a modified pod", || async {
+            pod_named(&state, "web-a")
+                .await
+                .and_then(|p| p.pss_level)
+                .as_deref()
+                == Some("baseline")
+        })
+        .await;
+        let detail = manage::pod(&state, &Authed::cli().as_viewer(), web.id)
+            .await
+            .unwrap();
+        let privileged = detail
+            .findings
+            .iter()
+            .find(|f| f.check_id == "k8s.pss.privileged")
+            .unwrap();
+        assert_eq!(privileged.state.as_str(), "resolved");
+        // BOOKMARK: nothing changes, the watch goes on.
+        fake.bookmark("pods", "Pod");
+        // DELETED: the pod is gone, not dropped, and its findings are resolved.
+        fake.delete("pods", "pod-b");
+        eventually("a deleted pod", || async {
+            pod_named(&state, "web-b")
+                .await
+                .is_some_and(|p| p.gone_at.is_some())
+        })
+        .await;
+        let gone = pod_named(&state, "web-b").await.unwrap();
+        let detail = manage::pod(&state, &Authed::cli().as_viewer(), gone.id)
+            .await
+            .unwrap();
+        assert!(detail
+            .findings
+            .iter()
+            .all(|f| f.state.as_str() == "resolved"));
+
+        // 410 Gone: a lost delete is only seen by a relist, which the expired watch forces.
+        let lists_before = fake
+            .lists()
+            .iter()
+            .filter(|l| l.contains("/api/v1/pods"))
+            .count();
+        fake.forget("pods", "filler-7");
+        fake.expire("pods");
+        eventually("a relist after 410", || async {
+            pod_named(&state, "filler-7")
+                .await
+                .is_some_and(|p| p.gone_at.is_some())
+        })
+        .await;
+        assert!(
+            fake.lists()
+                .iter()
+                .filter(|l| l.contains("/api/v1/pods"))
+                .count()
+                > lists_before
+        );
+        assert_eq!(
+            pods(&state, false).await.len(),
+            expected - 1,
+            "only the lost pod went"
+        );
+
+        // The server goes away mid-watch: the cluster is unreachable, its inventory stays.
+        fake.go_away();
+        eventually("the cluster marked unreachable", || async {
+            manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+                .await
+                .unwrap()
+                .status
+                == "unreachable"
+        })
+        .await;
+        let c = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+            .await
+            .unwrap();
+        assert!(c.last_error.is_some());
+        assert_eq!(c.pods, (expected - 1) as i64);
+        // …and comes back: watches resume, new events arrive, the status is ok again.
+        fake.come_back().await;
+        fake.apply("pods", shop_pod("pod-c", "web-c", false));
+        eventually("events after the server came back", || async {
+            pod_named(&state, "web-c").await.is_some()
+        })
+        .await;
+        eventually("the cluster reachable again", || async {
+            manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+                .await
+                .unwrap()
+                .status
+                == "ok"
+        })
+        .await;
+
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_refusing_the_credentials_is_unreachable_with_the_reason() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.load("pods", [shop_pod("pod-a", "web-a", true)]);
+        let state = db.state_with(settings());
+        let added = manage::add_clusters(
+            &state,
+            &Authed::cli(),
+            NewClusters {
+                kubeconfig: fake.kubeconfig("wrong", "not-the-token"),
+                context: None,
+                name: Some("refusing".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let cluster = added[0].id;
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+        eventually("the refusal recorded", || async {
+            let c = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+                .await
+                .unwrap();
+            c.status == "unreachable"
+                && c.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("401") || e.contains("Unauthorized"))
+        })
+        .await;
+        assert!(pods(&state, true).await.is_empty());
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}
+
+#[tokio::test]
+async fn clusters_are_only_added_with_a_secret_key_and_their_changes_are_audited() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        let state = db.state();
+        let refused = manage::add_clusters(
+            &state,
+            &Authed::cli(),
+            NewClusters {
+                kubeconfig: fake.kubeconfig("c", TOKEN),
+                ..NewClusters::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("COASTGUARD_SECRET_KEY"),
+            "{refused}"
+        );
+        assert!(state.store.kube_clusters().await.unwrap().is_empty());
+
+        let state = db.state_with(settings());
+        let added = manage::add_clusters(
+            &state,
+            &Authed::cli(),
+            NewClusters {
+                kubeconfig: fake.kubeconfig("c", TOKEN),
+                ..NewClusters::default()
+            },
+        )
+        .await
+        .unwrap();
+        // A second cluster of the same name is a conflict, and nothing of it is stored.
+        let again = manage::add_clusters(
+            &state,
+            &Authed::cli(),
+            NewClusters {
+                kubeconfig: fake.kubeconfig("c", TOKEN),
+                ..NewClusters::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        manage::remove_cluster(&state, &Authed::cli(), added[0].id)
+            .await
+            .unwrap();
+        assert!(state.store.kube_clusters().await.unwrap().is_empty());
+        let actions: Vec<String> =
+            coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
+                "SELECT action FROM audit_log WHERE action LIKE 'cluster.%' ORDER BY id"
+            )
+            .fetch_all(pool)
+            .await)
+            .unwrap();
+        assert_eq!(actions, ["cluster.add", "cluster.remove"]);
+        fake.go_away();
+    }
+}
