@@ -91,14 +91,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     // The demo estate's engines are invented, and a real engine's inventory must not be
     // mixed into it: no collector runs on the demo's database.
-    let collector = if state.demo {
-        tracing::info!("this database holds the demo estate: no Docker engine is collected");
-        None
+    let collectors = if state.demo {
+        tracing::info!(
+            "this database holds the demo estate: no Docker engine or cluster is collected"
+        );
+        Vec::new()
     } else {
-        Some(coastguard_core::docker::collector::spawn_supervisor(
-            state.clone(),
-            stop_rx.clone(),
-        ))
+        vec![
+            coastguard_core::docker::collector::spawn_supervisor(state.clone(), stop_rx.clone()),
+            coastguard_core::kube::collector::spawn_supervisor(state.clone(), stop_rx.clone()),
+        ]
     };
 
     let app = http::router(state.clone());
@@ -120,7 +122,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = housekeeping.await;
     let _ = risk.await;
     let _ = snapshots.await;
-    if let Some(collector) = collector {
+    for collector in collectors {
         let _ = collector.await;
     }
     state.store.db().close().await;

@@ -8,6 +8,7 @@
 use coastguard_core::docker::views::{
     Sort, CONTAINER_SORTS, FINDING_SORTS, HOST_SORTS, IMAGE_SORTS,
 };
+use coastguard_core::kube::views::{NAMESPACE_SORTS, POD_SORTS, WORKLOAD_SORTS};
 use coastguard_core::scans::vulns::VULN_SORTS;
 use coastguard_model::findings::{FindingState, SubjectKind};
 use coastguard_model::risk::RiskSubject;
@@ -110,6 +111,16 @@ fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
             rules.push((path, "severity", json!({ "enum": values })));
         }
     }
+    let levels = any_or(["privileged", "baseline", "restricted"].map(String::from));
+    for (path, sorts) in [
+        ("/api/v1/namespaces", NAMESPACE_SORTS),
+        ("/api/v1/workloads", WORKLOAD_SORTS),
+        ("/api/v1/pods", POD_SORTS),
+    ] {
+        rules.push((path, "sort", json!({ "enum": any_or(keys(sorts)) })));
+        rules.push((path, "dir", json!({ "enum": dir })));
+        rules.push((path, "level", json!({ "enum": levels })));
+    }
     rules.push((
         "/api/v1/config-findings",
         "state",
@@ -192,7 +203,8 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("NewUser", "password", password.clone()),
         ("PasswordReset", "password", password),
         ("TokenRequest", "name", label.clone()),
-        ("NewEngine", "name", label),
+        ("NewEngine", "name", label.clone()),
+        ("NewClusters", "name", label),
         (
             "NewEngine",
             "endpoint",

@@ -12,6 +12,7 @@ mod exact;
 pub mod extract;
 mod findings;
 mod inventory;
+mod kube;
 mod risk;
 mod scans;
 mod system;
@@ -45,6 +46,7 @@ use utoipa_axum::routes;
         (name = "inventory", description = "Docker engines, hosts, images and containers"),
         (name = "findings", description = "Configuration findings, checks, risk acceptance, image policy"),
         (name = "scans", description = "Scan reports, vulnerability findings, suppressions and VEX"),
+        (name = "kubernetes", description = "Clusters, namespaces, workloads and pods, judged by the Pod Security Standards"),
         (name = "risk", description = "Risk scores per image, container and host, with their breakdowns"),
     )
 )]
@@ -96,6 +98,14 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(inventory::get_image))
         .routes(routes!(inventory::list_containers))
         .routes(routes!(inventory::get_container))
+        .routes(routes!(kube::list_clusters, kube::add_clusters))
+        .routes(routes!(kube::get_cluster, kube::remove_cluster))
+        .routes(routes!(kube::list_namespaces))
+        .routes(routes!(kube::get_namespace))
+        .routes(routes!(kube::list_workloads))
+        .routes(routes!(kube::get_workload))
+        .routes(routes!(kube::list_pods))
+        .routes(routes!(kube::get_pod))
         .routes(routes!(findings::list_findings))
         .routes(routes!(findings::get_finding))
         .routes(routes!(

@@ -3,8 +3,9 @@
 //! every value from a request is a bound parameter.
 
 use crate::docker::catalog;
+pub use crate::store::listing::Sort;
 use crate::store::listing::{
-    self, like, Counts, Sort, FINDINGS_RANK, SEVERITY_COLUMNS, SEVERITY_RANK, SEVERITY_SUMS,
+    self, like, Counts, FINDINGS_RANK, SEVERITY_COLUMNS, SEVERITY_RANK, SEVERITY_SUMS,
 };
 use crate::store::query::{bind_all, Arg, Filter};
 use crate::store::{Store, StoreError, StoreResult};
