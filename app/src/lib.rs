@@ -83,6 +83,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("images/:id") view=pages::image::ImagePage />
                     <Route path=path!("containers") view=pages::containers::ContainersPage />
                     <Route path=path!("containers/:id") view=pages::container::ContainerPage />
+                    <Route path=path!("kubernetes") view=pages::kube::ClustersPage />
+                    <Route path=path!("kubernetes/clusters/:id") view=pages::kube_detail::ClusterPage />
+                    <Route path=path!("kubernetes/namespaces") view=pages::kube::NamespacesPage />
+                    <Route path=path!("kubernetes/namespaces/:id") view=pages::kube_detail::NamespacePage />
+                    <Route path=path!("kubernetes/workloads") view=pages::kube::WorkloadsPage />
+                    <Route path=path!("kubernetes/workloads/:id") view=pages::kube_detail::WorkloadPage />
+                    <Route path=path!("kubernetes/pods") view=pages::kube::PodsPage />
+                    <Route path=path!("kubernetes/pods/:id") view=pages::kube_detail::PodPage />
                     <Route path=path!("findings") view=pages::findings::FindingsPage />
                     <Route path=path!("vulnerabilities") view=pages::vulns::VulnsPage />
                     <Route path=path!("vulnerabilities/:id") view=pages::vuln::VulnPage />

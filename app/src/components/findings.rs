@@ -39,7 +39,11 @@ pub fn subject_href(kind: SubjectKind, id: i64) -> String {
     match kind {
         SubjectKind::Host => format!("/hosts/{id}"),
         SubjectKind::Image => format!("/images/{id}"),
-        _ => format!("/containers/{id}"),
+        SubjectKind::Container => format!("/containers/{id}"),
+        SubjectKind::Pod => format!("/kubernetes/pods/{id}"),
+        SubjectKind::Workload => format!("/kubernetes/workloads/{id}"),
+        SubjectKind::Namespace => format!("/kubernetes/namespaces/{id}"),
+        SubjectKind::Cluster => format!("/kubernetes/clusters/{id}"),
     }
 }
 

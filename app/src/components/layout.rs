@@ -20,22 +20,17 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/hosts", "Hosts"),
     ("/images", "Images"),
     ("/containers", "Containers"),
+    ("/kubernetes", "Kubernetes"),
     ("/vulnerabilities", "Vulnerabilities"),
     ("/findings", "Configuration"),
     ("/scans", "Scans"),
     ("/risk", "Risk"),
     ("/trends", "Trends"),
 ];
-const COMING: &[(&str, &str)] = &[
-    (
-        "Kubernetes",
-        "Clusters, namespaces and pods: arrives with the Kubernetes collector",
-    ),
-    (
-        "Runtime alerts",
-        "Falco and drift alerts: arrives with runtime ingestion",
-    ),
-];
+const COMING: &[(&str, &str)] = &[(
+    "Runtime alerts",
+    "Falco and drift alerts: arrives with runtime ingestion",
+)];
 const ADMIN: &[(&str, &str)] = &[
     ("/admin/users", "Users"),
     ("/admin/tokens", "API tokens"),

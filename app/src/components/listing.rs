@@ -27,6 +27,24 @@ pub fn list_query_from(map: &ParamsMap) -> ListQuery {
     }
 }
 
+/// The Kubernetes lists' query from the page's URL.
+pub fn kube_query_from(map: &ParamsMap) -> coastguard_model::kube::KubeQuery {
+    let text = |k: &str| map.get(k).filter(|v| !v.is_empty());
+    let number = |k: &str| text(k).and_then(|v| v.parse::<i64>().ok());
+    coastguard_model::kube::KubeQuery {
+        q: text("q"),
+        cluster: number("cluster"),
+        namespace: text("namespace"),
+        level: text("level"),
+        kind: text("kind"),
+        include_gone: text("include_gone").map(|v| v == "true" || v == "on"),
+        sort: text("sort"),
+        dir: text("dir"),
+        page: number("page"),
+        per_page: number("per_page"),
+    }
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 pub fn encode(s: &str) -> String {
     s.bytes()

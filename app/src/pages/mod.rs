@@ -11,6 +11,8 @@ pub mod hosts;
 pub mod image;
 pub mod image_vulns;
 pub mod images;
+pub mod kube;
+pub mod kube_detail;
 pub mod login;
 pub mod not_found;
 pub mod overview;

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod inventory;
+pub mod kube;
 pub mod overview;
 pub mod risk;
 pub mod scans;

@@ -165,7 +165,7 @@ fn security_context(v: &Value) -> Option<&Value> {
 }
 
 /// Init containers, containers, then ephemeral containers, as the plugin visits them.
-fn containers<'a>(spec: &'a Value) -> impl Iterator<Item = &'a Value> {
+fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     ["initContainers", "containers", "ephemeralContainers"]
         .into_iter()
         .flat_map(move |key| list(spec, key).iter())
@@ -246,7 +246,7 @@ fn go_quote(s: &str) -> String {
 }
 
 /// Containers for which `bad` holds, by name, in visiting order.
-fn bad_containers<'a>(spec: &'a Value, bad: impl Fn(&Value) -> bool) -> Vec<&'a str> {
+fn bad_containers(spec: &Value, bad: impl Fn(&Value) -> bool) -> Vec<&str> {
     containers(spec).filter(|c| bad(c)).map(name).collect()
 }
 

@@ -1,0 +1,278 @@
+//! One cluster, namespace, workload or pod, with links up and down:
+//! cluster → namespace → workload → pod → image.
+
+use super::host::route_id;
+use super::kube::{KubeTabs, LevelBadge, PodTable};
+use crate::components::common::{ErrorBox, Loading, Timestamp};
+use crate::components::findings::{FindingsTable, TriageActions};
+use crate::components::layout::use_me;
+use crate::components::listing::{short_digest, SeverityPills, StatusBadge};
+use crate::server_fns::kube::{get_cluster, get_namespace, get_pod, get_workload, list_pods};
+use coastguard_model::kube::{
+    ClusterSummary, KubeQuery, NamespaceDetail, PodDetail, PssMode, WorkloadDetail,
+};
+use coastguard_model::Role;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ClusterPage() -> impl IntoView {
+    let id = route_id();
+    let data = Resource::new(id, get_cluster);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(c) => view! { <ClusterView c /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ClusterView(c: ClusterSummary) -> impl IntoView {
+    let id = c.id;
+    view! {
+        <Title text=c.name.clone() />
+        <nav class="crumbs"><a href="/kubernetes">"Clusters"</a>" / "</nav>
+        <h1>{c.name.clone()} " " <StatusBadge status=c.status.clone() /></h1>
+        {c.last_error.clone().map(|e| view! {
+            <p class="alert alert-error">"Unreachable: " {e} ". Its last known inventory is shown."</p>
+        })}
+        <section class="stats">
+            <div class="stat"><div class="stat-value">{c.nodes}</div><div class="stat-label">"nodes"</div></div>
+            <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/namespaces?cluster={id}")>{c.namespaces}</a></div><div class="stat-label">"namespaces"</div></div>
+            <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/workloads?cluster={id}")>{c.workloads}</a></div><div class="stat-label">"workloads"</div></div>
+            <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/pods?cluster={id}")>{c.pods}</a></div><div class="stat-label">"pods"</div></div>
+            <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=c.open_findings.clone() /></div>
+        </section>
+        <section class="panel">
+            <h2>"Pods by the strictest Pod Security level they pass"</h2>
+            <ul class="facts">
+                <li><a href=format!("/kubernetes/pods?cluster={id}&level=restricted")>{format!("{} restricted", c.pods_restricted)}</a></li>
+                <li><a href=format!("/kubernetes/pods?cluster={id}&level=baseline")>{format!("{} baseline only", c.pods_baseline)}</a></li>
+                <li><a href=format!("/kubernetes/pods?cluster={id}&level=privileged")>{format!("{} not even baseline", c.pods_privileged)}</a></li>
+            </ul>
+        </section>
+        <section class="panel">
+            <h2>"Connection"</h2>
+            <dl class="facts">
+                <dt>"API server"</dt><dd><code>{c.api_url.clone().unwrap_or_default()}</code></dd>
+                <dt>"Version"</dt><dd>{c.version.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt>"From"</dt><dd>{format!("{} {}", c.source.clone().unwrap_or_default(), c.context.clone().map(|x| format!("(context {x})")).unwrap_or_default())}</dd>
+                <dt>"Last full sync"</dt><dd><Timestamp at=c.last_sync_at /></dd>
+            </dl>
+        </section>
+    }
+}
+
+fn mode_text(m: &PssMode) -> String {
+    format!("{} ({})", m.level, m.version)
+}
+
+#[component]
+pub fn NamespacePage() -> impl IntoView {
+    let id = route_id();
+    let data = Resource::new(id, get_namespace);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(detail) => view! { <NamespaceView detail /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NamespaceView(detail: NamespaceDetail) -> impl IntoView {
+    let n = detail.namespace;
+    let q = KubeQuery {
+        cluster: Some(n.cluster_id),
+        namespace: Some(n.name.clone()),
+        include_gone: Some(false),
+        ..KubeQuery::default()
+    };
+    let pods = Resource::new(move || q.clone(), list_pods);
+    let labels = detail
+        .labels
+        .into_iter()
+        .map(|(k, v)| view! { <li><code>{format!("{k}={v}")}</code></li> }.into_any())
+        .collect_view();
+    let could = match (n.passing_level.as_deref(), n.enforce.level.as_str()) {
+        (Some(pass), enforced) if rank(pass) > rank(enforced) => Some(format!(
+            "Every pod here passes {pass} today: the namespace could enforce it (label pod-security.kubernetes.io/enforce={pass})."
+        )),
+        _ => None,
+    };
+    let errors = n
+        .label_errors
+        .iter()
+        .map(|e| view! { <li class="error-text">{e.clone()}</li> }.into_any())
+        .collect_view();
+    view! {
+        <Title text=n.name.clone() />
+        <nav class="crumbs">
+            <a href="/kubernetes">"Clusters"</a>" / "
+            <a href=format!("/kubernetes/clusters/{}", n.cluster_id)>{n.cluster_name.clone()}</a>" / "
+        </nav>
+        <h1>{n.name.clone()}</h1>
+        <section class="stats">
+            <div class="stat"><div class="stat-label">"enforced"</div><LevelBadge level=Some(n.enforce.level.clone()) /></div>
+            <div class="stat"><div class="stat-label">"all pods pass"</div><LevelBadge level=n.passing_level.clone() /></div>
+            <div class="stat"><div class="stat-value">{n.pods}</div><div class="stat-label">"pods"</div></div>
+            <div class="stat"><div class="stat-value">{n.pods_violating_enforce}</div><div class="stat-label">"pods the enforce level would refuse now"</div></div>
+            <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=n.open_findings.clone() /></div>
+        </section>
+        {could.map(|text| view! { <p class="alert">{text}</p> })}
+        <section class="panel">
+            <h2>"Pod Security admission"</h2>
+            <dl class="facts">
+                <dt>"enforce"</dt><dd>{mode_text(&n.enforce)}</dd>
+                <dt>"audit"</dt><dd>{mode_text(&n.audit)}</dd>
+                <dt>"warn"</dt><dd>{mode_text(&n.warn)}</dd>
+            </dl>
+            <ul>{errors}</ul>
+            <h3>"Labels"</h3>
+            <ul class="labels">{labels}</ul>
+        </section>
+        <section class="panel">
+            <h2>"Pods"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match pods.await {
+                        Ok(list) => view! { <PodTable list path="/kubernetes/pods" /> }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn rank(level: &str) -> i64 {
+    coastguard_model::kube::level_rank(level).unwrap_or(0)
+}
+
+#[component]
+pub fn WorkloadPage() -> impl IntoView {
+    let id = route_id();
+    let actions = TriageActions::new();
+    let data = Resource::new(
+        move || (id(), actions.version()),
+        |(id, _)| get_workload(id),
+    );
+    let me = use_me();
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
+                match data.await {
+                    Ok(detail) => view! { <WorkloadView detail role actions /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn WorkloadView(detail: WorkloadDetail, role: Role, actions: TriageActions) -> impl IntoView {
+    let w = detail.workload;
+    view! {
+        <Title text=w.name.clone() />
+        <nav class="crumbs">
+            <a href="/kubernetes">"Clusters"</a>" / "
+            <a href=format!("/kubernetes/clusters/{}", w.cluster_id)>{w.cluster_name.clone()}</a>" / "
+            {w.namespace_id.map(|id| view! { <a href=format!("/kubernetes/namespaces/{id}")>{w.namespace.clone()}</a>" / " })}
+        </nav>
+        <h1>{format!("{} {}", w.kind, w.name)}</h1>
+        <section class="stats">
+            <div class="stat"><div class="stat-label">"pod template passes"</div><LevelBadge level=w.pss_level.clone() /></div>
+            <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/pods?cluster={}&namespace={}&q={}", w.cluster_id, w.namespace, w.name)>{w.pods}</a></div><div class="stat-label">"pods"</div></div>
+            <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=w.open_findings.clone() /></div>
+        </section>
+        <section class="panel">
+            <h2>"Pod Security findings of its pod template"</h2>
+            <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
+        </section>
+    }
+}
+
+#[component]
+pub fn PodPage() -> impl IntoView {
+    let id = route_id();
+    let actions = TriageActions::new();
+    let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_pod(id));
+    let me = use_me();
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
+                match data.await {
+                    Ok(detail) => view! { <PodView detail role actions /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PodView(detail: PodDetail, role: Role, actions: TriageActions) -> impl IntoView {
+    let p = detail.pod;
+    let containers = detail
+        .containers
+        .into_iter()
+        .map(|c| {
+            let image = match c.image_id {
+                Some(id) => view! { <a href=format!("/images/{id}")><code>{c.image_ref.clone()}</code></a> }.into_any(),
+                None => view! { <code>{c.image_ref.clone()}</code> }.into_any(),
+            };
+            view! {
+                <tr>
+                    <td><strong>{c.name.clone()}</strong><div class="small muted">{c.kind.clone()}</div></td>
+                    <td>{image}<div class="small muted">{c.image_digest.as_deref().map(short_digest).unwrap_or_default()}</div></td>
+                    <td>{match c.ready { Some(true) => "ready", Some(false) => "not ready", None => "—" }}</td>
+                    <td>{c.restart_count}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect_view();
+    let workload = match (p.workload_id, p.workload_kind.clone(), p.workload_name.clone()) {
+        (Some(id), Some(kind), Some(name)) => Some(view! { <a href=format!("/kubernetes/workloads/{id}")>{format!("{kind}/{name}")}</a>" / " }.into_any()),
+        _ => None,
+    };
+    view! {
+        <Title text=p.name.clone() />
+        <KubeTabs current="" />
+        <nav class="crumbs">
+            <a href=format!("/kubernetes/clusters/{}", p.cluster_id)>{p.cluster_name.clone()}</a>" / "
+            {p.namespace_id.map(|id| view! { <a href=format!("/kubernetes/namespaces/{id}")>{p.namespace.clone()}</a>" / " })}
+            {workload}
+        </nav>
+        <h1>{p.name.clone()} " " {p.gone_at.map(|_| view! { <StatusBadge status="gone".to_string() /> })}</h1>
+        <section class="stats">
+            <div class="stat"><div class="stat-label">"passes"</div><LevelBadge level=p.pss_level.clone() /></div>
+            <div class="stat"><div class="stat-value">{p.phase.clone().unwrap_or_else(|| "—".into())}</div><div class="stat-label">"phase"</div></div>
+            <div class="stat"><div class="stat-value">{p.node.clone().unwrap_or_else(|| "—".into())}</div><div class="stat-label">"node"</div></div>
+            <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=p.open_findings.clone() /></div>
+        </section>
+        <section class="panel">
+            <h2>"Containers"</h2>
+            <table class="table">
+                <thead><tr><th scope="col">"Container"</th><th scope="col">"Image"</th><th scope="col">"Ready"</th><th scope="col">"Restarts"</th></tr></thead>
+                <tbody>{containers}</tbody>
+            </table>
+        </section>
+        <section class="panel">
+            <h2>"Pod Security findings"</h2>
+            <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
+        </section>
+    }
+}

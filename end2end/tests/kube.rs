@@ -1,0 +1,209 @@
+//! Kubernetes in a real browser: an admin adds a cluster from a kubeconfig (pointing at
+//! a fake API server in this process, since no API server runs here), and walks
+//! cluster → namespace → pod → its Pod Security findings.
+
+use coastguard_core::testing::fake_kube::{FakeKube, TOKEN};
+use coastguard_end2end::{
+    console_errors, screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD,
+};
+use fantoccini::{Client, Locator};
+use futures::FutureExt;
+use serde_json::{json, Value};
+use std::panic::AssertUnwindSafe;
+
+fn fixture(path: &str) -> Value {
+    let p = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../server/core/tests/fixtures/k8s-api")
+        .join(path);
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+async fn fake_cluster() -> FakeKube {
+    let fake = FakeKube::start().await;
+    fake.load(
+        "namespaces",
+        [
+            json!({"metadata": {"name": "kube-system", "uid": "ns-1"}}),
+            json!({"metadata": {"name": "shop", "uid": "ns-2",
+                "labels": {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.30"}}}),
+        ],
+    );
+    fake.load(
+        "pods",
+        fixture("k8s-openapi-replays/v1.36-pod-list.json")["items"]
+            .as_array()
+            .unwrap()
+            .clone(),
+    );
+    fake.load(
+        "pods",
+        [json!({
+            "metadata": {"name": "web-a", "namespace": "shop", "uid": "pod-web-a"},
+            "spec": {"hostNetwork": true, "containers": [{"name": "web", "image": "registry.example/web:1.0",
+                     "securityContext": {"privileged": true}}]},
+            "status": {"phase": "Running"}
+        })],
+    );
+    fake
+}
+
+async fn sign_in(c: &Client, harness: &Harness) {
+    c.goto(&harness.url("/login")).await.unwrap();
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys("admin")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for("the overview", || async {
+        c.current_url().await.unwrap().path() == "/"
+    })
+    .await;
+}
+
+/// Clicks the link with this text once the page shows it.
+async fn follow(c: &Client, text: &str) {
+    wait_for(&format!("a link '{text}'"), || async {
+        c.find(Locator::LinkText(text)).await.is_ok()
+    })
+    .await;
+    c.find(Locator::LinkText(text))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn heading_is(c: &Client, what: &str) {
+    wait_for(&format!("the heading '{what}'"), || async {
+        match c.find(Locator::Css("main h1")).await {
+            Ok(h1) => h1.text().await.is_ok_and(|t| t.starts_with(what)),
+            Err(_) => false,
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
+    let fake = fake_cluster().await;
+    let key = "3c".repeat(31) + "07";
+    let harness = &Harness::start_with("kube", &[("COASTGUARD_SECRET_KEY", &key)]).await;
+    let client = harness.browser().await;
+    let c = client.clone();
+    let kubeconfig = fake.kubeconfig("kind-e2e", TOKEN);
+    let outcome =
+        AssertUnwindSafe(async move {
+            sign_in(&c, harness).await;
+            c.goto(&harness.url("/kubernetes")).await.unwrap();
+            wait_hydrated(&c).await;
+            c.find(Locator::Css("textarea[name=kubeconfig]"))
+                .await
+                .unwrap()
+                .send_keys(&kubeconfig)
+                .await
+                .unwrap();
+            c.find(Locator::XPath("//button[text()='Add']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_for("the cluster, synced", || async {
+                c.goto(&harness.url("/kubernetes")).await.unwrap();
+                c.find(Locator::XPath(
+                "//tr[.//a[text()='kind-e2e']]//span[contains(@class,'status') and text()='ok']",
+            ))
+            .await
+            .is_ok()
+                && c.find(Locator::XPath("//tr[.//a[text()='kind-e2e']]//a[text()='9']"))
+                    .await
+                    .is_ok()
+            })
+            .await;
+            screenshot(&c, "kube-clusters").await;
+            // The credentials are not on the page.
+            let page = c.source().await.unwrap();
+            assert!(!page.contains(TOKEN));
+
+            follow(&c, "kind-e2e").await;
+            heading_is(&c, "kind-e2e").await;
+            screenshot(&c, "kube-cluster").await;
+            c.find(Locator::XPath(
+                "//div[@class='stat'][.//div[text()='namespaces']]//a",
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+            heading_is(&c, "Namespaces").await;
+            follow(&c, "shop").await;
+            heading_is(&c, "shop").await;
+            wait_for("the namespace's pods", || async {
+                c.find(Locator::LinkText("web-a")).await.is_ok()
+            })
+            .await;
+            let text = c
+                .find(Locator::Css("main"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(text.contains("baseline (v1.30)"), "{text}");
+            assert!(
+                text.contains("pods the enforce level would refuse now"),
+                "{text}"
+            );
+            screenshot(&c, "kube-namespace").await;
+
+            follow(&c, "web-a").await;
+            heading_is(&c, "web-a").await;
+            wait_for("the pod's findings", || async {
+                c.find(Locator::Css("table.findings-table")).await.is_ok()
+            })
+            .await;
+            let table = c
+                .find(Locator::Css("table.findings-table"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for expected in [
+                "k8s.pss.privileged",
+                "k8s.pss.hostNamespaces",
+                "container \"web\" must not set securityContext.privileged=true",
+                "hostNetwork=true",
+            ] {
+                assert!(table.contains(expected), "{expected} missing from {table}");
+            }
+            screenshot(&c, "kube-pod").await;
+        })
+        .catch_unwind()
+        .await;
+    let errors = match outcome {
+        Ok(()) => console_errors(&client).await,
+        Err(_) => Vec::new(),
+    };
+    let _ = client.close().await;
+    fake.go_away();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
