@@ -315,6 +315,36 @@ pub async fn wait_hydrated(c: &Client) {
     .await;
 }
 
+/// Signs in as the admin the harness created, and waits for the overview.
+pub async fn sign_in(c: &Client, harness: &Harness) {
+    use fantoccini::Locator;
+    c.goto(&harness.url("/login"))
+        .await
+        .expect("the login page");
+    c.find(Locator::Css("#username"))
+        .await
+        .expect("user name field")
+        .send_keys("admin")
+        .await
+        .expect("typed");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .expect("typed");
+    c.find(Locator::Css("form.login-form button[type=submit]"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("clicked");
+    wait_for("the overview", || async {
+        c.current_url().await.expect("url").path() == "/"
+    })
+    .await;
+}
+
 /// Saves a screenshot of the window to [`Harness::screenshot_path`].
 pub async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");

@@ -3,9 +3,7 @@
 //! cluster → namespace → pod → its Pod Security findings.
 
 use coastguard_core::testing::fake_kube::{FakeKube, TOKEN};
-use coastguard_end2end::{
-    console_errors, screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD,
-};
+use coastguard_end2end::{console_errors, screenshot, sign_in, wait_for, wait_hydrated, Harness};
 use fantoccini::{Client, Locator};
 use futures::FutureExt;
 use serde_json::{json, Value};
@@ -45,32 +43,6 @@ async fn fake_cluster() -> FakeKube {
         })],
     );
     fake
-}
-
-async fn sign_in(c: &Client, harness: &Harness) {
-    c.goto(&harness.url("/login")).await.unwrap();
-    c.find(Locator::Css("#username"))
-        .await
-        .unwrap()
-        .send_keys("admin")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.login-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for("the overview", || async {
-        c.current_url().await.unwrap().path() == "/"
-    })
-    .await;
 }
 
 /// Clicks the link with this text once the page shows it.

@@ -18,6 +18,7 @@ const CORE: &[(&str, u32)] = &[
     ("sessions", 2),
     ("access", 2),
     ("state", 2),
+    ("workers", 29),
     ("docker", 30),
     ("kube", 31),
     ("scans", 32),
@@ -55,6 +56,7 @@ const SERVER: &[(&str, u32)] = &[
     ("cli", 3),
     ("demo", 3),
     ("audit", 3),
+    ("check_pod", 3),
 ];
 
 fn rank(layers: &[(&str, u32)], module: &str) -> Option<u32> {

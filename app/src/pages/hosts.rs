@@ -84,11 +84,17 @@ fn HostTable(list: Listing<HostSummary>, role: Role, actions: EngineActions) -> 
         .map(|h| {
             let id = h.id;
             let error = h.last_error.clone();
+            // Kubernetes nodes are hosts too; their cluster is managed on its own page.
+            let docker = h.kind == "docker";
             view! {
                 <tr>
                     <td>
                         <a href=format!("/hosts/{id}")><strong>{h.name.clone()}</strong></a>
-                        <div class="small muted"><code>{h.endpoint.clone().unwrap_or_default()}</code></div>
+                        <div class="small muted">{if docker {
+                            view! { <code>{h.endpoint.clone().unwrap_or_default()}</code> }.into_any()
+                        } else {
+                            view! { <span>"Kubernetes node"</span> }.into_any()
+                        }}</div>
                     </td>
                     <td>
                         <StatusBadge status=h.status.clone() />
@@ -100,13 +106,13 @@ fn HostTable(list: Listing<HostSummary>, role: Role, actions: EngineActions) -> 
                     <td><SeverityPills counts=h.open_findings.clone() /></td>
                     <td><Timestamp at=h.last_seen_at /></td>
                     <td class="actions">
-                        {(role >= Role::Analyst).then(|| view! {
+                        {(role >= Role::Analyst && docker).then(|| view! {
                             <ActionForm action=actions.sync attr:class="inline-form">
                                 <input type="hidden" name="id" value=id.to_string() />
                                 <button class="btn btn-small" type="submit">"Sync now"</button>
                             </ActionForm>
                         })}
-                        {(role == Role::Admin).then(|| view! {
+                        {(role == Role::Admin && docker).then(|| view! {
                             <ActionForm action=actions.remove attr:class="inline-form">
                                 <input type="hidden" name="id" value=id.to_string() />
                                 <button class="btn btn-small btn-danger" type="submit"

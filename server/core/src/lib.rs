@@ -24,6 +24,7 @@ pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod workers;
 
 pub use config::Settings;
 pub use error::{Error, Result};

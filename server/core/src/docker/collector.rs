@@ -137,43 +137,24 @@ pub async fn drift_pass(
 /// Starts the supervisor: makes sure the local engine is configured (when its socket
 /// exists and `docker_local` is on), then keeps one worker per configured engine.
 pub fn spawn_supervisor(state: AppState, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    let local = state.clone();
     tokio::spawn(async move {
-        if state.settings.docker_local && std::path::Path::new("/var/run/docker.sock").exists() {
-            if let Err(e) = ensure_local_engine(&state).await {
+        if local.settings.docker_local && std::path::Path::new("/var/run/docker.sock").exists() {
+            if let Err(e) = ensure_local_engine(&local).await {
                 tracing::warn!(error = %e, "could not register the local Docker engine");
             }
         }
-        let mut workers: HashMap<i64, JoinHandle<()>> = HashMap::new();
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        let mut stop = shutdown.clone();
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            let engines = match state.store.docker_engines().await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(error = %e, "listing Docker engines");
-                    continue;
-                }
-            };
-            workers.retain(|id, handle| {
-                let keep = engines.iter().any(|e| e.id == *id) && !handle.is_finished();
-                if !keep {
-                    handle.abort();
-                }
-                keep
-            });
-            for engine in engines {
-                workers.entry(engine.id).or_insert_with(|| {
-                    tokio::spawn(run_worker(state.clone(), engine.id, shutdown.clone()))
-                });
-            }
-        }
-        for (_, handle) in workers {
-            let _ = handle.await;
-        }
+        let engines = |state: AppState| async move {
+            Ok(state
+                .store
+                .docker_engines()
+                .await?
+                .into_iter()
+                .map(|e| e.id)
+                .collect())
+        };
+        let _ =
+            crate::workers::supervise(local, shutdown, "Docker engines", engines, run_worker).await;
     })
 }
 

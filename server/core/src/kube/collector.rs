@@ -13,7 +13,6 @@ use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::watcher::{self, Event};
 use ::kube::runtime::WatchStreamExt;
 use futures::StreamExt;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,39 +24,16 @@ const PAGE: usize = 500;
 
 /// Follows every cluster in the store until shutdown.
 pub fn spawn_supervisor(state: AppState, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut workers: HashMap<i64, JoinHandle<()>> = HashMap::new();
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        let mut stop = shutdown.clone();
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            let clusters = match state.store.kube_clusters().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "listing Kubernetes clusters");
-                    continue;
-                }
-            };
-            workers.retain(|id, handle| {
-                let keep = clusters.iter().any(|c| c.id == *id) && !handle.is_finished();
-                if !keep {
-                    handle.abort();
-                }
-                keep
-            });
-            for cluster in clusters {
-                workers.entry(cluster.id).or_insert_with(|| {
-                    tokio::spawn(run_worker(state.clone(), cluster.id, shutdown.clone()))
-                });
-            }
-        }
-        for (_, handle) in workers {
-            let _ = handle.await;
-        }
-    })
+    let clusters = |state: AppState| async move {
+        Ok(state
+            .store
+            .kube_clusters()
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect())
+    };
+    crate::workers::supervise(state, shutdown, "Kubernetes clusters", clusters, run_worker)
 }
 
 /// A client for a stored cluster: its sealed kubeconfig opened with the configured key.

@@ -493,6 +493,47 @@ mod tests {
         ));
     }
 
+    /// The ClusterRole shipped in deploy/ grants get, list and watch on exactly the
+    /// resources the collector reads: no more, no less.
+    #[test]
+    fn the_shipped_cluster_role_grants_exactly_what_the_collector_reads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/kubernetes/rbac.yaml");
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let role = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterRole")
+            .expect("a ClusterRole");
+        let mut granted = std::collections::BTreeSet::new();
+        for rule in role["rules"].as_array().unwrap() {
+            let verbs: Vec<&str> = rule["verbs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(verbs, ["get", "list", "watch"], "{rule}");
+            for group in rule["apiGroups"].as_array().unwrap() {
+                for resource in rule["resources"].as_array().unwrap() {
+                    granted.insert((
+                        group.as_str().unwrap().to_string(),
+                        resource.as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+        }
+        let read: std::collections::BTreeSet<(String, String)> = Kind::ALL
+            .iter()
+            .map(|k| (k.api().0.to_string(), k.api().3.to_string()))
+            .collect();
+        assert_eq!(granted, read);
+        // No rule anywhere in the file grants secrets.
+        assert!(!docs
+            .iter()
+            .any(|d| d["rules"].to_string().contains("secrets")));
+    }
+
     #[test]
     fn digests_are_read_from_every_image_id_form() {
         let hex = "a".repeat(64);
