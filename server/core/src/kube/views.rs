@@ -18,8 +18,8 @@ use serde_json::Value;
 
 pub const NAMESPACE_SORTS: &[Sort] = &[
     ("name", "n.name", "asc"),
-    ("pods", "pods", "desc"),
-    ("level", "passing_rank", "asc"),
+    ("pods", POD_COUNT, "desc"),
+    ("level", PASSING_RANK, "asc"),
     ("findings", FINDINGS_RANK, "desc"),
 ];
 
@@ -38,12 +38,30 @@ pub const POD_SORTS: &[Sort] = &[
     ("findings", FINDINGS_RANK, "desc"),
 ];
 
-/// Open findings per subject of one kind, as `f` with severity columns.
-fn findings_join(kind: &str, alias: &str) -> String {
+/// Open findings per subject of one kind, as `f` with severity columns; `page` limits
+/// the count to the rows of a page (the CTE `page` of their ids), so that a page costs
+/// its own rows, not the table's.
+fn findings_join(kind: &str, alias: &str, page: bool) -> String {
+    let only = if page {
+        " AND cf.subject_id IN (SELECT id FROM page)"
+    } else {
+        ""
+    };
     format!(
         "LEFT JOIN (SELECT x.subject_id, {SEVERITY_SUMS} FROM (SELECT cf.subject_id, cf.severity \
-           FROM config_findings cf WHERE cf.subject_kind = '{kind}' AND cf.state = 'open') x \
+           FROM config_findings cf WHERE cf.subject_kind = '{kind}' AND cf.state = 'open'{only}) x \
          GROUP BY x.subject_id) f ON f.subject_id = {alias}.id"
+    )
+}
+
+/// A page of a list in two steps: the ids of the page (filtered, sorted, limited), then
+/// the page's rows with what is counted for them. Only a sort by findings counts them
+/// for every row; every other sort reads the table and its indexes.
+fn paged(ids: &str, order: &str, per_page: i64, page: i64, select: &str, alias: &str) -> String {
+    format!(
+        "WITH page AS ({ids} {order} LIMIT {per_page} OFFSET {}) \
+         {select} WHERE {alias}.id IN (SELECT id FROM page) {order}",
+        (page - 1) * per_page
     )
 }
 
@@ -227,23 +245,43 @@ impl NamespaceRow {
 const ENFORCE_RANK: &str =
     "(CASE n.pss_enforce WHEN 'restricted' THEN 2 WHEN 'baseline' THEN 1 ELSE 0 END)";
 
-fn namespace_select() -> String {
+const PASSING_RANK: &str = "(SELECT MIN(p.pss_rank) FROM pods p WHERE p.cluster_id = n.cluster_id \
+     AND p.namespace = n.name AND p.gone_at IS NULL)";
+const POD_COUNT: &str = "(SELECT COUNT(*) FROM pods p WHERE p.cluster_id = n.cluster_id \
+     AND p.namespace = n.name AND p.gone_at IS NULL)";
+
+/// Open findings per namespace (its pods' and workloads'), as `f`; with `page`, only for
+/// the namespaces of the page.
+fn namespace_findings(page: bool) -> String {
+    let (only_p, only_w) = if page {
+        (
+            "JOIN namespaces pn ON pn.cluster_id = p.cluster_id AND pn.name = p.namespace AND pn.id IN (SELECT id FROM page)",
+            "JOIN namespaces wn ON wn.cluster_id = w.cluster_id AND wn.name = w.namespace AND wn.id IN (SELECT id FROM page)",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "LEFT JOIN (SELECT x.cluster_id, x.namespace, {SEVERITY_SUMS} FROM ( \
+             SELECT p.cluster_id, p.namespace, cf.severity FROM config_findings cf JOIN pods p ON cf.subject_kind = 'pod' AND cf.subject_id = p.id {only_p} \
+               WHERE cf.state = 'open' AND p.gone_at IS NULL \
+             UNION ALL \
+             SELECT w.cluster_id, w.namespace, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id {only_w} \
+               WHERE cf.state = 'open' AND w.gone_at IS NULL) x GROUP BY x.cluster_id, x.namespace) f \
+           ON f.cluster_id = n.cluster_id AND f.namespace = n.name"
+    )
+}
+
+fn namespace_select(page: bool) -> String {
     format!(
         "SELECT n.id, n.cluster_id, k.name AS cluster_name, n.name, n.pss_policy, n.gone_at, n.labels, \
-         (SELECT MIN(p.pss_rank) FROM pods p WHERE p.cluster_id = n.cluster_id AND p.namespace = n.name AND p.gone_at IS NULL) AS passing_rank, \
-         (SELECT COUNT(*) FROM pods p WHERE p.cluster_id = n.cluster_id AND p.namespace = n.name AND p.gone_at IS NULL) AS pods, \
+         {PASSING_RANK} AS passing_rank, {POD_COUNT} AS pods, \
          (SELECT COUNT(*) FROM pods p WHERE p.cluster_id = n.cluster_id AND p.namespace = n.name AND p.gone_at IS NULL \
             AND p.pss_rank < {ENFORCE_RANK}) AS pods_violating_enforce, \
          (SELECT COUNT(*) FROM workloads w WHERE w.cluster_id = n.cluster_id AND w.namespace = n.name AND w.gone_at IS NULL \
             AND w.owner_kind IS NULL) AS workloads, {SEVERITY_COLUMNS} \
-         FROM namespaces n JOIN clusters k ON k.id = n.cluster_id \
-         LEFT JOIN (SELECT x.cluster_id, x.namespace, {SEVERITY_SUMS} FROM ( \
-             SELECT p.cluster_id, p.namespace, cf.severity FROM config_findings cf JOIN pods p ON cf.subject_kind = 'pod' AND cf.subject_id = p.id \
-               WHERE cf.state = 'open' AND p.gone_at IS NULL \
-             UNION ALL \
-             SELECT w.cluster_id, w.namespace, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id \
-               WHERE cf.state = 'open' AND w.gone_at IS NULL) x GROUP BY x.cluster_id, x.namespace) f \
-           ON f.cluster_id = n.cluster_id AND f.namespace = n.name "
+         FROM namespaces n JOIN clusters k ON k.id = n.cluster_id {}",
+        namespace_findings(page)
     )
 }
 
@@ -283,7 +321,7 @@ impl From<WorkloadRow> for WorkloadSummary {
     }
 }
 
-fn workload_select() -> String {
+fn workload_select(page: bool) -> String {
     format!(
         "SELECT w.id, w.cluster_id, k.name AS cluster_name, w.namespace, n.id AS namespace_id, w.kind, w.name, \
          w.replicas, w.pss_rank, w.gone_at, \
@@ -293,7 +331,7 @@ fn workload_select() -> String {
               AND o.name = p.owner_name AND o.owner_kind = w.kind AND o.owner_name = w.name))) AS pods, {SEVERITY_COLUMNS} \
          FROM workloads w JOIN clusters k ON k.id = w.cluster_id \
          LEFT JOIN namespaces n ON n.cluster_id = w.cluster_id AND n.name = w.namespace {} ",
-        findings_join("workload", "w")
+        findings_join("workload", "w", page)
     )
 }
 
@@ -347,7 +385,7 @@ impl From<PodRow> for PodSummary {
     }
 }
 
-fn pod_select() -> String {
+fn pod_select(page: bool) -> String {
     format!(
         "SELECT p.id, p.cluster_id, k.name AS cluster_name, p.namespace, n.id AS namespace_id, p.name, p.phase, \
          p.node_name, h.id AS node_id, p.owner_kind, p.owner_name, w1.id AS w1_id, w2.id AS w2_id, w2.kind AS w2_kind, \
@@ -359,7 +397,7 @@ fn pod_select() -> String {
          LEFT JOIN workloads w2 ON w2.cluster_id = w1.cluster_id AND w2.namespace = w1.namespace \
            AND w2.kind = w1.owner_kind AND w2.name = w1.owner_name \
          LEFT JOIN hosts h ON h.kind = 'node' AND h.cluster_id = p.cluster_id AND h.name = p.node_name {} ",
-        findings_join("pod", "p")
+        findings_join("pod", "p", page)
     )
 }
 
@@ -385,19 +423,21 @@ impl Store {
         let mut f = filters(q, "n", true)?;
         if let Some(rank) = level_filter(q)? {
             let p = f.param(Arg::Int(rank));
-            f.push(format!(
-                "(SELECT MIN(p.pss_rank) FROM pods p WHERE p.cluster_id = n.cluster_id AND p.namespace = n.name \
-                  AND p.gone_at IS NULL) = {p}"
-            ));
+            f.push(format!("{PASSING_RANK} = {p}"));
         }
         let order =
             listing::order_by(q.sort.as_deref(), q.dir.as_deref(), NAMESPACE_SORTS, "n.id")?;
-        let sql = format!(
-            "{} {} {order} LIMIT {per_page} OFFSET {}",
-            namespace_select(),
-            f.sql(),
-            (page - 1) * per_page
+        let by_findings = q.sort.as_deref() == Some("findings");
+        let ids = format!(
+            "SELECT n.id FROM namespaces n {} {}",
+            if by_findings {
+                namespace_findings(false)
+            } else {
+                String::new()
+            },
+            f.sql()
         );
+        let sql = paged(&ids, &order, per_page, page, &namespace_select(true), "n");
         let count = format!("SELECT COUNT(*) FROM namespaces n {}", f.sql());
         let (total, rows) = self.page::<NamespaceRow>(&count, &sql, &f).await?;
         Ok(Listing {
@@ -412,7 +452,7 @@ impl Store {
         &self,
         id: i64,
     ) -> StoreResult<(NamespaceSummary, std::collections::BTreeMap<String, String>)> {
-        let sql = format!("{} WHERE n.id = $1", namespace_select());
+        let sql = format!("{} WHERE n.id = $1", namespace_select(false));
         let row: Option<NamespaceRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(pool)
@@ -440,12 +480,17 @@ impl Store {
             f.push(format!("w.pss_rank = {p}"));
         }
         let order = listing::order_by(q.sort.as_deref(), q.dir.as_deref(), WORKLOAD_SORTS, "w.id")?;
-        let sql = format!(
-            "{} {} {order} LIMIT {per_page} OFFSET {}",
-            workload_select(),
-            f.sql(),
-            (page - 1) * per_page
+        let by_findings = q.sort.as_deref() == Some("findings");
+        let ids = format!(
+            "SELECT w.id FROM workloads w {} {}",
+            if by_findings {
+                findings_join("workload", "w", false)
+            } else {
+                String::new()
+            },
+            f.sql()
         );
+        let sql = paged(&ids, &order, per_page, page, &workload_select(true), "w");
         let count = format!("SELECT COUNT(*) FROM workloads w {}", f.sql());
         let (total, rows) = self.page::<WorkloadRow>(&count, &sql, &f).await?;
         Ok(Listing {
@@ -457,7 +502,7 @@ impl Store {
     }
 
     pub async fn workload_summary(&self, id: i64) -> StoreResult<WorkloadSummary> {
-        let sql = format!("{} WHERE w.id = $1", workload_select());
+        let sql = format!("{} WHERE w.id = $1", workload_select(false));
         let row: Option<WorkloadRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(pool)
@@ -477,12 +522,17 @@ impl Store {
             f.push(format!("p.pss_rank = {p}"));
         }
         let order = listing::order_by(q.sort.as_deref(), q.dir.as_deref(), POD_SORTS, "p.id")?;
-        let sql = format!(
-            "{} {} {order} LIMIT {per_page} OFFSET {}",
-            pod_select(),
-            f.sql(),
-            (page - 1) * per_page
+        let by_findings = q.sort.as_deref() == Some("findings");
+        let ids = format!(
+            "SELECT p.id FROM pods p {} {}",
+            if by_findings {
+                findings_join("pod", "p", false)
+            } else {
+                String::new()
+            },
+            f.sql()
         );
+        let sql = paged(&ids, &order, per_page, page, &pod_select(true), "p");
         let count = format!("SELECT COUNT(*) FROM pods p {}", f.sql());
         let (total, rows) = self.page::<PodRow>(&count, &sql, &f).await?;
         Ok(Listing {
@@ -494,7 +544,7 @@ impl Store {
     }
 
     pub async fn pod_summary(&self, id: i64) -> StoreResult<PodSummary> {
-        let sql = format!("{} WHERE p.id = $1", pod_select());
+        let sql = format!("{} WHERE p.id = $1", pod_select(false));
         let row: Option<PodRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(pool)

@@ -249,6 +249,53 @@ async fn a_cluster_is_listed_watched_relisted_and_outlives_its_server_going_away
             "the ReplicaSet is part of its Deployment, not a workload of its own"
         );
 
+        // Every sort of every list answers, in both directions, with the same rows.
+        let viewer = Authed::cli().as_viewer();
+        for key in ["name", "pods", "level", "findings"] {
+            for dir in ["asc", "desc"] {
+                let q = KubeQuery {
+                    sort: Some(key.into()),
+                    dir: Some(dir.into()),
+                    ..KubeQuery::default()
+                };
+                let got = manage::namespaces(&state, &viewer, &q).await.unwrap();
+                assert_eq!(
+                    (got.total, got.items.len()),
+                    (2, 2),
+                    "namespaces by {key} {dir}"
+                );
+            }
+        }
+        for key in ["name", "namespace", "kind", "level", "findings"] {
+            let q = KubeQuery {
+                sort: Some(key.into()),
+                ..KubeQuery::default()
+            };
+            let got = manage::workloads(&state, &viewer, &q).await.unwrap();
+            assert_eq!(got.items.len() as i64, got.total, "workloads by {key}");
+        }
+        let mut worst = None;
+        for key in ["name", "namespace", "level", "findings"] {
+            let q = KubeQuery {
+                sort: Some(key.into()),
+                dir: Some("desc".into()),
+                per_page: Some(10),
+                ..KubeQuery::default()
+            };
+            let got = manage::pods(&state, &viewer, &q).await.unwrap();
+            assert_eq!(
+                (got.total, got.items.len()),
+                (expected as i64, 10),
+                "pods by {key}"
+            );
+            if key == "findings" {
+                worst = Some(got.items[0].clone());
+            }
+        }
+        // The worst pod first: the privileged shop pod has a high finding, the system pods
+        // on the host network have more.
+        assert!(worst.unwrap().open_findings.high >= 1);
+
         // Watch: ADDED.
         fake.apply("pods", shop_pod("pod-b", "web-b", false));
         eventually("an added pod", || async {
