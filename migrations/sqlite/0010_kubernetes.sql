@@ -53,8 +53,6 @@ CREATE INDEX pods_owner ON pods (cluster_id, namespace, owner_kind, owner_name);
 CREATE INDEX pods_pass ON pods (cluster_id, seen_pass);
 CREATE INDEX workloads_live ON workloads (cluster_id, gone_at, namespace, name);
 CREATE INDEX namespaces_live ON namespaces (cluster_id, gone_at, name);
-CREATE INDEX pods_name ON pods (name, id);
-CREATE INDEX workloads_name ON workloads (name, id);
 -- Open findings counted per subject and severity, read from the index alone (every list
 -- counts them, at 10^5 pods and 10^6 findings).
-CREATE INDEX config_findings_open ON config_findings (subject_kind, state, subject_id, severity);
+CREATE INDEX config_findings_open ON config_findings (subject_kind, subject_id, state, severity);

@@ -255,19 +255,19 @@ const POD_COUNT: &str = "(SELECT COUNT(*) FROM pods p WHERE p.cluster_id = n.clu
 fn namespace_findings(page: bool) -> String {
     let (only_p, only_w) = if page {
         (
-            "JOIN namespaces pn ON pn.cluster_id = p.cluster_id AND pn.name = p.namespace AND pn.id IN (SELECT id FROM page)",
-            "JOIN namespaces wn ON wn.cluster_id = w.cluster_id AND wn.name = w.namespace AND wn.id IN (SELECT id FROM page)",
+            "AND (p.cluster_id, p.namespace) IN (SELECT pn.cluster_id, pn.name FROM namespaces pn WHERE pn.id IN (SELECT id FROM page))",
+            "AND (w.cluster_id, w.namespace) IN (SELECT wn.cluster_id, wn.name FROM namespaces wn WHERE wn.id IN (SELECT id FROM page))",
         )
     } else {
         ("", "")
     };
     format!(
         "LEFT JOIN (SELECT x.cluster_id, x.namespace, {SEVERITY_SUMS} FROM ( \
-             SELECT p.cluster_id, p.namespace, cf.severity FROM config_findings cf JOIN pods p ON cf.subject_kind = 'pod' AND cf.subject_id = p.id {only_p} \
-               WHERE cf.state = 'open' AND p.gone_at IS NULL \
+             SELECT p.cluster_id, p.namespace, cf.severity FROM config_findings cf JOIN pods p ON cf.subject_kind = 'pod' AND cf.subject_id = p.id \
+               WHERE cf.state = 'open' AND p.gone_at IS NULL {only_p} \
              UNION ALL \
-             SELECT w.cluster_id, w.namespace, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id {only_w} \
-               WHERE cf.state = 'open' AND w.gone_at IS NULL) x GROUP BY x.cluster_id, x.namespace) f \
+             SELECT w.cluster_id, w.namespace, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id \
+               WHERE cf.state = 'open' AND w.gone_at IS NULL {only_w}) x GROUP BY x.cluster_id, x.namespace) f \
            ON f.cluster_id = n.cluster_id AND f.namespace = n.name"
     )
 }
