@@ -85,8 +85,19 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// Chooses rustls's crypto provider for this process. The fake Kubernetes API server's
+/// crate (coastguard-core) brings rustls's `ring` provider into the build beside the one
+/// the browser client's brings, and with two rustls picks none on its own.
+pub fn tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Polls `url` until it answers 200, or panics after `within`.
 pub async fn wait_ready(url: &str, within: Duration) {
+    tls();
     let started = Instant::now();
     let http = reqwest::Client::new();
     loop {
@@ -111,6 +122,7 @@ impl Harness {
 
     /// A server with extra `COASTGUARD_*` settings.
     pub async fn start_with(name: &str, env: &[(&str, &str)]) -> Harness {
+        tls();
         let bin = server_bin();
         let site_root = std::env::var_os("COASTGUARD_SITE_ROOT")
             .map(PathBuf::from)
@@ -168,6 +180,7 @@ impl Harness {
     /// A browser for a server that is already running at `base` (started by
     /// `scripts/test` through `scripts/run`, as a user starts it).
     pub async fn attach(name: &str, base: &str) -> Harness {
+        tls();
         let scratch =
             std::env::temp_dir().join(format!("coastguard-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&scratch);
@@ -476,6 +489,7 @@ pub async fn create_token_in(c: &Client, button: &str, scope: &str) -> String {
 
 /// `GET /api/v1/me` with a bearer token.
 pub async fn api_me(harness: &Harness, token: &str) -> serde_json::Value {
+    tls();
     reqwest::Client::new()
         .get(harness.url("/api/v1/me"))
         .bearer_auth(token)

@@ -97,11 +97,11 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             wait_for("the cluster, synced", || async {
                 c.goto(&harness.url("/kubernetes")).await.unwrap();
                 c.find(Locator::XPath(
-                "//tr[.//a[text()='kind-e2e']]//span[contains(@class,'status') and text()='ok']",
+                "//tr[.//a[normalize-space(.)='kind-e2e']]//span[contains(@class,'status') and normalize-space(.)='ok']",
             ))
             .await
             .is_ok()
-                && c.find(Locator::XPath("//tr[.//a[text()='kind-e2e']]//a[text()='9']"))
+                && c.find(Locator::XPath("//tr[.//a[normalize-space(.)='kind-e2e']]//a[normalize-space(.)='9']"))
                     .await
                     .is_ok()
             })

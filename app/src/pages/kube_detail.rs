@@ -197,7 +197,7 @@ fn WorkloadView(detail: WorkloadDetail, role: Role, actions: TriageActions) -> i
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=w.open_findings.clone() /></div>
         </section>
         <section class="panel">
-            <h2>"Pod Security findings of its pod template"</h2>
+            <h2>"Findings of its pod template: Pod Security Standards and workload hygiene"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
         </section>
     }
@@ -271,7 +271,7 @@ fn PodView(detail: PodDetail, role: Role, actions: TriageActions) -> impl IntoVi
             </table>
         </section>
         <section class="panel">
-            <h2>"Pod Security findings"</h2>
+            <h2>"Findings: Pod Security Standards and workload hygiene"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
         </section>
     }

@@ -1,7 +1,9 @@
-//! Kubernetes: the Pod Security Standards as the admission plugin judges them, and the
+//! Kubernetes: clusters read through their API (collector, records, storage, views), the
+//! Pod Security Standards as the admission plugin judges them, workload hygiene, and the
 //! manifests `coastguard check-pod` reads.
 
 pub mod collector;
+pub mod hygiene;
 pub mod kubeconfig;
 pub mod manage;
 pub mod objects;

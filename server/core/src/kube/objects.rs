@@ -2,7 +2,9 @@
 //! verdicts, computed from the raw object as it arrives. The object itself is dropped,
 //! so memory follows the estate's size in rows, not in API objects.
 
+use super::hygiene;
 use super::pss::{self, namespace, Level, PodView, Version};
+use crate::store::config_findings::Content;
 use ::kube::api::DynamicObject;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -106,6 +108,70 @@ pub fn judge(pod: PodView<'_>) -> (Level, Vec<PssFinding>) {
     (level, found)
 }
 
+/// A finding of the Kubernetes checks on a pod or a pod template, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeFinding {
+    pub check_id: String,
+    pub instance: String,
+    pub content: Content,
+}
+
+/// Pod Security finding ids are `k8s.pss.<Kubernetes check id>`.
+pub const PSS_PREFIX: &str = "k8s.pss.";
+
+/// Every Kubernetes finding id starts so.
+pub const PREFIX: &str = "k8s.";
+
+/// A Pod Security failure as a finding: baseline failures are high (the pod could not
+/// run in a namespace enforcing the minimum standard), restricted-only ones medium.
+pub fn pss_content(f: &PssFinding) -> Content {
+    let severity = match f.level {
+        Level::Restricted => "medium",
+        _ => "high",
+    };
+    Content {
+        severity: severity.to_string(),
+        cis_section: None,
+        evidence: f.detail.clone(),
+        title: Some(format!("Pod Security Standards, {}: {}", f.level, f.reason)),
+        remediation: Some(format!(
+            "Change the pod spec so that the {} check of the {} level passes (kubernetes.io/docs/concepts/security/pod-security-standards/), \
+             then label the namespace pod-security.kubernetes.io/enforce={} so that Kubernetes keeps it so.",
+            f.check, f.level, f.level
+        )),
+    }
+}
+
+/// The strictest level a pod (or template) passes, and its findings: Pod Security
+/// failures and workload hygiene. `batch`: its pods run to completion.
+pub fn findings(pod: PodView<'_>, batch: bool) -> (Level, Vec<KubeFinding>) {
+    let (level, pss) = judge(pod);
+    let mut found: Vec<KubeFinding> = pss
+        .iter()
+        .map(|f| KubeFinding {
+            check_id: format!("{PSS_PREFIX}{}", f.check),
+            instance: String::new(),
+            content: pss_content(f),
+        })
+        .collect();
+    found.extend(
+        hygiene::check(pod.spec, batch)
+            .into_iter()
+            .map(|f| KubeFinding {
+                check_id: f.check.id.to_string(),
+                instance: f.instance,
+                content: Content {
+                    severity: f.severity.to_string(),
+                    cis_section: None,
+                    evidence: f.evidence,
+                    title: Some(f.check.title.to_string()),
+                    remediation: Some(f.check.remediation.to_string()),
+                },
+            }),
+    );
+    (level, found)
+}
+
 pub fn rank(level: Level) -> i64 {
     match level {
         Level::Privileged => 0,
@@ -148,7 +214,7 @@ pub struct WorkloadRec {
     pub replicas: Option<i64>,
     pub labels: BTreeMap<String, String>,
     pub level: Level,
-    pub findings: Vec<PssFinding>,
+    pub findings: Vec<KubeFinding>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +238,7 @@ pub struct PodRec {
     pub owner: Option<(String, String)>,
     pub labels: BTreeMap<String, String>,
     pub level: Level,
-    pub findings: Vec<PssFinding>,
+    pub findings: Vec<KubeFinding>,
     pub containers: Vec<ContainerRec>,
 }
 
@@ -290,17 +356,22 @@ pub fn record(kind: Kind, obj: &DynamicObject) -> Option<Record> {
         Kind::Pod => {
             let spec = obj.data.get("spec").cloned().unwrap_or_default();
             let meta = pss_metadata(obj.metadata.annotations.as_ref());
-            let (level, findings) = judge(PodView {
-                metadata: &meta,
-                spec: &spec,
-            });
+            let owner = owner(obj);
+            let batch = owner.as_ref().is_some_and(|(kind, _)| kind == "Job");
+            let (level, findings) = findings(
+                PodView {
+                    metadata: &meta,
+                    spec: &spec,
+                },
+                batch,
+            );
             Record::Pod(PodRec {
                 uid,
                 namespace,
                 name,
                 node_name: text(&spec, "/nodeName"),
                 phase: text(&obj.data, "/status/phase"),
-                owner: owner(obj),
+                owner,
                 labels: labels(obj),
                 level,
                 findings,
@@ -321,10 +392,14 @@ pub fn record(kind: Kind, obj: &DynamicObject) -> Option<Record> {
                 None => meta,
             };
             let spec = template.get("spec").unwrap_or(&empty);
-            let (level, findings) = judge(PodView {
-                metadata: &meta,
-                spec,
-            });
+            let batch = matches!(kind, Kind::Job | Kind::CronJob);
+            let (level, findings) = findings(
+                PodView {
+                    metadata: &meta,
+                    spec,
+                },
+                batch,
+            );
             Record::Workload(WorkloadRec {
                 uid,
                 namespace,
@@ -444,7 +519,10 @@ mod tests {
             let host_network = item["spec"]["hostNetwork"] == true;
             if host_network {
                 assert_eq!(p.level, Level::Privileged, "{}", p.name);
-                assert!(p.findings.iter().any(|f| f.check == "hostNamespaces"));
+                assert!(p
+                    .findings
+                    .iter()
+                    .any(|f| f.check_id == "k8s.pss.hostNamespaces"));
             }
             if p.name.starts_with("coredns") {
                 assert_eq!(p.level, Level::Baseline);
@@ -453,9 +531,14 @@ mod tests {
                 let f = p
                     .findings
                     .iter()
-                    .find(|f| f.check == "runAsNonRoot")
+                    .find(|f| f.check_id == "k8s.pss.runAsNonRoot")
                     .unwrap();
-                assert_eq!(f.level, Level::Restricted);
+                assert_eq!(f.content.severity, "medium");
+                // CoreDNS sets no probes' hosts and pins no digest: hygiene findings too.
+                assert!(p
+                    .findings
+                    .iter()
+                    .any(|f| f.check_id == "k8s.hygiene.mutable_tag"));
             }
         }
     }

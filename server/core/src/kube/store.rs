@@ -3,10 +3,9 @@
 //! lifecycle. A complete list marks what it did not see as gone (never deleted); a
 //! watch's delete marks one object gone.
 
-use super::objects::{Kind, PodRec, PssFinding, Record, WorkloadRec};
-use super::pss::Level;
+use super::objects::{Kind, KubeFinding, PodRec, Record, WorkloadRec, PREFIX};
 use crate::lifecycle::Extent;
-use crate::store::config_findings::{Content, Key, Scope};
+use crate::store::config_findings::{Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
@@ -33,9 +32,6 @@ const CLUSTER_SELECT: &str = "SELECT id, name, api_url, source, context, credent
 
 /// The purpose sealed cluster credentials are bound to.
 pub const CREDENTIALS: &str = "cluster-credentials";
-
-/// Pod Security finding ids are `k8s.pss.<Kubernetes check id>`.
-pub const PSS_PREFIX: &str = "k8s.pss.";
 
 impl Store {
     pub async fn kube_clusters(&self) -> StoreResult<Vec<ClusterRow>> {
@@ -320,7 +316,7 @@ impl Write {
         }
         let by_uid: HashMap<String, i64> = ids.into_iter().map(|(id, uid)| (uid, id)).collect();
         // A ReplicaSet's or Job's template is its owner's: findings go to the owner only.
-        let judged: Vec<(i64, &[PssFinding])> = rows
+        let judged: Vec<(i64, &[KubeFinding])> = rows
             .iter()
             .filter_map(|w| {
                 let findings = if w.owner.is_some() {
@@ -331,7 +327,7 @@ impl Write {
                 by_uid.get(&w.uid).map(|id| (*id, findings))
             })
             .collect();
-        self.reconcile_pss(SubjectKind::Workload, &judged, now)
+        self.reconcile_kube_findings(SubjectKind::Workload, &judged, now)
             .await
     }
 
@@ -380,11 +376,12 @@ impl Write {
             .filter_map(|p| by_uid.get(&p.uid).map(|id| (*id, *p)))
             .collect();
         self.replace_pod_containers(&pods, now).await?;
-        let judged: Vec<(i64, &[PssFinding])> = pods
+        let judged: Vec<(i64, &[KubeFinding])> = pods
             .iter()
             .map(|(id, p)| (*id, p.findings.as_slice()))
             .collect();
-        self.reconcile_pss(SubjectKind::Pod, &judged, now).await
+        self.reconcile_kube_findings(SubjectKind::Pod, &judged, now)
+            .await
     }
 
     /// A pod's containers, each linked to the image with the digest its status reports.
@@ -501,27 +498,28 @@ impl Write {
         Ok(found)
     }
 
-    /// Brings the Pod Security findings of `subjects` in line with their verdicts.
-    async fn reconcile_pss(
+    /// Brings the Kubernetes findings of `subjects` (Pod Security, hygiene) in line with
+    /// what their latest objects say.
+    async fn reconcile_kube_findings(
         &mut self,
         kind: SubjectKind,
-        subjects: &[(i64, &[PssFinding])],
+        subjects: &[(i64, &[KubeFinding])],
         now: i64,
     ) -> StoreResult<()> {
         for chunk in subjects.chunks(IDS_PER_LIST) {
-            let scope = pss_scope(kind, chunk.iter().map(|(id, _)| *id));
+            let scope = kube_scope(kind, chunk.iter().map(|(id, _)| *id));
             let found = chunk
                 .iter()
                 .flat_map(|(id, findings)| findings.iter().map(move |f| (*id, f)))
                 .map(|(id, f)| {
                     (
                         Key {
-                            check_id: format!("{PSS_PREFIX}{}", f.check),
+                            check_id: f.check_id.clone(),
                             subject_kind: kind,
                             subject_id: id,
-                            instance: String::new(),
+                            instance: f.instance.clone(),
                         },
-                        pss_content(f),
+                        f.content.clone(),
                     )
                 })
                 .collect();
@@ -602,8 +600,8 @@ impl Write {
             k if k.is_workload() => SubjectKind::Workload,
             _ => return Ok(()),
         };
-        let none: Vec<(i64, &[PssFinding])> = ids.iter().map(|id| (*id, &[][..])).collect();
-        self.reconcile_pss(subject, &none, now).await
+        let none: Vec<(i64, &[KubeFinding])> = ids.iter().map(|id| (*id, &[][..])).collect();
+        self.reconcile_kube_findings(subject, &none, now).await
     }
 }
 
@@ -616,14 +614,14 @@ fn table_of(kind: Kind) -> &'static str {
     }
 }
 
-fn pss_scope(kind: SubjectKind, ids: impl Iterator<Item = i64>) -> Scope {
+fn kube_scope(kind: SubjectKind, ids: impl Iterator<Item = i64>) -> Scope {
     let mut args = vec![Arg::Text(kind.as_str().to_string())];
     let mut list = Vec::new();
     for id in ids {
         args.push(Arg::Int(id));
         list.push(format!("${}", args.len()));
     }
-    let like = format!("'{PSS_PREFIX}%'");
+    let like = format!("'{PREFIX}%'");
     Scope {
         parts: vec![(
             format!(
@@ -632,25 +630,5 @@ fn pss_scope(kind: SubjectKind, ids: impl Iterator<Item = i64>) -> Scope {
             ),
             args,
         )],
-    }
-}
-
-/// A Pod Security failure as a finding: baseline failures are high (the pod could not
-/// run in a namespace enforcing the minimum standard), restricted-only ones medium.
-pub fn pss_content(f: &PssFinding) -> Content {
-    let severity = match f.level {
-        Level::Restricted => "medium",
-        _ => "high",
-    };
-    Content {
-        severity: severity.to_string(),
-        cis_section: None,
-        evidence: f.detail.clone(),
-        title: Some(format!("Pod Security Standards, {}: {}", f.level, f.reason)),
-        remediation: Some(format!(
-            "Change the pod spec so that the {} check of the {} level passes (kubernetes.io/docs/concepts/security/pod-security-standards/), \
-             then label the namespace pod-security.kubernetes.io/enforce={} so that Kubernetes keeps it so.",
-            f.check, f.level, f.level
-        )),
     }
 }
