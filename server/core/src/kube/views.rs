@@ -65,6 +65,32 @@ fn paged(ids: &str, order: &str, per_page: i64, page: i64, select: &str, alias: 
     )
 }
 
+/// What differs between the pod-shaped lists.
+struct PodShaped {
+    table: &'static str,
+    alias: &'static str,
+    /// The findings' subject kind.
+    subject: &'static str,
+    sorts: &'static [Sort],
+    select: fn(bool) -> String,
+}
+
+const WORKLOADS: PodShaped = PodShaped {
+    table: "workloads",
+    alias: "w",
+    subject: "workload",
+    sorts: WORKLOAD_SORTS,
+    select: workload_select,
+};
+
+const PODS: PodShaped = PodShaped {
+    table: "pods",
+    alias: "p",
+    subject: "pod",
+    sorts: POD_SORTS,
+    select: pod_select,
+};
+
 /// The common filters of the lists on a table aliased `t`.
 fn filters(q: &KubeQuery, t: &str, gone: bool) -> Result<Filter, StoreError> {
     let mut f = Filter::default();
@@ -461,12 +487,7 @@ impl Store {
     }
 
     pub async fn list_workloads(&self, q: &KubeQuery) -> StoreResult<Listing<WorkloadSummary>> {
-        let (page, per_page) = listing::paging(q.page, q.per_page)?;
         let mut f = filters(q, "w", true)?;
-        if let Some(ns) = q.namespace.as_deref().filter(|n| !n.is_empty()) {
-            let p = f.param(Arg::Text(ns.to_string()));
-            f.push(format!("w.namespace = {p}"));
-        }
         match q.kind.as_deref().filter(|k| !k.is_empty()) {
             Some(kind) => {
                 let p = f.param(Arg::Text(kind.to_string()));
@@ -475,30 +496,7 @@ impl Store {
             // ReplicaSets and Jobs with an owner are parts of it, listed only by kind.
             None => f.push("w.owner_kind IS NULL".into()),
         }
-        if let Some(rank) = level_filter(q)? {
-            let p = f.param(Arg::Int(rank));
-            f.push(format!("w.pss_rank = {p}"));
-        }
-        let order = listing::order_by(q.sort.as_deref(), q.dir.as_deref(), WORKLOAD_SORTS, "w.id")?;
-        let by_findings = q.sort.as_deref() == Some("findings");
-        let ids = format!(
-            "SELECT w.id FROM workloads w {} {}",
-            if by_findings {
-                findings_join("workload", "w", false)
-            } else {
-                String::new()
-            },
-            f.sql()
-        );
-        let sql = paged(&ids, &order, per_page, page, &workload_select(true), "w");
-        let count = format!("SELECT COUNT(*) FROM workloads w {}", f.sql());
-        let (total, rows) = self.page::<WorkloadRow>(&count, &sql, &f).await?;
-        Ok(Listing {
-            items: rows.into_iter().map(Into::into).collect(),
-            total,
-            page,
-            per_page,
-        })
+        self.pod_shaped::<WorkloadRow, _>(&WORKLOADS, q, f).await
     }
 
     pub async fn workload_summary(&self, id: i64) -> StoreResult<WorkloadSummary> {
@@ -511,30 +509,55 @@ impl Store {
     }
 
     pub async fn list_pods(&self, q: &KubeQuery) -> StoreResult<Listing<PodSummary>> {
+        let f = filters(q, "p", true)?;
+        self.pod_shaped::<PodRow, _>(&PODS, q, f).await
+    }
+
+    /// A list of pods or workloads (a namespace and a Pod Security rank each) with the
+    /// filters `f` and the query's namespace, level, sort and page.
+    async fn pod_shaped<R, T>(
+        &self,
+        of: &PodShaped,
+        q: &KubeQuery,
+        mut f: Filter,
+    ) -> StoreResult<Listing<T>>
+    where
+        R: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+        T: From<R>,
+    {
         let (page, per_page) = listing::paging(q.page, q.per_page)?;
-        let mut f = filters(q, "p", true)?;
+        let t = of.alias;
         if let Some(ns) = q.namespace.as_deref().filter(|n| !n.is_empty()) {
             let p = f.param(Arg::Text(ns.to_string()));
-            f.push(format!("p.namespace = {p}"));
+            f.push(format!("{t}.namespace = {p}"));
         }
         if let Some(rank) = level_filter(q)? {
             let p = f.param(Arg::Int(rank));
-            f.push(format!("p.pss_rank = {p}"));
+            f.push(format!("{t}.pss_rank = {p}"));
         }
-        let order = listing::order_by(q.sort.as_deref(), q.dir.as_deref(), POD_SORTS, "p.id")?;
+        let order = listing::order_by(
+            q.sort.as_deref(),
+            q.dir.as_deref(),
+            of.sorts,
+            &format!("{t}.id"),
+        )?;
         let by_findings = q.sort.as_deref() == Some("findings");
         let ids = format!(
-            "SELECT p.id FROM pods p {} {}",
+            "SELECT {t}.id FROM {} {t} {} {}",
+            of.table,
             if by_findings {
-                findings_join("pod", "p", false)
+                findings_join(of.subject, t, false)
             } else {
                 String::new()
             },
             f.sql()
         );
-        let sql = paged(&ids, &order, per_page, page, &pod_select(true), "p");
-        let count = format!("SELECT COUNT(*) FROM pods p {}", f.sql());
-        let (total, rows) = self.page::<PodRow>(&count, &sql, &f).await?;
+        let sql = paged(&ids, &order, per_page, page, &(of.select)(true), t);
+        let count = format!("SELECT COUNT(*) FROM {} {t} {}", of.table, f.sql());
+        let (total, rows) = self.page::<R>(&count, &sql, &f).await?;
         Ok(Listing {
             items: rows.into_iter().map(Into::into).collect(),
             total,
