@@ -3,7 +3,9 @@
 //! lifecycle. A complete list marks what it did not see as gone (never deleted); a
 //! watch's delete marks one object gone.
 
-use super::objects::{Kind, KubeFinding, PodRec, Record, WorkloadRec, PREFIX};
+use super::objects::{
+    Kind, KubeFinding, NamespaceRec, NodeRec, PodRec, Record, WorkloadRec, PREFIX,
+};
 use crate::lifecycle::Extent;
 use crate::store::config_findings::{Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
@@ -155,27 +157,33 @@ impl Write {
             return Ok(());
         }
         match kind {
-            Kind::Namespace => self.upsert_namespaces(cluster, records, pass, now).await,
-            Kind::Node => self.upsert_nodes(cluster, records, pass, now).await,
+            Kind::Namespace => {
+                let rows = pick(records, |r| match r {
+                    Record::Namespace(n) => Some(n),
+                    _ => None,
+                });
+                self.upsert_namespaces(cluster, &rows, pass, now).await
+            }
+            Kind::Node => {
+                let rows = pick(records, |r| match r {
+                    Record::Node(n) => Some(n),
+                    _ => None,
+                });
+                self.upsert_nodes(cluster, &rows, pass, now).await
+            }
             Kind::Pod => {
-                let pods: Vec<&PodRec> = records
-                    .iter()
-                    .filter_map(|r| match r {
-                        Record::Pod(p) => Some(p),
-                        _ => None,
-                    })
-                    .collect();
-                self.upsert_pods(cluster, &pods, pass, now).await
+                let rows = pick(records, |r| match r {
+                    Record::Pod(p) => Some(p),
+                    _ => None,
+                });
+                self.upsert_pods(cluster, &rows, pass, now).await
             }
             _ => {
-                let workloads: Vec<&WorkloadRec> = records
-                    .iter()
-                    .filter_map(|r| match r {
-                        Record::Workload(w) => Some(w),
-                        _ => None,
-                    })
-                    .collect();
-                self.upsert_workloads(cluster, &workloads, pass, now).await
+                let rows = pick(records, |r| match r {
+                    Record::Workload(w) => Some(w),
+                    _ => None,
+                });
+                self.upsert_workloads(cluster, &rows, pass, now).await
             }
         }
     }
@@ -183,17 +191,10 @@ impl Write {
     async fn upsert_namespaces(
         &mut self,
         cluster: i64,
-        records: &[Record],
+        rows: &[&NamespaceRec],
         pass: i64,
         now: i64,
     ) -> StoreResult<()> {
-        let rows: Vec<_> = records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Namespace(n) => Some(n),
-                _ => None,
-            })
-            .collect();
         for chunk in rows.chunks(self.batch_params() / 9) {
             with_tx!(&mut self.tx, |t| {
                 let mut q = sqlx::QueryBuilder::new(
@@ -229,18 +230,12 @@ impl Write {
     async fn upsert_nodes(
         &mut self,
         cluster: i64,
-        records: &[Record],
+        rows: &[&NodeRec],
         pass: i64,
         now: i64,
     ) -> StoreResult<()> {
-        let rows: Vec<_> = records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Node(n) => Some(n),
-                _ => None,
-            })
-            .collect();
-        for chunk in rows.chunks(self.batch_params() / 12) {
+        // Thirteen bound values a row ('node' is literal).
+        for chunk in rows.chunks(self.batch_params() / 13) {
             with_tx!(&mut self.tx, |t| {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO hosts (kind, cluster_id, name, status, engine_version, api_version, os, kernel, \
@@ -603,6 +598,11 @@ impl Write {
         let none: Vec<(i64, &[KubeFinding])> = ids.iter().map(|id| (*id, &[][..])).collect();
         self.reconcile_kube_findings(subject, &none, now).await
     }
+}
+
+/// The records of one kind among `records`.
+fn pick<'a, T>(records: &'a [Record], of: impl Fn(&'a Record) -> Option<&'a T>) -> Vec<&'a T> {
+    records.iter().filter_map(of).collect()
 }
 
 fn table_of(kind: Kind) -> &'static str {
