@@ -1,74 +1,43 @@
 //! The Docker inventory in a real browser: the local engine is watched, a risky
 //! container shows up with its findings, and an analyst accepts one of them.
 
+use coastguard_core::testing::docker::{unique, Engine};
 use coastguard_end2end::{
     console_errors, screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD,
 };
 use fantoccini::Locator;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
-use std::process::Command;
 
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-struct Container(String);
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
-        let _ = Command::new("docker")
-            .args(["rmi", "-f", &format!("{}:1", self.0)])
-            .output();
-    }
+/// A container with risky settings (a published port, the Docker socket, an added
+/// capability) from a busybox image; both removed when dropped.
+struct Container {
+    name: String,
+    /// Removes the container and its image when the test ends.
+    _engine: Engine,
 }
 
 fn risky_container() -> Container {
-    let name = format!("cgt-e2e-{}", std::process::id());
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy("/bin/busybox", dir.join("busybox")).expect("/bin/busybox");
-    std::fs::write(
-        dir.join("Dockerfile"),
-        format!("FROM scratch\nLABEL coastguard.test=1 coastguard.test.build={name}\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sleep\", \"3600\"]\n"),
-    )
-    .unwrap();
-    docker(&[
-        "build",
-        "-q",
-        "-t",
-        &format!("{name}:1"),
-        dir.to_str().unwrap(),
-    ]);
-    let _ = std::fs::remove_dir_all(&dir);
-    docker(&[
-        "run",
-        "-d",
-        "--name",
+    let engine = Engine::local();
+    let name = unique("e2e");
+    let image = format!("{name}:1");
+    engine.build(&image, &["CMD [\"sleep\", \"3600\"]"]);
+    engine.run(
         &name,
-        "--label",
-        "coastguard.test=1",
-        "-p",
-        "18090:80",
-        "-v",
-        "/var/run/docker.sock:/var/run/docker.sock",
-        "--cap-add",
-        "SYS_ADMIN",
-        &format!("{name}:1"),
-    ]);
-    Container(name)
+        &[
+            "-p",
+            "18090:80",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock",
+            "--cap-add",
+            "SYS_ADMIN",
+            &image,
+        ],
+    );
+    Container {
+        name,
+        _engine: engine,
+    }
 }
 
 #[tokio::test]
@@ -118,10 +87,10 @@ async fn the_local_engine_its_containers_and_their_findings() {
         .await;
         screenshot(&c, "hosts").await;
 
-        c.goto(&harness.url(&format!("/containers?q={}", container.0)))
+        c.goto(&harness.url(&format!("/containers?q={}", container.name)))
             .await
             .unwrap();
-        let link = c.find(Locator::LinkText(&container.0)).await.unwrap();
+        let link = c.find(Locator::LinkText(&container.name)).await.unwrap();
         screenshot(&c, "containers").await;
         link.click().await.unwrap();
         // While the page changes there may be no heading for a moment: keep polling.
@@ -130,7 +99,7 @@ async fn the_local_engine_its_containers_and_their_findings() {
                 Ok(h1) => h1
                     .text()
                     .await
-                    .is_ok_and(|t| t.starts_with(&container.0)),
+                    .is_ok_and(|t| t.starts_with(&container.name)),
                 Err(_) => false,
             }
         })

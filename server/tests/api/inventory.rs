@@ -1,88 +1,37 @@
 //! The inventory API against the machine's Docker engine: engines, lists with
 //! filtering/sorting/paging, details, risk acceptance and the image policy.
 
+use coastguard_core::testing::docker::{unique, Engine};
 use coastguard_model::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::process::Command;
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A busybox image and a container from it, removed when dropped.
 struct Fixture {
     name: String,
+    engine: Engine,
 }
 
 impl Fixture {
     fn start() -> Fixture {
-        Fixture::start_with("CMD [\"sleep\", \"3600\"]\n", &["--cap-add", "NET_ADMIN"])
+        Fixture::start_with(&["CMD [\"sleep\", \"3600\"]"], &["--cap-add", "NET_ADMIN"])
     }
 
     /// An image built with `steps` after busybox is installed, and a container of it run
     /// with `run_args`.
-    fn start_with(steps: &str, run_args: &[&str]) -> Fixture {
-        let name = format!("cgt-api-{}-{}", std::process::id(), rand_suffix());
-        let dir = std::env::temp_dir().join(&name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy("/bin/busybox", dir.join("busybox")).expect("/bin/busybox (busybox-static)");
-        std::fs::write(
-            dir.join("Dockerfile"),
-            format!(
-                "FROM scratch\nLABEL coastguard.test=1 coastguard.test.build={name}\nCOPY busybox /bin/busybox\n\
-                 RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n{steps}"
-            ),
-        )
-        .unwrap();
-        docker(&[
-            "build",
-            "-q",
-            "-t",
-            &format!("{name}:1"),
-            dir.to_str().unwrap(),
-        ]);
-        let _ = std::fs::remove_dir_all(&dir);
-        docker(
-            &["run", "-d", "--name", &name, "--label", "coastguard.test=1"]
-                .into_iter()
-                .chain(run_args.iter().copied())
-                .chain([format!("{name}:1").as_str()])
-                .collect::<Vec<_>>(),
-        );
-        Fixture { name }
+    fn start_with(steps: &[&str], run_args: &[&str]) -> Fixture {
+        let engine = Engine::local();
+        let name = unique("api");
+        let image = format!("{name}:1");
+        engine.build(&image, steps);
+        let args: Vec<&str> = run_args.iter().copied().chain([image.as_str()]).collect();
+        engine.run(&name, &args);
+        Fixture { name, engine }
     }
-}
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.name])
-            .output();
-        // The image too, or every run leaves one behind.
-        let _ = Command::new("docker")
-            .args(["rmi", "-f", &format!("{}:1", self.name)])
-            .output();
+    fn docker(&self, args: &[&str]) -> String {
+        self.engine.docker(args)
     }
-}
-
-fn rand_suffix() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
 }
 
 #[tokio::test]
@@ -457,7 +406,7 @@ async fn secrets_in_inspect_data_are_redacted_before_they_are_stored() {
     let health = format!("mysqladmin ping -uroot -p{}", SECRETS[3]);
     let label = format!("auth=admin:{}", SECRETS[4]);
     let fixture = Fixture::start_with(
-        &steps,
+        &[&steps],
         &[
             "--health-cmd",
             &health,
@@ -468,8 +417,8 @@ async fn secrets_in_inspect_data_are_redacted_before_they_are_stored() {
         ],
     );
     // The engine itself has them all (or this test would prove nothing).
-    let inspect = docker(&["inspect", &fixture.name, &format!("{}:1", fixture.name)]);
-    let history = docker(&["history", "--no-trunc", &format!("{}:1", fixture.name)]);
+    let inspect = fixture.docker(&["inspect", &fixture.name, &format!("{}:1", fixture.name)]);
+    let history = fixture.docker(&["history", "--no-trunc", &format!("{}:1", fixture.name)]);
     for secret in SECRETS {
         assert!(
             inspect.contains(secret) || history.contains(secret),

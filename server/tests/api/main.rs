@@ -60,8 +60,11 @@ impl TestServer {
             .await
             .unwrap();
         });
+        // Bounded: a request the server never answers fails its test, naming the URL,
+        // instead of holding the whole run.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(150))
             .build()
             .unwrap();
         TestServer {

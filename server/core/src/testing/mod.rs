@@ -65,19 +65,29 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = self.postgres.take() {
             // `drop` can't await: a thread of its own with its own runtime drops the
             // database (closing what is still connected to it) before the test goes on.
+            // Bounded: a drop that does not finish is left to the next run's clean-up
+            // (scripts/test drops every `cg_test_` database) rather than waited on.
             let name_ = name.clone();
-            let dropped = std::thread::spawn(move || {
+            let (done, dropped) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .expect("a runtime");
-                runtime.block_on(drop_database(&admin_url, &name_))
-            })
-            .join();
-            match dropped {
+                let result = runtime.block_on(async {
+                    tokio::time::timeout(
+                        std::time::Duration::from_secs(60),
+                        drop_database(&admin_url, &name_),
+                    )
+                    .await
+                    .unwrap_or_else(|_| Err("no answer within 60 s".into()))
+                });
+                let _ = done.send(result);
+            });
+            match dropped.recv_timeout(std::time::Duration::from_secs(90)) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => eprintln!("could not drop test database {name}: {e}"),
-                Err(_) => eprintln!("dropping test database {name} panicked"),
+                Err(_) => eprintln!("dropping test database {name} did not finish"),
             }
         }
     }
@@ -172,4 +182,5 @@ pub async fn backends() -> Vec<TestDb> {
     all
 }
 
+pub mod docker;
 pub mod fake_kube;

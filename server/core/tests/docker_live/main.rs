@@ -2,13 +2,11 @@
 //! known risky and hardened settings and their exact findings, lifecycle, events,
 //! drift, and an engine that goes away and comes back.
 
-mod engine;
-
 use coastguard_core::docker::collector::{drift_pass, run_worker, sync_engine};
 use coastguard_core::docker::engine::EngineConfig;
+use coastguard_core::testing::docker::{unique, Engine};
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
-use engine::{unique, Engine};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

@@ -1,21 +1,75 @@
 //! Real Docker engines for tests: the machine's engine (started by `scripts/test`), or a
 //! private `dockerd` started here with its own sockets, directories and network namespace,
-//! which a test may
-//! stop and restart without disturbing anything else.
+//! which a test may stop and restart without disturbing anything else.
+//!
+//! Every docker CLI call is bounded ([`CLI_TIMEOUT`]): an engine that stops answering
+//! fails the test that asked, naming the command, instead of holding the whole run until
+//! CI's limit (a run once sat 75 minutes in one Docker test with no word of where).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The longest any one docker CLI call may take (a build of a busybox image takes
+/// about a second here).
+pub const CLI_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `command` to its end or until `limit`, then kills it and panics naming `what`.
+pub fn output_within(mut command: Command, what: &str, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    // Read both pipes on threads of their own, or a chatty child blocks on a full pipe.
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
+        buf
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for a child") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = err.join().unwrap_or_default();
+            panic!(
+                "{what}: no answer within {} s (killed); stderr: {}",
+                limit.as_secs(),
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A name no other test (or test run) uses.
+/// The counter comes before the process id, so that no name is a prefix of another
+/// (tests find their containers by substring search).
 pub fn unique(prefix: &str) -> String {
     format!(
         "cgt-{prefix}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        std::process::id()
     )
 }
 
@@ -110,19 +164,28 @@ impl Engine {
         let private = self.private.as_mut().expect("only private engines stop");
         if let Some(mut child) = private.daemon.take() {
             let _ = Command::new("kill").arg(child.id().to_string()).status();
-            let _ = child.wait();
+            // A daemon that will not stop is killed rather than waited on for ever.
+            let asked = Instant::now();
+            while child.try_wait().ok().flatten().is_none() {
+                if asked.elapsed() > Duration::from_secs(60) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
 
+    /// Runs the docker CLI against this engine (bounded by [`CLI_TIMEOUT`]).
     pub fn try_docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
+        let mut command = Command::new("docker");
+        command
             .arg("-H")
             .arg(&self.endpoint)
             .args(args)
-            .env("DOCKER_BUILDKIT", "0")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the docker CLI")
+            .env("DOCKER_BUILDKIT", "0");
+        output_within(command, &format!("docker {}", args.join(" ")), CLI_TIMEOUT)
     }
 
     /// Runs the docker CLI against this engine; panics with its output on failure.
