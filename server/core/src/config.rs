@@ -27,7 +27,7 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "trust_proxy", default: "false", help: "Take the client address from X-Forwarded-For (only behind a proxy you control)." },
     SettingDoc { key: "login_max_failures", default: "5", help: "Failed logins per user name and address within 15 minutes before that pair is locked (per address: 10x; per user name: 20x, then slowed, never locked)." },
     SettingDoc { key: "login_lockout_minutes", default: "15", help: "How long a locked user name and address, or address, stays locked." },
-    SettingDoc { key: "request_timeout_seconds", default: "120", help: "A request that has not started its answer after this long gets 503 (streamed pages and exports are not cut once started)." },
+    SettingDoc { key: "request_timeout_seconds", default: "120", help: "A request that has not started its answer after this long gets 503; streamed pages and exports are not cut while they flow, but a stream with no next chunk for this long is ended." },
     SettingDoc { key: "max_concurrent_requests", default: "256", help: "Requests served at once; one more waits up to a second, then gets 503 (health checks are exempt)." },
     SettingDoc { key: "max_report_mb", default: "100", help: "Largest scan report accepted (after gunzip), in MiB." },
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
