@@ -110,6 +110,20 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             // The credentials are not on the page.
             let page = c.source().await.unwrap();
             assert!(!page.contains(TOKEN));
+            // An analyst (here an admin) has the cluster listed again on demand.
+            wait_hydrated(&c).await;
+            c.find(Locator::Css("button[aria-label='List cluster kind-e2e again now']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_for("the sync to be acknowledged", || async {
+                c.find(Locator::XPath("//*[contains(text(),'listed again within seconds')]"))
+                    .await
+                    .is_ok()
+            })
+            .await;
 
             follow(&c, "kind-e2e").await;
             heading_is(&c, "kind-e2e").await;
@@ -164,6 +178,19 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             ] {
                 assert!(table.contains(expected), "{expected} missing from {table}");
             }
+            // Its risk score: the privileged pod's findings count as privileges (the
+            // server's risk job scores within seconds of the sync).
+            wait_for("the pod's risk score", || async {
+                c.refresh().await.unwrap();
+                match c.find(Locator::Css("section.risk-panel")).await {
+                    Ok(panel) => panel
+                        .text()
+                        .await
+                        .is_ok_and(|t| t.contains("Privilege") && !t.contains("Not scored yet")),
+                    Err(_) => false,
+                }
+            })
+            .await;
             screenshot(&c, "kube-pod").await;
         })
         .catch_unwind()

@@ -52,6 +52,8 @@ pub struct Overview {
     pub hosts: i64,
     pub hosts_unreachable: i64,
     pub clusters: i64,
+    /// Kubernetes pods that are not gone and not finished (Succeeded or Failed).
+    pub pods_running: i64,
     pub images: i64,
     /// Containers (Docker containers and pod containers) that are running.
     pub containers_running: i64,

@@ -42,13 +42,16 @@ impl RiskSubject {
         }
     }
 
-    /// The page that shows one subject of this kind, where there is one.
+    /// The page that shows one subject of this kind.
     pub fn page(self, id: i64) -> Option<String> {
         match self {
             RiskSubject::Image => Some(format!("/images/{id}")),
             RiskSubject::Container => Some(format!("/containers/{id}")),
             RiskSubject::Host => Some(format!("/hosts/{id}")),
-            _ => None,
+            RiskSubject::Pod => Some(format!("/kubernetes/pods/{id}")),
+            RiskSubject::Workload => Some(format!("/kubernetes/workloads/{id}")),
+            RiskSubject::Namespace => Some(format!("/kubernetes/namespaces/{id}")),
+            RiskSubject::Cluster => Some(format!("/kubernetes/clusters/{id}")),
         }
     }
 }

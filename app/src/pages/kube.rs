@@ -6,6 +6,7 @@ use crate::components::layout::use_me;
 use crate::components::listing::{kube_query_from, Pager, SeverityPills, SortHeader, StatusBadge};
 use crate::server_fns::kube::{
     list_clusters, list_namespaces, list_pods, list_workloads, AddClusters, RemoveCluster,
+    SyncCluster,
 };
 use coastguard_model::inventory::Listing;
 use coastguard_model::kube::{ClusterSummary, NamespaceSummary, PodSummary, WorkloadSummary};
@@ -84,6 +85,7 @@ pub fn KubeFilter(path: &'static str, placeholder: &'static str) -> impl IntoVie
 struct ClusterActions {
     add: ServerAction<AddClusters>,
     remove: ServerAction<RemoveCluster>,
+    sync: ServerAction<SyncCluster>,
 }
 
 #[component]
@@ -91,6 +93,7 @@ pub fn ClustersPage() -> impl IntoView {
     let actions = ClusterActions {
         add: ServerAction::new(),
         remove: ServerAction::new(),
+        sync: ServerAction::new(),
     };
     let data = Resource::new(
         move || actions.add.version().get() + actions.remove.version().get(),
@@ -102,11 +105,12 @@ pub fn ClustersPage() -> impl IntoView {
         <h1>"Kubernetes"</h1>
         <KubeTabs current="/kubernetes" />
         <ActionOutcome value=actions.remove.value() ok="Cluster removed." />
+        <ActionOutcome value=actions.sync.value() ok="Asked: the cluster is listed again within seconds; its last full sync shows when." />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(list) => view! { <ClusterTable list role remove=actions.remove /> }.into_any(),
+                    Ok(list) => view! { <ClusterTable list role actions /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -121,11 +125,7 @@ pub fn ClustersPage() -> impl IntoView {
 }
 
 #[component]
-fn ClusterTable(
-    list: Vec<ClusterSummary>,
-    role: Role,
-    remove: ServerAction<RemoveCluster>,
-) -> impl IntoView {
+fn ClusterTable(list: Vec<ClusterSummary>, role: Role, actions: ClusterActions) -> impl IntoView {
     if list.is_empty() {
         return view! {
             <div class="panel empty-state">
@@ -141,6 +141,7 @@ fn ClusterTable(
         .map(|c| {
             let id = c.id;
             let name = c.name.clone();
+            let sync_label = format!("List cluster {name} again now");
             view! {
                 <tr>
                     <td>
@@ -162,8 +163,15 @@ fn ClusterTable(
                     <td><SeverityPills counts=c.open_findings.clone() /></td>
                     <td><Timestamp at=c.last_sync_at /></td>
                     <td class="actions">
+                        {(role >= Role::Analyst).then(|| view! {
+                            <ActionForm action=actions.sync attr:class="inline-form">
+                                <input type="hidden" name="id" value=id.to_string() />
+                                <button class="btn btn-small" type="submit"
+                                    aria-label=sync_label>"Sync now"</button>
+                            </ActionForm>
+                        })}
                         {(role == Role::Admin).then(|| view! {
-                            <ActionForm action=remove attr:class="inline-form">
+                            <ActionForm action=actions.remove attr:class="inline-form">
                                 <input type="hidden" name="id" value=id.to_string() />
                                 <button class="btn btn-small btn-danger" type="submit"
                                     aria-label=format!("Remove cluster {name}")>"Remove"</button>

@@ -7,10 +7,12 @@ use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{short_digest, SeverityPills, StatusBadge};
+use crate::components::risk::RiskPanel;
 use crate::server_fns::kube::{get_cluster, get_namespace, get_pod, get_workload, list_pods};
 use coastguard_model::kube::{
     ClusterSummary, KubeQuery, NamespaceDetail, PodDetail, PssMode, WorkloadDetail,
 };
+use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -48,6 +50,7 @@ fn ClusterView(c: ClusterSummary) -> impl IntoView {
             <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/pods?cluster={id}")>{c.pods}</a></div><div class="stat-label">"pods"</div></div>
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=c.open_findings.clone() /></div>
         </section>
+        <RiskPanel kind=RiskSubject::Cluster id />
         <section class="panel">
             <h2>"Pods by the strictest Pod Security level they pass"</h2>
             <ul class="facts">
@@ -129,6 +132,7 @@ fn NamespaceView(detail: NamespaceDetail) -> impl IntoView {
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=n.open_findings.clone() /></div>
         </section>
         {could.map(|text| view! { <p class="alert">{text}</p> })}
+        <RiskPanel kind=RiskSubject::Namespace id=n.id />
         <section class="panel">
             <h2>"Pod Security admission"</h2>
             <dl class="facts">
@@ -196,6 +200,7 @@ fn WorkloadView(detail: WorkloadDetail, role: Role, actions: TriageActions) -> i
             <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/pods?cluster={}&namespace={}&q={}", w.cluster_id, w.namespace, w.name)>{w.pods}</a></div><div class="stat-label">"pods"</div></div>
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=w.open_findings.clone() /></div>
         </section>
+        <RiskPanel kind=RiskSubject::Workload id=w.id />
         <section class="panel">
             <h2>"Findings of its pod template: Pod Security Standards and workload hygiene"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
@@ -263,6 +268,7 @@ fn PodView(detail: PodDetail, role: Role, actions: TriageActions) -> impl IntoVi
             <div class="stat"><div class="stat-value">{p.node.clone().unwrap_or_else(|| "—".into())}</div><div class="stat-label">"node"</div></div>
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=p.open_findings.clone() /></div>
         </section>
+        <RiskPanel kind=RiskSubject::Pod id=p.id />
         <section class="panel">
             <h2>"Containers"</h2>
             <table class="table">

@@ -37,7 +37,8 @@ fn Posture(overview: Overview) -> impl IntoView {
             <Stat label="Hosts" href="/hosts" value=o.hosts note=(o.hosts_unreachable > 0).then(|| format!("{} unreachable", o.hosts_unreachable)) />
             <Stat label="Images" href="/images" value=o.images note=None />
             <Stat label="Running containers" href="/containers?state=running" value=o.containers_running note=None />
-            <Stat label="Clusters" href="" value=o.clusters note=None />
+            <Stat label="Clusters" href="/kubernetes" value=o.clusters note=None />
+            <Stat label="Pods" href="/kubernetes/pods" value=o.pods_running note=None />
             <Stat label="Scans" href="/scans" value=o.scans note=None />
         </section>
         <section class="grid-3">
@@ -63,7 +64,9 @@ fn Posture(overview: Overview) -> impl IntoView {
         <section class="grid-3" aria-label="Riskiest assets">
             <RiskRanking kind=RiskSubject::Image title="Riskiest images" limit=5 />
             <RiskRanking kind=RiskSubject::Container title="Riskiest containers" limit=5 />
-            <RiskRanking kind=RiskSubject::Host title="Riskiest hosts" limit=5 />
+            <RiskRanking kind=RiskSubject::Host title="Riskiest hosts and nodes" limit=5 />
+            <RiskRanking kind=RiskSubject::Pod title="Riskiest pods" limit=5 />
+            <RiskRanking kind=RiskSubject::Namespace title="Riskiest namespaces" limit=5 />
         </section>
         <p class="small"><a href="/risk">"Every ranking, and how scores work"</a></p>
         <ScanCoverage coverage=o.coverage />

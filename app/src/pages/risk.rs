@@ -18,7 +18,11 @@ pub fn RiskPage() -> impl IntoView {
         <section class="grid-3" aria-label="Rankings">
             <RiskRanking kind=RiskSubject::Image title="Images" limit=50 />
             <RiskRanking kind=RiskSubject::Container title="Running containers" limit=50 />
-            <RiskRanking kind=RiskSubject::Host title="Hosts" limit=50 />
+            <RiskRanking kind=RiskSubject::Host title="Hosts and nodes" limit=50 />
+            <RiskRanking kind=RiskSubject::Pod title="Pods" limit=50 />
+            <RiskRanking kind=RiskSubject::Workload title="Workloads" limit=50 />
+            <RiskRanking kind=RiskSubject::Namespace title="Namespaces" limit=50 />
+            <RiskRanking kind=RiskSubject::Cluster title="Clusters" limit=50 />
         </section>
         <section class="panel prose" id="how">
             <h2>"How a score is made"</h2>
@@ -39,12 +43,12 @@ pub fn RiskPage() -> impl IntoView {
             <ul>
                 <li><strong>"Image"</strong>": its vulnerabilities and its image findings (registry trust, age, root user, secrets, scan coverage)."</li>
                 <li><strong>"Container"</strong>": its image's vulnerabilities weighted by its own exposure and privileges — each adds up to 100% (at 20 points of findings), so the same image counts up to four times as much running privileged and exposed — plus its image's and its own findings and its runtime alerts."</li>
-                <li><strong>"Host"</strong>": its engine's findings, its riskiest running container in full and every other one at a quarter."</li>
+                <li><strong>"Host"</strong>": its engine's findings, its riskiest running container (or, for a Kubernetes node, pod) in full and every other one at a quarter."</li>
+                <li><strong>"Pod"</strong>": as a container, over every image it runs: their vulnerabilities weighted by the pod's exposure (host ports) and privileges (every other Pod Security check), plus its Pod Security, hygiene and image findings."</li>
+                <li><strong>"Workload"</strong>": its pod template's findings and the images its pods run, scored as a pod: replicas of the same template do not add up."</li>
+                <li><strong>"Namespace"</strong>" and "<strong>"cluster"</strong>": their own findings, their riskiest workload (or pod no workload owns; for a cluster, namespace) in full and every other one at a quarter."</li>
             </ul>
-            <p class="muted small">
-                "Pods, workloads, namespaces and clusters are scored the same way once the Kubernetes collector feeds them; "
-                "signatures join provenance when signature verification lands."
-            </p>
+            <p class="muted small">"Signatures join provenance when signature verification lands."</p>
         </section>
     }
 }

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     super::ctx,
-    coastguard_core::auth::{Admin, Viewer},
+    coastguard_core::auth::{Admin, Analyst, Viewer},
     coastguard_core::kube::manage,
 };
 
@@ -48,6 +48,13 @@ pub async fn add_clusters(
 pub async fn remove_cluster(id: i64) -> Result<(), AppError> {
     let by = ctx::require::<Admin>()?;
     Ok(manage::remove_cluster(&ctx::state()?, &by, id).await?)
+}
+
+/// Lists the cluster again within seconds (analysts and admins).
+#[server(prefix = "/ui")]
+pub async fn sync_cluster(id: i64) -> Result<(), AppError> {
+    let by = ctx::require::<Analyst>()?;
+    Ok(manage::sync_cluster(&ctx::state()?, &by, id).await?)
 }
 
 #[server(prefix = "/ui")]

@@ -81,6 +81,8 @@ struct Figures {
     rss_after_mb: f64,
     watch_p50: Duration,
     watch_max: Duration,
+    /// Recomputing every risk score (the `risk` job's pass) with the cluster loaded.
+    risk: Duration,
     pages: Vec<(&'static str, Duration, Duration)>,
 }
 
@@ -215,6 +217,19 @@ async fn run(backend: &str, pods: usize, namespaces: usize) -> Figures {
         latencies.push(t.elapsed());
     }
 
+    // Every risk score recomputed, as the `risk` job does after a change: pods, their
+    // workloads, namespaces, the cluster and the nodes.
+    let t = Instant::now();
+    let run = state
+        .store
+        .recompute_risk(coastguard_core::now())
+        .await
+        .unwrap();
+    let risk = t.elapsed();
+    assert_eq!(run.pods, pods);
+    assert_eq!(run.workloads, pods / 5);
+    assert_eq!(run.namespaces, namespaces);
+
     // The pages' queries with the cluster loaded.
     let viewer = Authed::cli().as_viewer();
     let mut pages = Vec::new();
@@ -279,6 +294,7 @@ async fn run(backend: &str, pods: usize, namespaces: usize) -> Figures {
         rss_after_mb,
         watch_p50: percentile(latencies.clone(), 0.5),
         watch_max: percentile(latencies, 1.0),
+        risk,
         pages,
     }
 }
@@ -306,12 +322,13 @@ fn main() {
         for backend in &backends {
             let f = runtime.block_on(run(backend, *pods, *namespaces));
             println!(
-                "{} {} pods: sync {} hwm +{:.0} MB watch p50 {} pages {:?}",
+                "{} {} pods: sync {} hwm +{:.0} MB watch p50 {} risk {} pages {:?}",
                 f.backend,
                 f.pods,
                 ms(f.sync),
                 f.hwm_growth_mb,
                 ms(f.watch_p50),
+                ms(f.risk),
                 f.pages
             );
             all.push(f);
@@ -328,13 +345,14 @@ is the process's VmHWM during the sync over its RSS before (the fake server's ob
 loaded first, so they are not counted; the client's pages and the collector's records are). \
 Watch latency: a modified pod, from the fake server's event to the row showing it (20 events). \
 Page queries run after the planner's statistics are taken, as the housekeeping job (SQLite) and \
-autovacuum (Postgres) take them within minutes of a bulk load.\n\n\
-| Backend | Pods / namespaces | Initial sync | Peak memory growth | RSS after | Watch → stored p50 / max |\n|---|---|---|---|---|---|\n",
+autovacuum (Postgres) take them within minutes of a bulk load. Risk: every score recomputed \
+(the `risk` job's pass: pods, workloads, namespaces, cluster, nodes, from the stored findings).\n\n\
+| Backend | Pods / namespaces | Initial sync | Peak memory growth | RSS after | Watch → stored p50 / max | Risk recompute |\n|---|---|---|---|---|---|---|\n",
     );
     for f in &all {
         let _ = writeln!(
             s,
-            "| {} | {} / {} | {:.1} s | {:.0} MB | {:.0} MB | {} / {} |",
+            "| {} | {} / {} | {:.1} s | {:.0} MB | {:.0} MB | {} / {} | {} |",
             f.backend,
             f.pods,
             f.namespaces,
@@ -342,7 +360,8 @@ autovacuum (Postgres) take them within minutes of a bulk load.\n\n\
             f.hwm_growth_mb,
             f.rss_after_mb,
             ms(f.watch_p50),
-            ms(f.watch_max)
+            ms(f.watch_max),
+            ms(f.risk)
         );
     }
     s.push_str("\nPage queries with the cluster loaded (30 runs each, p50 / p99):\n\n| Backend | Pods | Query | p50 | p99 |\n|---|---|---|---|---|\n");

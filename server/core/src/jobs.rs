@@ -95,6 +95,10 @@ pub async fn risk(state: AppState) -> anyhow::Result<()> {
         images = run.images,
         containers = run.containers,
         hosts = run.hosts,
+        pods = run.pods,
+        workloads = run.workloads,
+        namespaces = run.namespaces,
+        clusters = run.clusters,
         findings = run.findings,
         ms = started.elapsed().as_millis() as u64,
         "risk scores recomputed"

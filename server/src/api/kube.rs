@@ -5,7 +5,7 @@ use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use coastguard_core::auth::{Admin, Authed, Viewer};
+use coastguard_core::auth::{Admin, Analyst, Authed, Viewer};
 use coastguard_core::kube::manage;
 use coastguard_core::Result;
 use coastguard_model::inventory::Listing;
@@ -66,6 +66,22 @@ pub async fn remove_cluster(
 ) -> Result<StatusCode> {
     manage::remove_cluster(&state.app, &by, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// List the cluster again now, besides its schedule: its worker lists every kind within
+/// seconds (on whichever replica follows it), which also applies a changed image policy.
+/// 202: asked; the cluster page shows the new list's time when it is done.
+#[utoipa::path(post, path = "/clusters/{id}/sync", tag = "kubernetes", params(("id" = i64, Path)),
+    responses((status = 202), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the server holds the demo estate"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn sync_cluster(
+    by: Authed<Analyst>,
+    State(state): State<ServerState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode> {
+    manage::sync_cluster(&state.app, &by, id).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Namespaces with their pod-security labels as the admission plugin reads them, the

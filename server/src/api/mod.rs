@@ -100,6 +100,7 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(inventory::get_container))
         .routes(routes!(kube::list_clusters, kube::add_clusters))
         .routes(routes!(kube::get_cluster, kube::remove_cluster))
+        .routes(routes!(kube::sync_cluster))
         .routes(routes!(kube::list_namespaces))
         .routes(routes!(kube::get_namespace))
         .routes(routes!(kube::list_workloads))

@@ -57,6 +57,14 @@ pub async fn run_worker(state: AppState, cluster_id: i64, mut shutdown: watch::R
     let lease = format!("kube:{cluster_id}");
     let resync = Duration::from_secs(state.settings.kube_resync_seconds.max(30) as u64);
     let mut backoff = Duration::from_secs(1);
+    // Full lists asked for before this worker began are what its first lists do.
+    let mut honored = state
+        .store
+        .resync_requested(cluster_id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     loop {
         if *shutdown.borrow() {
             break;
@@ -85,7 +93,16 @@ pub async fn run_worker(state: AppState, cluster_id: i64, mut shutdown: watch::R
                 continue;
             }
         };
-        match follow(&state, &cluster, &lease, resync, &mut shutdown).await {
+        match follow(
+            &state,
+            &cluster,
+            &lease,
+            resync,
+            &mut honored,
+            &mut shutdown,
+        )
+        .await
+        {
             Ok(()) => backoff = Duration::from_secs(1),
             Err(e) => {
                 tracing::warn!(cluster = %cluster.name, error = %e, retry_in = ?backoff, "Kubernetes cluster");
@@ -103,13 +120,15 @@ pub async fn run_worker(state: AppState, cluster_id: i64, mut shutdown: watch::R
     let _ = state.store.release_lease(&lease, &state.instance).await;
 }
 
-/// Watches every kind of one cluster until the resync is due (Ok), the lease is lost
-/// (Ok), shutdown (Ok), or the cluster cannot be reached at all (Err).
+/// Watches every kind of one cluster until the resync is due (Ok), a user asks for a
+/// full list (Ok), the lease is lost (Ok), shutdown (Ok), or the cluster cannot be
+/// reached at all (Err).
 async fn follow(
     state: &AppState,
     cluster: &ClusterRow,
     lease: &str,
     resync: Duration,
+    honored: &mut i64,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     let client = connect(state, cluster).await?;
@@ -139,6 +158,7 @@ async fn follow(
         .collect();
     let deadline = tokio::time::Instant::now() + resync;
     let mut renew = tokio::time::interval(Duration::from_secs(20));
+    let mut asked = tokio::time::interval(Duration::from_secs(5));
     let outcome = loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => break Ok(()),
@@ -148,6 +168,15 @@ async fn follow(
                     Ok(true) => {}
                     Ok(false) => break Ok(()),
                     Err(e) => tracing::warn!(error = %e, "renewing the cluster lease"),
+                }
+            }
+            // A user asked for a full list since the last one asked for: start again.
+            _ = asked.tick() => {
+                if let Ok(Some(at)) = state.store.resync_requested(cluster.id).await {
+                    if at > *honored {
+                        *honored = at;
+                        break Ok(());
+                    }
                 }
             }
         }
@@ -181,15 +210,18 @@ async fn watch_kind(
     let mut events = watcher::watcher(api, config).default_backoff().boxed();
     let mut pass = pass_id();
     let mut page: Vec<Record> = Vec::new();
+    // The image policy as it stood when the list began (a resync reads it again).
+    let mut trusted = state.store.policy().await.trusted_registries;
     while let Some(event) = events.next().await {
         let stored = match event {
             Ok(Event::Init) => {
                 pass = pass_id();
                 page.clear();
+                trusted = state.store.policy().await.trusted_registries;
                 Ok(())
             }
             Ok(Event::InitApply(obj)) => {
-                page.extend(record(kind, &obj));
+                page.extend(record(kind, &obj, &trusted));
                 if page.len() >= PAGE {
                     store(&state, cluster, kind, std::mem::take(&mut page), pass).await
                 } else {
@@ -204,7 +236,7 @@ async fn watch_kind(
                 }
             }
             Ok(Event::Apply(obj)) => {
-                let one: Vec<Record> = record(kind, &obj).into_iter().collect();
+                let one: Vec<Record> = record(kind, &obj, &trusted).into_iter().collect();
                 store(&state, cluster, kind, one, pass).await
             }
             Ok(Event::Delete(obj)) => {

@@ -1,10 +1,13 @@
 //! Workload hygiene, read from a raw pod spec (a pod's, or a workload's template): a
 //! memory limit and resource requests, images pinned by digest, a pull policy that
-//! fetches a mutable tag again, liveness and readiness probes. One finding per container
+//! fetches a mutable tag again, liveness and readiness probes, and images from registries
+//! outside the image policy's trusted list (the list Docker images are held to). One
+//! finding per container
 //! and check (the container's name is the instance). Limits, requests and probes are
 //! asked of long-running containers only: init containers run to completion, ephemeral
 //! ones are debugging aids, and a Job's pods end.
 
+use crate::docker::checks::registry_of;
 use serde_json::Value;
 
 /// A check: id, severity, title, remediation.
@@ -46,13 +49,20 @@ pub const NO_READINESS: Check = Check {
         "Add a readinessProbe, so that traffic reaches the container only when it can serve it.",
 };
 
-pub const ALL: [&Check; 6] = [
+pub const UNTRUSTED_REGISTRY: Check = Check {
+    id: "k8s.hygiene.untrusted_registry",
+    title: "Image from a registry outside the trusted list",
+    remediation: "Run images from the registries in Settings → image policy (mirror the image there), or add the registry to the list once it is trusted.",
+};
+
+pub const ALL: [&Check; 7] = [
     &NO_MEMORY_LIMIT,
     &NO_REQUESTS,
     &MUTABLE_TAG,
     &PULL_POLICY,
     &NO_LIVENESS,
     &NO_READINESS,
+    &UNTRUSTED_REGISTRY,
 ];
 
 /// One hygiene finding.
@@ -89,7 +99,9 @@ fn pinned(image: &str) -> bool {
 }
 
 /// The findings of a pod spec; `batch`: the pod runs to completion (a Job's, a CronJob's).
-pub fn check(spec: &Value, batch: bool) -> Vec<Found> {
+/// `trusted`: the image policy's trusted registries (the same list Docker images are held
+/// to; empty means every registry is allowed).
+pub fn check(spec: &Value, batch: bool, trusted: &[String]) -> Vec<Found> {
     let mut found = Vec::new();
     let mut add = |check: &'static Check, severity: &'static str, name: &str, evidence: String| {
         found.push(Found {
@@ -112,6 +124,17 @@ pub fn check(spec: &Value, batch: bool) -> Vec<Found> {
         {
             let name = c.get("name").and_then(Value::as_str).unwrap_or("");
             let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+            if !image.is_empty() && !trusted.is_empty() {
+                let registry = registry_of(image);
+                if !trusted.contains(&registry) {
+                    add(
+                        &UNTRUSTED_REGISTRY,
+                        "medium",
+                        name,
+                        format!("container \"{name}\" runs {image} from {registry}"),
+                    );
+                }
+            }
             if key != "ephemeralContainers" && !image.is_empty() && !pinned(image) {
                 let tag = tag_of(image);
                 let latest = tag.is_none() || tag == Some("latest");
@@ -204,14 +227,14 @@ mod tests {
             "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
             "livenessProbe": {"httpGet": {"port": 80}}, "readinessProbe": {"httpGet": {"port": 80}}
         }]});
-        assert!(check(&spec, false).is_empty());
+        assert!(check(&spec, false, &[]).is_empty());
     }
 
     #[test]
     fn a_bare_container_has_each_finding_once() {
         let spec = json!({"containers": [{"name": "web", "image": "nginx"}]});
         assert_eq!(
-            ids(&check(&spec, false)),
+            ids(&check(&spec, false, &[])),
             [
                 ("web".to_string(), "k8s.hygiene.mutable_tag", "medium"),
                 ("web".to_string(), "k8s.hygiene.no_memory_limit", "medium"),
@@ -229,7 +252,7 @@ mod tests {
             if let Some(p) = policy {
                 c["imagePullPolicy"] = json!(p);
             }
-            check(&json!({"initContainers": [c]}), false)
+            check(&json!({"initContainers": [c]}), false, &[])
                 .into_iter()
                 .map(|f| (f.check.id, f.severity))
                 .collect::<Vec<_>>()
@@ -267,13 +290,54 @@ mod tests {
             "containers": [{"name": "job", "image": "tool@sha256:2"}],
             "ephemeralContainers": [{"name": "debug", "image": "busybox"}]
         });
-        assert!(check(&spec, true).is_empty());
-        let found = check(&spec, false);
+        assert!(check(&spec, true, &[]).is_empty());
+        let found = check(&spec, false, &[]);
         assert!(found.iter().all(|f| f.instance == "job"), "{found:?}");
         // A cpu limit and a memory limit stand for requests.
         let spec = json!({"containers": [{"name": "c", "image": "x@sha256:1",
             "resources": {"limits": {"cpu": "1", "memory": "1Gi"}},
             "livenessProbe": {"exec": {"command": ["true"]}}, "readinessProbe": {"exec": {"command": ["true"]}}}]});
-        assert!(check(&spec, false).is_empty());
+        assert!(check(&spec, false, &[]).is_empty());
+    }
+
+    #[test]
+    fn images_from_registries_outside_the_trusted_list_are_named_per_container() {
+        let spec = json!({
+            "initContainers": [{"name": "init", "image": "registry.k8s.io/pause@sha256:1"}],
+            "containers": [
+                {"name": "app", "image": "ghcr.io/acme/app@sha256:2"},
+                {"name": "side", "image": "nginx@sha256:3"},
+                {"name": "local", "image": "localhost:5000/tool@sha256:4"}
+            ],
+            "ephemeralContainers": [{"name": "debug", "image": "busybox"}]
+        });
+        let untrusted = |trusted: &[&str]| {
+            let trusted: Vec<String> = trusted.iter().map(|t| t.to_string()).collect();
+            check(&spec, true, &trusted)
+                .into_iter()
+                .filter(|f| f.check.id == UNTRUSTED_REGISTRY.id)
+                .map(|f| (f.instance, f.evidence))
+                .collect::<Vec<_>>()
+        };
+        // No list: every registry is allowed.
+        assert!(untrusted(&[]).is_empty());
+        assert_eq!(
+            untrusted(&["ghcr.io", "localhost:5000"]),
+            [
+                (
+                    "init".to_string(),
+                    "container \"init\" runs registry.k8s.io/pause@sha256:1 from registry.k8s.io"
+                        .to_string()
+                ),
+                (
+                    "side".to_string(),
+                    "container \"side\" runs nginx@sha256:3 from docker.io".to_string()
+                ),
+                (
+                    "debug".to_string(),
+                    "container \"debug\" runs busybox from docker.io".to_string()
+                ),
+            ]
+        );
     }
 }

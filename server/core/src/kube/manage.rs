@@ -2,9 +2,9 @@
 //! takes its role proof; changes write the audit log in the same commit.
 
 use super::kubeconfig;
-use super::store::CREDENTIALS;
+use super::store::{resync_key, CREDENTIALS};
 use crate::access::audit_by;
-use crate::auth::{Admin, Authed, Viewer};
+use crate::auth::{Admin, Analyst, Authed, Viewer};
 use crate::error::{Error, Result};
 use crate::{now, validate_field, AppState, StoreError};
 use coastguard_model::findings::SubjectKind;
@@ -113,6 +113,29 @@ pub async fn remove_cluster(state: &AppState, by: &Authed<Admin>, id: i64) -> Re
         Some(format!("cluster:{id}")),
         Some(json!({ "name": name })),
     );
+    w.commit_with(&record, at).await?;
+    Ok(())
+}
+
+/// Asks for a full list of the cluster now, besides its schedule: its worker (on
+/// whichever replica holds the cluster's lease) lists every kind again within seconds,
+/// which also applies a changed image policy. One commit with its audit record.
+pub async fn sync_cluster(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<()> {
+    if state.demo {
+        return Err(Error::Conflict(
+            "this server holds the demo estate: its clusters are invented and never listed".into(),
+        ));
+    }
+    state
+        .store
+        .kube_cluster(id)
+        .await
+        .map_err(not_found("cluster", id))?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    w.put_setting(&resync_key(id), &at, &by.principal.name, at)
+        .await?;
+    let record = audit_by(by, "cluster.sync", Some(format!("cluster:{id}")), None);
     w.commit_with(&record, at).await?;
     Ok(())
 }

@@ -143,8 +143,9 @@ pub fn pss_content(f: &PssFinding) -> Content {
 }
 
 /// The strictest level a pod (or template) passes, and its findings: Pod Security
-/// failures and workload hygiene. `batch`: its pods run to completion.
-pub fn findings(pod: PodView<'_>, batch: bool) -> (Level, Vec<KubeFinding>) {
+/// failures and workload hygiene. `batch`: its pods run to completion; `trusted`: the
+/// image policy's trusted registries.
+pub fn findings(pod: PodView<'_>, batch: bool, trusted: &[String]) -> (Level, Vec<KubeFinding>) {
     let (level, pss) = judge(pod);
     let mut found: Vec<KubeFinding> = pss
         .iter()
@@ -155,7 +156,7 @@ pub fn findings(pod: PodView<'_>, batch: bool) -> (Level, Vec<KubeFinding>) {
         })
         .collect();
     found.extend(
-        hygiene::check(pod.spec, batch)
+        hygiene::check(pod.spec, batch, trusted)
             .into_iter()
             .map(|f| KubeFinding {
                 check_id: f.check.id.to_string(),
@@ -296,7 +297,8 @@ pub fn digest_of(image_id: &str) -> Option<String> {
 }
 
 /// Reads one object of `kind`; `None` when it lacks what every object has (a uid).
-pub fn record(kind: Kind, obj: &DynamicObject) -> Option<Record> {
+/// `trusted`: the image policy's trusted registries, for the pod and template findings.
+pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Record> {
     let uid = obj.metadata.uid.clone()?;
     let name = obj.metadata.name.clone()?;
     let namespace = obj.metadata.namespace.clone().unwrap_or_default();
@@ -364,6 +366,7 @@ pub fn record(kind: Kind, obj: &DynamicObject) -> Option<Record> {
                     spec: &spec,
                 },
                 batch,
+                trusted,
             );
             Record::Pod(PodRec {
                 uid,
@@ -399,6 +402,7 @@ pub fn record(kind: Kind, obj: &DynamicObject) -> Option<Record> {
                     spec,
                 },
                 batch,
+                trusted,
             );
             Record::Workload(WorkloadRec {
                 uid,
@@ -488,7 +492,7 @@ mod tests {
         let list = fixture("k8s-openapi-replays/v1.36-pod-list.json");
         let items = list["items"].as_array().unwrap();
         for item in items {
-            let Some(Record::Pod(p)) = record(Kind::Pod, &object(item)) else {
+            let Some(Record::Pod(p)) = record(Kind::Pod, &object(item), &[]) else {
                 panic!("not a pod")
             };
             // Read from the fixture here, not through the collector.
@@ -547,7 +551,7 @@ mod tests {
     fn workloads_are_judged_through_their_template() {
         let list = fixture("k8s-openapi-replays/v1.36-deployment-list.json");
         let item = &list["items"][0];
-        let Some(Record::Workload(w)) = record(Kind::Deployment, &object(item)) else {
+        let Some(Record::Workload(w)) = record(Kind::Deployment, &object(item), &[]) else {
             panic!("not a workload")
         };
         assert_eq!(w.name, item["metadata"]["name"].as_str().unwrap());
@@ -557,7 +561,7 @@ mod tests {
         assert_eq!(w.level == Level::Privileged, !direct.is_empty());
 
         let node = fixture("k9s-objects/node.json");
-        let Some(Record::Node(n)) = record(Kind::Node, &object(&node)) else {
+        let Some(Record::Node(n)) = record(Kind::Node, &object(&node), &[]) else {
             panic!("not a node")
         };
         assert_eq!(
@@ -571,7 +575,7 @@ mod tests {
 
         let ns = fixture("k9s-objects/namespace.json");
         assert!(matches!(
-            record(Kind::Namespace, &object(&ns)),
+            record(Kind::Namespace, &object(&ns), &[]),
             Some(Record::Namespace(_))
         ));
     }

@@ -32,6 +32,11 @@ pub struct ClusterRow {
 const CLUSTER_SELECT: &str = "SELECT id, name, api_url, source, context, credentials, status, \
      last_error, last_sync_at, version FROM clusters";
 
+/// The setting that holds when a user last asked for a cluster's full list.
+pub fn resync_key(cluster: i64) -> String {
+    format!("kube.resync.{cluster}")
+}
+
 /// The purpose sealed cluster credentials are bound to.
 pub const CREDENTIALS: &str = "cluster-credentials";
 
@@ -77,6 +82,11 @@ impl Store {
         .map(|_| ())
         })?;
         Ok(())
+    }
+
+    /// When a full list of a cluster was last asked for (`manage::sync_cluster`).
+    pub async fn resync_requested(&self, id: i64) -> StoreResult<Option<i64>> {
+        self.setting(&resync_key(id)).await
     }
 
     pub async fn cluster_synced(&self, id: i64, now: i64) -> StoreResult<()> {
@@ -140,6 +150,13 @@ impl Write {
                 .await
                 .map(|_| ()))?;
         }
+        with_tx!(&mut self.tx, |t| sqlx::query(
+            "DELETE FROM settings WHERE key = $1"
+        )
+        .bind(resync_key(id))
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
         self.risk_changed();
         Ok(name)
     }

@@ -23,6 +23,11 @@ impl Store {
             hosts_unreachable: count("SELECT COUNT(*) FROM hosts WHERE status = 'unreachable'")
                 .await?,
             clusters: count("SELECT COUNT(*) FROM clusters WHERE status <> 'gone'").await?,
+            pods_running: count(
+                "SELECT COUNT(*) FROM pods WHERE gone_at IS NULL \
+                 AND (phase IS NULL OR phase NOT IN ('Succeeded', 'Failed'))",
+            )
+            .await?,
             images: count("SELECT COUNT(*) FROM images").await?,
             containers_running: count(
                 "SELECT COUNT(*) FROM containers WHERE state = 'running' AND gone_at IS NULL",

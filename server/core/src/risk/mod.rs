@@ -133,6 +133,13 @@ pub fn factor_of_check(check_id: &str) -> RiskFactorKind {
         | "container.mutable_image_tag"
         | "host.insecure_registry" => Provenance,
         "container.drift" => Runtime,
+        // Pod Security Standards: host ports reach the pod from outside the cluster's
+        // network; every other check is about what the pod may do to its node.
+        "k8s.pss.hostPorts" => Exposure,
+        "k8s.hygiene.mutable_tag"
+        | "k8s.hygiene.pull_policy"
+        | "k8s.hygiene.untrusted_registry" => Provenance,
+        c if c.starts_with("k8s.pss.") => Privilege,
         // An image nobody scanned may hold anything: counted with its vulnerabilities.
         c if c.starts_with("coverage.") => Vulnerabilities,
         _ => Configuration,
@@ -487,6 +494,75 @@ pub fn score_host(
     b.finish(name, None, now)
 }
 
+/// What a pod's (or a workload's) score is made of: its own findings (Pod Security and
+/// hygiene), and the images it runs with their vulnerabilities and image findings.
+pub struct PodEvidence<'a> {
+    pub subject: RiskSubject,
+    pub id: i64,
+    pub name: String,
+    pub config: &'a [ConfigEvidence],
+    /// The images it runs: id, vulnerabilities, the image's own findings.
+    pub images: Vec<(i64, Option<&'a ImageVulns>, &'a [ConfigEvidence])>,
+}
+
+/// A pod's or workload's score, as a container's: the vulnerabilities of every image it
+/// runs, weighted by its exposure and privileges (host ports, privileged, host
+/// namespaces...), its own and its images' findings. Package fixes are proposed for the
+/// image that carries the most vulnerability points.
+pub fn score_pod(p: &PodEvidence<'_>, now: i64) -> RiskBreakdown {
+    let mut b = Builder::new(p.subject, p.id);
+    let all: Vec<ConfigEvidence> = p
+        .config
+        .iter()
+        .chain(p.images.iter().flat_map(|(_, _, c)| c.iter()))
+        .cloned()
+        .collect();
+    let weight = container_vuln_weight(
+        config_points_for(&all, RiskFactorKind::Exposure),
+        config_points_for(&all, RiskFactorKind::Privilege),
+    );
+    b.config(p.config, (p.subject.as_str(), p.id), "");
+    let mut worst: Option<&ImageVulns> = None;
+    for &(image, vulns, config) in &p.images {
+        if let Some(v) = vulns {
+            b.vulns(image, v, weight);
+            if worst.is_none_or(|w| v.points() > w.points()) {
+                worst = Some(v);
+            }
+        }
+        b.config(config, ("image", image), "image: ");
+    }
+    b.finish(p.name.clone(), worst, now)
+}
+
+/// A namespace's or cluster's score: its own findings and what runs in it (the riskiest
+/// child in full, each other one for a quarter, as a host's).
+pub fn score_group(
+    subject: RiskSubject,
+    id: i64,
+    name: String,
+    config: &[ConfigEvidence],
+    children: &[(RiskSubject, i64, String, f64)],
+    now: i64,
+) -> RiskBreakdown {
+    let mut b = Builder::new(subject, id);
+    b.config(config, (subject.as_str(), id), "");
+    b.workloads(children);
+    b.finish(name, None, now)
+}
+
+/// A live pod as the store read it: id, name, the images it runs, its top-level
+/// workload (a Deployment for a ReplicaSet's pod), namespace and node (a host).
+#[derive(Debug, Clone, Default)]
+pub struct PodUnit {
+    pub id: i64,
+    pub name: String,
+    pub images: Vec<i64>,
+    pub workload: Option<i64>,
+    pub namespace: Option<i64>,
+    pub node: Option<i64>,
+}
+
 /// Everything the scores of an estate are computed from, as the store read it.
 #[derive(Debug, Default)]
 pub struct Estate {
@@ -500,8 +576,16 @@ pub struct Estate {
     pub images: Vec<(i64, String)>,
     /// Running containers: id, name, image, host.
     pub containers: Vec<(i64, String, Option<i64>, Option<i64>)>,
-    /// Hosts: id and name.
+    /// Hosts (Docker engines and Kubernetes nodes): id and name.
     pub hosts: Vec<(i64, String)>,
+    /// Live pods that run or are about to.
+    pub pods: Vec<PodUnit>,
+    /// Live top-level workloads (not a Deployment's ReplicaSets): id, name, namespace.
+    pub workloads: Vec<(i64, String, Option<i64>)>,
+    /// Live namespaces: id, name, cluster.
+    pub namespaces: Vec<(i64, String, i64)>,
+    /// Clusters: id and name.
+    pub clusters: Vec<(i64, String)>,
 }
 
 impl Estate {
@@ -511,12 +595,29 @@ impl Estate {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+
+    /// The images `ids` with their vulnerabilities and image findings.
+    fn images_of(&self, ids: &[i64]) -> Vec<(i64, Option<&ImageVulns>, &[ConfigEvidence])> {
+        ids.iter()
+            .map(|i| (*i, self.vulns.get(i), self.config_of("image", *i)))
+            .collect()
+    }
 }
 
-/// Scores every image, running container and host of an estate: images first, then
-/// containers (inheriting their image's), then hosts (from what runs on them).
+/// Scores every image, running container, pod, workload, host, namespace and cluster of
+/// an estate: images first, then what runs them (containers and pods inherit their
+/// images'), then what holds those (a host what runs on it, a workload the images its
+/// pods run, a namespace its workloads and bare pods, a cluster its namespaces).
 pub fn score_estate(e: &Estate, now: i64) -> Vec<RiskBreakdown> {
-    let mut scores = Vec::with_capacity(e.images.len() + e.containers.len() + e.hosts.len());
+    let mut scores = Vec::with_capacity(
+        e.images.len()
+            + e.containers.len()
+            + e.hosts.len()
+            + e.pods.len()
+            + e.workloads.len()
+            + e.namespaces.len()
+            + e.clusters.len(),
+    );
     for (id, name) in &e.images {
         let config = e.config_of("image", *id);
         scores.push(score_image(*id, name.clone(), e.vulns.get(id), config, now));
@@ -541,12 +642,123 @@ pub fn score_estate(e: &Estate, now: i64) -> Vec<RiskBreakdown> {
         }
         scores.push(b);
     }
+    let mut held = score_pods(e, now, &mut per_host, &mut scores);
     for (id, name) in &e.hosts {
         let children = per_host.remove(id).unwrap_or_default();
         let config = e.config_of("host", *id);
         scores.push(score_host(*id, name.clone(), config, &children, now));
     }
+    score_workloads(e, now, &mut held, &mut scores);
+    score_namespaces_and_clusters(e, now, held.per_namespace, &mut scores);
     scores
+}
+
+/// Children of a host, namespace or cluster: kind, id, name, raw points.
+type Children = Vec<(RiskSubject, i64, String, f64)>;
+
+/// What pods leave for the scores above them: the pods no workload owns, per namespace,
+/// and the images each workload's pods run.
+#[derive(Default)]
+struct Held {
+    per_namespace: HashMap<i64, Children>,
+    workload_images: HashMap<i64, Vec<i64>>,
+}
+
+fn score_pods(
+    e: &Estate,
+    now: i64,
+    per_host: &mut HashMap<i64, Children>,
+    scores: &mut Vec<RiskBreakdown>,
+) -> Held {
+    let mut held = Held::default();
+    for pod in &e.pods {
+        let b = score_pod(
+            &PodEvidence {
+                subject: RiskSubject::Pod,
+                id: pod.id,
+                name: pod.name.clone(),
+                config: e.config_of("pod", pod.id),
+                images: e.images_of(&pod.images),
+            },
+            now,
+        );
+        let child = (RiskSubject::Pod, pod.id, pod.name.clone(), b.raw);
+        if let Some(node) = pod.node {
+            per_host.entry(node).or_default().push(child.clone());
+        }
+        match (pod.workload, pod.namespace) {
+            (Some(w), _) => held
+                .workload_images
+                .entry(w)
+                .or_default()
+                .extend(pod.images.iter().copied()),
+            (None, Some(ns)) => held.per_namespace.entry(ns).or_default().push(child),
+            (None, None) => {}
+        }
+        scores.push(b);
+    }
+    held
+}
+
+/// Top-level workloads, scored as a pod over their template's findings and the images
+/// their pods run; each joins its namespace's children.
+fn score_workloads(e: &Estate, now: i64, held: &mut Held, scores: &mut Vec<RiskBreakdown>) {
+    for (id, name, namespace) in &e.workloads {
+        let mut images = held.workload_images.remove(id).unwrap_or_default();
+        images.sort_unstable();
+        images.dedup();
+        let b = score_pod(
+            &PodEvidence {
+                subject: RiskSubject::Workload,
+                id: *id,
+                name: name.clone(),
+                config: e.config_of("workload", *id),
+                images: e.images_of(&images),
+            },
+            now,
+        );
+        if let Some(ns) = namespace {
+            let child = (RiskSubject::Workload, *id, name.clone(), b.raw);
+            held.per_namespace.entry(*ns).or_default().push(child);
+        }
+        scores.push(b);
+    }
+}
+
+fn score_namespaces_and_clusters(
+    e: &Estate,
+    now: i64,
+    mut per_namespace: HashMap<i64, Children>,
+    scores: &mut Vec<RiskBreakdown>,
+) {
+    let mut per_cluster: HashMap<i64, Children> = HashMap::new();
+    for (id, name, cluster) in &e.namespaces {
+        let children = per_namespace.remove(id).unwrap_or_default();
+        let config = e.config_of("namespace", *id);
+        let b = score_group(
+            RiskSubject::Namespace,
+            *id,
+            name.clone(),
+            config,
+            &children,
+            now,
+        );
+        let child = (RiskSubject::Namespace, *id, name.clone(), b.raw);
+        per_cluster.entry(*cluster).or_default().push(child);
+        scores.push(b);
+    }
+    for (id, name) in &e.clusters {
+        let children = per_cluster.remove(id).unwrap_or_default();
+        let config = e.config_of("cluster", *id);
+        scores.push(score_group(
+            RiskSubject::Cluster,
+            *id,
+            name.clone(),
+            config,
+            &children,
+            now,
+        ));
+    }
 }
 
 fn round2(v: f64) -> f64 {
@@ -836,6 +1048,135 @@ mod tests {
             score_host(5, "engine".into(), &[], &more, 0).raw
                 > score_host(5, "engine".into(), &[], &children, 0).raw
         );
+    }
+
+    #[test]
+    fn a_pod_weighs_every_image_it_runs_by_its_privileges_and_exposure() {
+        let web = image_with(&[("openssl", v(Severity::Critical))]);
+        let side = image_with(&[("zlib", v(Severity::High))]);
+        let pod = |config: &[ConfigEvidence]| {
+            score_pod(
+                &PodEvidence {
+                    subject: RiskSubject::Pod,
+                    id: 3,
+                    name: "web-0".into(),
+                    config,
+                    images: vec![(7, Some(&web), &[]), (8, Some(&side), &[])],
+                },
+                0,
+            )
+        };
+        let plain = pod(&[]);
+        // Both images' vulnerabilities count, each linked to its image.
+        let vulns = plain
+            .factors
+            .iter()
+            .find(|f| f.kind == RiskFactorKind::Vulnerabilities)
+            .unwrap();
+        assert_eq!(vulns.count, 2);
+        let links: Vec<_> = vulns
+            .items
+            .iter()
+            .filter_map(|i| i.link.as_deref())
+            .collect();
+        assert_eq!(
+            links,
+            [
+                "/vulnerabilities?image=7&package=openssl",
+                "/vulnerabilities?image=8&package=zlib"
+            ]
+        );
+        // Fixes are proposed for the image with the most points.
+        assert_eq!(plain.fixes[0].package, "openssl");
+        // Privileged with host ports: the same images weigh more, and the findings
+        // land in their factors.
+        let risky = pod(&[
+            cfg("k8s.pss.privileged", Severity::High),
+            cfg("k8s.pss.hostPorts", Severity::High),
+            cfg("k8s.hygiene.untrusted_registry", Severity::Medium),
+            cfg("k8s.hygiene.no_requests", Severity::Low),
+        ]);
+        assert!(risky.score > plain.score);
+        let factor = |b: &RiskBreakdown, k: RiskFactorKind| {
+            b.factors
+                .iter()
+                .find(|f| f.kind == k)
+                .map(|f| (f.count, f.weight))
+        };
+        assert_eq!(factor(&risky, RiskFactorKind::Privilege), Some((1, 1.0)));
+        assert_eq!(factor(&risky, RiskFactorKind::Exposure), Some((1, 1.0)));
+        assert_eq!(factor(&risky, RiskFactorKind::Provenance), Some((1, 1.0)));
+        assert_eq!(
+            factor(&risky, RiskFactorKind::Configuration),
+            Some((1, 1.0))
+        );
+        assert!(factor(&risky, RiskFactorKind::Vulnerabilities).unwrap().1 > 1.0);
+    }
+
+    #[test]
+    fn an_estate_scores_pods_workloads_nodes_namespaces_and_clusters_from_what_they_hold() {
+        let mut e = Estate::default();
+        e.vulns
+            .insert(7, image_with(&[("openssl", v(Severity::Critical))]));
+        e.images = vec![(7, "web:1".into()), (8, "clean:1".into())];
+        e.hosts = vec![(50, "node-a".into())];
+        e.clusters = vec![(1, "prod".into())];
+        e.namespaces = vec![(10, "shop".into(), 1), (11, "empty".into(), 1)];
+        e.workloads = vec![(20, "web".into(), Some(10))];
+        e.config.insert(
+            ("workload".into(), 20),
+            vec![cfg("k8s.pss.privileged", Severity::High)],
+        );
+        e.config.insert(
+            ("pod".into(), 30),
+            vec![cfg("k8s.pss.privileged", Severity::High)],
+        );
+        let pod = |id: i64, name: &str, image: i64, workload: Option<i64>| PodUnit {
+            id,
+            name: name.into(),
+            images: vec![image],
+            workload,
+            namespace: Some(10),
+            node: Some(50),
+        };
+        e.pods = vec![
+            pod(30, "web-1", 7, Some(20)),
+            pod(31, "web-2", 7, Some(20)),
+            pod(32, "debug", 8, None),
+        ];
+        let scores = score_estate(&e, 0);
+        let of = |k: RiskSubject, id: i64| {
+            scores
+                .iter()
+                .find(|b| b.subject == k && b.id == id)
+                .unwrap_or_else(|| panic!("{k:?} {id} scored"))
+        };
+        // A workload is its template's findings and its pods' images, not the sum of
+        // its replicas: two identical pods make it no riskier than one.
+        let workload = of(RiskSubject::Workload, 20);
+        assert_eq!(workload.raw, of(RiskSubject::Pod, 30).raw);
+        // The namespace holds the workload and the bare pod (not the workload's pods
+        // again); the cluster holds the namespace.
+        let ns = of(RiskSubject::Namespace, 10);
+        let children = &ns
+            .factors
+            .iter()
+            .find(|f| f.kind == RiskFactorKind::Workloads)
+            .unwrap()
+            .items;
+        assert_eq!(children.len(), 1, "{children:?}");
+        assert_eq!(
+            children[0].link.as_deref(),
+            Some("/kubernetes/workloads/20")
+        );
+        assert_eq!(ns.raw, workload.raw);
+        assert_eq!(of(RiskSubject::Cluster, 1).raw, ns.raw);
+        assert_eq!(of(RiskSubject::Namespace, 11).raw, 0.0);
+        // The node counts its riskiest pod in full and the other in part.
+        let pod30 = of(RiskSubject::Pod, 30).raw;
+        let pod31 = of(RiskSubject::Pod, 31).raw;
+        assert!(pod30 > pod31, "the pod with its own findings is riskier");
+        assert_eq!(of(RiskSubject::Host, 50).raw, round2(pod30 + pod31 * 0.25));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! `mark_risk_stale`; the `risk` job recomputes everything when the mark is set, so pages
 //! only ever read stored scores.
 
-use crate::risk::{score_estate, AlertEvidence, ConfigEvidence, Estate, ImageVulns, VulnEvidence};
+use crate::risk::{
+    score_estate, AlertEvidence, ConfigEvidence, Estate, ImageVulns, PodUnit, VulnEvidence,
+};
 use crate::scans::vulns::IMAGE_NAME;
 use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
@@ -20,8 +22,34 @@ pub struct RiskRun {
     pub images: usize,
     pub containers: usize,
     pub hosts: usize,
+    pub pods: usize,
+    pub workloads: usize,
+    pub namespaces: usize,
+    pub clusters: usize,
     /// Open vulnerability findings read.
     pub findings: usize,
+}
+
+/// Live pods that run or are about to, with their top-level workload (a ReplicaSet's
+/// pod belongs to the Deployment that owns the ReplicaSet), namespace and node.
+const LIVE_PODS: &str = "SELECT p.id, p.namespace || '/' || p.name AS name, \
+     CASE WHEN w1.owner_kind IS NULL THEN w1.id ELSE w2.id END AS workload, n.id AS namespace, h.id AS node \
+     FROM pods p \
+     LEFT JOIN namespaces n ON n.cluster_id = p.cluster_id AND n.name = p.namespace AND n.gone_at IS NULL \
+     LEFT JOIN workloads w1 ON w1.cluster_id = p.cluster_id AND w1.namespace = p.namespace \
+       AND w1.kind = p.owner_kind AND w1.name = p.owner_name AND w1.gone_at IS NULL \
+     LEFT JOIN workloads w2 ON w2.cluster_id = w1.cluster_id AND w2.namespace = w1.namespace \
+       AND w2.kind = w1.owner_kind AND w2.name = w1.owner_name AND w2.gone_at IS NULL AND w2.owner_kind IS NULL \
+     LEFT JOIN hosts h ON h.kind = 'node' AND h.cluster_id = p.cluster_id AND h.name = p.node_name \
+     WHERE p.gone_at IS NULL AND (p.phase IS NULL OR p.phase NOT IN ('Succeeded', 'Failed'))";
+
+#[derive(sqlx::FromRow)]
+struct PodRow {
+    id: i64,
+    name: String,
+    workload: Option<i64>,
+    namespace: Option<i64>,
+    node: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -114,6 +142,10 @@ impl Store {
             images: estate.images.len(),
             containers: estate.containers.len(),
             hosts: estate.hosts.len(),
+            pods: estate.pods.len(),
+            workloads: estate.workloads.len(),
+            namespaces: estate.namespaces.len(),
+            clusters: estate.clusters.len(),
             findings,
         })
     }
@@ -196,20 +228,54 @@ impl Store {
         Ok(alerts)
     }
 
-    /// What gets a score: every image, running container and host.
+    /// What gets a score: every image, running container, host, live pod (not finished),
+    /// top-level workload, namespace and cluster.
     async fn scored_subjects(&self) -> StoreResult<Estate> {
         let images = format!("SELECT i.id, {IMAGE_NAME} FROM images i");
         let containers = "SELECT id, name, image_id, host_id FROM containers \
              WHERE gone_at IS NULL AND state = 'running'";
         let hosts = "SELECT id, name FROM hosts WHERE status <> 'gone'";
-        Ok(with_db!(&self.db, |pool| {
-            Ok::<_, sqlx::Error>(Estate {
+        let workloads = "SELECT w.id, w.namespace || '/' || w.name, n.id FROM workloads w \
+             LEFT JOIN namespaces n ON n.cluster_id = w.cluster_id AND n.name = w.namespace AND n.gone_at IS NULL \
+             WHERE w.gone_at IS NULL AND w.owner_kind IS NULL";
+        let namespaces = "SELECT n.id, k.name || '/' || n.name, n.cluster_id FROM namespaces n \
+             JOIN clusters k ON k.id = n.cluster_id WHERE n.gone_at IS NULL";
+        let clusters = "SELECT id, name FROM clusters";
+        let (mut estate, pods, images_of) = with_db!(&self.db, |pool| {
+            let estate = Estate {
                 images: sqlx::query_as(&images).fetch_all(pool).await?,
                 containers: sqlx::query_as(containers).fetch_all(pool).await?,
                 hosts: sqlx::query_as(hosts).fetch_all(pool).await?,
+                workloads: sqlx::query_as(workloads).fetch_all(pool).await?,
+                namespaces: sqlx::query_as(namespaces).fetch_all(pool).await?,
+                clusters: sqlx::query_as(clusters).fetch_all(pool).await?,
                 ..Estate::default()
+            };
+            let pods: Vec<PodRow> = sqlx::query_as(LIVE_PODS).fetch_all(pool).await?;
+            let images_of: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT DISTINCT pc.pod_id, pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
+                 WHERE p.gone_at IS NULL AND pc.image_id IS NOT NULL",
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((estate, pods, images_of))
+        })?;
+        let mut images: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (pod, image) in images_of {
+            images.entry(pod).or_default().push(image);
+        }
+        estate.pods = pods
+            .into_iter()
+            .map(|p| PodUnit {
+                images: images.remove(&p.id).unwrap_or_default(),
+                id: p.id,
+                name: p.name,
+                workload: p.workload,
+                namespace: p.namespace,
+                node: p.node,
             })
-        })?)
+            .collect();
+        Ok(estate)
     }
 
     async fn replace_scores(&self, scores: &[RiskBreakdown]) -> StoreResult<()> {

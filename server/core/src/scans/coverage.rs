@@ -13,13 +13,23 @@ use coastguard_model::findings::SubjectKind;
 pub const UNSCANNED: &str = "coverage.unscanned";
 pub const SCAN_OUTDATED: &str = "coverage.scan_outdated";
 
-/// Each image that a running container uses, with when it was last scanned: the time the
-/// report says the scan ran, else when it arrived. VEX documents are not scans.
-/// Followed by a scope's container clause and `GROUP BY c.image_id`.
-const RUNNING_IMAGES: &str = "SELECT c.image_id, \
-       (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
-        WHERE s.image_id = c.image_id AND s.kind <> 'vex') AS last_scan \
-     FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL";
+/// Each image that runs now, once, with when it was last scanned (the time the report
+/// says the scan ran, else when it arrived; VEX documents are not scans): the images of
+/// running Docker containers and of running pods' containers, within `scope`, whose
+/// value is parameter `$1`.
+fn running_images_sql(scope: &crate::store::Scope) -> String {
+    format!(
+        "SELECT r.image_id, \
+           (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
+            WHERE s.image_id = r.image_id AND s.kind <> 'vex') AS last_scan \
+         FROM (SELECT c.image_id FROM containers c \
+                 WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL{} \
+               UNION SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
+                 WHERE p.gone_at IS NULL AND p.phase = 'Running' AND pc.image_id IS NOT NULL{}) r",
+        scope.containers(1),
+        scope.pods(1)
+    )
+}
 
 /// What the coverage evaluation did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +49,8 @@ impl Store {
             .await
     }
 
-    /// Coverage of the images running in `scope` (on a host, in a team's containers).
+    /// Coverage of the images running in `scope` (on a host or node, in a team's
+    /// containers, in a cluster or namespace).
     pub async fn coverage_in(
         &self,
         scope: &crate::store::Scope,
@@ -67,10 +78,7 @@ impl Store {
         &self,
         scope: &crate::store::Scope,
     ) -> StoreResult<Vec<(i64, Option<i64>)>> {
-        let sql = format!(
-            "{RUNNING_IMAGES}{} GROUP BY c.image_id",
-            scope.containers(1)
-        );
+        let sql = running_images_sql(scope);
         Ok(with_db!(&self.db, |pool| bind_all!(
             sqlx::query_as(&sql),
             scope.arg().iter()
@@ -102,7 +110,7 @@ impl Write {
         max_age_days: i64,
         now: i64,
     ) -> StoreResult<CoverageChanges> {
-        let sql = format!("{RUNNING_IMAGES} GROUP BY c.image_id");
+        let sql = running_images_sql(&crate::store::Scope::Global);
         let running: Vec<(i64, Option<i64>)> = with_tx!(&mut self.tx, |t| sqlx::query_as(&sql)
             .fetch_all(&mut **t)
             .await)?;

@@ -88,6 +88,19 @@ impl Scope {
         }
     }
 
+    /// ` AND` pod `p` belongs to the scope: a node's pods for a host (a Docker engine
+    /// has none); teams are container labels, which pods do not carry.
+    pub(crate) fn pods(&self, n: usize) -> String {
+        match self {
+            Scope::Global => String::new(),
+            Scope::Host(_) => format!(
+                " AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = ${n} AND h.kind = 'node' \
+                 AND h.cluster_id = p.cluster_id AND h.name = p.node_name)"
+            ),
+            Scope::Team(_) => " AND 1 = 0".into(),
+        }
+    }
+
     /// The scope's value, bound after a query's own parameters.
     pub(crate) fn arg(&self) -> Option<Arg> {
         match self {

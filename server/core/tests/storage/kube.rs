@@ -502,3 +502,87 @@ async fn clusters_are_only_added_with_a_secret_key_and_their_changes_are_audited
         fake.go_away();
     }
 }
+
+#[tokio::test]
+async fn a_sync_asked_for_lists_the_cluster_again_and_applies_the_image_policy() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.load("namespaces", [ns("shop", json!({}))]);
+        fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
+        let state = db.state_with(settings());
+        let cluster = manage::add_clusters(
+            &state,
+            &Authed::cli(),
+            NewClusters {
+                kubeconfig: fake.kubeconfig("c", TOKEN),
+                ..NewClusters::default()
+            },
+        )
+        .await
+        .unwrap()[0]
+            .id;
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+        eventually("the first list", || async {
+            pod_named(&state, "web-a").await.is_some()
+        })
+        .await;
+        let untrusted = |state: AppState| async move {
+            let web = pod_named(&state, "web-a").await.unwrap();
+            manage::pod(&state, &Authed::cli().as_viewer(), web.id)
+                .await
+                .unwrap()
+                .findings
+                .into_iter()
+                .filter(|f| f.check_id == "k8s.hygiene.untrusted_registry")
+                .map(|f| f.evidence)
+                .collect::<Vec<_>>()
+        };
+        assert!(untrusted(state.clone()).await.is_empty());
+
+        // A pod the watch never told of, and an image policy that trusts another
+        // registry: neither shows until the cluster is listed again.
+        fake.load("pods", [shop_pod("pod-b", "web-b", false)]);
+        coastguard_core::docker::manage::set_policy(
+            &state,
+            &Authed::cli(),
+            coastguard_model::docker::Policy {
+                trusted_registries: vec!["ghcr.io".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(pod_named(&state, "web-b").await.is_none());
+
+        // A sync asked for: the worker lists every kind again within seconds.
+        manage::sync_cluster(&state, &Authed::cli().as_analyst(), cluster)
+            .await
+            .unwrap();
+        eventually("the pod the watch missed", || async {
+            pod_named(&state, "web-b").await.is_some()
+        })
+        .await;
+        eventually("the image policy applied", || async {
+            untrusted(state.clone()).await
+                == ["container \"web\" runs registry.example/web:1.0 from registry.example"]
+        })
+        .await;
+        let missing = manage::sync_cluster(&state, &Authed::cli().as_analyst(), cluster + 99)
+            .await
+            .unwrap_err();
+        assert!(missing.to_string().contains("no cluster"), "{missing}");
+        let actions: Vec<String> =
+            coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
+                "SELECT action FROM audit_log WHERE action LIKE 'cluster.%' ORDER BY id"
+            )
+            .fetch_all(pool)
+            .await)
+            .unwrap();
+        assert_eq!(actions, ["cluster.add", "cluster.sync"]);
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}

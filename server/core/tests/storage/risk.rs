@@ -287,3 +287,195 @@ async fn scores_follow_the_evidence_and_leave_suppressed_findings_out() {
             .is_err());
     });
 }
+
+/// The digest the cluster's pods report for their image (a manifest digest).
+const POD_IMAGE: &str = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
+
+/// A cluster stored as its collector stores it: namespace `shop` on node `n1`, a
+/// Deployment `web` with a privileged template, its ReplicaSet and two privileged pods
+/// running POD_IMAGE, a bare pod running it unprivileged, and a finished Job pod.
+async fn cluster(db: &TestDb, now: i64) -> i64 {
+    use coastguard_core::kube::objects::{record, Kind};
+    use kube::api::DynamicObject;
+    use serde_json::json;
+    let cluster = {
+        let mut w = db.store.begin_pass().await.unwrap();
+        let id = w
+            .add_kube_cluster(
+                "prod",
+                "https://127.0.0.1:6443",
+                "kubeconfig",
+                None,
+                "cg1:x",
+                now,
+            )
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        id
+    };
+    let obj = |v: serde_json::Value| -> DynamicObject { serde_json::from_value(v).unwrap() };
+    let pod = |name: &str, privileged: bool, owner: Option<(&str, &str)>, phase: &str| {
+        let mut meta = json!({"name": name, "namespace": "shop", "uid": format!("uid-{name}")});
+        if let Some((kind, owner)) = owner {
+            meta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": kind, "name": owner,
+                "uid": format!("uid-{owner}"), "controller": true}]);
+        }
+        obj(json!({
+            "metadata": meta,
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "registry.local/app:1.0",
+                     "securityContext": {"privileged": privileged}}]},
+            "status": {"phase": phase, "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0,
+                       "image": "registry.local/app:1.0", "imageID": format!("registry.local/app@{POD_IMAGE}")}]}
+        }))
+    };
+    let template = json!({"spec": {"containers": [{"name": "app", "image": "registry.local/app:1.0",
+        "securityContext": {"privileged": true}}]}});
+    let batches = [
+        (
+            Kind::Namespace,
+            vec![obj(
+                json!({"metadata": {"name": "shop", "uid": "uid-shop"}}),
+            )],
+        ),
+        (
+            Kind::Node,
+            vec![obj(json!({"metadata": {"name": "n1", "uid": "uid-n1"},
+            "status": {"nodeInfo": {"kubeletVersion": "v1.33.1"}, "conditions": [{"type": "Ready", "status": "True"}]}}))],
+        ),
+        (
+            Kind::Deployment,
+            vec![obj(
+                json!({"metadata": {"name": "web", "namespace": "shop", "uid": "uid-web"},
+            "spec": {"replicas": 2, "template": template}}),
+            )],
+        ),
+        (
+            Kind::ReplicaSet,
+            vec![obj(
+                json!({"metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "uid-web", "controller": true}]},
+            "spec": {"replicas": 2, "template": template}}),
+            )],
+        ),
+        (
+            Kind::Pod,
+            vec![
+                pod("web-1-a", true, Some(("ReplicaSet", "web-1")), "Running"),
+                pod("web-1-b", true, Some(("ReplicaSet", "web-1")), "Running"),
+                pod("debug", false, None, "Running"),
+                pod("migrate", true, Some(("Job", "migrate")), "Succeeded"),
+            ],
+        ),
+    ];
+    for (kind, objects) in batches {
+        let records: Vec<_> = objects
+            .iter()
+            .filter_map(|o| record(kind, o, &[]))
+            .collect();
+        assert_eq!(records.len(), objects.len());
+        let mut w = db.store.begin_pass().await.unwrap();
+        w.apply_kube_records(cluster, kind, &records, 1, now)
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+    }
+    cluster
+}
+
+#[tokio::test]
+async fn pods_workloads_nodes_namespaces_and_clusters_are_scored_from_what_they_run() {
+    crate::on_each_backend!(|db| {
+        let state = db.state();
+        let now = coastguard_core::now();
+        let cluster = cluster(&db, now).await;
+        // The pods' image runs: scan coverage counts it, on the estate and on its node,
+        // and its gap is a finding on the image (before any report).
+        let node = id_of(
+            &db,
+            "SELECT id FROM hosts WHERE kind = 'node' AND name = 'n1'",
+        )
+        .await;
+        let coverage = db.store.coverage(30, now).await.unwrap();
+        assert_eq!((coverage.running_images, coverage.unscanned), (1, 1));
+        let on_node = db
+            .store
+            .coverage_in(&coastguard_core::store::Scope::Host(node), 30, now)
+            .await
+            .unwrap();
+        assert_eq!(on_node.running_images, 1);
+        let changes = db.store.evaluate_scan_coverage(30, now).await.unwrap();
+        assert_eq!(changes.opened, 1);
+        ingest(
+            &state,
+            &Authed::cli().as_analyst(),
+            &fixture("scans/trivy/alpine-3.10.json"),
+            Some(POD_IMAGE.into()),
+            "cli",
+        )
+        .await
+        .unwrap();
+        let run = db.store.recompute_risk(now).await.unwrap();
+        // The finished Job pod is not scored; the ReplicaSet is not a workload of its own.
+        assert_eq!(
+            (
+                run.pods,
+                run.workloads,
+                run.namespaces,
+                run.clusters,
+                run.hosts
+            ),
+            (3, 1, 1, 1, 1)
+        );
+        let pod_id = |name: &str| {
+            let sql = format!("SELECT id FROM pods WHERE name = '{name}'");
+            let db = &db;
+            async move { id_of(db, &sql).await }
+        };
+        let score = |kind: RiskSubject, id: i64| {
+            let store = db.store.clone();
+            async move { store.risk_breakdown(kind, id).await.unwrap() }
+        };
+        let privileged = score(RiskSubject::Pod, pod_id("web-1-a").await).await;
+        let plain = score(RiskSubject::Pod, pod_id("debug").await).await;
+        // The same image's vulnerabilities weigh more in the privileged pod, and its
+        // Pod Security findings count as privileges.
+        let factor = |b: &coastguard_model::risk::RiskBreakdown, k: RiskFactorKind| {
+            b.factors.iter().find(|f| f.kind == k).cloned()
+        };
+        let weight = |b| factor(b, RiskFactorKind::Vulnerabilities).unwrap().weight;
+        assert!(weight(&privileged) > weight(&plain), "{privileged:?}");
+        assert!(factor(&privileged, RiskFactorKind::Privilege).is_some());
+        assert!(privileged.score > plain.score && plain.score > 0);
+        // The Deployment: its template and its pods' image, as one pod (replicas do not add).
+        let web = id_of(
+            &db,
+            "SELECT id FROM workloads WHERE kind = 'Deployment' AND name = 'web'",
+        )
+        .await;
+        let workload = score(RiskSubject::Workload, web).await;
+        assert_eq!(workload.raw, privileged.raw);
+        assert_eq!(workload.name, "shop/web");
+        // The namespace holds the Deployment in full and the bare pod at a quarter.
+        let ns = id_of(&db, "SELECT id FROM namespaces WHERE name = 'shop'").await;
+        let namespace = score(RiskSubject::Namespace, ns).await;
+        assert!(
+            (namespace.raw - (workload.raw + plain.raw * 0.25)).abs() < 0.02,
+            "{namespace:?}"
+        );
+        assert_eq!(
+            score(RiskSubject::Cluster, cluster).await.raw,
+            namespace.raw
+        );
+        // The node counts its riskiest pod in full and the others at a quarter.
+        let host = score(RiskSubject::Host, node).await;
+        assert!(
+            (host.raw - (privileged.raw + 0.25 * (privileged.raw + plain.raw))).abs() < 0.02,
+            "{host:?}"
+        );
+        // Rankings list them with their pages.
+        let ranked = db.store.risk_ranking(RiskSubject::Pod, 10).await.unwrap();
+        assert_eq!(ranked.len(), 3);
+        assert_eq!(ranked[2].name, "shop/debug");
+    });
+}
