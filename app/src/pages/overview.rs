@@ -65,8 +65,11 @@ fn Posture(overview: Overview) -> impl IntoView {
             <RiskRanking kind=RiskSubject::Image title="Riskiest images" limit=5 />
             <RiskRanking kind=RiskSubject::Container title="Riskiest containers" limit=5 />
             <RiskRanking kind=RiskSubject::Host title="Riskiest hosts and nodes" limit=5 />
-            <RiskRanking kind=RiskSubject::Pod title="Riskiest pods" limit=5 />
-            <RiskRanking kind=RiskSubject::Namespace title="Riskiest namespaces" limit=5 />
+            // Kubernetes rankings where there is Kubernetes to rank.
+            {(o.clusters > 0).then(|| view! {
+                <RiskRanking kind=RiskSubject::Pod title="Riskiest pods" limit=5 />
+                <RiskRanking kind=RiskSubject::Namespace title="Riskiest namespaces" limit=5 />
+            })}
         </section>
         <p class="small"><a href="/risk">"Every ranking, and how scores work"</a></p>
         <ScanCoverage coverage=o.coverage />

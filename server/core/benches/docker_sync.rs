@@ -15,24 +15,15 @@ mod common;
 
 use coastguard_core::docker::collector::{run_worker, sync_engine};
 use coastguard_core::docker::engine::EngineConfig;
+use coastguard_core::testing::docker::Engine;
 use coastguard_core::with_db;
 use common::{median, ms, reset_hwm, vm_hwm_kib, vm_rss_kib, write_section};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The docker CLI against the machine's engine (bounded, as in the tests).
 fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    Engine::local().docker(args)
 }
 
 #[tokio::main]

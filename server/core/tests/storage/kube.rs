@@ -61,6 +61,23 @@ fn shop_pod(uid: &str, name: &str, privileged: bool) -> Value {
     })
 }
 
+/// Adds the fake's cluster (context `context`, with the fake's token) as an admin does.
+async fn add(
+    state: &AppState,
+    fake: &FakeKube,
+    context: &str,
+) -> coastguard_core::Result<Vec<coastguard_model::kube::ClusterSummary>> {
+    manage::add_clusters(
+        state,
+        &Authed::cli(),
+        NewClusters {
+            kubeconfig: fake.kubeconfig(context, TOKEN),
+            ..NewClusters::default()
+        },
+    )
+    .await
+}
+
 /// Every pod, page by page.
 async fn pods(state: &AppState, include_gone: bool) -> Vec<coastguard_model::kube::PodSummary> {
     let mut all = Vec::new();
@@ -139,17 +156,7 @@ async fn a_cluster_is_listed_watched_relisted_and_outlives_its_server_going_away
         fake.load("pods", filler);
 
         let state = db.state_with(settings());
-        let added = manage::add_clusters(
-            &state,
-            &Authed::cli(),
-            NewClusters {
-                kubeconfig: fake.kubeconfig("kind-fake", TOKEN),
-                context: None,
-                name: None,
-            },
-        )
-        .await
-        .unwrap();
+        let added = add(&state, &fake, "kind-fake").await.unwrap();
         assert_eq!(added.len(), 1);
         let cluster = added[0].id;
         // The credentials are stored sealed: the token is not in the row.
@@ -448,16 +455,7 @@ async fn clusters_are_only_added_with_a_secret_key_and_their_changes_are_audited
     for db in testing::backends().await {
         let fake = FakeKube::start().await;
         let state = db.state();
-        let refused = manage::add_clusters(
-            &state,
-            &Authed::cli(),
-            NewClusters {
-                kubeconfig: fake.kubeconfig("c", TOKEN),
-                ..NewClusters::default()
-            },
-        )
-        .await
-        .unwrap_err();
+        let refused = add(&state, &fake, "c").await.unwrap_err();
         assert!(
             refused.to_string().contains("COASTGUARD_SECRET_KEY"),
             "{refused}"
@@ -465,27 +463,9 @@ async fn clusters_are_only_added_with_a_secret_key_and_their_changes_are_audited
         assert!(state.store.kube_clusters().await.unwrap().is_empty());
 
         let state = db.state_with(settings());
-        let added = manage::add_clusters(
-            &state,
-            &Authed::cli(),
-            NewClusters {
-                kubeconfig: fake.kubeconfig("c", TOKEN),
-                ..NewClusters::default()
-            },
-        )
-        .await
-        .unwrap();
+        let added = add(&state, &fake, "c").await.unwrap();
         // A second cluster of the same name is a conflict, and nothing of it is stored.
-        let again = manage::add_clusters(
-            &state,
-            &Authed::cli(),
-            NewClusters {
-                kubeconfig: fake.kubeconfig("c", TOKEN),
-                ..NewClusters::default()
-            },
-        )
-        .await
-        .unwrap_err();
+        let again = add(&state, &fake, "c").await.unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
         manage::remove_cluster(&state, &Authed::cli(), added[0].id)
             .await
@@ -510,17 +490,7 @@ async fn a_sync_asked_for_lists_the_cluster_again_and_applies_the_image_policy()
         fake.load("namespaces", [ns("shop", json!({}))]);
         fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
         let state = db.state_with(settings());
-        let cluster = manage::add_clusters(
-            &state,
-            &Authed::cli(),
-            NewClusters {
-                kubeconfig: fake.kubeconfig("c", TOKEN),
-                ..NewClusters::default()
-            },
-        )
-        .await
-        .unwrap()[0]
-            .id;
+        let cluster = add(&state, &fake, "c").await.unwrap()[0].id;
         let (stop_tx, stop) = watch::channel(false);
         let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
         eventually("the first list", || async {
