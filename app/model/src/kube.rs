@@ -145,12 +145,36 @@ pub struct PodDetail {
     pub findings: Vec<ConfigFindingView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceDetail {
     pub namespace: NamespaceSummary,
     /// Labels as the namespace carries them.
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Its NetworkPolicy coverage and exposure; none until the cluster's first network
+    /// pass (after every kind's first list).
+    pub network: Option<NetworkPosture>,
+    /// Findings on the namespace itself (network isolation, TLS), open and resolved.
+    pub findings: Vec<ConfigFindingView>,
+}
+
+/// A namespace's network isolation as its NetworkPolicies, Services and Ingresses make it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NetworkPosture {
+    /// NetworkPolicies in the namespace.
+    pub policies: i64,
+    /// A policy isolates every pod for ingress and admits only what its rules name.
+    pub default_deny_ingress: bool,
+    /// Some policy restricts egress.
+    pub egress_restricted: bool,
+    /// Live pods, and those some policy isolates for ingress.
+    pub pods: i64,
+    pub pods_isolated: i64,
+    /// Services reachable from outside the cluster (NodePort, LoadBalancer, external IPs).
+    pub exposed_services: Vec<String>,
+    /// Ingresses serving a host without TLS.
+    pub ingresses_without_tls: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

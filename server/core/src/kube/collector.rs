@@ -5,22 +5,27 @@
 //! relists everything every `kube_resync_seconds`. A cluster that cannot be reached is
 //! marked unreachable with the error; what was read from it stays.
 
-use super::kubeconfig;
 use super::objects::{record, Kind, Record};
 use super::store::{ClusterRow, CREDENTIALS};
+use super::{kubeconfig, network};
 use crate::{now, pass_id, AppState};
 use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::watcher::{self, Event};
 use ::kube::runtime::WatchStreamExt;
 use futures::StreamExt;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Objects stored per transaction while listing.
 const PAGE: usize = 500;
+
+/// How often a worker looks whether the network checks need running again; a pass that
+/// took long spaces the next ones (at least four times its duration apart).
+const NETWORK_TICK: Duration = Duration::from_secs(2);
 
 /// Follows every cluster in the store until shutdown.
 pub fn spawn_supervisor(state: AppState, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
@@ -159,8 +164,22 @@ async fn follow(
     let deadline = tokio::time::Instant::now() + resync;
     let mut renew = tokio::time::interval(Duration::from_secs(20));
     let mut asked = tokio::time::interval(Duration::from_secs(5));
+    let mut network = tokio::time::interval(NETWORK_TICK);
+    let mut network_after = tokio::time::Instant::now();
     let outcome = loop {
         tokio::select! {
+            // Network isolation is decided across objects: once every kind it reads has
+            // been listed, and again after changes to them.
+            _ = network.tick() => {
+                if tokio::time::Instant::now() >= network_after && health.network_due() {
+                    let started = tokio::time::Instant::now();
+                    if let Err(e) = network_pass(state, cluster.id).await {
+                        tracing::warn!(cluster = %cluster.name, error = %e, "network checks");
+                        health.network_dirty.store(true, Ordering::Relaxed);
+                    }
+                    network_after = tokio::time::Instant::now() + started.elapsed() * 4;
+                }
+            }
             _ = tokio::time::sleep_until(deadline) => break Ok(()),
             _ = shutdown.changed() => break Ok(()),
             _ = renew.tick() => {
@@ -188,10 +207,35 @@ async fn follow(
 }
 
 /// Whether any watcher of a cluster is failing, so that status is written on changes,
-/// not on every event.
+/// not on every event; which kinds have been listed, and whether what the network checks
+/// read changed since their last pass.
 #[derive(Default)]
 struct Health {
     failing: AtomicBool,
+    listed: Mutex<HashSet<Kind>>,
+    network_dirty: AtomicBool,
+}
+
+impl Health {
+    /// Every kind the network checks read was listed, and something changed since.
+    fn network_due(&self) -> bool {
+        let listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
+        Kind::ALL
+            .iter()
+            .filter(|k| k.affects_network())
+            .all(|k| listed.contains(k))
+            && self.network_dirty.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// Decides the cluster's network isolation from its stored objects and stores it.
+pub async fn network_pass(state: &AppState, cluster: i64) -> Result<(), crate::StoreError> {
+    let current = state.store.network_state(cluster).await?;
+    let evaluation = network::evaluate(&current.inputs);
+    let mut w = state.store.begin_pass().await?;
+    w.apply_network(cluster, &evaluation, &current.stored, now())
+        .await?;
+    w.commit().await
 }
 
 /// Lists and watches one kind, storing pages and events.
@@ -230,10 +274,18 @@ async fn watch_kind(
             }
             Ok(Event::InitDone) => {
                 let stored = store(&state, cluster, kind, std::mem::take(&mut page), pass).await;
-                match stored {
+                let complete = match stored {
                     Ok(()) => list_complete(&state, cluster, kind, pass).await,
                     e => e,
+                };
+                if complete.is_ok() {
+                    health
+                        .listed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(kind);
                 }
+                complete
             }
             Ok(Event::Apply(obj)) => {
                 let one: Vec<Record> = record(kind, &obj, &trusted).into_iter().collect();
@@ -260,6 +312,9 @@ async fn watch_kind(
         };
         match stored {
             Ok(()) => {
+                if kind.affects_network() {
+                    health.network_dirty.store(true, Ordering::Relaxed);
+                }
                 if health.failing.swap(false, Ordering::Relaxed) {
                     let _ = state
                         .store

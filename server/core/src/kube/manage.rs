@@ -161,12 +161,16 @@ pub async fn namespaces(
 }
 
 pub async fn namespace(state: &AppState, _by: &Authed<Viewer>, id: i64) -> Result<NamespaceDetail> {
-    let (namespace, labels) = state
+    let mut detail = state
         .store
         .namespace_detail(id)
         .await
         .map_err(not_found("namespace", id))?;
-    Ok(NamespaceDetail { namespace, labels })
+    detail.findings = state
+        .store
+        .subject_findings(SubjectKind::Namespace, id)
+        .await?;
+    Ok(detail)
 }
 
 pub async fn workloads(

@@ -6,6 +6,7 @@ pub mod collector;
 pub mod hygiene;
 pub mod kubeconfig;
 pub mod manage;
+pub mod network;
 pub mod objects;
 pub mod pss;
 pub mod store;

@@ -2,8 +2,8 @@
 //! verdicts, computed from the raw object as it arrives. The object itself is dropped,
 //! so memory follows the estate's size in rows, not in API objects.
 
-use super::hygiene;
 use super::pss::{self, namespace, Level, PodView, Version};
+use super::{hygiene, network};
 use crate::store::config_findings::Content;
 use ::kube::api::DynamicObject;
 use serde_json::{json, Value};
@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 pub enum Kind {
     Namespace,
     Node,
+    NetworkPolicy,
+    Service,
+    Ingress,
     Deployment,
     StatefulSet,
     DaemonSet,
@@ -25,9 +28,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::Node,
+        Kind::NetworkPolicy,
+        Kind::Service,
+        Kind::Ingress,
         Kind::Deployment,
         Kind::StatefulSet,
         Kind::DaemonSet,
@@ -43,6 +49,14 @@ impl Kind {
             Kind::Namespace => ("", "v1", "Namespace", "namespaces"),
             Kind::Node => ("", "v1", "Node", "nodes"),
             Kind::Pod => ("", "v1", "Pod", "pods"),
+            Kind::Service => ("", "v1", "Service", "services"),
+            Kind::NetworkPolicy => (
+                "networking.k8s.io",
+                "v1",
+                "NetworkPolicy",
+                "networkpolicies",
+            ),
+            Kind::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
             Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
             Kind::StatefulSet => ("apps", "v1", "StatefulSet", "statefulsets"),
             Kind::DaemonSet => ("apps", "v1", "DaemonSet", "daemonsets"),
@@ -57,7 +71,26 @@ impl Kind {
     }
 
     pub fn is_workload(self) -> bool {
-        !matches!(self, Kind::Namespace | Kind::Node | Kind::Pod)
+        !matches!(
+            self,
+            Kind::Namespace
+                | Kind::Node
+                | Kind::Pod
+                | Kind::NetworkPolicy
+                | Kind::Service
+                | Kind::Ingress
+        )
+    }
+
+    /// Kept as facts for the cluster-wide checks (network isolation), not as inventory
+    /// of their own.
+    pub fn is_fact(self) -> bool {
+        matches!(self, Kind::NetworkPolicy | Kind::Service | Kind::Ingress)
+    }
+
+    /// A change to it can change the network checks' verdicts.
+    pub fn affects_network(self) -> bool {
+        self.is_fact() || matches!(self, Kind::Namespace | Kind::Pod)
     }
 }
 
@@ -243,6 +276,16 @@ pub struct PodRec {
     pub containers: Vec<ContainerRec>,
 }
 
+/// An object the cluster-wide checks read: what they need of it, as JSON
+/// (`network::PolicyFacts`, `ServiceFacts`, `IngressFacts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRec {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub facts: Value,
+}
+
 /// What one object of a kind becomes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -250,6 +293,7 @@ pub enum Record {
     Node(NodeRec),
     Workload(WorkloadRec),
     Pod(PodRec),
+    Fact(FactRec),
 }
 
 impl Record {
@@ -259,6 +303,7 @@ impl Record {
             Record::Node(r) => &r.uid,
             Record::Workload(r) => &r.uid,
             Record::Pod(r) => &r.uid,
+            Record::Fact(r) => &r.uid,
         }
     }
 }
@@ -353,6 +398,22 @@ pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Rec
                     "unschedulable": obj.data.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false),
                     "labels": labels(obj),
                 }),
+            })
+        }
+        Kind::NetworkPolicy | Kind::Service | Kind::Ingress => {
+            let empty = Value::Null;
+            let spec = obj.data.get("spec").unwrap_or(&empty);
+            let facts = match kind {
+                Kind::NetworkPolicy => serde_json::to_value(network::PolicyFacts::read(spec)),
+                Kind::Service => serde_json::to_value(network::ServiceFacts::read(spec)),
+                _ => serde_json::to_value(network::IngressFacts::read(spec)),
+            }
+            .ok()?;
+            Record::Fact(FactRec {
+                uid,
+                namespace,
+                name,
+                facts,
             })
         }
         Kind::Pod => {

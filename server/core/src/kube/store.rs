@@ -3,8 +3,9 @@
 //! lifecycle. A complete list marks what it did not see as gone (never deleted); a
 //! watch's delete marks one object gone.
 
+use super::network;
 use super::objects::{
-    Kind, KubeFinding, NamespaceRec, NodeRec, PodRec, Record, WorkloadRec, PREFIX,
+    FactRec, Kind, KubeFinding, NamespaceRec, NodeRec, PodRec, Record, WorkloadRec, PREFIX,
 };
 use crate::lifecycle::Extent;
 use crate::store::config_findings::{Key, Scope};
@@ -195,6 +196,13 @@ impl Write {
                 });
                 self.upsert_pods(cluster, &rows, pass, now).await
             }
+            k if k.is_fact() => {
+                let rows = pick(records, |r| match r {
+                    Record::Fact(f) => Some(f),
+                    _ => None,
+                });
+                self.upsert_facts(cluster, kind, &rows, pass, now).await
+            }
             _ => {
                 let rows = pick(records, |r| match r {
                     Record::Workload(w) => Some(w),
@@ -287,6 +295,42 @@ impl Write {
         Ok(())
     }
 
+    async fn upsert_facts(
+        &mut self,
+        cluster: i64,
+        kind: Kind,
+        rows: &[&FactRec],
+        pass: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        for chunk in rows.chunks(self.batch_params() / 9) {
+            with_tx!(&mut self.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO kube_facts (cluster_id, kind, namespace, name, uid, facts, first_seen_at, \
+                     last_seen_at, seen_pass) ",
+                );
+                q.push_values(chunk, |mut row, f| {
+                    row.push_bind(cluster)
+                        .push_bind(kind.name())
+                        .push_bind(&f.namespace)
+                        .push_bind(&f.name)
+                        .push_bind(&f.uid)
+                        .push_bind(f.facts.to_string())
+                        .push_bind(now)
+                        .push_bind(now)
+                        .push_bind(pass);
+                });
+                q.push(
+                    " ON CONFLICT (cluster_id, kind, uid) DO UPDATE SET namespace = excluded.namespace, \
+                     name = excluded.name, facts = excluded.facts, last_seen_at = excluded.last_seen_at, \
+                     seen_pass = excluded.seen_pass, gone_at = NULL",
+                );
+                q.build().execute(&mut **t).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
     async fn upsert_workloads(
         &mut self,
         cluster: i64,
@@ -339,7 +383,7 @@ impl Write {
                 by_uid.get(&w.uid).map(|id| (*id, findings))
             })
             .collect();
-        self.reconcile_kube_findings(SubjectKind::Workload, &judged, now)
+        self.reconcile_kube_findings(SubjectKind::Workload, Family::Object, &judged, now)
             .await
     }
 
@@ -392,7 +436,7 @@ impl Write {
             .iter()
             .map(|(id, p)| (*id, p.findings.as_slice()))
             .collect();
-        self.reconcile_kube_findings(SubjectKind::Pod, &judged, now)
+        self.reconcile_kube_findings(SubjectKind::Pod, Family::Object, &judged, now)
             .await
     }
 
@@ -515,11 +559,12 @@ impl Write {
     async fn reconcile_kube_findings(
         &mut self,
         kind: SubjectKind,
+        family: Family,
         subjects: &[(i64, &[KubeFinding])],
         now: i64,
     ) -> StoreResult<()> {
         for chunk in subjects.chunks(IDS_PER_LIST) {
-            let scope = kube_scope(kind, chunk.iter().map(|(id, _)| *id));
+            let scope = kube_scope(kind, family, chunk.iter().map(|(id, _)| *id));
             let found = chunk
                 .iter()
                 .flat_map(|(id, findings)| findings.iter().map(move |f| (*id, f)))
@@ -552,7 +597,7 @@ impl Write {
         let table = table_of(kind);
         let extra = match kind {
             Kind::Node => "AND kind = 'node'",
-            k if k.is_workload() => "AND kind = $4",
+            k if k.is_workload() || k.is_fact() => "AND kind = $4",
             _ => "",
         };
         let sql = format!(
@@ -562,7 +607,7 @@ impl Write {
         let kind_name = kind.name();
         let gone: Vec<i64> = with_tx!(&mut self.tx, |t| {
             let q = sqlx::query_scalar(&sql).bind(cluster).bind(pass).bind(now);
-            let q = if kind.is_workload() {
+            let q = if kind.is_workload() || kind.is_fact() {
                 q.bind(kind_name)
             } else {
                 q
@@ -590,7 +635,7 @@ impl Write {
                 q.push_bind(now)
                     .push(" WHERE cluster_id = ")
                     .push_bind(cluster);
-                if kind.is_workload() {
+                if kind.is_workload() || kind.is_fact() {
                     q.push(" AND kind = ").push_bind(kind.name());
                 } else if kind == Kind::Node {
                     q.push(" AND kind = 'node'");
@@ -609,11 +654,163 @@ impl Write {
     async fn resolve_gone(&mut self, kind: Kind, ids: &[i64], now: i64) -> StoreResult<()> {
         let subject = match kind {
             Kind::Pod => SubjectKind::Pod,
+            Kind::Namespace => SubjectKind::Namespace,
             k if k.is_workload() => SubjectKind::Workload,
             _ => return Ok(()),
         };
         let none: Vec<(i64, &[KubeFinding])> = ids.iter().map(|id| (*id, &[][..])).collect();
-        self.reconcile_kube_findings(subject, &none, now).await
+        self.reconcile_kube_findings(subject, Family::All, &none, now)
+            .await
+    }
+}
+
+/// What the network pass reads of a cluster, and the postures stored for its namespaces
+/// (so that only changed ones are written).
+pub struct NetworkState {
+    pub inputs: network::Inputs,
+    pub stored: HashMap<i64, Option<String>>,
+}
+
+impl Store {
+    /// A cluster's live namespaces, pods (with labels), NetworkPolicies, Services and
+    /// Ingresses, as the network pass needs them.
+    pub async fn network_state(&self, cluster: i64) -> StoreResult<NetworkState> {
+        let namespaces: Vec<(i64, String, Option<String>)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, name, network FROM namespaces WHERE cluster_id = $1 AND gone_at IS NULL",
+            )
+            .bind(cluster)
+            .fetch_all(pool)
+            .await
+        })?;
+        let pods: Vec<(i64, String, Option<String>)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, namespace, labels FROM pods WHERE cluster_id = $1 AND gone_at IS NULL",
+            )
+            .bind(cluster)
+            .fetch_all(pool)
+            .await
+        })?;
+        let facts: Vec<(String, String, String, String)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT kind, namespace, name, facts FROM kube_facts WHERE cluster_id = $1 AND gone_at IS NULL",
+            )
+            .bind(cluster)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut inputs = network::Inputs {
+            pods: pods
+                .into_iter()
+                .map(|(id, namespace, labels)| network::PodLabels {
+                    id,
+                    namespace,
+                    labels: labels
+                        .and_then(|l| serde_json::from_str(&l).ok())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            ..network::Inputs::default()
+        };
+        let mut stored = HashMap::new();
+        for (id, name, posture) in namespaces {
+            inputs.namespaces.push((id, name));
+            stored.insert(id, posture);
+        }
+        for (kind, namespace, name, facts) in facts {
+            // Facts this version cannot read (written by another) are skipped, not guessed.
+            match kind.as_str() {
+                "NetworkPolicy" => {
+                    if let Ok(f) = serde_json::from_str(&facts) {
+                        inputs
+                            .policies
+                            .push(network::Named::new(&namespace, &name, f));
+                    }
+                }
+                "Service" => {
+                    if let Ok(f) = serde_json::from_str(&facts) {
+                        inputs
+                            .services
+                            .push(network::Named::new(&namespace, &name, f));
+                    }
+                }
+                "Ingress" => {
+                    if let Ok(f) = serde_json::from_str(&facts) {
+                        inputs
+                            .ingresses
+                            .push(network::Named::new(&namespace, &name, f));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(NetworkState { inputs, stored })
+    }
+}
+
+impl Write {
+    /// Stores what the network pass decided: changed namespace postures, and the network
+    /// findings of the cluster's namespaces and pods. The findings' scope is the whole
+    /// cluster, so that a finding of a subject that went away while the pass ran is
+    /// resolved by the next pass (which a subject going away asks for).
+    pub async fn apply_network(
+        &mut self,
+        cluster: i64,
+        evaluation: &network::Evaluation,
+        stored: &HashMap<i64, Option<String>>,
+        now: i64,
+    ) -> StoreResult<()> {
+        for (id, posture) in &evaluation.namespaces {
+            let json = serde_json::to_string(posture).unwrap_or_default();
+            if stored.get(id).and_then(|s| s.as_deref()) == Some(json.as_str()) {
+                continue;
+            }
+            with_tx!(&mut self.tx, |t| sqlx::query(
+                "UPDATE namespaces SET network = $2 WHERE id = $1"
+            )
+            .bind(*id)
+            .bind(&json)
+            .execute(&mut **t)
+            .await
+            .map(|_| ()))?;
+        }
+        let like = format!("'{}%'", network::PREFIX);
+        let scope = Scope {
+            parts: [
+                (SubjectKind::Namespace, "namespaces"),
+                (SubjectKind::Pod, "pods"),
+            ]
+            .into_iter()
+            .map(|(kind, table)| {
+                (
+                    format!(
+                        "cf.subject_kind = '{kind}' AND cf.check_id LIKE {like} \
+                             AND cf.subject_id IN (SELECT id FROM {table} WHERE cluster_id = $1)"
+                    ),
+                    vec![Arg::Int(cluster)],
+                )
+            })
+            .collect(),
+        };
+        let found = evaluation
+            .findings
+            .iter()
+            .flat_map(|(kind, id, found)| found.iter().map(move |f| (*kind, *id, f)))
+            .map(|(kind, id, f)| {
+                (
+                    Key {
+                        check_id: f.check_id.clone(),
+                        subject_kind: kind,
+                        subject_id: id,
+                        instance: f.instance.clone(),
+                    },
+                    f.content.clone(),
+                )
+            })
+            .collect();
+        self.reconcile_config_findings(&scope, found, Extent::Complete, now)
+            .await?;
+        Ok(())
     }
 }
 
@@ -627,22 +824,38 @@ fn table_of(kind: Kind) -> &'static str {
         Kind::Namespace => "namespaces",
         Kind::Node => "hosts",
         Kind::Pod => "pods",
+        k if k.is_fact() => "kube_facts",
         _ => "workloads",
     }
 }
 
-fn kube_scope(kind: SubjectKind, ids: impl Iterator<Item = i64>) -> Scope {
+/// Which Kubernetes findings a reconcile covers: what an object says of itself (Pod
+/// Security, hygiene: stored with the object; the network pass keeps its own), or every
+/// one (a subject gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Object,
+    All,
+}
+
+fn kube_scope(kind: SubjectKind, family: Family, ids: impl Iterator<Item = i64>) -> Scope {
     let mut args = vec![Arg::Text(kind.as_str().to_string())];
     let mut list = Vec::new();
     for id in ids {
         args.push(Arg::Int(id));
         list.push(format!("${}", args.len()));
     }
-    let like = format!("'{PREFIX}%'");
+    let network = format!("'{}%'", network::PREFIX);
+    let checks = match family {
+        Family::Object => {
+            format!("cf.check_id LIKE '{PREFIX}%' AND cf.check_id NOT LIKE {network}")
+        }
+        Family::All => format!("cf.check_id LIKE '{PREFIX}%'"),
+    };
     Scope {
         parts: vec![(
             format!(
-                "cf.subject_kind = $1 AND cf.check_id LIKE {like} AND cf.subject_id IN ({})",
+                "cf.subject_kind = $1 AND {checks} AND cf.subject_id IN ({})",
                 list.join(", ")
             ),
             args,

@@ -11,8 +11,8 @@ use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
 use coastguard_model::inventory::Listing;
 use coastguard_model::kube::{
-    level_name, level_rank, ClusterSummary, KubeQuery, NamespaceSummary, PodContainer, PodSummary,
-    PssMode, WorkloadSummary,
+    level_name, level_rank, ClusterSummary, KubeQuery, NamespaceDetail, NamespaceSummary,
+    PodContainer, PodSummary, PssMode, WorkloadSummary,
 };
 use serde_json::Value;
 
@@ -186,7 +186,10 @@ fn cluster_sql(filter: &str) -> String {
                WHERE cf.state = 'open' AND p.gone_at IS NULL \
              UNION ALL \
              SELECT w.cluster_id, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id \
-               WHERE cf.state = 'open' AND w.gone_at IS NULL) x GROUP BY x.cluster_id) f ON f.cluster_id = k.id \
+               WHERE cf.state = 'open' AND w.gone_at IS NULL \
+             UNION ALL \
+             SELECT ns.cluster_id, cf.severity FROM config_findings cf JOIN namespaces ns ON cf.subject_kind = 'namespace' AND cf.subject_id = ns.id \
+               WHERE cf.state = 'open' AND ns.gone_at IS NULL) x GROUP BY x.cluster_id) f ON f.cluster_id = k.id \
          {filter} ORDER BY k.name"
     )
 }
@@ -204,6 +207,7 @@ struct NamespaceRow {
     workloads: i64,
     gone_at: Option<i64>,
     labels: Option<String>,
+    network: Option<String>,
     #[sqlx(flatten)]
     counts: Counts,
 }
@@ -276,16 +280,17 @@ const PASSING_RANK: &str = "(SELECT MIN(p.pss_rank) FROM pods p WHERE p.cluster_
 const POD_COUNT: &str = "(SELECT COUNT(*) FROM pods p WHERE p.cluster_id = n.cluster_id \
      AND p.namespace = n.name AND p.gone_at IS NULL)";
 
-/// Open findings per namespace (its pods' and workloads'), as `f`; with `page`, only for
+/// Open findings per namespace (its own, its pods' and its workloads'), as `f`; with `page`, only for
 /// the namespaces of the page.
 fn namespace_findings(page: bool) -> String {
-    let (only_p, only_w) = if page {
+    let (only_p, only_w, only_n) = if page {
         (
             "AND (p.cluster_id, p.namespace) IN (SELECT pn.cluster_id, pn.name FROM namespaces pn WHERE pn.id IN (SELECT id FROM page))",
             "AND (w.cluster_id, w.namespace) IN (SELECT wn.cluster_id, wn.name FROM namespaces wn WHERE wn.id IN (SELECT id FROM page))",
+            "AND ns.id IN (SELECT id FROM page)",
         )
     } else {
-        ("", "")
+        ("", "", "")
     };
     format!(
         "LEFT JOIN (SELECT x.cluster_id, x.namespace, {SEVERITY_SUMS} FROM ( \
@@ -293,14 +298,17 @@ fn namespace_findings(page: bool) -> String {
                WHERE cf.state = 'open' AND p.gone_at IS NULL {only_p} \
              UNION ALL \
              SELECT w.cluster_id, w.namespace, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id \
-               WHERE cf.state = 'open' AND w.gone_at IS NULL {only_w}) x GROUP BY x.cluster_id, x.namespace) f \
+               WHERE cf.state = 'open' AND w.gone_at IS NULL {only_w} \
+             UNION ALL \
+             SELECT ns.cluster_id, ns.name, cf.severity FROM config_findings cf JOIN namespaces ns ON cf.subject_kind = 'namespace' AND cf.subject_id = ns.id \
+               WHERE cf.state = 'open' {only_n}) x GROUP BY x.cluster_id, x.namespace) f \
            ON f.cluster_id = n.cluster_id AND f.namespace = n.name"
     )
 }
 
 fn namespace_select(page: bool) -> String {
     format!(
-        "SELECT n.id, n.cluster_id, k.name AS cluster_name, n.name, n.pss_policy, n.gone_at, n.labels, \
+        "SELECT n.id, n.cluster_id, k.name AS cluster_name, n.name, n.pss_policy, n.gone_at, n.labels, n.network, \
          {PASSING_RANK} AS passing_rank, {POD_COUNT} AS pods, \
          (SELECT COUNT(*) FROM pods p WHERE p.cluster_id = n.cluster_id AND p.namespace = n.name AND p.gone_at IS NULL \
             AND p.pss_rank < {ENFORCE_RANK}) AS pods_violating_enforce, \
@@ -474,16 +482,25 @@ impl Store {
         })
     }
 
-    pub async fn namespace_detail(
-        &self,
-        id: i64,
-    ) -> StoreResult<(NamespaceSummary, std::collections::BTreeMap<String, String>)> {
+    /// A namespace with its labels and network posture (its findings are the caller's).
+    pub async fn namespace_detail(&self, id: i64) -> StoreResult<NamespaceDetail> {
         let sql = format!("{} WHERE n.id = $1", namespace_select(false));
         let row: Option<NamespaceRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(pool)
             .await)?;
-        row.map(NamespaceRow::summary).ok_or(StoreError::NotFound)
+        let row = row.ok_or(StoreError::NotFound)?;
+        let network = row
+            .network
+            .as_deref()
+            .and_then(|n| serde_json::from_str(n).ok());
+        let (namespace, labels) = row.summary();
+        Ok(NamespaceDetail {
+            namespace,
+            labels,
+            network,
+            findings: Vec::new(),
+        })
     }
 
     pub async fn list_workloads(&self, q: &KubeQuery) -> StoreResult<Listing<WorkloadSummary>> {

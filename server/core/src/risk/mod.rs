@@ -136,6 +136,8 @@ pub fn factor_of_check(check_id: &str) -> RiskFactorKind {
         // Pod Security Standards: host ports reach the pod from outside the cluster's
         // network; every other check is about what the pod may do to its node.
         "k8s.pss.hostPorts" => Exposure,
+        // Network isolation: what can reach the pod, and what it can reach.
+        c if c.starts_with("k8s.network.") => Exposure,
         "k8s.hygiene.mutable_tag"
         | "k8s.hygiene.pull_policy"
         | "k8s.hygiene.untrusted_registry" => Provenance,
