@@ -556,3 +556,228 @@ async fn a_sync_asked_for_lists_the_cluster_again_and_applies_the_image_policy()
         fake.go_away();
     }
 }
+
+fn labelled_pod(namespace: &str, name: &str, labels: Value) -> Value {
+    json!({
+        "metadata": {"name": name, "namespace": namespace, "uid": format!("pod-{namespace}-{name}"), "labels": labels},
+        "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0"}]},
+        "status": {"phase": "Running"}
+    })
+}
+
+/// The open network findings of a namespace (by name) and of its pods, as
+/// `(subject, check, instance)`, and the namespace's posture.
+async fn network_view(
+    state: &AppState,
+    namespace: &str,
+) -> (
+    Option<coastguard_model::kube::NetworkPosture>,
+    Vec<(String, String, String)>,
+) {
+    let viewer = Authed::cli().as_viewer();
+    let listing = manage::namespaces(state, &viewer, &KubeQuery::default())
+        .await
+        .unwrap();
+    let Some(ns) = listing.items.iter().find(|n| n.name == namespace) else {
+        return (None, Vec::new());
+    };
+    let detail = manage::namespace(state, &viewer, ns.id).await.unwrap();
+    let mut findings = detail.findings;
+    for pod in pods(state, false).await {
+        if pod.namespace == namespace {
+            findings.extend(manage::pod(state, &viewer, pod.id).await.unwrap().findings);
+        }
+    }
+    let mut open: Vec<(String, String, String)> = findings
+        .into_iter()
+        .filter(|f| {
+            f.check_id.starts_with("k8s.network.")
+                && f.state == coastguard_model::findings::FindingState::Open
+        })
+        .map(|f| (f.subject_name, f.check_id, f.instance))
+        .collect();
+    open.sort();
+    (detail.network, open)
+}
+
+fn finding(subject: &str, check: &str, instance: &str) -> (String, String, String) {
+    (
+        subject.to_string(),
+        format!("k8s.network.{check}"),
+        instance.to_string(),
+    )
+}
+
+#[tokio::test]
+async fn network_isolation_follows_policies_services_and_ingresses_as_they_change() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.load(
+            "namespaces",
+            [ns("shop", json!({})), ns("vault", json!({}))],
+        );
+        fake.load(
+            "pods",
+            [
+                labelled_pod("shop", "web", json!({"app": "web"})),
+                labelled_pod("shop", "db", json!({"app": "db"})),
+                labelled_pod("vault", "keeper", json!({"app": "keeper"})),
+            ],
+        );
+        fake.load("networkpolicies", [
+            json!({"metadata": {"name": "deny-all", "namespace": "vault", "uid": "np-vault"},
+                   "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+            json!({"metadata": {"name": "db", "namespace": "shop", "uid": "np-db"},
+                   "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]}}),
+        ]);
+        fake.load("services", [
+            json!({"metadata": {"name": "web", "namespace": "shop", "uid": "svc-web"},
+                   "spec": {"type": "NodePort", "selector": {"app": "web"},
+                            "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"}]}}),
+            json!({"metadata": {"name": "db", "namespace": "shop", "uid": "svc-db"},
+                   "spec": {"type": "ClusterIP", "selector": {"app": "db"}, "ports": [{"port": 5432}]}}),
+        ]);
+        fake.load(
+            "ingresses",
+            [
+                json!({"metadata": {"name": "storefront", "namespace": "shop", "uid": "ing-shop"},
+                   "spec": {"rules": [{"host": "shop.example.test"}]}}),
+            ],
+        );
+        let state = db.state_with(settings());
+        let cluster = add(&state, &fake, "c").await.unwrap()[0].id;
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+
+        let expected_shop = vec![
+            finding("shop", "ingress_without_tls", "storefront"),
+            finding("shop", "no_default_deny_ingress", ""),
+            finding("shop", "no_egress_restriction", ""),
+            finding("shop/web", "exposed_outside_cluster", "web"),
+            finding("shop/web", "pod_not_isolated", ""),
+        ];
+        eventually("the first network pass", || async {
+            network_view(&state, "shop").await.1 == expected_shop
+        })
+        .await;
+        let (posture, _) = network_view(&state, "shop").await;
+        let posture = posture.expect("a posture after the pass");
+        assert_eq!(posture.policies, 1);
+        assert!(!posture.default_deny_ingress && !posture.egress_restricted);
+        assert_eq!((posture.pods, posture.pods_isolated), (2, 1));
+        assert_eq!(posture.exposed_services, ["web"]);
+        assert_eq!(posture.ingresses_without_tls, ["storefront"]);
+        let (vault, open) = network_view(&state, "vault").await;
+        let vault = vault.unwrap();
+        assert!(vault.default_deny_ingress && vault.egress_restricted);
+        assert_eq!((vault.pods, vault.pods_isolated), (1, 1));
+        assert!(open.is_empty(), "{open:?}");
+        // The cluster counts its namespaces' findings with its pods' and workloads'.
+        let c = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+            .await
+            .unwrap()
+            .open_findings;
+        let stored: i64 = coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM config_findings WHERE state = 'open' AND subject_kind IN ('pod', 'workload', 'namespace')"
+        )
+        .fetch_one(pool)
+        .await)
+        .unwrap();
+        assert_eq!(
+            c.critical + c.high + c.medium + c.low + c.unknown + c.negligible,
+            stored
+        );
+
+        // The pod changes (a watch event): its own checks run again, and the network
+        // findings stay open, never resolved and reopened by the pod's own pass.
+        let mut web = labelled_pod("shop", "web", json!({"app": "web"}));
+        web["metadata"]["annotations"] = json!({"touched": "yes"});
+        fake.apply("pods", web);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let web_id = pod_named(&state, "web").await.unwrap().id;
+        let web_findings = manage::pod(&state, &Authed::cli().as_viewer(), web_id)
+            .await
+            .unwrap()
+            .findings;
+        for f in web_findings
+            .iter()
+            .filter(|f| f.check_id.starts_with("k8s.network."))
+        {
+            assert_eq!(
+                f.reopened_at, None,
+                "{} was resolved by the pod's own pass",
+                f.check_id
+            );
+            assert_eq!(f.state, coastguard_model::findings::FindingState::Open);
+        }
+
+        // A default-deny policy arrives, the NodePort Service goes and the Ingress gets
+        // TLS: the findings they settled are resolved.
+        fake.apply(
+            "networkpolicies",
+            json!({"metadata": {"name": "default-deny", "namespace": "shop", "uid": "np-shop"},
+                   "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+        );
+        fake.delete("services", "svc-web");
+        fake.apply(
+            "ingresses",
+            json!({"metadata": {"name": "storefront", "namespace": "shop", "uid": "ing-shop"},
+                   "spec": {"rules": [{"host": "shop.example.test"}],
+                            "tls": [{"hosts": ["shop.example.test"], "secretName": "shop-tls"}]}}),
+        );
+        eventually("the changes judged", || async {
+            network_view(&state, "shop").await.1
+                == vec![finding("shop", "no_egress_restriction", "")]
+        })
+        .await;
+        let (posture, _) = network_view(&state, "shop").await;
+        let posture = posture.unwrap();
+        assert!(posture.default_deny_ingress);
+        assert_eq!((posture.policies, posture.pods_isolated), (2, 2));
+        assert!(posture.exposed_services.is_empty() && posture.ingresses_without_tls.is_empty());
+        let resolved: Vec<String> = manage::pod(&state, &Authed::cli().as_viewer(), web_id)
+            .await
+            .unwrap()
+            .findings
+            .into_iter()
+            .filter(|f| f.state == coastguard_model::findings::FindingState::Resolved)
+            .map(|f| f.check_id)
+            .collect();
+        assert!(
+            resolved.contains(&"k8s.network.exposed_outside_cluster".to_string()),
+            "{resolved:?}"
+        );
+        assert!(
+            resolved.contains(&"k8s.network.pod_not_isolated".to_string()),
+            "{resolved:?}"
+        );
+
+        // A pod that goes away takes its network findings with it.
+        fake.delete("networkpolicies", "np-shop");
+        eventually("the default deny gone again", || async {
+            network_view(&state, "shop").await.1.len() == 3
+        })
+        .await;
+        fake.delete("pods", "pod-shop-web");
+        eventually("the pod's findings resolved", || async {
+            network_view(&state, "shop").await.1
+                == vec![
+                    finding("shop", "no_default_deny_ingress", ""),
+                    finding("shop", "no_egress_restriction", ""),
+                ]
+        })
+        .await;
+        let open_on_gone: i64 = coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM config_findings WHERE subject_kind = 'pod' AND subject_id = $1 AND state = 'open'"
+        )
+        .bind(web_id)
+        .fetch_one(pool)
+        .await)
+        .unwrap();
+        assert_eq!(open_on_gone, 0);
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}
