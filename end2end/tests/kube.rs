@@ -36,10 +36,19 @@ async fn fake_cluster() -> FakeKube {
     fake.load(
         "pods",
         [json!({
-            "metadata": {"name": "web-a", "namespace": "shop", "uid": "pod-web-a"},
+            "metadata": {"name": "web-a", "namespace": "shop", "uid": "pod-web-a", "labels": {"app": "web"}},
             "spec": {"hostNetwork": true, "containers": [{"name": "web", "image": "registry.example/web:1.0",
                      "securityContext": {"privileged": true}}]},
             "status": {"phase": "Running"}
+        })],
+    );
+    // Reachable from outside the cluster, in a namespace without NetworkPolicies.
+    fake.load(
+        "services",
+        [json!({
+            "metadata": {"name": "web-public", "namespace": "shop", "uid": "svc-web"},
+            "spec": {"type": "NodePort", "selector": {"app": "web"},
+                     "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"}]}
         })],
     );
     fake
@@ -155,6 +164,24 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 text.contains("pods the enforce level would refuse now"),
                 "{text}"
             );
+            // The network checks run once every kind is listed: reload until judged.
+            wait_for("the namespace's network isolation", || async {
+                let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+                if text.contains("no default deny") {
+                    return true;
+                }
+                let _ = c.refresh().await;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                false
+            })
+            .await;
+            let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+            assert!(text.contains("0 of 1"), "{text}");
+            assert!(text.contains("web-public"), "{text}");
+            assert!(
+                text.contains("Namespace without a default-deny ingress NetworkPolicy"),
+                "{text}"
+            );
             screenshot(&c, "kube-namespace").await;
 
             follow(&c, "web-a").await;
@@ -175,6 +202,8 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 "k8s.pss.hostNamespaces",
                 "container \"web\" must not set securityContext.privileged=true",
                 "hostNetwork=true",
+                "k8s.network.exposed_outside_cluster",
+                "node port 30080",
             ] {
                 assert!(table.contains(expected), "{expected} missing from {table}");
             }

@@ -10,7 +10,7 @@ use crate::components::listing::{short_digest, SeverityPills, StatusBadge};
 use crate::components::risk::RiskPanel;
 use crate::server_fns::kube::{get_cluster, get_namespace, get_pod, get_workload, list_pods};
 use coastguard_model::kube::{
-    ClusterSummary, KubeQuery, NamespaceDetail, PodDetail, PssMode, WorkloadDetail,
+    ClusterSummary, KubeQuery, NamespaceDetail, NetworkPosture, PodDetail, PssMode, WorkloadDetail,
 };
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
@@ -78,12 +78,18 @@ fn mode_text(m: &PssMode) -> String {
 #[component]
 pub fn NamespacePage() -> impl IntoView {
     let id = route_id();
-    let data = Resource::new(id, get_namespace);
+    let actions = TriageActions::new();
+    let data = Resource::new(
+        move || (id(), actions.version()),
+        |(id, _)| get_namespace(id),
+    );
+    let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
+                let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <NamespaceView detail /> }.into_any(),
+                    Ok(detail) => view! { <NamespaceView detail role actions /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -91,8 +97,54 @@ pub fn NamespacePage() -> impl IntoView {
     }
 }
 
+/// A namespace's NetworkPolicy coverage and what reaches it from outside.
 #[component]
-fn NamespaceView(detail: NamespaceDetail) -> impl IntoView {
+fn NetworkPanel(network: Option<NetworkPosture>) -> impl IntoView {
+    let Some(n) = network else {
+        return view! {
+            <section class="panel">
+                <h2>"Network isolation"</h2>
+                <p class="muted">"Not judged yet: the network checks run once every kind of the cluster has been listed."</p>
+            </section>
+        }
+        .into_any();
+    };
+    let yes_no = |ok: bool, yes: &'static str, no: &'static str| {
+        if ok {
+            view! { <span class="status status-good">{yes}</span> }.into_any()
+        } else {
+            view! { <span class="status status-bad">{no}</span> }.into_any()
+        }
+    };
+    let names = |names: Vec<String>| {
+        if names.is_empty() {
+            view! { <span class="muted">"none"</span> }.into_any()
+        } else {
+            names
+                .into_iter()
+                .map(|s| view! { <code>{s}</code>" " })
+                .collect_view()
+                .into_any()
+        }
+    };
+    view! {
+        <section class="panel">
+            <h2>"Network isolation"</h2>
+            <dl class="facts">
+                <dt>"NetworkPolicies"</dt><dd>{n.policies}</dd>
+                <dt>"Ingress"</dt><dd>{yes_no(n.default_deny_ingress, "denied by default", "no default deny")}</dd>
+                <dt>"Egress"</dt><dd>{yes_no(n.egress_restricted, "restricted", "unrestricted")}</dd>
+                <dt>"Pods isolated"</dt><dd>{format!("{} of {}", n.pods_isolated, n.pods)}</dd>
+                <dt>"Exposed outside the cluster"</dt><dd>{names(n.exposed_services)}</dd>
+                <dt>"Ingresses without TLS"</dt><dd>{names(n.ingresses_without_tls)}</dd>
+            </dl>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn NamespaceView(detail: NamespaceDetail, role: Role, actions: TriageActions) -> impl IntoView {
     let n = detail.namespace;
     let q = KubeQuery {
         cluster: Some(n.cluster_id),
@@ -143,6 +195,11 @@ fn NamespaceView(detail: NamespaceDetail) -> impl IntoView {
             <ul>{errors}</ul>
             <h3>"Labels"</h3>
             <ul class="labels">{labels}</ul>
+        </section>
+        <NetworkPanel network=detail.network />
+        <section class="panel">
+            <h2>"Findings of the namespace"</h2>
+            <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
         </section>
         <section class="panel">
             <h2>"Pods"</h2>
