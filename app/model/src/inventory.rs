@@ -41,7 +41,7 @@ pub struct ListQuery {
     /// or above it (finding lists).
     #[serde(default)]
     pub severity: Option<String>,
-    /// Finding lists: only this check.
+    /// Finding lists: only this check (`family.*`: every check whose id starts so).
     #[serde(default)]
     pub check: Option<String>,
     /// Finding lists: only this kind of subject (`host`, `image`, `container`).

@@ -5,7 +5,7 @@
 use crate::docker::catalog;
 pub use crate::store::listing::Sort;
 use crate::store::listing::{
-    self, like, Counts, FINDINGS_RANK, SEVERITY_COLUMNS, SEVERITY_RANK, SEVERITY_SUMS,
+    self, like, starts_with, Counts, FINDINGS_RANK, SEVERITY_COLUMNS, SEVERITY_RANK, SEVERITY_SUMS,
 };
 use crate::store::query::{bind_all, Arg, Filter};
 use crate::store::{Store, StoreError, StoreResult};
@@ -609,8 +609,17 @@ impl Store {
             f.push(format!("{SEVERITY_RANK} >= {p}"));
         }
         if let Some(check) = q.check.as_deref().filter(|c| !c.is_empty()) {
-            let p = f.param(Arg::Text(check.to_string()));
-            f.push(format!("cf.check_id = {p}"));
+            // `k8s.rbac.*`: every check of that family.
+            match check.strip_suffix('*') {
+                Some(prefix) => {
+                    let p = f.param(Arg::Text(starts_with(prefix)));
+                    f.push(format!("cf.check_id LIKE {p} ESCAPE '\\'"));
+                }
+                None => {
+                    let p = f.param(Arg::Text(check.to_string()));
+                    f.push(format!("cf.check_id = {p}"));
+                }
+            }
         }
         if let Some(kind) = q.subject_kind.as_deref().filter(|k| !k.is_empty()) {
             let kind: SubjectKind = kind

@@ -6,8 +6,8 @@
 //! marked unreachable with the error; what was read from it stays.
 
 use super::objects::{record, Kind, Record};
-use super::store::{ClusterRow, CREDENTIALS};
-use super::{kubeconfig, network};
+use super::store::{ClusterRow, ClusterVerdict, CREDENTIALS};
+use super::{kubeconfig, network, rbac};
 use crate::{now, pass_id, AppState};
 use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::watcher::{self, Event};
@@ -23,9 +23,9 @@ use tokio::task::JoinHandle;
 /// Objects stored per transaction while listing.
 const PAGE: usize = 500;
 
-/// How often a worker looks whether the network checks need running again; a pass that
+/// How often a worker looks whether the cluster-wide checks need running again; a pass that
 /// took long spaces the next ones (at least four times its duration apart).
-const NETWORK_TICK: Duration = Duration::from_secs(2);
+const CHECKS_TICK: Duration = Duration::from_secs(2);
 
 /// Follows every cluster in the store until shutdown.
 pub fn spawn_supervisor(state: AppState, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
@@ -164,20 +164,20 @@ async fn follow(
     let deadline = tokio::time::Instant::now() + resync;
     let mut renew = tokio::time::interval(Duration::from_secs(20));
     let mut asked = tokio::time::interval(Duration::from_secs(5));
-    let mut network = tokio::time::interval(NETWORK_TICK);
-    let mut network_after = tokio::time::Instant::now();
+    let mut checks = tokio::time::interval(CHECKS_TICK);
+    let mut checks_after = tokio::time::Instant::now();
     let outcome = loop {
         tokio::select! {
-            // Network isolation is decided across objects: once every kind it reads has
+            // Network isolation and RBAC are decided across objects: once every kind they read has
             // been listed, and again after changes to them.
-            _ = network.tick() => {
-                if tokio::time::Instant::now() >= network_after && health.network_due() {
+            _ = checks.tick() => {
+                if tokio::time::Instant::now() >= checks_after && health.checks_due() {
                     let started = tokio::time::Instant::now();
-                    if let Err(e) = network_pass(state, cluster.id).await {
-                        tracing::warn!(cluster = %cluster.name, error = %e, "network checks");
-                        health.network_dirty.store(true, Ordering::Relaxed);
+                    if let Err(e) = cluster_checks(state, cluster.id).await {
+                        tracing::warn!(cluster = %cluster.name, error = %e, "cluster-wide checks");
+                        health.checks_dirty.store(true, Ordering::Relaxed);
                     }
-                    network_after = tokio::time::Instant::now() + started.elapsed() * 4;
+                    checks_after = tokio::time::Instant::now() + started.elapsed() * 4;
                 }
             }
             _ = tokio::time::sleep_until(deadline) => break Ok(()),
@@ -207,33 +207,40 @@ async fn follow(
 }
 
 /// Whether any watcher of a cluster is failing, so that status is written on changes,
-/// not on every event; which kinds have been listed, and whether what the network checks
+/// not on every event; which kinds have been listed, and whether what the cluster-wide checks
 /// read changed since their last pass.
 #[derive(Default)]
 struct Health {
     failing: AtomicBool,
     listed: Mutex<HashSet<Kind>>,
-    network_dirty: AtomicBool,
+    checks_dirty: AtomicBool,
 }
 
 impl Health {
-    /// Every kind the network checks read was listed, and something changed since.
-    fn network_due(&self) -> bool {
+    /// Every kind the cluster-wide checks read was listed, and something changed since.
+    fn checks_due(&self) -> bool {
         let listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
         Kind::ALL
             .iter()
-            .filter(|k| k.affects_network())
+            .filter(|k| k.affects_cluster_checks())
             .all(|k| listed.contains(k))
-            && self.network_dirty.swap(false, Ordering::Relaxed)
+            && self.checks_dirty.swap(false, Ordering::Relaxed)
     }
 }
 
-/// Decides the cluster's network isolation from its stored objects and stores it.
-pub async fn network_pass(state: &AppState, cluster: i64) -> Result<(), crate::StoreError> {
-    let current = state.store.network_state(cluster).await?;
-    let evaluation = network::evaluate(&current.inputs);
+/// Decides the cluster-wide checks (network isolation, RBAC) from its stored objects and
+/// stores what they found.
+pub async fn cluster_checks(state: &AppState, cluster: i64) -> Result<(), crate::StoreError> {
+    let current = state.store.cluster_state(cluster).await?;
+    let network = network::evaluate(&current.network);
+    let mut findings = network.findings;
+    findings.extend(rbac::evaluate(&current.rbac));
+    let verdict = ClusterVerdict {
+        postures: network.namespaces,
+        findings,
+    };
     let mut w = state.store.begin_pass().await?;
-    w.apply_network(cluster, &evaluation, &current.stored, now())
+    w.apply_cluster_checks(cluster, &verdict, &current.stored, now())
         .await?;
     w.commit().await
 }
@@ -312,8 +319,8 @@ async fn watch_kind(
         };
         match stored {
             Ok(()) => {
-                if kind.affects_network() {
-                    health.network_dirty.store(true, Ordering::Relaxed);
+                if kind.affects_cluster_checks() {
+                    health.checks_dirty.store(true, Ordering::Relaxed);
                 }
                 if health.failing.swap(false, Ordering::Relaxed) {
                     let _ = state

@@ -55,7 +55,19 @@ pub const UNTRUSTED_REGISTRY: Check = Check {
     remediation: "Run images from the registries in Settings → image policy (mirror the image there), or add the registry to the list once it is trusted.",
 };
 
-pub const ALL: [&Check; 7] = [
+pub const DEFAULT_NAMESPACE: Check = Check {
+    id: "k8s.hygiene.default_namespace",
+    title: "Workload in the default namespace",
+    remediation: "Run it in a namespace of its own, where its policies (Pod Security labels, NetworkPolicies, RBAC) can be set for it alone.",
+};
+
+pub const DEFAULT_ACCOUNT: Check = Check {
+    id: "k8s.hygiene.default_service_account",
+    title: "Workload on the default service account",
+    remediation: "Give it a service account of its own (serviceAccountName), so that what RBAC grants it is granted to it alone, not to every pod of the namespace.",
+};
+
+pub const ALL: [&Check; 9] = [
     &NO_MEMORY_LIMIT,
     &NO_REQUESTS,
     &MUTABLE_TAG,
@@ -63,7 +75,38 @@ pub const ALL: [&Check; 7] = [
     &NO_LIVENESS,
     &NO_READINESS,
     &UNTRUSTED_REGISTRY,
+    &DEFAULT_NAMESPACE,
+    &DEFAULT_ACCOUNT,
 ];
+
+/// Where a pod (or template) runs: the `default` namespace, the `default` service account
+/// (an unset `serviceAccountName` is the default one). Not per container: the instance
+/// is empty.
+pub fn placement(namespace: &str, spec: &Value) -> Vec<Found> {
+    let mut found = Vec::new();
+    if namespace == "default" {
+        found.push(Found {
+            check: &DEFAULT_NAMESPACE,
+            severity: "low",
+            instance: String::new(),
+            evidence: "namespace default".to_string(),
+        });
+    }
+    let account = spec
+        .get("serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+        .unwrap_or("default");
+    if account == "default" {
+        found.push(Found {
+            check: &DEFAULT_ACCOUNT,
+            severity: "low",
+            instance: String::new(),
+            evidence: format!("service account {namespace}/default"),
+        });
+    }
+    found
+}
 
 /// One hygiene finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,6 +381,25 @@ mod tests {
                     "container \"debug\" runs busybox from docker.io".to_string()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn the_default_namespace_and_account_are_found_where_a_pod_runs() {
+        let own = json!({"serviceAccountName": "web", "containers": []});
+        assert!(placement("shop", &own).is_empty());
+        let unset = json!({"containers": []});
+        assert_eq!(
+            ids(&placement("default", &unset)),
+            [
+                (String::new(), DEFAULT_NAMESPACE.id, "low"),
+                (String::new(), DEFAULT_ACCOUNT.id, "low")
+            ]
+        );
+        let named_default = json!({"serviceAccountName": "default", "containers": []});
+        assert_eq!(
+            ids(&placement("shop", &named_default)),
+            [(String::new(), DEFAULT_ACCOUNT.id, "low")]
         );
     }
 }

@@ -9,5 +9,6 @@ pub mod manage;
 pub mod network;
 pub mod objects;
 pub mod pss;
+pub mod rbac;
 pub mod store;
 pub mod views;

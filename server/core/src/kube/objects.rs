@@ -3,7 +3,7 @@
 //! so memory follows the estate's size in rows, not in API objects.
 
 use super::pss::{self, namespace, Level, PodView, Version};
-use super::{hygiene, network};
+use super::{hygiene, network, rbac};
 use crate::store::config_findings::Content;
 use ::kube::api::DynamicObject;
 use serde_json::{json, Value};
@@ -18,6 +18,11 @@ pub enum Kind {
     NetworkPolicy,
     Service,
     Ingress,
+    ServiceAccount,
+    Role,
+    ClusterRole,
+    RoleBinding,
+    ClusterRoleBinding,
     Deployment,
     StatefulSet,
     DaemonSet,
@@ -28,12 +33,17 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Namespace,
         Kind::Node,
         Kind::NetworkPolicy,
         Kind::Service,
         Kind::Ingress,
+        Kind::ServiceAccount,
+        Kind::Role,
+        Kind::ClusterRole,
+        Kind::RoleBinding,
+        Kind::ClusterRoleBinding,
         Kind::Deployment,
         Kind::StatefulSet,
         Kind::DaemonSet,
@@ -57,6 +67,26 @@ impl Kind {
                 "networkpolicies",
             ),
             Kind::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
+            Kind::ServiceAccount => ("", "v1", "ServiceAccount", "serviceaccounts"),
+            Kind::Role => ("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+            Kind::ClusterRole => (
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRole",
+                "clusterroles",
+            ),
+            Kind::RoleBinding => (
+                "rbac.authorization.k8s.io",
+                "v1",
+                "RoleBinding",
+                "rolebindings",
+            ),
+            Kind::ClusterRoleBinding => (
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRoleBinding",
+                "clusterrolebindings",
+            ),
             Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
             Kind::StatefulSet => ("apps", "v1", "StatefulSet", "statefulsets"),
             Kind::DaemonSet => ("apps", "v1", "DaemonSet", "daemonsets"),
@@ -71,25 +101,35 @@ impl Kind {
     }
 
     pub fn is_workload(self) -> bool {
-        !matches!(
+        matches!(
             self,
-            Kind::Namespace
-                | Kind::Node
-                | Kind::Pod
-                | Kind::NetworkPolicy
-                | Kind::Service
-                | Kind::Ingress
+            Kind::Deployment
+                | Kind::StatefulSet
+                | Kind::DaemonSet
+                | Kind::ReplicaSet
+                | Kind::CronJob
+                | Kind::Job
         )
     }
 
-    /// Kept as facts for the cluster-wide checks (network isolation), not as inventory
-    /// of their own.
+    /// Kept as facts for the cluster-wide checks (network isolation, RBAC), not as
+    /// inventory of their own.
     pub fn is_fact(self) -> bool {
-        matches!(self, Kind::NetworkPolicy | Kind::Service | Kind::Ingress)
+        matches!(
+            self,
+            Kind::NetworkPolicy
+                | Kind::Service
+                | Kind::Ingress
+                | Kind::ServiceAccount
+                | Kind::Role
+                | Kind::ClusterRole
+                | Kind::RoleBinding
+                | Kind::ClusterRoleBinding
+        )
     }
 
-    /// A change to it can change the network checks' verdicts.
-    pub fn affects_network(self) -> bool {
+    /// A change to it can change the cluster-wide checks' verdicts.
+    pub fn affects_cluster_checks(self) -> bool {
         self.is_fact() || matches!(self, Kind::Namespace | Kind::Pod)
     }
 }
@@ -176,9 +216,14 @@ pub fn pss_content(f: &PssFinding) -> Content {
 }
 
 /// The strictest level a pod (or template) passes, and its findings: Pod Security
-/// failures and workload hygiene. `batch`: its pods run to completion; `trusted`: the
-/// image policy's trusted registries.
-pub fn findings(pod: PodView<'_>, batch: bool, trusted: &[String]) -> (Level, Vec<KubeFinding>) {
+/// failures and workload hygiene. `namespace`: where it runs; `batch`: its pods run to
+/// completion; `trusted`: the image policy's trusted registries.
+pub fn findings(
+    pod: PodView<'_>,
+    namespace: &str,
+    batch: bool,
+    trusted: &[String],
+) -> (Level, Vec<KubeFinding>) {
     let (level, pss) = judge(pod);
     let mut found: Vec<KubeFinding> = pss
         .iter()
@@ -191,6 +236,7 @@ pub fn findings(pod: PodView<'_>, batch: bool, trusted: &[String]) -> (Level, Ve
     found.extend(
         hygiene::check(pod.spec, batch, trusted)
             .into_iter()
+            .chain(hygiene::placement(namespace, pod.spec))
             .map(|f| KubeFinding {
                 check_id: f.check.id.to_string(),
                 instance: f.instance,
@@ -271,6 +317,10 @@ pub struct PodRec {
     pub phase: Option<String>,
     pub owner: Option<(String, String)>,
     pub labels: BTreeMap<String, String>,
+    /// `spec.serviceAccountName`, "default" when unset (as the API server sets it).
+    pub service_account: String,
+    /// `spec.automountServiceAccountToken`.
+    pub automount_token: Option<bool>,
     pub level: Level,
     pub findings: Vec<KubeFinding>,
     pub containers: Vec<ContainerRec>,
@@ -400,13 +450,18 @@ pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Rec
                 }),
             })
         }
-        Kind::NetworkPolicy | Kind::Service | Kind::Ingress => {
+        k if k.is_fact() => {
             let empty = Value::Null;
             let spec = obj.data.get("spec").unwrap_or(&empty);
             let facts = match kind {
                 Kind::NetworkPolicy => serde_json::to_value(network::PolicyFacts::read(spec)),
                 Kind::Service => serde_json::to_value(network::ServiceFacts::read(spec)),
-                _ => serde_json::to_value(network::IngressFacts::read(spec)),
+                Kind::Ingress => serde_json::to_value(network::IngressFacts::read(spec)),
+                Kind::ServiceAccount => serde_json::to_value(rbac::AccountFacts::read(&obj.data)),
+                Kind::Role | Kind::ClusterRole => {
+                    serde_json::to_value(rbac::RoleFacts::read(&obj.data))
+                }
+                _ => serde_json::to_value(rbac::BindingFacts::read(&obj.data, &namespace)),
             }
             .ok()?;
             Record::Fact(FactRec {
@@ -426,6 +481,7 @@ pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Rec
                     metadata: &meta,
                     spec: &spec,
                 },
+                &namespace,
                 batch,
                 trusted,
             );
@@ -437,6 +493,12 @@ pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Rec
                 phase: text(&obj.data, "/status/phase"),
                 owner,
                 labels: labels(obj),
+                service_account: text(&spec, "/serviceAccountName")
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| "default".to_string()),
+                automount_token: spec
+                    .get("automountServiceAccountToken")
+                    .and_then(Value::as_bool),
                 level,
                 findings,
                 containers: containers(&spec, obj.data.get("status")),
@@ -462,6 +524,7 @@ pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Rec
                     metadata: &meta,
                     spec,
                 },
+                &namespace,
                 batch,
                 trusted,
             );

@@ -3,10 +3,10 @@
 //! lifecycle. A complete list marks what it did not see as gone (never deleted); a
 //! watch's delete marks one object gone.
 
-use super::network;
 use super::objects::{
     FactRec, Kind, KubeFinding, NamespaceRec, NodeRec, PodRec, Record, WorkloadRec, PREFIX,
 };
+use super::{network, rbac};
 use crate::lifecycle::Extent;
 use crate::store::config_findings::{Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
@@ -395,11 +395,11 @@ impl Write {
         now: i64,
     ) -> StoreResult<()> {
         let mut ids = Vec::new();
-        for chunk in rows.chunks(self.batch_params() / 13) {
+        for chunk in rows.chunks(self.batch_params() / 15) {
             let got: Vec<(i64, String)> = with_tx!(&mut self.tx, |t| {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO pods (cluster_id, namespace, name, uid, phase, labels, node_name, owner_kind, \
-                     owner_name, pss_rank, first_seen_at, last_seen_at, seen_pass) ",
+                     owner_name, pss_rank, service_account, automount_token, first_seen_at, last_seen_at, seen_pass) ",
                 );
                 q.push_values(chunk, |mut row, p| {
                     row.push_bind(cluster)
@@ -412,6 +412,8 @@ impl Write {
                         .push_bind(p.owner.as_ref().map(|o| o.0.clone()))
                         .push_bind(p.owner.as_ref().map(|o| o.1.clone()))
                         .push_bind(super::objects::rank(p.level))
+                        .push_bind(&p.service_account)
+                        .push_bind(p.automount_token)
                         .push_bind(now)
                         .push_bind(now)
                         .push_bind(pass);
@@ -419,7 +421,8 @@ impl Write {
                 q.push(
                     " ON CONFLICT (cluster_id, uid) DO UPDATE SET phase = excluded.phase, labels = excluded.labels, \
                      node_name = excluded.node_name, owner_kind = excluded.owner_kind, owner_name = excluded.owner_name, \
-                     pss_rank = excluded.pss_rank, last_seen_at = excluded.last_seen_at, \
+                     pss_rank = excluded.pss_rank, service_account = excluded.service_account, \
+                     automount_token = excluded.automount_token, last_seen_at = excluded.last_seen_at, \
                      seen_pass = excluded.seen_pass, gone_at = NULL RETURNING id, uid",
                 );
                 q.build_query_as().fetch_all(&mut **t).await
@@ -664,17 +667,30 @@ impl Write {
     }
 }
 
-/// What the network pass reads of a cluster, and the postures stored for its namespaces
-/// (so that only changed ones are written).
-pub struct NetworkState {
-    pub inputs: network::Inputs,
+/// What the cluster-wide checks (network isolation, RBAC) read of a cluster, and the
+/// network postures stored for its namespaces (so that only changed ones are written).
+pub struct ClusterState {
+    pub network: network::Inputs,
+    pub rbac: rbac::Inputs,
     pub stored: HashMap<i64, Option<String>>,
 }
 
+/// What the cluster-wide checks decided.
+pub struct ClusterVerdict {
+    pub postures: Vec<(i64, coastguard_model::kube::NetworkPosture)>,
+    /// Network and RBAC findings by subject.
+    pub findings: Vec<(SubjectKind, i64, Vec<KubeFinding>)>,
+}
+
+/// Facts this version cannot read (written by another version) are skipped, not guessed.
+fn facts_of<T: serde::de::DeserializeOwned>(json: &str) -> Option<T> {
+    serde_json::from_str(json).ok()
+}
+
 impl Store {
-    /// A cluster's live namespaces, pods (with labels), NetworkPolicies, Services and
-    /// Ingresses, as the network pass needs them.
-    pub async fn network_state(&self, cluster: i64) -> StoreResult<NetworkState> {
+    /// A cluster's live namespaces, pods (labels, service account), and the facts of its
+    /// NetworkPolicies, Services, Ingresses, service accounts, roles and bindings.
+    pub async fn cluster_state(&self, cluster: i64) -> StoreResult<ClusterState> {
         let namespaces: Vec<(i64, String, Option<String>)> = with_db!(&self.db, |pool| {
             sqlx::query_as(
                 "SELECT id, name, network FROM namespaces WHERE cluster_id = $1 AND gone_at IS NULL",
@@ -683,9 +699,11 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        let pods: Vec<(i64, String, Option<String>)> = with_db!(&self.db, |pool| {
+        type PodRow = (i64, String, Option<String>, Option<String>, Option<bool>);
+        let pods: Vec<PodRow> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-                "SELECT id, namespace, labels FROM pods WHERE cluster_id = $1 AND gone_at IS NULL",
+                "SELECT id, namespace, labels, service_account, automount_token FROM pods \
+                 WHERE cluster_id = $1 AND gone_at IS NULL",
             )
             .bind(cluster)
             .fetch_all(pool)
@@ -699,68 +717,90 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        let mut inputs = network::Inputs {
-            pods: pods
-                .into_iter()
-                .map(|(id, namespace, labels)| network::PodLabels {
-                    id,
-                    namespace,
-                    labels: labels
-                        .and_then(|l| serde_json::from_str(&l).ok())
-                        .unwrap_or_default(),
-                })
-                .collect(),
-            ..network::Inputs::default()
+        let mut net = network::Inputs::default();
+        let mut rb = rbac::Inputs {
+            cluster,
+            ..rbac::Inputs::default()
         };
         let mut stored = HashMap::new();
         for (id, name, posture) in namespaces {
-            inputs.namespaces.push((id, name));
+            net.namespaces.push((id, name.clone()));
+            rb.namespaces.push((id, name));
             stored.insert(id, posture);
         }
-        for (kind, namespace, name, facts) in facts {
-            // Facts this version cannot read (written by another) are skipped, not guessed.
+        for (id, namespace, labels, account, automount) in pods {
+            rb.pods.push(rbac::PodAccount {
+                id,
+                namespace: namespace.clone(),
+                account: account.unwrap_or_else(|| "default".to_string()),
+                automount,
+            });
+            net.pods.push(network::PodLabels {
+                id,
+                namespace,
+                labels: labels.and_then(|l| facts_of(&l)).unwrap_or_default(),
+            });
+        }
+        for (kind, namespace, name, json) in facts {
+            let named = |facts| rbac::Named {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                facts,
+            };
             match kind.as_str() {
-                "NetworkPolicy" => {
-                    if let Ok(f) = serde_json::from_str(&facts) {
-                        inputs
-                            .policies
-                            .push(network::Named::new(&namespace, &name, f));
-                    }
-                }
-                "Service" => {
-                    if let Ok(f) = serde_json::from_str(&facts) {
-                        inputs
-                            .services
-                            .push(network::Named::new(&namespace, &name, f));
-                    }
-                }
-                "Ingress" => {
-                    if let Ok(f) = serde_json::from_str(&facts) {
-                        inputs
-                            .ingresses
-                            .push(network::Named::new(&namespace, &name, f));
-                    }
+                "NetworkPolicy" => net
+                    .policies
+                    .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
+                "Service" => net
+                    .services
+                    .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
+                "Ingress" => net
+                    .ingresses
+                    .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
+                "ServiceAccount" => rb.accounts.extend(facts_of(&json).map(|f| rbac::Named {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    facts: f,
+                })),
+                "Role" => rb.roles.extend(facts_of(&json).map(named)),
+                "ClusterRole" => rb.cluster_roles.extend(facts_of(&json).map(named)),
+                "RoleBinding" => rb.bindings.extend(facts_of(&json).map(|f| rbac::Named {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    facts: f,
+                })),
+                "ClusterRoleBinding" => {
+                    rb.cluster_bindings
+                        .extend(facts_of(&json).map(|f| rbac::Named {
+                            namespace: namespace.clone(),
+                            name: name.clone(),
+                            facts: f,
+                        }))
                 }
                 _ => {}
             }
         }
-        Ok(NetworkState { inputs, stored })
+        Ok(ClusterState {
+            network: net,
+            rbac: rb,
+            stored,
+        })
     }
 }
 
 impl Write {
-    /// Stores what the network pass decided: changed namespace postures, and the network
-    /// findings of the cluster's namespaces and pods. The findings' scope is the whole
-    /// cluster, so that a finding of a subject that went away while the pass ran is
-    /// resolved by the next pass (which a subject going away asks for).
-    pub async fn apply_network(
+    /// Stores what the cluster-wide checks decided: changed namespace postures, and the
+    /// network and RBAC findings of the cluster, its namespaces and pods. The findings'
+    /// scope is the whole cluster, so that a finding of a subject that went away while
+    /// the pass ran is resolved by the next pass (which a subject going away asks for).
+    pub async fn apply_cluster_checks(
         &mut self,
         cluster: i64,
-        evaluation: &network::Evaluation,
+        verdict: &ClusterVerdict,
         stored: &HashMap<i64, Option<String>>,
         now: i64,
     ) -> StoreResult<()> {
-        for (id, posture) in &evaluation.namespaces {
+        for (id, posture) in &verdict.postures {
             let json = serde_json::to_string(posture).unwrap_or_default();
             if stored.get(id).and_then(|s| s.as_deref()) == Some(json.as_str()) {
                 continue;
@@ -774,25 +814,28 @@ impl Write {
             .await
             .map(|_| ()))?;
         }
-        let like = format!("'{}%'", network::PREFIX);
-        let scope = Scope {
-            parts: [
-                (SubjectKind::Namespace, "namespaces"),
-                (SubjectKind::Pod, "pods"),
-            ]
+        let checks = format!(
+            "(cf.check_id LIKE '{}%' OR cf.check_id LIKE '{}%')",
+            network::PREFIX,
+            rbac::PREFIX
+        );
+        let mut parts: Vec<(String, Vec<Arg>)> = [("namespace", "namespaces"), ("pod", "pods")]
             .into_iter()
             .map(|(kind, table)| {
                 (
                     format!(
-                        "cf.subject_kind = '{kind}' AND cf.check_id LIKE {like} \
-                             AND cf.subject_id IN (SELECT id FROM {table} WHERE cluster_id = $1)"
+                        "cf.subject_kind = '{kind}' AND {checks} \
+                         AND cf.subject_id IN (SELECT id FROM {table} WHERE cluster_id = $1)"
                     ),
                     vec![Arg::Int(cluster)],
                 )
             })
-            .collect(),
-        };
-        let found = evaluation
+            .collect();
+        parts.push((
+            format!("cf.subject_kind = 'cluster' AND {checks} AND cf.subject_id = $1"),
+            vec![Arg::Int(cluster)],
+        ));
+        let found = verdict
             .findings
             .iter()
             .flat_map(|(kind, id, found)| found.iter().map(move |f| (*kind, *id, f)))
@@ -808,7 +851,7 @@ impl Write {
                 )
             })
             .collect();
-        self.reconcile_config_findings(&scope, found, Extent::Complete, now)
+        self.reconcile_config_findings(&Scope { parts }, found, Extent::Complete, now)
             .await?;
         Ok(())
     }

@@ -81,6 +81,15 @@ pub(crate) fn order_by(
     Ok(format!("ORDER BY {sql} {dir}, {tiebreak}"))
 }
 
+/// A LIKE pattern for values starting with `prefix` (its wildcards escaped).
+pub(crate) fn starts_with(prefix: &str) -> String {
+    let escaped = prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("{escaped}%")
+}
+
 pub(crate) fn like(q: &str) -> String {
     let escaped = q
         .trim()

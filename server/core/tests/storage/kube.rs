@@ -781,3 +781,118 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
         fake.go_away();
     }
 }
+
+/// The open RBAC findings of every cluster, as `(subject, check, instance)`, read
+/// through the findings list the RBAC page and `GET /config-findings?check=k8s.rbac.*` use.
+async fn rbac_view(state: &AppState) -> Vec<(String, String, String)> {
+    let q = coastguard_model::inventory::ListQuery {
+        check: Some("k8s.rbac.*".into()),
+        per_page: Some(200),
+        ..Default::default()
+    };
+    let mut open: Vec<(String, String, String)> = state
+        .store
+        .list_config_findings(&q)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|f| (f.subject_name, f.check_id, f.instance))
+        .collect();
+    open.sort();
+    open
+}
+
+#[tokio::test]
+async fn rbac_findings_name_who_may_do_what_and_follow_the_bindings() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.load("namespaces", [ns("shop", json!({}))]);
+        fake.load("clusterroles", [
+            json!({"metadata": {"name": "cluster-admin", "uid": "cr-admin"},
+                   "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]}),
+            json!({"metadata": {"name": "secret-reader", "uid": "cr-secrets"},
+                   "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "watch", "list"]}]}),
+        ]);
+        fake.load("clusterrolebindings", [
+            json!({"metadata": {"name": "ops-admins", "uid": "crb-ops"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                   "subjects": [{"kind": "Group", "name": "ops", "apiGroup": "rbac.authorization.k8s.io"}]}),
+            json!({"metadata": {"name": "cluster-admin", "uid": "crb-masters"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                   "subjects": [{"kind": "Group", "name": "system:masters", "apiGroup": "rbac.authorization.k8s.io"}]}),
+        ]);
+        fake.load("roles", [
+            json!({"metadata": {"name": "exec", "namespace": "shop", "uid": "role-exec"},
+                   "rules": [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]}),
+        ]);
+        fake.load("rolebindings", [
+            json!({"metadata": {"name": "deployer-secrets", "namespace": "shop", "uid": "rb-secrets"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "secret-reader"},
+                   "subjects": [{"kind": "ServiceAccount", "name": "deployer"}]}),
+            json!({"metadata": {"name": "oncall-exec", "namespace": "shop", "uid": "rb-exec"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},
+                   "subjects": [{"kind": "User", "name": "alice@example.com"}]}),
+        ]);
+        fake.load("serviceaccounts", [
+            json!({"metadata": {"name": "default", "namespace": "shop", "uid": "sa-default"}}),
+            json!({"metadata": {"name": "deployer", "namespace": "shop", "uid": "sa-deployer"}}),
+        ]);
+        let mut deploy = labelled_pod("shop", "deploy", json!({}));
+        deploy["spec"]["serviceAccountName"] = json!("deployer");
+        fake.load("pods", [labelled_pod("shop", "web", json!({})), deploy]);
+        let state = db.state_with(settings());
+        let cluster = add(&state, &fake, "c").await.unwrap()[0].id;
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+
+        let cluster_name = "c".to_string();
+        let finding = |subject: &str, check: &str, instance: &str| {
+            (
+                subject.to_string(),
+                format!("k8s.rbac.{check}"),
+                instance.to_string(),
+            )
+        };
+        let expected = vec![
+            finding(&cluster_name, "full_control", "Group ops"),
+            finding("shop", "pods_exec", "User alice@example.com"),
+            finding("shop", "read_secrets", "ServiceAccount shop/deployer"),
+            finding("shop/web", "token_automounted", ""),
+        ];
+        eventually("the first RBAC pass", || async {
+            rbac_view(&state).await == expected
+        })
+        .await;
+        // The pods' own hygiene: both run in a namespace of their own; web on the default account.
+        let web = pod_named(&state, "web").await.unwrap();
+        let web_checks: Vec<String> = manage::pod(&state, &Authed::cli().as_viewer(), web.id)
+            .await
+            .unwrap()
+            .findings
+            .into_iter()
+            .map(|f| f.check_id)
+            .collect();
+        assert!(web_checks.contains(&"k8s.hygiene.default_service_account".to_string()));
+        assert!(!web_checks.contains(&"k8s.hygiene.default_namespace".to_string()));
+
+        // The admins' binding goes, and the default account stops mounting its token.
+        fake.delete("clusterrolebindings", "crb-ops");
+        fake.apply(
+            "serviceaccounts",
+            json!({"metadata": {"name": "default", "namespace": "shop", "uid": "sa-default"},
+                   "automountServiceAccountToken": false}),
+        );
+        eventually("the RBAC changes judged", || async {
+            rbac_view(&state).await
+                == vec![
+                    finding("shop", "pods_exec", "User alice@example.com"),
+                    finding("shop", "read_secrets", "ServiceAccount shop/deployer"),
+                ]
+        })
+        .await;
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}

@@ -1,5 +1,6 @@
--- What the cluster-wide checks read of NetworkPolicies, Services and Ingresses: a few
--- fields as JSON (kube::network's PolicyFacts, ServiceFacts, IngressFacts), never whole
+-- What the cluster-wide checks read of NetworkPolicies, Services, Ingresses, service
+-- accounts, Roles, ClusterRoles and their bindings: a few
+-- fields as JSON (kube::network and kube::rbac facts), never whole
 -- objects. A complete list marks what it did not see as gone, like every other kind.
 CREATE TABLE kube_facts (
     id INTEGER PRIMARY KEY,
@@ -20,3 +21,8 @@ CREATE INDEX kube_facts_live ON kube_facts (cluster_id, kind, gone_at, namespace
 -- A namespace's network isolation as the last network pass decided it (JSON:
 -- model::kube::NetworkPosture); NULL until the cluster's first pass.
 ALTER TABLE namespaces ADD COLUMN network TEXT;
+
+-- A pod's service account and whether it asks for the account's token to be mounted
+-- (NULL: as the account says), for the RBAC checks.
+ALTER TABLE pods ADD COLUMN service_account TEXT;
+ALTER TABLE pods ADD COLUMN automount_token BOOLEAN;
