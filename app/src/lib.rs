@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("kubernetes/workloads/:id") view=pages::kube_detail::WorkloadPage />
                     <Route path=path!("kubernetes/pods") view=pages::kube::PodsPage />
                     <Route path=path!("kubernetes/pods/:id") view=pages::kube_detail::PodPage />
+                    <Route path=path!("kubernetes/rbac") view=pages::findings::RbacPage />
                     <Route path=path!("findings") view=pages::findings::FindingsPage />
                     <Route path=path!("vulnerabilities") view=pages::vulns::VulnsPage />
                     <Route path=path!("vulnerabilities/:id") view=pages::vuln::VulnPage />

@@ -42,6 +42,20 @@ async fn fake_cluster() -> FakeKube {
             "status": {"phase": "Running"}
         })],
     );
+    // An on-call user who may exec into the shop's pods.
+    fake.load(
+        "roles",
+        [
+            json!({"metadata": {"name": "exec", "namespace": "shop", "uid": "role-exec"},
+                "rules": [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]}),
+        ],
+    );
+    fake.load(
+        "rolebindings",
+        [json!({"metadata": {"name": "oncall-exec", "namespace": "shop", "uid": "rb-exec"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},
+                "subjects": [{"kind": "User", "name": "alice@example.com"}]})],
+    );
     // Reachable from outside the cluster, in a namespace without NetworkPolicies.
     fake.load(
         "services",
@@ -221,6 +235,34 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             })
             .await;
             screenshot(&c, "kube-pod").await;
+
+            // Who may do what: the RBAC tab lists the user and the binding.
+            follow(&c, "RBAC").await;
+            heading_is(&c, "RBAC: risky subjects").await;
+            wait_for("the RBAC findings", || async {
+                match c.find(Locator::Css("table.findings-table")).await {
+                    Ok(t) => t.text().await.is_ok_and(|t| t.contains("alice@example.com")),
+                    Err(_) => {
+                        let _ = c.refresh().await;
+                        false
+                    }
+                }
+            })
+            .await;
+            let table = c
+                .find(Locator::Css("table.findings-table"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for expected in [
+                "k8s.rbac.pods_exec",
+                "RoleBinding oncall-exec → Role exec",
+            ] {
+                assert!(table.contains(expected), "{expected} missing from {table}");
+            }
+            screenshot(&c, "kube-rbac").await;
         })
         .catch_unwind()
         .await;

@@ -24,6 +24,7 @@ pub fn KubeTabs(current: &'static str) -> impl IntoView {
         ("/kubernetes/namespaces", "Namespaces"),
         ("/kubernetes/workloads", "Workloads"),
         ("/kubernetes/pods", "Pods"),
+        ("/kubernetes/rbac", "RBAC"),
     ];
     let links = tabs
         .into_iter()
