@@ -181,7 +181,8 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             // The network checks run once every kind is listed: reload until judged.
             wait_for("the namespace's network isolation", || async {
                 let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
-                if text.contains("no default deny") {
+                // A badge: the browser reports it in capitals, as it shows it.
+                if text.to_lowercase().contains("no default deny") {
                     return true;
                 }
                 let _ = c.refresh().await;
