@@ -5,7 +5,8 @@
 //! a Deployment and ReplicaSet above it, on SQLite and Postgres (`KUBE_BENCH_BACKENDS`).
 //! Measures the initial sync, peak memory growth of the process during it (the fake
 //! server's objects are loaded before the baseline), watch event → stored latency, and
-//! the pod and namespace pages' queries with the cluster loaded. Writes
+//! the cluster-wide checks (network isolation, RBAC), the risk recompute, and the pod and
+//! namespace pages' queries with the cluster loaded. Writes
 //! docs/benchmarks.md; asserts what was stored, never a timing.
 
 mod common;
@@ -83,6 +84,11 @@ struct Figures {
     watch_max: Duration,
     /// Recomputing every risk score (the `risk` job's pass) with the cluster loaded.
     risk: Duration,
+    /// From the end of the sync to the first cluster-wide checks stored; one pass over
+    /// the unchanged cluster; the open findings they keep.
+    checks_first: Duration,
+    checks_pass: Duration,
+    cluster_findings: i64,
     pages: Vec<(&'static str, Duration, Duration)>,
 }
 
@@ -123,6 +129,56 @@ async fn run(backend: &str, pods: usize, namespaces: usize) -> Figures {
     fake.load(
         "pods",
         (0..pods).map(|i| pod(i, &ns_of(i), i.is_multiple_of(4))),
+    );
+    // What the cluster-wide checks read: every other namespace denies ingress by
+    // default, each has a policy for some of its apps, a NodePort Service, an Ingress
+    // without TLS, a service account and a RoleBinding; a few cluster-wide bindings.
+    fake.load(
+        "networkpolicies",
+        (0..namespaces).flat_map(|n| {
+            let ns = format!("ns-{n}");
+            let mut v = vec![json!({"metadata": {"name": "apps", "namespace": ns, "uid": format!("np-apps-{n}")},
+                "spec": {"podSelector": {"matchExpressions": [{"key": "app", "operator": "In",
+                         "values": [format!("app-{}", n * per_ns / 5), format!("app-{}", n * per_ns / 5 + 1)]}]}}})];
+            if n.is_multiple_of(2) {
+                v.push(json!({"metadata": {"name": "default-deny", "namespace": ns, "uid": format!("np-deny-{n}")},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}));
+            }
+            v
+        }),
+    );
+    fake.load(
+        "services",
+        (0..namespaces).map(|n| json!({"metadata": {"name": "web", "namespace": format!("ns-{n}"), "uid": format!("svc-{n}")},
+            "spec": {"type": "NodePort", "selector": {"app": format!("app-{}", n * per_ns / 5)},
+                     "ports": [{"port": 80, "nodePort": 30000 + n % 2000, "protocol": "TCP"}]}})),
+    );
+    fake.load(
+        "ingresses",
+        (0..namespaces).map(|n| json!({"metadata": {"name": "web", "namespace": format!("ns-{n}"), "uid": format!("ing-{n}")},
+            "spec": {"rules": [{"host": format!("ns-{n}.example.test")}]}})),
+    );
+    fake.load(
+        "serviceaccounts",
+        (0..namespaces).map(|n| json!({"metadata": {"name": "deployer", "namespace": format!("ns-{n}"), "uid": format!("sa-{n}")}})),
+    );
+    fake.load(
+        "clusterroles",
+        [
+            json!({"metadata": {"name": "cluster-admin", "uid": "cr-admin"}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}),
+            json!({"metadata": {"name": "edit", "uid": "cr-edit"}, "rules": [
+                {"apiGroups": [""], "resources": ["pods", "pods/exec", "secrets"], "verbs": ["get", "list", "create"]}]}),
+        ],
+    );
+    fake.load(
+        "clusterrolebindings",
+        (0..5).map(|b| json!({"metadata": {"name": format!("admins-{b}"), "uid": format!("crb-{b}")},
+            "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}, "subjects": [{"kind": "User", "name": format!("admin-{b}")}]})),
+    );
+    fake.load(
+        "rolebindings",
+        (0..namespaces).map(|n| json!({"metadata": {"name": "deployer-edit", "namespace": format!("ns-{n}"), "uid": format!("rb-{n}")},
+            "roleRef": {"kind": "ClusterRole", "name": "edit"}, "subjects": [{"kind": "ServiceAccount", "name": "deployer"}]})),
     );
 
     let db = fresh(backend).await;
@@ -173,10 +229,43 @@ async fn run(backend: &str, pods: usize, namespaces: usize) -> Figures {
             .map(|_| ()))
         .unwrap();
     }
+
+    // The cluster-wide checks (network isolation, RBAC): the worker's first pass, from
+    // the end of the sync until every namespace is judged (the worker looks every 2 s),
+    // then one pass over an unchanged cluster, as after each later change.
+    loop {
+        let unjudged: i64 = with_db!(state.store.db(), |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM namespaces WHERE network IS NULL"
+        )
+        .fetch_one(pool)
+        .await)
+        .unwrap();
+        if unjudged == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let checks_first = started.elapsed().saturating_sub(sync);
+    let t = Instant::now();
+    collector::cluster_checks(&state, cluster).await.unwrap();
+    let checks_pass = t.elapsed();
+    let cluster_findings: i64 = with_db!(state.store.db(), |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM config_findings WHERE state = 'open' \
+         AND (check_id LIKE 'k8s.network.%' OR check_id LIKE 'k8s.rbac.%')"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    // Every pod but the isolated ones is unisolated or exposed; every namespace has its
+    // RoleBinding's findings; the five admins have full control.
+    assert!(cluster_findings > (pods / 2) as i64, "{cluster_findings}");
+
+    // Peak memory through the sync and the first cluster-wide pass.
     let hwm_growth_mb = vm_hwm_kib().saturating_sub(base_rss) as f64 / 1024.0;
     let rss_after_mb = vm_rss_kib() as f64 / 1024.0;
 
     // A watch event → stored: the pod's level changes; poll until the store shows it.
+    // Each event also asks for a cluster-wide pass, which runs meanwhile.
     let mut latencies = Vec::new();
     for round in 0..20 {
         let i = round * 7;
@@ -295,6 +384,9 @@ async fn run(backend: &str, pods: usize, namespaces: usize) -> Figures {
         watch_p50: percentile(latencies.clone(), 0.5),
         watch_max: percentile(latencies, 1.0),
         risk,
+        checks_first,
+        checks_pass,
+        cluster_findings,
         pages,
     }
 }
@@ -322,13 +414,16 @@ fn main() {
         for backend in &backends {
             let f = runtime.block_on(run(backend, *pods, *namespaces));
             println!(
-                "{} {} pods: sync {} hwm +{:.0} MB watch p50 {} risk {} pages {:?}",
+                "{} {} pods: sync {} hwm +{:.0} MB watch p50 {} risk {} checks first {} pass {} ({} findings) pages {:?}",
                 f.backend,
                 f.pods,
                 ms(f.sync),
                 f.hwm_growth_mb,
                 ms(f.watch_p50),
                 ms(f.risk),
+                ms(f.checks_first),
+                ms(f.checks_pass),
+                f.cluster_findings,
                 f.pages
             );
             all.push(f);
@@ -341,18 +436,23 @@ production collector (kube client with its watchers, paged lists of 500, records
 Security verdicts, batched storage and findings) against the fake API server in the same \
 process, on this 2-core machine. Each pod has two containers and a ReplicaSet and \
 Deployment above it; a quarter pass restricted, a tenth are privileged. Peak memory growth \
-is the process's VmHWM during the sync over its RSS before (the fake server's objects are \
+is the process's VmHWM during the sync and the first cluster-wide pass over its RSS before (the fake server's objects are \
 loaded first, so they are not counted; the client's pages and the collector's records are). \
 Watch latency: a modified pod, from the fake server's event to the row showing it (20 events). \
 Page queries run after the planner's statistics are taken, as the housekeeping job (SQLite) and \
 autovacuum (Postgres) take them within minutes of a bulk load. Risk: every score recomputed \
-(the `risk` job's pass: pods, workloads, namespaces, cluster, nodes, from the stored findings).\n\n\
-| Backend | Pods / namespaces | Initial sync | Peak memory growth | RSS after | Watch → stored p50 / max | Risk recompute |\n|---|---|---|---|---|---|---|\n",
+(the `risk` job's pass: pods, workloads, namespaces, cluster, nodes, from the stored findings). \
+Cluster-wide checks (network isolation and RBAC; each namespace has one or two \
+NetworkPolicies, a NodePort Service, an Ingress without TLS and a RoleBinding granting pods/exec \
+and secrets): \"first\" is from the end of the sync until the worker's first pass is stored (it \
+looks every 2 s; the planner statistics are taken meanwhile), \"pass\" one more pass over the unchanged cluster (what each later change \
+costs), \"findings\" the open network and RBAC findings it keeps.\n\n\
+| Backend | Pods / namespaces | Initial sync | Peak memory growth | RSS after | Watch → stored p50 / max | Risk recompute | Cluster-wide checks: first / pass / findings |\n|---|---|---|---|---|---|---|---|\n",
     );
     for f in &all {
         let _ = writeln!(
             s,
-            "| {} | {} / {} | {:.1} s | {:.0} MB | {:.0} MB | {} / {} | {} |",
+            "| {} | {} / {} | {:.1} s | {:.0} MB | {:.0} MB | {} / {} | {} | {} / {} / {} |",
             f.backend,
             f.pods,
             f.namespaces,
@@ -361,7 +461,10 @@ autovacuum (Postgres) take them within minutes of a bulk load. Risk: every score
             f.rss_after_mb,
             ms(f.watch_p50),
             ms(f.watch_max),
-            ms(f.risk)
+            ms(f.risk),
+            ms(f.checks_first),
+            ms(f.checks_pass),
+            f.cluster_findings
         );
     }
     s.push_str("\nPage queries with the cluster loaded (30 runs each, p50 / p99):\n\n| Backend | Pods | Query | p50 | p99 |\n|---|---|---|---|---|\n");
