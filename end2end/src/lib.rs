@@ -358,6 +358,16 @@ pub async fn sign_in(c: &Client, harness: &Harness) {
     .await;
 }
 
+/// The text the browser shows in the first element matching `css` (it must be there).
+pub async fn text_of(c: &Client, css: &str) -> String {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .text()
+        .await
+        .expect("element text")
+}
+
 /// Saves a screenshot of the window to [`Harness::screenshot_path`].
 pub async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");

@@ -3,7 +3,9 @@
 //! cluster → namespace → pod → its Pod Security findings.
 
 use coastguard_core::testing::fake_kube::{FakeKube, TOKEN};
-use coastguard_end2end::{console_errors, screenshot, sign_in, wait_for, wait_hydrated, Harness};
+use coastguard_end2end::{
+    console_errors, screenshot, sign_in, text_of, wait_for, wait_hydrated, Harness,
+};
 use fantoccini::{Client, Locator};
 use futures::FutureExt;
 use serde_json::{json, Value};
@@ -166,13 +168,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 c.find(Locator::LinkText("web-a")).await.is_ok()
             })
             .await;
-            let text = c
-                .find(Locator::Css("main"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = text_of(&c, "main").await;
             assert!(text.contains("baseline (v1.30)"), "{text}");
             assert!(
                 text.contains("pods the enforce level would refuse now"),
@@ -180,7 +176,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             );
             // The network checks run once every kind is listed: reload until judged.
             wait_for("the namespace's network isolation", || async {
-                let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+                let text = text_of(&c, "main").await;
                 // A badge: the browser reports it in capitals, as it shows it.
                 if text.to_lowercase().contains("no default deny") {
                     return true;
@@ -190,7 +186,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 false
             })
             .await;
-            let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+            let text = text_of(&c, "main").await;
             assert!(text.contains("0 of 1"), "{text}");
             assert!(text.contains("web-public"), "{text}");
             assert!(
@@ -205,13 +201,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 c.find(Locator::Css("table.findings-table")).await.is_ok()
             })
             .await;
-            let table = c
-                .find(Locator::Css("table.findings-table"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let table = text_of(&c, "table.findings-table").await;
             for expected in [
                 "k8s.pss.privileged",
                 "k8s.pss.hostNamespaces",
@@ -250,13 +240,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 }
             })
             .await;
-            let table = c
-                .find(Locator::Css("table.findings-table"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let table = text_of(&c, "table.findings-table").await;
             for expected in [
                 "k8s.rbac.pods_exec",
                 "RoleBinding oncall-exec → Role exec",

@@ -15,7 +15,7 @@
 //! Only the Kubernetes `networking.k8s.io/v1` policies are read; Calico's policies are
 //! not yet (a namespace isolated only by Calico is reported as not isolated).
 
-use super::objects::KubeFinding;
+use super::objects::{strings, KubeFinding};
 use crate::store::config_findings::Content;
 use coastguard_model::findings::SubjectKind;
 use coastguard_model::kube::NetworkPosture;
@@ -294,15 +294,6 @@ fn str_of(v: &Value, key: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
 }
 
 /// One object of a namespace, by name.

@@ -19,7 +19,7 @@
 //! A pod's service account token is mounted (unless the pod or its account says not to)
 //! while the account is bound to nothing: the pod has a credential it does not use.
 
-use super::objects::KubeFinding;
+use super::objects::{strings, KubeFinding};
 use crate::store::config_findings::Content;
 use coastguard_model::findings::SubjectKind;
 use serde::{Deserialize, Serialize};
@@ -82,15 +82,6 @@ pub struct BindingFacts {
 pub struct AccountFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automount: Option<bool>,
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
 }
 
 impl RoleFacts {

@@ -8,7 +8,7 @@ use super::objects::{
 };
 use super::{network, rbac};
 use crate::lifecycle::Extent;
-use crate::store::config_findings::{Key, Scope};
+use crate::store::config_findings::{Content, Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
@@ -571,17 +571,7 @@ impl Write {
             let found = chunk
                 .iter()
                 .flat_map(|(id, findings)| findings.iter().map(move |f| (*id, f)))
-                .map(|(id, f)| {
-                    (
-                        Key {
-                            check_id: f.check_id.clone(),
-                            subject_kind: kind,
-                            subject_id: id,
-                            instance: f.instance.clone(),
-                        },
-                        f.content.clone(),
-                    )
-                })
+                .map(|(id, f)| keyed(kind, id, f))
                 .collect();
             self.reconcile_config_findings(&scope, found, Extent::Complete, now)
                 .await?;
@@ -839,17 +829,7 @@ impl Write {
             .findings
             .iter()
             .flat_map(|(kind, id, found)| found.iter().map(move |f| (*kind, *id, f)))
-            .map(|(kind, id, f)| {
-                (
-                    Key {
-                        check_id: f.check_id.clone(),
-                        subject_kind: kind,
-                        subject_id: id,
-                        instance: f.instance.clone(),
-                    },
-                    f.content.clone(),
-                )
-            })
+            .map(|(kind, id, f)| keyed(kind, id, f))
             .collect();
         self.reconcile_config_findings(&Scope { parts }, found, Extent::Complete, now)
             .await?;
@@ -904,4 +884,17 @@ fn kube_scope(kind: SubjectKind, family: Family, ids: impl Iterator<Item = i64>)
             args,
         )],
     }
+}
+
+/// A Kubernetes finding of one subject, as the findings reconcile takes it.
+fn keyed(subject_kind: SubjectKind, subject_id: i64, f: &KubeFinding) -> (Key, Content) {
+    (
+        Key {
+            check_id: f.check_id.clone(),
+            subject_kind,
+            subject_id,
+            instance: f.instance.clone(),
+        },
+        f.content.clone(),
+    )
 }
