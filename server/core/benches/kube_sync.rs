@@ -260,7 +260,7 @@ async fn run(backend: &str, pods: usize, namespaces: usize) -> Figures {
     // RoleBinding's findings; the five admins have full control.
     assert!(cluster_findings > (pods / 2) as i64, "{cluster_findings}");
 
-    // Peak memory through the sync and the first cluster-wide pass.
+    // Peak memory through the sync, the worker's first cluster-wide pass and the one above.
     let hwm_growth_mb = vm_hwm_kib().saturating_sub(base_rss) as f64 / 1024.0;
     let rss_after_mb = vm_rss_kib() as f64 / 1024.0;
 
@@ -436,7 +436,7 @@ production collector (kube client with its watchers, paged lists of 500, records
 Security verdicts, batched storage and findings) against the fake API server in the same \
 process, on this 2-core machine. Each pod has two containers and a ReplicaSet and \
 Deployment above it; a quarter pass restricted, a tenth are privileged. Peak memory growth \
-is the process's VmHWM during the sync and the first cluster-wide pass over its RSS before (the fake server's objects are \
+is the process's VmHWM during the sync and the first two cluster-wide passes over its RSS before (the fake server's objects are \
 loaded first, so they are not counted; the client's pages and the collector's records are). \
 Watch latency: a modified pod, from the fake server's event to the row showing it (20 events). \
 Page queries run after the planner's statistics are taken, as the housekeeping job (SQLite) and \
