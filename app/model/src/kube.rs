@@ -47,6 +47,9 @@ pub struct ClusterSummary {
     pub pods_restricted: i64,
     /// Open findings on the cluster's pods and workloads.
     pub open_findings: SeverityCounts,
+    /// Policy engines, mesh and encryption; none until the cluster's first network pass.
+    #[serde(default)]
+    pub network: Option<ClusterNetwork>,
 }
 
 /// What a namespace's pod-security labels ask for, one mode.
@@ -175,6 +178,40 @@ pub struct NetworkPosture {
     pub exposed_services: Vec<String>,
     /// Ingresses serving a host without TLS.
     pub ingresses_without_tls: Vec<String>,
+    /// Calico policies that apply here: the namespace's own and the global ones whose
+    /// namespace selector takes it.
+    #[serde(default)]
+    pub calico_policies: i64,
+    /// The Istio mutual-TLS mode its pods get (`STRICT`, `PERMISSIVE`, `DISABLE`); none
+    /// when the cluster serves no PeerAuthentication API.
+    #[serde(default)]
+    pub mtls: Option<String>,
+    /// The PeerAuthentication that sets it (`namespace/name`); none for Istio's default.
+    #[serde(default)]
+    pub mtls_policy: Option<String>,
+    /// Pod traffic is encrypted in transit: Calico WireGuard on the cluster, or STRICT mTLS.
+    #[serde(default)]
+    pub encrypted_in_transit: bool,
+}
+
+/// What a cluster's network layer says as a whole: which policy engines and meshes it
+/// serves, and whether Calico encrypts pod traffic between nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterNetwork {
+    /// The cluster serves Calico's `projectcalico.org/v3` policies.
+    pub calico: bool,
+    /// The cluster serves Istio's PeerAuthentication.
+    pub istio: bool,
+    /// Calico GlobalNetworkPolicies.
+    pub global_policies: i64,
+    /// WireGuard as the `default` FelixConfiguration sets it; none without Calico or
+    /// without that configuration.
+    pub wireguard: Option<bool>,
+    /// Calico policies whose selector could not be read (`name: why`); they are taken
+    /// to select nothing.
+    #[serde(default)]
+    pub unreadable_selectors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::watcher::{self, Event};
 use ::kube::runtime::WatchStreamExt;
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -148,15 +148,25 @@ async fn follow(
         .set_cluster_status(cluster.id, None, Some(&version.git_version), now())
         .await
         .map_err(|e| e.to_string())?;
-    let health = Arc::new(Health::default());
-    let tasks: Vec<JoinHandle<()>> = Kind::ALL
+    let (resources, extensions) = discover(&client).await?;
+    state
+        .store
+        .set_cluster_extensions(cluster.id, &extensions)
+        .await
+        .map_err(|e| e.to_string())?;
+    let health = Arc::new(Health {
+        read: resources.iter().map(|(k, _)| *k).collect(),
+        ..Health::default()
+    });
+    let tasks: Vec<JoinHandle<()>> = resources
         .into_iter()
-        .map(|kind| {
+        .map(|(kind, resource)| {
             tokio::spawn(watch_kind(
                 state.clone(),
                 cluster.id,
                 client.clone(),
                 kind,
+                resource,
                 health.clone(),
             ))
         })
@@ -206,12 +216,69 @@ async fn follow(
     outcome
 }
 
+/// The kinds to read from a cluster with the API resource of each: every built-in kind,
+/// and the optional ones whose API the cluster serves (Istio's PeerAuthentication at v1,
+/// or v1beta1 before Istio 1.22); with the extensions found.
+async fn discover(
+    client: &::kube::Client,
+) -> Result<(Vec<(Kind, ApiResource)>, Vec<&'static str>), String> {
+    // The plurals each group version serves (none when the cluster does not serve it).
+    let mut served: HashMap<String, Vec<String>> = HashMap::new();
+    let mut kinds = Vec::new();
+    let mut extensions = Vec::new();
+    for kind in Kind::ALL {
+        let (group, version, api_kind, plural) = kind.api();
+        let gvk = |v: &str| {
+            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, v, api_kind), plural)
+        };
+        let Some(extension) = kind.extension() else {
+            kinds.push((kind, gvk(version)));
+            continue;
+        };
+        let versions: &[&str] = if kind == Kind::PeerAuthentication {
+            &["v1", "v1beta1"]
+        } else {
+            &[version]
+        };
+        let mut found = None;
+        for v in versions {
+            let group_version = format!("{group}/{v}");
+            if !served.contains_key(&group_version) {
+                let plurals = match client.list_api_group_resources(&group_version).await {
+                    Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
+                    Err(::kube::Error::Api(e)) if e.code == 404 => Vec::new(),
+                    // An aggregated API that is down (503) or refused: read the cluster
+                    // without it, and say so.
+                    Err(::kube::Error::Api(e)) => {
+                        tracing::warn!(api = %group_version, error = %e, "optional API not readable; going on without it");
+                        Vec::new()
+                    }
+                    Err(e) => return Err(format!("discovering {group_version}: {e}")),
+                };
+                served.insert(group_version.clone(), plurals);
+            }
+            if served[&group_version].iter().any(|p| p == plural) {
+                found = Some(gvk(v));
+                break;
+            }
+        }
+        if let Some(resource) = found {
+            kinds.push((kind, resource));
+            if !extensions.contains(&extension) {
+                extensions.push(extension);
+            }
+        }
+    }
+    Ok((kinds, extensions))
+}
+
 /// Whether any watcher of a cluster is failing, so that status is written on changes,
-/// not on every event; which kinds have been listed, and whether what the cluster-wide checks
-/// read changed since their last pass.
+/// not on every event; which kinds are read and which have been listed, and whether what
+/// the cluster-wide checks read changed since their last pass.
 #[derive(Default)]
 struct Health {
     failing: AtomicBool,
+    read: HashSet<Kind>,
     listed: Mutex<HashSet<Kind>>,
     checks_dirty: AtomicBool,
 }
@@ -220,7 +287,7 @@ impl Health {
     /// Every kind the cluster-wide checks read was listed, and something changed since.
     fn checks_due(&self) -> bool {
         let listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
-        Kind::ALL
+        self.read
             .iter()
             .filter(|k| k.affects_cluster_checks())
             .all(|k| listed.contains(k))
@@ -236,11 +303,12 @@ pub async fn cluster_checks(state: &AppState, cluster: i64) -> Result<(), crate:
     let mut findings = network.findings;
     findings.extend(rbac::evaluate(&current.rbac));
     let verdict = ClusterVerdict {
+        cluster_network: network.cluster,
         postures: network.namespaces,
         findings,
     };
     let mut w = state.store.begin_pass().await?;
-    w.apply_cluster_checks(cluster, &verdict, &current.stored, now())
+    w.apply_cluster_checks(cluster, &verdict, &current, now())
         .await?;
     w.commit().await
 }
@@ -251,11 +319,9 @@ async fn watch_kind(
     cluster: i64,
     client: ::kube::Client,
     kind: Kind,
+    resource: ApiResource,
     health: Arc<Health>,
 ) {
-    let (group, version, name, plural) = kind.api();
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, name), plural);
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
     let config = watcher::Config::default().page_size(PAGE as u32);
     let mut events = watcher::watcher(api, config).default_backoff().boxed();

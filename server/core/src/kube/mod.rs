@@ -2,10 +2,12 @@
 //! Pod Security Standards as the admission plugin judges them, workload hygiene, and the
 //! manifests `coastguard check-pod` reads.
 
+pub mod calico;
 pub mod collector;
 pub mod hygiene;
 pub mod kubeconfig;
 pub mod manage;
+pub mod mesh;
 pub mod network;
 pub mod objects;
 pub mod pss;

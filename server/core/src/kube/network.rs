@@ -12,13 +12,20 @@
 //!   selects reachable from outside the cluster; each such pod gets a finding naming it.
 //! - An Ingress serving a host that no `tls` entry covers carries traffic in clear.
 //!
-//! Only the Kubernetes `networking.k8s.io/v1` policies are read; Calico's policies are
-//! not yet (a namespace isolated only by Calico is reported as not isolated).
+//! - Calico's `NetworkPolicy` and `GlobalNetworkPolicy` count the same way where the
+//!   cluster serves them (see [`calico`] for how their selectors and rules are read): a
+//!   Calico policy that selects every pod of a namespace for ingress without a rule that
+//!   admits everything is a default deny there.
+//! - Pod traffic is **encrypted in transit** when Calico's `default` FelixConfiguration
+//!   enables WireGuard, or when Istio's PeerAuthentication makes the namespace's mode
+//!   STRICT (see [`mesh`]); a namespace with neither gets a finding.
 
+use super::calico::{self, CalicoPolicyFacts, Expr, FelixFacts};
+use super::mesh::{self, PeerAuthFacts};
 use super::objects::{strings, KubeFinding};
 use crate::store::config_findings::Content;
 use coastguard_model::findings::SubjectKind;
-use coastguard_model::kube::NetworkPosture;
+use coastguard_model::kube::{ClusterNetwork, NetworkPosture};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +38,7 @@ pub const NO_EGRESS: &str = "k8s.network.no_egress_restriction";
 pub const POD_UNSELECTED: &str = "k8s.network.pod_not_isolated";
 pub const EXPOSED: &str = "k8s.network.exposed_outside_cluster";
 pub const PLAIN_INGRESS: &str = "k8s.network.ingress_without_tls";
+pub const IN_CLEAR: &str = "k8s.network.pod_traffic_unencrypted";
 
 /// A label selector (`matchLabels` and `matchExpressions`); empty selects everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,6 +327,8 @@ pub struct PodLabels {
     pub id: i64,
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
+    /// Its service account (Calico selectors see it).
+    pub account: String,
 }
 
 /// A cluster's live objects, as the network pass reads them.
@@ -326,19 +336,137 @@ pub struct PodLabels {
 pub struct Inputs {
     /// (id, name).
     pub namespaces: Vec<(i64, String)>,
+    /// Labels by namespace name (Calico's namespace selectors read them).
+    pub namespace_labels: HashMap<String, BTreeMap<String, String>>,
     pub pods: Vec<PodLabels>,
     pub policies: Vec<Named<PolicyFacts>>,
     pub services: Vec<Named<ServiceFacts>>,
     pub ingresses: Vec<Named<IngressFacts>>,
+    /// Which optional APIs the cluster serves (`calico`, `istio`).
+    pub extensions: Vec<String>,
+    /// Calico's namespaced policies, and its global ones (namespace `""`).
+    pub calico_policies: Vec<Named<CalicoPolicyFacts>>,
+    pub global_policies: Vec<Named<CalicoPolicyFacts>>,
+    pub felix: Vec<Named<FelixFacts>>,
+    pub peer_auths: Vec<Named<PeerAuthFacts>>,
 }
 
-/// What the pass decided: each namespace's posture and every network finding, by
-/// subject (namespaces and pods; subjects without findings are listed with none, so
-/// that what they had is resolved).
+/// What the pass decided: the cluster's network layer, each namespace's posture and
+/// every network finding, by subject (namespaces and pods; subjects without findings are
+/// listed with none, so that what they had is resolved).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
+    pub cluster: ClusterNetwork,
     pub namespaces: Vec<(i64, NetworkPosture)>,
     pub findings: Vec<(SubjectKind, i64, Vec<KubeFinding>)>,
+}
+
+/// A Calico policy with its selectors read once per pass.
+struct Compiled<'a> {
+    policy: &'a Named<CalicoPolicyFacts>,
+    selector: Expr,
+    /// A global policy's namespace selector (`all()` for a namespaced one).
+    namespaces: Expr,
+}
+
+impl Compiled<'_> {
+    /// Applies to `ns` (its own namespace, or a global one selecting it), unless its
+    /// selector names only namespace labels and leaves this namespace out.
+    fn applies_in(&self, ns: &str, ns_labels: &BTreeMap<String, String>) -> bool {
+        if self.selector.namespace_wide()
+            && !self
+                .selector
+                .matches(&|k: &str| endpoint_label(k, ns, ns_labels, None))
+        {
+            return false;
+        }
+        if self.policy.namespace.is_empty() {
+            self.namespaces.matches(&|k: &str| {
+                if k == calico::NAME_LABEL {
+                    Some(ns)
+                } else {
+                    ns_labels.get(k).map(String::as_str)
+                }
+            })
+        } else {
+            self.policy.namespace == ns
+        }
+    }
+
+    /// Isolates every pod of `ns` for ingress and admits only what its rules name.
+    fn denies_ingress_in(&self, ns: &str, ns_labels: &BTreeMap<String, String>) -> bool {
+        let f = &self.policy.facts;
+        f.pods
+            && f.ingress
+            && !f.ingress_open
+            && self.selector.namespace_wide()
+            && self
+                .selector
+                .matches(&|k: &str| endpoint_label(k, ns, ns_labels, None))
+    }
+
+    fn isolates(&self, pod: &PodLabels, ns_labels: &BTreeMap<String, String>) -> bool {
+        let f = &self.policy.facts;
+        f.pods
+            && f.ingress
+            && self
+                .selector
+                .matches(&|k: &str| endpoint_label(k, &pod.namespace, ns_labels, Some(pod)))
+    }
+}
+
+/// A label of a pod's Calico workload endpoint (with `pod` none: the labels every pod of
+/// the namespace has).
+fn endpoint_label<'a>(
+    key: &str,
+    ns: &'a str,
+    ns_labels: &'a BTreeMap<String, String>,
+    pod: Option<&'a PodLabels>,
+) -> Option<&'a str> {
+    match key {
+        calico::NAMESPACE_LABEL => Some(ns),
+        calico::ORCHESTRATOR_LABEL => Some("k8s"),
+        calico::ACCOUNT_LABEL => pod.map(|p| p.account.as_str()),
+        _ => match key.strip_prefix(calico::NAMESPACE_PREFIX) {
+            Some(k) => ns_labels.get(k).map(String::as_str),
+            None => pod.and_then(|p| p.labels.get(key)).map(String::as_str),
+        },
+    }
+}
+
+/// Reads the Calico policies' selectors; one that cannot be read selects nothing and is
+/// named in `unreadable`.
+fn compile<'a>(
+    policies: impl Iterator<Item = &'a Named<CalicoPolicyFacts>>,
+    unreadable: &mut Vec<String>,
+) -> Vec<Compiled<'a>> {
+    let mut out = Vec::new();
+    for policy in policies {
+        let read = calico::parse(&policy.facts.selector).and_then(|selector| {
+            let namespaces = if policy.namespace.is_empty() {
+                calico::parse(&policy.facts.namespace_selector)?
+            } else {
+                Expr::All
+            };
+            Ok((selector, namespaces))
+        });
+        match read {
+            Ok((selector, namespaces)) => out.push(Compiled {
+                policy,
+                selector,
+                namespaces,
+            }),
+            Err(e) => {
+                let name = if policy.namespace.is_empty() {
+                    policy.name.clone()
+                } else {
+                    format!("{}/{}", policy.namespace, policy.name)
+                };
+                unreadable.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    out
 }
 
 fn finding(
@@ -362,8 +490,32 @@ fn finding(
     }
 }
 
-/// Decides every namespace's and pod's network posture.
+/// Decides the cluster's network layer and every namespace's and pod's network posture.
 pub fn evaluate(inputs: &Inputs) -> Evaluation {
+    let has = |e: &str| inputs.extensions.iter().any(|x| x == e);
+    let (with_calico, with_istio) = (has(super::objects::CALICO), has(super::objects::ISTIO));
+    let mut cluster = ClusterNetwork {
+        calico: with_calico,
+        istio: with_istio,
+        global_policies: if with_calico {
+            inputs.global_policies.len() as i64
+        } else {
+            0
+        },
+        wireguard: if with_calico {
+            inputs
+                .felix
+                .iter()
+                .find(|f| f.name == "default")
+                .map(|f| f.facts.wireguard())
+        } else {
+            None
+        },
+        unreadable_selectors: Vec::new(),
+    };
+    let no_labels = BTreeMap::new();
+    let labels_of = |ns: &str| inputs.namespace_labels.get(ns).unwrap_or(&no_labels);
+
     let mut policies: HashMap<&str, Vec<&Named<PolicyFacts>>> = HashMap::new();
     for p in &inputs.policies {
         policies.entry(p.namespace.as_str()).or_default().push(p);
@@ -372,9 +524,42 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
     for s in inputs.services.iter().filter(|s| s.facts.exposed()) {
         services.entry(s.namespace.as_str()).or_default().push(s);
     }
+    // Calico objects stored while the cluster served Calico count only while it does.
+    let (own, global) = if with_calico {
+        (
+            compile(
+                inputs.calico_policies.iter(),
+                &mut cluster.unreadable_selectors,
+            ),
+            compile(
+                inputs.global_policies.iter(),
+                &mut cluster.unreadable_selectors,
+            ),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    // The Calico policies that apply in each namespace.
+    let mut calico_in: HashMap<&str, Vec<&Compiled>> = HashMap::new();
+    for (_, name) in &inputs.namespaces {
+        let ns_labels = labels_of(name);
+        let applying: Vec<&Compiled> = own
+            .iter()
+            .chain(&global)
+            .filter(|c| c.applies_in(name, ns_labels))
+            .collect();
+        calico_in.insert(name, applying);
+    }
+    let wireguard = cluster.wireguard == Some(true);
+
     let mut postures: BTreeMap<&str, NetworkPosture> = BTreeMap::new();
     for (_, name) in &inputs.namespaces {
+        let ns_labels = labels_of(name);
         let theirs = policies
+            .get(name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let calico = calico_in
             .get(name.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
@@ -385,13 +570,33 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
             .map(|s| s.name.clone())
             .collect();
         exposed.sort();
+        let (mtls, mtls_policy) = if with_istio {
+            let (mode, from) = mesh::resolve(
+                name,
+                inputs
+                    .peer_auths
+                    .iter()
+                    .map(|p| (p.namespace.as_str(), p.name.as_str(), &p.facts)),
+            );
+            (Some(mode), from)
+        } else {
+            (None, None)
+        };
         postures.insert(
             name,
             NetworkPosture {
                 policies: theirs.len() as i64,
-                default_deny_ingress: theirs.iter().any(|p| p.facts.denies_ingress_by_default()),
-                egress_restricted: theirs.iter().any(|p| p.facts.egress),
+                calico_policies: calico.len() as i64,
+                default_deny_ingress: theirs.iter().any(|p| p.facts.denies_ingress_by_default())
+                    || calico.iter().any(|c| c.denies_ingress_in(name, ns_labels)),
+                egress_restricted: theirs.iter().any(|p| p.facts.egress)
+                    || calico
+                        .iter()
+                        .any(|c| c.policy.facts.pods && c.policy.facts.egress),
                 exposed_services: exposed,
+                encrypted_in_transit: wireguard || mtls.as_deref() == Some("STRICT"),
+                mtls,
+                mtls_policy,
                 ..NetworkPosture::default()
             },
         );
@@ -410,9 +615,15 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
             .get(pod.namespace.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
+        let calico = calico_in
+            .get(pod.namespace.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let ns_labels = labels_of(&pod.namespace);
         let isolated = theirs
             .iter()
-            .any(|p| p.facts.ingress && p.facts.selector.matches(&pod.labels));
+            .any(|p| p.facts.ingress && p.facts.selector.matches(&pod.labels))
+            || calico.iter().any(|c| c.isolates(pod, ns_labels));
         if let Some(posture) = postures.get_mut(pod.namespace.as_str()) {
             posture.pods += 1;
             posture.pods_isolated += i64::from(isolated);
@@ -421,13 +632,20 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
         if !isolated {
             // Stable while policies come and go elsewhere in the namespace, so that
             // thousands of pods' findings are not rewritten for each.
-            let evidence = if theirs.is_empty() {
-                format!("namespace {} has no NetworkPolicy", pod.namespace)
-            } else {
-                format!(
+            let evidence = match (theirs.is_empty(), calico.is_empty(), with_calico) {
+                (true, _, false) => format!("namespace {} has no NetworkPolicy", pod.namespace),
+                (true, true, true) => format!(
+                    "no NetworkPolicy or Calico policy applies in namespace {}",
+                    pod.namespace
+                ),
+                (_, _, false) => format!(
                     "no NetworkPolicy of namespace {} selects this pod for ingress",
                     pod.namespace
-                )
+                ),
+                _ => format!(
+                    "no NetworkPolicy or Calico policy of namespace {} selects this pod for ingress",
+                    pod.namespace
+                ),
             };
             found.push(finding(
                 POD_UNSELECTED,
@@ -451,6 +669,14 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
         let Some(posture) = postures.remove(name.as_str()) else {
             continue;
         };
+        let counted = if with_calico {
+            format!(
+                "{} NetworkPolicies and {} Calico policies",
+                posture.policies, posture.calico_policies
+            )
+        } else {
+            format!("{} NetworkPolicies", posture.policies)
+        };
         let mut found = Vec::new();
         if !posture.default_deny_ingress {
             found.push(finding(
@@ -459,8 +685,7 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
                 "medium",
                 "Namespace without a default-deny ingress NetworkPolicy",
                 format!(
-                    "{} NetworkPolicies; none selects every pod for ingress without admitting all traffic",
-                    posture.policies
+                    "{counted}; none selects every pod for ingress without admitting all traffic"
                 ),
                 "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] (and no rule that admits everything), then allow what each workload needs.",
             ));
@@ -471,11 +696,18 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
                 "",
                 "low",
                 "Namespace without any egress restriction",
-                format!(
-                    "none of its {} NetworkPolicies has the Egress type",
-                    posture.policies
-                ),
+                format!("none of its {counted} has the Egress type"),
                 "Add a NetworkPolicy with policyTypes: [Egress] that allows DNS and the destinations the namespace needs, so that a compromised pod cannot reach everywhere.",
+            ));
+        }
+        if !posture.encrypted_in_transit {
+            found.push(finding(
+                IN_CLEAR,
+                "",
+                "low",
+                "Pod traffic not encrypted in transit",
+                in_clear_evidence(&cluster, &posture),
+                "Enable WireGuard in Calico's default FelixConfiguration (wireguardEnabled: true), or enforce mutual TLS with an Istio PeerAuthentication of mode STRICT for the namespace or the mesh.",
             ));
         }
         for i in inputs.ingresses.iter().filter(|i| &i.namespace == name) {
@@ -499,9 +731,25 @@ pub fn evaluate(inputs: &Inputs) -> Evaluation {
         namespaces.push((*id, posture));
     }
     Evaluation {
+        cluster,
         namespaces,
         findings,
     }
+}
+
+/// Why a namespace's pod traffic goes in clear: what Calico and Istio say.
+fn in_clear_evidence(cluster: &ClusterNetwork, posture: &NetworkPosture) -> String {
+    let wireguard = match (cluster.calico, cluster.wireguard) {
+        (false, _) => "the cluster serves no Calico API (no WireGuard)".to_string(),
+        (true, None) => "Calico has no default FelixConfiguration (WireGuard off)".to_string(),
+        (true, Some(_)) => "Calico's default FelixConfiguration leaves WireGuard off".to_string(),
+    };
+    let mtls = match (&posture.mtls, &posture.mtls_policy) {
+        (None, _) => "the cluster serves no Istio PeerAuthentication API".to_string(),
+        (Some(mode), Some(from)) => format!("Istio mTLS is {mode} (PeerAuthentication {from})"),
+        (Some(mode), None) => format!("Istio mTLS is {mode} (no PeerAuthentication applies)"),
+    };
+    format!("{wireguard}; {mtls}")
 }
 
 fn exposed_finding(s: &Named<ServiceFacts>) -> KubeFinding {
@@ -556,6 +804,7 @@ mod tests {
             id,
             namespace: namespace.to_string(),
             labels: labels(pairs),
+            account: "default".to_string(),
         }
     }
 
@@ -741,6 +990,7 @@ mod tests {
                 "shop",
                 IngressFacts::read(&json!({"rules": [{"host": "shop.test"}]})),
             )],
+            ..Inputs::default()
         };
         let e = evaluate(&inputs);
         let posture = |id: i64| {
@@ -756,7 +1006,12 @@ mod tests {
         assert!(locked.default_deny_ingress && locked.egress_restricted);
         assert_eq!((locked.pods, locked.pods_isolated), (1, 1));
         assert_eq!(locked.exposed_services, ["edge"]);
-        assert!(checks(&e, SubjectKind::Namespace, 1).is_empty());
+        // Neither Calico nor Istio: its pods talk in clear.
+        assert_eq!(
+            checks(&e, SubjectKind::Namespace, 1),
+            [(IN_CLEAR.to_string(), String::new())]
+        );
+        assert!(!locked.encrypted_in_transit && locked.mtls.is_none());
         // Isolated, but a NodePort Service still reaches it (from the listed ranges: low).
         assert_eq!(
             checks(&e, SubjectKind::Pod, 10),
@@ -787,7 +1042,8 @@ mod tests {
             checks(&e, SubjectKind::Namespace, 2),
             [
                 (NO_DEFAULT_DENY.to_string(), String::new()),
-                (NO_EGRESS.to_string(), String::new())
+                (NO_EGRESS.to_string(), String::new()),
+                (IN_CLEAR.to_string(), String::new())
             ]
         );
 
@@ -809,5 +1065,155 @@ mod tests {
         );
         assert!(checks(&e, SubjectKind::Namespace, 3)
             .contains(&(PLAIN_INGRESS.to_string(), "shop".to_string())));
+    }
+
+    fn calico(namespace: &str, name: &str, spec: Value) -> Named<CalicoPolicyFacts> {
+        named(namespace, name, CalicoPolicyFacts::read(&spec))
+    }
+
+    #[test]
+    fn calico_policies_isolate_and_encryption_follows_wireguard_and_mesh() {
+        let mut pods = vec![
+            pod(10, "shop", &[("app", "web")]),
+            pod(11, "shop", &[("app", "db")]),
+            pod(20, "kube-system", &[("k8s-app", "dns")]),
+            pod(21, "kube-system", &[("k8s-app", "metrics")]),
+            pod(30, "legacy", &[("app", "old")]),
+        ];
+        pods[3].account = "metrics".to_string();
+        let mut namespace_labels = HashMap::new();
+        namespace_labels.insert("kube-system".to_string(), labels(&[("team", "platform")]));
+        let inputs = Inputs {
+            namespaces: vec![
+                (1, "shop".into()),
+                (2, "kube-system".into()),
+                (3, "legacy".into()),
+            ],
+            namespace_labels,
+            pods,
+            extensions: vec!["calico".into(), "istio".into()],
+            // Global default deny everywhere but kube-system, ingress and egress.
+            global_policies: vec![
+                calico(
+                    "",
+                    "default-deny",
+                    json!({"selector": "projectcalico.org/namespace not in {'kube-system'}",
+                           "types": ["Ingress", "Egress"]}),
+                ),
+                // Admits everything, but only in namespaces labelled legacy: no default.
+                calico(
+                    "",
+                    "legacy-open",
+                    json!({"namespaceSelector": "projectcalico.org/name == 'legacy'",
+                           "selector": "all()", "types": ["Ingress"], "ingress": [{"action": "Allow"}]}),
+                ),
+                calico("", "broken", json!({"selector": "app = 'x'"})),
+            ],
+            calico_policies: vec![
+                // Selects by service account and namespace label, as Calico sees a pod.
+                calico(
+                    "kube-system",
+                    "metrics",
+                    json!({"selector": "projectcalico.org/serviceaccount == 'metrics' && pcns.team == 'platform'",
+                           "types": ["Ingress"], "ingress": [{"action": "Allow", "protocol": "TCP"}]}),
+                ),
+            ],
+            felix: vec![named(
+                "",
+                "default",
+                FelixFacts::read(&json!({"wireguardEnabled": false})),
+            )],
+            peer_auths: vec![
+                named(
+                    "istio-system",
+                    "default",
+                    PeerAuthFacts::read(&json!({"mtls": {"mode": "STRICT"}})),
+                ),
+                named(
+                    "legacy",
+                    "relaxed",
+                    PeerAuthFacts::read(&json!({"mtls": {"mode": "PERMISSIVE"}})),
+                ),
+            ],
+            ..Inputs::default()
+        };
+        let e = evaluate(&inputs);
+        let posture = |id: i64| {
+            e.namespaces
+                .iter()
+                .find(|(i, _)| *i == id)
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert!(e.cluster.calico && e.cluster.istio);
+        assert_eq!(e.cluster.global_policies, 3);
+        assert_eq!(e.cluster.wireguard, Some(false));
+        assert_eq!(e.cluster.unreadable_selectors.len(), 1);
+        assert!(e.cluster.unreadable_selectors[0].starts_with("broken: "));
+
+        let shop = posture(1);
+        assert!(shop.default_deny_ingress && shop.egress_restricted);
+        assert_eq!(
+            (shop.pods, shop.pods_isolated, shop.calico_policies),
+            (2, 2, 1)
+        );
+        assert_eq!(shop.mtls.as_deref(), Some("STRICT"));
+        assert_eq!(shop.mtls_policy.as_deref(), Some("istio-system/default"));
+        assert!(shop.encrypted_in_transit);
+        assert!(checks(&e, SubjectKind::Namespace, 1).is_empty());
+        assert!(checks(&e, SubjectKind::Pod, 10).is_empty());
+
+        // Only the pod of the service account the namespaced policy names is isolated;
+        // a selector on pods is no default deny.
+        let system = posture(2);
+        assert!(!system.default_deny_ingress && system.calico_policies == 1);
+        assert_eq!((system.pods, system.pods_isolated), (2, 1));
+        assert_eq!(
+            checks(&e, SubjectKind::Pod, 20),
+            [(POD_UNSELECTED.to_string(), String::new())]
+        );
+        assert!(checks(&e, SubjectKind::Pod, 21).is_empty());
+
+        // The open policy makes no default deny of its own, but the global deny still is
+        // one; the namespace's PERMISSIVE override leaves its traffic in clear.
+        let legacy = posture(3);
+        assert!(legacy.default_deny_ingress && legacy.calico_policies == 2);
+        assert_eq!(legacy.mtls.as_deref(), Some("PERMISSIVE"));
+        assert!(!legacy.encrypted_in_transit);
+        assert_eq!(
+            checks(&e, SubjectKind::Namespace, 3),
+            [(IN_CLEAR.to_string(), String::new())]
+        );
+        let evidence = &e
+            .findings
+            .iter()
+            .find(|(k, i, _)| *k == SubjectKind::Namespace && *i == 3)
+            .unwrap()
+            .2[0]
+            .content
+            .evidence;
+        assert!(
+            evidence.contains("WireGuard off") && evidence.contains("legacy/relaxed"),
+            "{evidence}"
+        );
+
+        // WireGuard on encrypts every namespace whatever the mesh says.
+        let mut wired = inputs.clone();
+        wired.felix = vec![named(
+            "",
+            "default",
+            FelixFacts::read(&json!({"wireguardEnabled": true})),
+        )];
+        let e = evaluate(&wired);
+        assert!(e.namespaces.iter().all(|(_, p)| p.encrypted_in_transit));
+        // Without the Calico API, Calico objects left in the store count for nothing.
+        let mut bare = inputs.clone();
+        bare.extensions.clear();
+        let e = evaluate(&bare);
+        assert_eq!(e.cluster.wireguard, None);
+        let shop = &e.namespaces.iter().find(|(i, _)| *i == 1).unwrap().1;
+        assert!(!shop.default_deny_ingress && shop.calico_policies == 0);
+        assert_eq!(shop.pods_isolated, 0);
     }
 }

@@ -3,11 +3,15 @@
 //! so memory follows the estate's size in rows, not in API objects.
 
 use super::pss::{self, namespace, Level, PodView, Version};
-use super::{hygiene, network, rbac};
+use super::{calico, hygiene, mesh, network, rbac};
 use crate::store::config_findings::Content;
 use ::kube::api::DynamicObject;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+
+/// The optional APIs, by the name a cluster's `extensions` lists them under.
+pub const CALICO: &str = "calico";
+pub const ISTIO: &str = "istio";
 
 /// The kinds the collector reads, in the order a sync takes them (namespaces and
 /// owners before the pods that refer to them).
@@ -16,6 +20,10 @@ pub enum Kind {
     Namespace,
     Node,
     NetworkPolicy,
+    CalicoNetworkPolicy,
+    GlobalNetworkPolicy,
+    FelixConfiguration,
+    PeerAuthentication,
     Service,
     Ingress,
     ServiceAccount,
@@ -33,10 +41,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Namespace,
         Kind::Node,
         Kind::NetworkPolicy,
+        Kind::CalicoNetworkPolicy,
+        Kind::GlobalNetworkPolicy,
+        Kind::FelixConfiguration,
+        Kind::PeerAuthentication,
         Kind::Service,
         Kind::Ingress,
         Kind::ServiceAccount,
@@ -65,6 +77,31 @@ impl Kind {
                 "v1",
                 "NetworkPolicy",
                 "networkpolicies",
+            ),
+            Kind::CalicoNetworkPolicy => (
+                "projectcalico.org",
+                "v3",
+                "NetworkPolicy",
+                "networkpolicies",
+            ),
+            Kind::GlobalNetworkPolicy => (
+                "projectcalico.org",
+                "v3",
+                "GlobalNetworkPolicy",
+                "globalnetworkpolicies",
+            ),
+            Kind::FelixConfiguration => (
+                "projectcalico.org",
+                "v3",
+                "FelixConfiguration",
+                "felixconfigurations",
+            ),
+            // Istio serves v1 since 1.22; the collector falls back to v1beta1.
+            Kind::PeerAuthentication => (
+                "security.istio.io",
+                "v1",
+                "PeerAuthentication",
+                "peerauthentications",
             ),
             Kind::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
             Kind::ServiceAccount => ("", "v1", "ServiceAccount", "serviceaccounts"),
@@ -96,8 +133,25 @@ impl Kind {
         }
     }
 
+    /// The name it is stored and logged under (Calico's NetworkPolicy is told apart
+    /// from Kubernetes').
     pub fn name(self) -> &'static str {
-        self.api().2
+        match self {
+            Kind::CalicoNetworkPolicy => "CalicoNetworkPolicy",
+            k => k.api().2,
+        }
+    }
+
+    /// The extension that serves it, for kinds a cluster may not have: they are read
+    /// only where discovery finds their API.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Kind::CalicoNetworkPolicy | Kind::GlobalNetworkPolicy | Kind::FelixConfiguration => {
+                Some(CALICO)
+            }
+            Kind::PeerAuthentication => Some(ISTIO),
+            _ => None,
+        }
     }
 
     pub fn is_workload(self) -> bool {
@@ -118,6 +172,10 @@ impl Kind {
         matches!(
             self,
             Kind::NetworkPolicy
+                | Kind::CalicoNetworkPolicy
+                | Kind::GlobalNetworkPolicy
+                | Kind::FelixConfiguration
+                | Kind::PeerAuthentication
                 | Kind::Service
                 | Kind::Ingress
                 | Kind::ServiceAccount
@@ -465,6 +523,11 @@ pub fn record(kind: Kind, obj: &DynamicObject, trusted: &[String]) -> Option<Rec
             let spec = obj.data.get("spec").unwrap_or(&empty);
             let facts = match kind {
                 Kind::NetworkPolicy => serde_json::to_value(network::PolicyFacts::read(spec)),
+                Kind::CalicoNetworkPolicy | Kind::GlobalNetworkPolicy => {
+                    serde_json::to_value(calico::CalicoPolicyFacts::read(spec))
+                }
+                Kind::FelixConfiguration => serde_json::to_value(calico::FelixFacts::read(spec)),
+                Kind::PeerAuthentication => serde_json::to_value(mesh::PeerAuthFacts::read(spec)),
                 Kind::Service => serde_json::to_value(network::ServiceFacts::read(spec)),
                 Kind::Ingress => serde_json::to_value(network::IngressFacts::read(spec)),
                 Kind::ServiceAccount => serde_json::to_value(rbac::AccountFacts::read(&obj.data)),

@@ -85,6 +85,21 @@ impl Store {
         Ok(())
     }
 
+    /// Records which optional APIs (`calico`, `istio`) the cluster serves, as its
+    /// collector discovered them.
+    pub async fn set_cluster_extensions(&self, id: i64, extensions: &[&str]) -> StoreResult<()> {
+        let json = serde_json::to_string(extensions).unwrap_or_default();
+        with_db!(&self.db, |pool| {
+            sqlx::query("UPDATE clusters SET extensions = $2 WHERE id = $1")
+                .bind(id)
+                .bind(&json)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
     /// When a full list of a cluster was last asked for (`manage::sync_cluster`).
     pub async fn resync_requested(&self, id: i64) -> StoreResult<Option<i64>> {
         self.setting(&resync_key(id)).await
@@ -663,10 +678,13 @@ pub struct ClusterState {
     pub network: network::Inputs,
     pub rbac: rbac::Inputs,
     pub stored: HashMap<i64, Option<String>>,
+    /// The cluster's network layer as stored.
+    pub cluster_network: Option<String>,
 }
 
 /// What the cluster-wide checks decided.
 pub struct ClusterVerdict {
+    pub cluster_network: coastguard_model::kube::ClusterNetwork,
     pub postures: Vec<(i64, coastguard_model::kube::NetworkPosture)>,
     /// Network and RBAC findings by subject.
     pub findings: Vec<(SubjectKind, i64, Vec<KubeFinding>)>,
@@ -681,9 +699,18 @@ impl Store {
     /// A cluster's live namespaces, pods (labels, service account), and the facts of its
     /// NetworkPolicies, Services, Ingresses, service accounts, roles and bindings.
     pub async fn cluster_state(&self, cluster: i64) -> StoreResult<ClusterState> {
-        let namespaces: Vec<(i64, String, Option<String>)> = with_db!(&self.db, |pool| {
+        let (extensions, cluster_network): (Option<String>, Option<String>) =
+            with_db!(&self.db, |pool| {
+                sqlx::query_as("SELECT extensions, network FROM clusters WHERE id = $1")
+                    .bind(cluster)
+                    .fetch_optional(pool)
+                    .await
+            })?
+            .ok_or(StoreError::NotFound)?;
+        type NamespaceRow = (i64, String, Option<String>, Option<String>);
+        let namespaces: Vec<NamespaceRow> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-                "SELECT id, name, network FROM namespaces WHERE cluster_id = $1 AND gone_at IS NULL",
+                "SELECT id, name, network, labels FROM namespaces WHERE cluster_id = $1 AND gone_at IS NULL",
             )
             .bind(cluster)
             .fetch_all(pool)
@@ -707,28 +734,36 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        let mut net = network::Inputs::default();
+        let mut net = network::Inputs {
+            extensions: extensions.and_then(|e| facts_of(&e)).unwrap_or_default(),
+            ..network::Inputs::default()
+        };
         let mut rb = rbac::Inputs {
             cluster,
             ..rbac::Inputs::default()
         };
         let mut stored = HashMap::new();
-        for (id, name, posture) in namespaces {
+        for (id, name, posture, labels) in namespaces {
+            if let Some(labels) = labels.and_then(|l| facts_of(&l)) {
+                net.namespace_labels.insert(name.clone(), labels);
+            }
             net.namespaces.push((id, name.clone()));
             rb.namespaces.push((id, name));
             stored.insert(id, posture);
         }
         for (id, namespace, labels, account, automount) in pods {
-            rb.pods.push(rbac::PodAccount {
-                id,
-                namespace: namespace.clone(),
-                account: account.unwrap_or_else(|| "default".to_string()),
-                automount,
-            });
+            let account = account.unwrap_or_else(|| "default".to_string());
             net.pods.push(network::PodLabels {
                 id,
-                namespace,
+                namespace: namespace.clone(),
                 labels: labels.and_then(|l| facts_of(&l)).unwrap_or_default(),
+                account: account.clone(),
+            });
+            rb.pods.push(rbac::PodAccount {
+                id,
+                namespace,
+                account,
+                automount,
             });
         }
         for (kind, namespace, name, json) in facts {
@@ -746,6 +781,18 @@ impl Store {
                     .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
                 "Ingress" => net
                     .ingresses
+                    .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
+                "CalicoNetworkPolicy" => net
+                    .calico_policies
+                    .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
+                "GlobalNetworkPolicy" => net
+                    .global_policies
+                    .extend(facts_of(&json).map(|f| network::Named::new("", &name, f))),
+                "FelixConfiguration" => net
+                    .felix
+                    .extend(facts_of(&json).map(|f| network::Named::new("", &name, f))),
+                "PeerAuthentication" => net
+                    .peer_auths
                     .extend(facts_of(&json).map(|f| network::Named::new(&namespace, &name, f))),
                 "ServiceAccount" => rb.accounts.extend(facts_of(&json).map(|f| rbac::Named {
                     namespace: namespace.clone(),
@@ -774,6 +821,7 @@ impl Store {
             network: net,
             rbac: rb,
             stored,
+            cluster_network,
         })
     }
 }
@@ -787,9 +835,21 @@ impl Write {
         &mut self,
         cluster: i64,
         verdict: &ClusterVerdict,
-        stored: &HashMap<i64, Option<String>>,
+        current: &ClusterState,
         now: i64,
     ) -> StoreResult<()> {
+        let stored = &current.stored;
+        let layer = serde_json::to_string(&verdict.cluster_network).unwrap_or_default();
+        if current.cluster_network.as_deref() != Some(layer.as_str()) {
+            with_tx!(&mut self.tx, |t| sqlx::query(
+                "UPDATE clusters SET network = $2 WHERE id = $1"
+            )
+            .bind(cluster)
+            .bind(&layer)
+            .execute(&mut **t)
+            .await
+            .map(|_| ()))?;
+        }
         for (id, posture) in &verdict.postures {
             let json = serde_json::to_string(posture).unwrap_or_default();
             if stored.get(id).and_then(|s| s.as_deref()) == Some(json.as_str()) {

@@ -11,8 +11,8 @@ use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
 use coastguard_model::inventory::Listing;
 use coastguard_model::kube::{
-    level_name, level_rank, ClusterSummary, KubeQuery, NamespaceDetail, NamespaceSummary,
-    PodContainer, PodSummary, PssMode, WorkloadSummary,
+    level_name, level_rank, ClusterNetwork, ClusterSummary, KubeQuery, NamespaceDetail,
+    NamespaceSummary, PodContainer, PodSummary, PssMode, WorkloadSummary,
 };
 use serde_json::Value;
 
@@ -141,6 +141,7 @@ struct ClusterRow {
     pods_privileged: i64,
     pods_baseline: i64,
     pods_restricted: i64,
+    network: Option<String>,
     #[sqlx(flatten)]
     counts: Counts,
 }
@@ -165,13 +166,16 @@ impl From<ClusterRow> for ClusterSummary {
             pods_privileged: r.pods_privileged,
             pods_baseline: r.pods_baseline,
             pods_restricted: r.pods_restricted,
+            network: r
+                .network
+                .and_then(|n| serde_json::from_str::<ClusterNetwork>(&n).ok()),
         }
     }
 }
 
 fn cluster_sql(filter: &str) -> String {
     format!(
-        "SELECT k.id, k.name, k.api_url, k.source, k.context, k.status, k.last_error, k.version, k.last_sync_at, \
+        "SELECT k.id, k.name, k.api_url, k.source, k.context, k.status, k.last_error, k.version, k.last_sync_at, k.network, \
          (SELECT COUNT(*) FROM hosts h WHERE h.cluster_id = k.id AND h.kind = 'node' AND h.gone_at IS NULL) AS nodes, \
          (SELECT COUNT(*) FROM namespaces n WHERE n.cluster_id = k.id AND n.gone_at IS NULL) AS namespaces, \
          (SELECT COUNT(*) FROM workloads w WHERE w.cluster_id = k.id AND w.gone_at IS NULL AND w.owner_kind IS NULL) AS workloads, \

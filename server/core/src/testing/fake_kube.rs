@@ -36,6 +36,9 @@ struct Inner {
     token: String,
     /// Requests served, by path, for assertions on paging and relisting.
     lists: Vec<String>,
+    /// Group versions of extensions it serves (`projectcalico.org/v3`), with their
+    /// resources as discovery lists them.
+    extensions: HashMap<String, Vec<Value>>,
 }
 
 /// The fake cluster; clones share it.
@@ -107,6 +110,24 @@ impl FakeKube {
             }
         };
         self.serve(listener);
+    }
+
+    /// Serves an extension's group version (as a CRD or an aggregated API would), with
+    /// its resources as (plural, kind, namespaced). Its objects are applied under
+    /// `group/plural`.
+    pub fn serve_extension(&self, group_version: &str, resources: &[(&str, &str, bool)]) {
+        let resources = resources
+            .iter()
+            .map(|(plural, kind, namespaced)| {
+                json!({"name": plural, "singularName": "", "namespaced": namespaced, "kind": kind,
+                       "verbs": ["get", "list", "watch"]})
+            })
+            .collect();
+        self.inner
+            .lock()
+            .unwrap()
+            .extensions
+            .insert(group_version.to_string(), resources);
     }
 
     pub fn set_token(&self, token: &str) {
@@ -215,6 +236,20 @@ impl FakeKube {
     }
 }
 
+/// Objects of Kubernetes' own groups are kept by plural, an extension's by
+/// `group/plural` (Calico's NetworkPolicy is not Kubernetes').
+fn resource_key(segments: &[&str]) -> String {
+    let plural = segments.last().copied().unwrap_or_default();
+    match segments {
+        ["apis", group, ..]
+            if !(*group == "apps" || *group == "batch" || group.ends_with(".k8s.io")) =>
+        {
+            format!("{group}/{plural}")
+        }
+        _ => plural.to_string(),
+    }
+}
+
 fn send(r: &mut Resource, event: Value) {
     let rv = event["object"]["metadata"]["resourceVersion"]
         .as_str()
@@ -259,7 +294,21 @@ async fn handle(
         }))
         .into_response();
     }
-    let plural = path.rsplit('/').next().unwrap_or_default().to_string();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["apis", group, version] = segments.as_slice() {
+        let group_version = format!("{group}/{version}");
+        return match inner.lock().unwrap().extensions.get(&group_version) {
+            Some(resources) => axum::Json(json!({"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": group_version, "resources": resources}))
+            .into_response(),
+            None => status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        };
+    }
+    let plural = resource_key(&segments);
     let known = path.starts_with("/api/v1/") || path.starts_with("/apis/");
     if !known {
         return status(

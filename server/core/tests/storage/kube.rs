@@ -654,6 +654,7 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
             finding("shop", "ingress_without_tls", "storefront"),
             finding("shop", "no_default_deny_ingress", ""),
             finding("shop", "no_egress_restriction", ""),
+            finding("shop", "pod_traffic_unencrypted", ""),
             finding("shop/web", "exposed_outside_cluster", "web"),
             finding("shop/web", "pod_not_isolated", ""),
         ];
@@ -672,7 +673,15 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
         let vault = vault.unwrap();
         assert!(vault.default_deny_ingress && vault.egress_restricted);
         assert_eq!((vault.pods, vault.pods_isolated), (1, 1));
-        assert!(open.is_empty(), "{open:?}");
+        // Isolated, but neither Calico WireGuard nor a mesh encrypts its traffic.
+        assert_eq!(open, vec![finding("vault", "pod_traffic_unencrypted", "")]);
+        assert_eq!(vault.mtls, None);
+        let layer = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+            .await
+            .unwrap()
+            .network
+            .expect("the cluster's network layer after the pass");
+        assert!(!layer.calico && !layer.istio && layer.wireguard.is_none());
         // The cluster counts its namespaces' findings with its pods' and workloads'.
         let c = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
             .await
@@ -728,7 +737,10 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
         );
         eventually("the changes judged", || async {
             network_view(&state, "shop").await.1
-                == vec![finding("shop", "no_egress_restriction", "")]
+                == vec![
+                    finding("shop", "no_egress_restriction", ""),
+                    finding("shop", "pod_traffic_unencrypted", ""),
+                ]
         })
         .await;
         let (posture, _) = network_view(&state, "shop").await;
@@ -756,7 +768,7 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
         // A pod that goes away takes its network findings with it.
         fake.delete("networkpolicies", "np-shop");
         eventually("the default deny gone again", || async {
-            network_view(&state, "shop").await.1.len() == 3
+            network_view(&state, "shop").await.1.len() == 4
         })
         .await;
         fake.delete("pods", "pod-shop-web");
@@ -765,6 +777,7 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
                 == vec![
                     finding("shop", "no_default_deny_ingress", ""),
                     finding("shop", "no_egress_restriction", ""),
+                    finding("shop", "pod_traffic_unencrypted", ""),
                 ]
         })
         .await;
@@ -776,6 +789,135 @@ async fn network_isolation_follows_policies_services_and_ingresses_as_they_chang
         .await)
         .unwrap();
         assert_eq!(open_on_gone, 0);
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}
+
+#[tokio::test]
+async fn calico_policies_wireguard_and_istio_mtls_are_read_where_the_cluster_serves_them() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.serve_extension(
+            "projectcalico.org/v3",
+            &[
+                ("networkpolicies", "NetworkPolicy", true),
+                ("globalnetworkpolicies", "GlobalNetworkPolicy", false),
+                ("felixconfigurations", "FelixConfiguration", false),
+            ],
+        );
+        // An Istio older than 1.22: PeerAuthentication only at v1beta1.
+        fake.serve_extension(
+            "security.istio.io/v1beta1",
+            &[("peerauthentications", "PeerAuthentication", true)],
+        );
+        fake.load(
+            "namespaces",
+            [ns("shop", json!({})), ns("kube-system", json!({}))],
+        );
+        fake.load(
+            "pods",
+            [
+                labelled_pod("shop", "web", json!({"app": "web"})),
+                labelled_pod("kube-system", "dns", json!({"k8s-app": "kube-dns"})),
+            ],
+        );
+        fake.load(
+            "projectcalico.org/globalnetworkpolicies",
+            [json!({
+            "metadata": {"name": "default-deny", "uid": "gnp-deny"},
+            "spec": {"selector": "projectcalico.org/namespace not in {'kube-system'}",
+                     "types": ["Ingress", "Egress"]}})],
+        );
+        fake.load(
+            "projectcalico.org/felixconfigurations",
+            [json!({
+            "metadata": {"name": "default", "uid": "felix-default"},
+            "spec": {"wireguardEnabled": false}})],
+        );
+        fake.load(
+            "security.istio.io/peerauthentications",
+            [json!({
+            "metadata": {"name": "default", "namespace": "istio-system", "uid": "pa-mesh"},
+            "spec": {"mtls": {"mode": "STRICT"}}})],
+        );
+        let state = db.state_with(settings());
+        let cluster = add(&state, &fake, "c").await.unwrap()[0].id;
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+
+        // Calico's global deny isolates shop for ingress and egress; the mesh is STRICT.
+        eventually("the first pass with Calico and Istio", || async {
+            let (posture, open) = network_view(&state, "shop").await;
+            posture.is_some_and(|p| p.calico_policies == 1) && open.is_empty()
+        })
+        .await;
+        let (shop, _) = network_view(&state, "shop").await;
+        let shop = shop.unwrap();
+        assert!(shop.default_deny_ingress && shop.egress_restricted && shop.encrypted_in_transit);
+        assert_eq!((shop.pods, shop.pods_isolated), (1, 1));
+        assert_eq!(shop.mtls.as_deref(), Some("STRICT"));
+        assert_eq!(shop.mtls_policy.as_deref(), Some("istio-system/default"));
+        let (_, system) = network_view(&state, "kube-system").await;
+        assert_eq!(
+            system,
+            vec![
+                finding("kube-system", "no_default_deny_ingress", ""),
+                finding("kube-system", "no_egress_restriction", ""),
+                finding("kube-system/dns", "pod_not_isolated", ""),
+            ]
+        );
+        let layer = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+            .await
+            .unwrap()
+            .network
+            .unwrap();
+        assert!(layer.calico && layer.istio);
+        assert_eq!((layer.global_policies, layer.wireguard), (1, Some(false)));
+        assert!(fake
+            .lists()
+            .iter()
+            .any(|l| l.starts_with("/apis/security.istio.io/v1beta1/peerauthentications")));
+
+        // The namespace relaxes mTLS: its traffic may go in clear.
+        fake.apply(
+            "security.istio.io/peerauthentications",
+            json!({
+            "metadata": {"name": "relaxed", "namespace": "shop", "uid": "pa-shop"},
+            "spec": {"mtls": {"mode": "PERMISSIVE"}}}),
+        );
+        eventually("the relaxed namespace judged", || async {
+            network_view(&state, "shop").await.1
+                == vec![finding("shop", "pod_traffic_unencrypted", "")]
+        })
+        .await;
+        // WireGuard on: every node-to-node packet is encrypted, whatever the mesh says.
+        fake.apply(
+            "projectcalico.org/felixconfigurations",
+            json!({
+            "metadata": {"name": "default", "uid": "felix-default"},
+            "spec": {"wireguardEnabled": true}}),
+        );
+        eventually("WireGuard judged", || async {
+            network_view(&state, "shop").await.1.is_empty()
+        })
+        .await;
+        // A Calico policy of the namespace itself, selecting by label, isolates the dns pod.
+        fake.apply("projectcalico.org/networkpolicies", json!({
+            "metadata": {"name": "dns", "namespace": "kube-system", "uid": "cnp-dns"},
+            "spec": {"selector": "k8s-app == 'kube-dns'", "types": ["Ingress"],
+                     "ingress": [{"action": "Allow", "protocol": "UDP", "destination": {"ports": [53]}}]}}));
+        eventually("the dns pod isolated by Calico", || async {
+            network_view(&state, "kube-system").await.1.len() == 2
+        })
+        .await;
+        let layer = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+            .await
+            .unwrap()
+            .network
+            .unwrap();
+        assert_eq!(layer.wireguard, Some(true));
         stop_tx.send(true).unwrap();
         worker.await.unwrap();
         fake.go_away();
