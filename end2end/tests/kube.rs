@@ -58,6 +58,20 @@ async fn fake_cluster() -> FakeKube {
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},
                 "subjects": [{"kind": "User", "name": "alice@example.com"}]})],
     );
+    // Istio serves PeerAuthentication; the shop relaxes the mesh's STRICT mTLS.
+    fake.serve_extension(
+        "security.istio.io/v1",
+        &[("peerauthentications", "PeerAuthentication", true)],
+    );
+    fake.load(
+        "security.istio.io/peerauthentications",
+        [
+            json!({"metadata": {"name": "default", "namespace": "istio-system", "uid": "pa-mesh"},
+                "spec": {"mtls": {"mode": "STRICT"}}}),
+            json!({"metadata": {"name": "relaxed", "namespace": "shop", "uid": "pa-shop"},
+                "spec": {"mtls": {"mode": "PERMISSIVE"}}}),
+        ],
+    );
     // Reachable from outside the cluster, in a namespace without NetworkPolicies.
     fake.load(
         "services",
@@ -193,6 +207,9 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
                 text.contains("Namespace without a default-deny ingress NetworkPolicy"),
                 "{text}"
             );
+            // The namespace's own PeerAuthentication relaxes the mesh: traffic in clear.
+            assert!(text.contains("PERMISSIVE (PeerAuthentication shop/relaxed)"), "{text}");
+            assert!(text.contains("Pod traffic not encrypted in transit"), "{text}");
             screenshot(&c, "kube-namespace").await;
 
             follow(&c, "web-a").await;

@@ -10,7 +10,8 @@ use crate::components::listing::{short_digest, SeverityPills, StatusBadge};
 use crate::components::risk::RiskPanel;
 use crate::server_fns::kube::{get_cluster, get_namespace, get_pod, get_workload, list_pods};
 use coastguard_model::kube::{
-    ClusterSummary, KubeQuery, NamespaceDetail, NetworkPosture, PodDetail, PssMode, WorkloadDetail,
+    ClusterNetwork, ClusterSummary, KubeQuery, NamespaceDetail, NetworkPosture, PodDetail, PssMode,
+    WorkloadDetail,
 };
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
@@ -59,6 +60,7 @@ fn ClusterView(c: ClusterSummary) -> impl IntoView {
                 <li><a href=format!("/kubernetes/pods?cluster={id}&level=privileged")>{format!("{} not even baseline", c.pods_privileged)}</a></li>
             </ul>
         </section>
+        <ClusterNetworkPanel network=c.network.clone() />
         <section class="panel">
             <h2>"Connection"</h2>
             <dl class="facts">
@@ -69,6 +71,48 @@ fn ClusterView(c: ClusterSummary) -> impl IntoView {
             </dl>
         </section>
     }
+}
+
+/// The cluster's policy engines, mesh and node-to-node encryption.
+#[component]
+fn ClusterNetworkPanel(network: Option<ClusterNetwork>) -> impl IntoView {
+    let Some(n) = network else {
+        return view! {
+            <section class="panel">
+                <h2>"Network layer"</h2>
+                <p class="muted">"Not judged yet: the network checks run once every kind of the cluster has been listed."</p>
+            </section>
+        }
+        .into_any();
+    };
+    let served = |yes: bool| if yes { "served" } else { "not served" };
+    let wireguard = match (n.calico, n.wireguard) {
+        (false, _) => view! { <span class="muted">"no Calico"</span> }.into_any(),
+        (true, None) => {
+            view! { <span class="status status-bad">"off (no default FelixConfiguration)"</span> }
+                .into_any()
+        }
+        (true, Some(true)) => view! { <span class="status status-good">"on"</span> }.into_any(),
+        (true, Some(false)) => view! { <span class="status status-bad">"off"</span> }.into_any(),
+    };
+    let unreadable = n
+        .unreadable_selectors
+        .into_iter()
+        .map(|e| view! { <li class="error-text">{e}</li> })
+        .collect_view();
+    view! {
+        <section class="panel">
+            <h2>"Network layer"</h2>
+            <dl class="facts">
+                <dt>"Calico policies (projectcalico.org/v3)"</dt><dd>{served(n.calico)}</dd>
+                <dt>"Calico global policies"</dt><dd>{n.global_policies}</dd>
+                <dt>"WireGuard between nodes"</dt><dd>{wireguard}</dd>
+                <dt>"Istio PeerAuthentication"</dt><dd>{served(n.istio)}</dd>
+            </dl>
+            <ul class="facts">{unreadable}</ul>
+        </section>
+    }
+    .into_any()
 }
 
 fn mode_text(m: &PssMode) -> String {
@@ -127,16 +171,27 @@ fn NetworkPanel(network: Option<NetworkPosture>) -> impl IntoView {
                 .into_any()
         }
     };
+    let mtls = match (n.mtls.clone(), n.mtls_policy.clone()) {
+        (None, _) => view! { <span class="muted">"no Istio"</span> }.into_any(),
+        (Some(mode), from) => view! {
+            <code>{mode}</code>" "
+            <span class="muted">{from.map(|f| format!("(PeerAuthentication {f})")).unwrap_or_else(|| "(Istio's default)".into())}</span>
+        }
+        .into_any(),
+    };
     view! {
         <section class="panel">
             <h2>"Network isolation"</h2>
             <dl class="facts">
                 <dt>"NetworkPolicies"</dt><dd>{n.policies}</dd>
+                <dt>"Calico policies applying"</dt><dd>{n.calico_policies}</dd>
                 <dt>"Ingress"</dt><dd>{yes_no(n.default_deny_ingress, "denied by default", "no default deny")}</dd>
                 <dt>"Egress"</dt><dd>{yes_no(n.egress_restricted, "restricted", "unrestricted")}</dd>
                 <dt>"Pods isolated"</dt><dd>{format!("{} of {}", n.pods_isolated, n.pods)}</dd>
                 <dt>"Exposed outside the cluster"</dt><dd>{names(n.exposed_services)}</dd>
                 <dt>"Ingresses without TLS"</dt><dd>{names(n.ingresses_without_tls)}</dd>
+                <dt>"Istio mTLS"</dt><dd>{mtls}</dd>
+                <dt>"Pod traffic in transit"</dt><dd>{yes_no(n.encrypted_in_transit, "encrypted", "not encrypted")}</dd>
             </dl>
         </section>
     }
