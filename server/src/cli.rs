@@ -76,6 +76,12 @@ pub struct SettingFlags {
     pub secret_key_file: Option<String>,
     #[arg(long, global = true, value_name = "SECONDS")]
     pub kube_resync_seconds: Option<String>,
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig_file: Option<String>,
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub kube_in_cluster: Option<String>,
+    #[arg(long, global = true, value_name = "DIR")]
+    pub kube_service_account_dir: Option<String>,
     #[arg(long, global = true, value_name = "text|json")]
     pub log_format: Option<String>,
     #[arg(long, global = true, value_name = "FILTER")]
@@ -106,6 +112,9 @@ impl SettingFlags {
             ("secret_key", &self.secret_key),
             ("secret_key_file", &self.secret_key_file),
             ("kube_resync_seconds", &self.kube_resync_seconds),
+            ("kubeconfig_file", &self.kubeconfig_file),
+            ("kube_in_cluster", &self.kube_in_cluster),
+            ("kube_service_account_dir", &self.kube_service_account_dir),
             ("log_format", &self.log_format),
             ("log_level", &self.log_level),
         ];

@@ -64,6 +64,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let listener = http::no_delay(listener);
 
+    // Clusters the configuration names (kubeconfig_file, kube_in_cluster): a file that
+    // cannot be read or is refused stops the start with the reason.
+    for line in coastguard_core::kube::configured::apply(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("Kubernetes clusters from the configuration: {e}"))?
+    {
+        tracing::info!("{line}");
+    }
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let housekeeping = jobs::spawn_periodic(
         state.clone(),

@@ -36,6 +36,9 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "secret_key", default: "(none)", help: "Key that encrypts stored cluster credentials: 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`). Without it (or secret_key_file) clusters cannot be added." },
     SettingDoc { key: "secret_key_file", default: "(none)", help: "File holding secret_key (read at start-up), for secrets mounted as files." },
     SettingDoc { key: "kube_resync_seconds", default: "600", help: "Full relist of every Kubernetes cluster this often (watches keep it current in between)." },
+    SettingDoc { key: "kubeconfig_file", default: "(none)", help: "Kubeconfig read at start-up: each context becomes a cluster (or updates the one this file added before), held to the same rules as an upload (inline credentials only, no exec or file paths); needs secret_key." },
+    SettingDoc { key: "kube_in_cluster", default: "false", help: "Also watch the cluster Coastguard runs in, as its pod's service account (KUBERNETES_SERVICE_HOST and _PORT, and the token and CA in kube_service_account_dir); nothing is stored, the token is read from its file." },
+    SettingDoc { key: "kube_service_account_dir", default: "/var/run/secrets/kubernetes.io/serviceaccount", help: "Where the pod's service-account token, ca.crt and namespace are mounted (kube_in_cluster)." },
     SettingDoc { key: "log_format", default: "text", help: "text or json (one JSON object per line)." },
     SettingDoc { key: "log_level", default: "info", help: "tracing filter, e.g. info or coastguard=debug,sqlx=warn." },
 ];
@@ -68,6 +71,9 @@ pub struct Settings {
     pub docker_drift_seconds: i64,
     pub secret_key: Option<crate::auth::sealing::SecretKey>,
     pub kube_resync_seconds: i64,
+    pub kubeconfig_file: Option<PathBuf>,
+    pub kube_in_cluster: bool,
+    pub kube_service_account_dir: PathBuf,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -95,6 +101,9 @@ impl Default for Settings {
             docker_drift_seconds: 600,
             secret_key: None,
             kube_resync_seconds: 600,
+            kubeconfig_file: None,
+            kube_in_cluster: false,
+            kube_service_account_dir: PathBuf::from(crate::kube::in_cluster::SERVICE_ACCOUNT_DIR),
             log_format: LogFormat::Text,
             log_level: "info".into(),
         }
@@ -130,6 +139,9 @@ impl fmt::Debug for Settings {
             .field("docker_drift_seconds", &self.docker_drift_seconds)
             .field("secret_key", &self.secret_key)
             .field("kube_resync_seconds", &self.kube_resync_seconds)
+            .field("kubeconfig_file", &self.kubeconfig_file)
+            .field("kube_in_cluster", &self.kube_in_cluster)
+            .field("kube_service_account_dir", &self.kube_service_account_dir)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish()
@@ -285,6 +297,9 @@ impl Settings {
             "kube_resync_seconds" => {
                 self.kube_resync_seconds = parse_positive(value).map_err(invalid)?
             }
+            "kubeconfig_file" => self.kubeconfig_file = Some(PathBuf::from(value)),
+            "kube_in_cluster" => self.kube_in_cluster = parse_bool(value).map_err(invalid)?,
+            "kube_service_account_dir" => self.kube_service_account_dir = PathBuf::from(value),
             "log_format" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,

@@ -7,7 +7,7 @@
 
 use super::objects::{record, Kind, Record};
 use super::store::{ClusterRow, ClusterVerdict, CREDENTIALS};
-use super::{kubeconfig, network, rbac};
+use super::{in_cluster, kubeconfig, network, rbac};
 use crate::{now, pass_id, AppState};
 use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::watcher::{self, Event};
@@ -43,6 +43,17 @@ pub fn spawn_supervisor(state: AppState, shutdown: watch::Receiver<bool>) -> Joi
 
 /// A client for a stored cluster: its sealed kubeconfig opened with the configured key.
 pub async fn connect(state: &AppState, cluster: &ClusterRow) -> Result<::kube::Client, String> {
+    if cluster.source.as_deref() == Some(in_cluster::SOURCE) {
+        if !state.settings.kube_in_cluster {
+            return Err("kube_in_cluster is off: this server does not use its pod's service account (turn it on, or remove the cluster)".into());
+        }
+        let url = cluster
+            .api_url
+            .as_deref()
+            .ok_or("the cluster has no API server URL")?;
+        let config = in_cluster::client_config(&state.settings.kube_service_account_dir, url)?;
+        return ::kube::Client::try_from(config).map_err(|e| e.to_string());
+    }
     let key = state
         .settings
         .secret_key

@@ -74,7 +74,7 @@ pub async fn add_clusters(
                 &c.server,
                 "kubeconfig",
                 Some(&c.context),
-                &sealed,
+                Some(&sealed),
                 at,
             )
             .await?;

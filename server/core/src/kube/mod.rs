@@ -4,7 +4,9 @@
 
 pub mod calico;
 pub mod collector;
+pub mod configured;
 pub mod hygiene;
+pub mod in_cluster;
 pub mod kubeconfig;
 pub mod manage;
 pub mod mesh;

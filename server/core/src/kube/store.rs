@@ -49,6 +49,14 @@ impl Store {
             .await)?)
     }
 
+    pub async fn kube_cluster_named(&self, name: &str) -> StoreResult<Option<ClusterRow>> {
+        let sql = format!("{CLUSTER_SELECT} WHERE name = $1");
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(name)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
     pub async fn kube_cluster(&self, id: i64) -> StoreResult<ClusterRow> {
         let sql = format!("{CLUSTER_SELECT} WHERE id = $1");
         with_db!(&self.db, |pool| sqlx::query_as(&sql)
@@ -125,7 +133,7 @@ impl Write {
         server: &str,
         source: &str,
         context: Option<&str>,
-        sealed: &str,
+        sealed: Option<&str>,
         now: i64,
     ) -> StoreResult<i64> {
         with_tx!(&mut self.tx, |t| sqlx::query_scalar(
@@ -141,6 +149,32 @@ impl Write {
         .fetch_one(&mut **t)
         .await)
         .map_err(|e| StoreError::on_unique(e, format!("a cluster named '{name}' already exists")))
+    }
+
+    /// Points a cluster at another API server or credentials (a configured cluster whose
+    /// source changed); it is listed again from scratch by its worker.
+    pub async fn update_kube_connection(
+        &mut self,
+        id: i64,
+        server: &str,
+        context: Option<&str>,
+        sealed: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        with_tx!(&mut self.tx, |t| {
+            sqlx::query(
+            "UPDATE clusters SET api_url = $2, context = $3, credentials = $4, updated_at = $5 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(server)
+        .bind(context)
+        .bind(sealed)
+        .bind(now)
+        .execute(&mut **t)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
     }
 
     /// Removes a cluster with everything read from it and its findings.

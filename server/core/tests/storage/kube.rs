@@ -5,7 +5,7 @@
 
 use coastguard_core::auth::sealing::SecretKey;
 use coastguard_core::auth::Authed;
-use coastguard_core::kube::{collector, manage};
+use coastguard_core::kube::{collector, configured, manage};
 use coastguard_core::testing::{self, fake_kube::FakeKube, fake_kube::TOKEN};
 use coastguard_core::{AppState, Settings};
 use coastguard_model::kube::{KubeQuery, NewClusters};
@@ -479,6 +479,201 @@ async fn clusters_are_only_added_with_a_secret_key_and_their_changes_are_audited
             .await)
             .unwrap();
         assert_eq!(actions, ["cluster.add", "cluster.remove"]);
+        fake.go_away();
+    }
+}
+
+/// The `cluster.*` audit actions so far, in order.
+async fn cluster_audit(state: &AppState) -> Vec<String> {
+    coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action LIKE 'cluster.%' ORDER BY id"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn clusters_from_the_config_file_are_added_once_updated_when_changed_and_checked_like_uploads(
+) {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.load("namespaces", [ns("shop", json!({}))]);
+        fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
+        let dir = std::env::temp_dir().join(format!(
+            "coastguard-kubeconfig-{}-{:?}",
+            std::process::id(),
+            db.backend
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kubeconfig");
+        std::fs::write(&file, fake.kubeconfig("prod", TOKEN)).unwrap();
+        let state = db.state_with(Settings {
+            kubeconfig_file: Some(file.clone()),
+            ..settings()
+        });
+        let done = configured::apply(&state).await.unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        let row = state
+            .store
+            .kube_cluster_named("prod")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.source.as_deref(), Some("config"));
+        // Sealed, never in clear.
+        assert!(!row.credentials.as_deref().unwrap().contains(TOKEN));
+        // A second start with the same file changes nothing.
+        assert!(configured::apply(&state).await.unwrap().is_empty());
+        assert_eq!(cluster_audit(&state).await, ["cluster.add"]);
+
+        // The worker reads it like any cluster.
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), row.id, stop));
+        eventually("the configured cluster listed", || async {
+            pod_named(&state, "web-a").await.is_some()
+        })
+        .await;
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+
+        // New credentials in the file: the same cluster, updated and audited.
+        std::fs::write(&file, fake.kubeconfig("prod", "rotated-token")).unwrap();
+        assert_eq!(configured::apply(&state).await.unwrap().len(), 1);
+        let updated = state
+            .store
+            .kube_cluster_named("prod")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.id, row.id);
+        assert_ne!(updated.credentials, row.credentials);
+        assert_eq!(
+            cluster_audit(&state).await,
+            ["cluster.add", "cluster.update"]
+        );
+
+        // A cluster of the same name added by hand is left alone, with a word why.
+        manage::remove_cluster(&state, &Authed::cli(), row.id)
+            .await
+            .unwrap();
+        add(&state, &fake, "prod").await.unwrap();
+        let done = configured::apply(&state).await.unwrap();
+        assert!(done[0].contains("added by hand"), "{done:?}");
+        let by_hand = state
+            .store
+            .kube_cluster_named("prod")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_hand.source.as_deref(), Some("kubeconfig"));
+
+        // The upload's rules hold: a program in the file stops the start, naming it.
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: {server: \"https://x.example\"}\nusers:\n- name: u\n  user:\n    exec: {command: /bin/sh, apiVersion: client.authentication.k8s.io/v1}\ncontexts:\n- name: evil\n  context: {cluster: x, user: u}\n",
+        )
+        .unwrap();
+        let e = configured::apply(&state).await.unwrap_err().to_string();
+        assert!(
+            e.contains("exec") && e.contains(file.to_str().unwrap()),
+            "{e}"
+        );
+        assert!(state
+            .store
+            .kube_cluster_named("evil")
+            .await
+            .unwrap()
+            .is_none());
+        // Without a secret key, nothing is stored in clear: the start stops.
+        let keyless = db.state_with(Settings {
+            kubeconfig_file: Some(file.clone()),
+            secret_key: None,
+            ..settings()
+        });
+        let e = configured::apply(&keyless).await.unwrap_err().to_string();
+        assert!(e.contains("secret key"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        fake.go_away();
+    }
+}
+
+#[tokio::test]
+async fn the_cluster_coastguard_runs_in_is_read_with_the_pods_service_account() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.load("namespaces", [ns("shop", json!({}))]);
+        fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
+        let dir = std::env::temp_dir().join(format!(
+            "coastguard-sa-{}-{:?}",
+            std::process::id(),
+            db.backend
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), TOKEN).unwrap();
+        let ca = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+            .join("tests/fixtures/signatures/cosign/containers-image/fulcio-cert.pem");
+        std::fs::copy(ca, dir.join("ca.crt")).unwrap();
+        std::fs::write(dir.join("namespace"), "coastguard").unwrap();
+        // No secret key: the service account's token is read from its file, never stored.
+        let state = db.state_with(Settings {
+            kube_in_cluster: true,
+            kube_service_account_dir: dir.clone(),
+            secret_key: None,
+            ..settings()
+        });
+        // The fake speaks plain HTTP; in a pod the URL is https:// from the environment.
+        let done = configured::ensure_in_cluster(&state, &fake.url())
+            .await
+            .unwrap();
+        assert!(done.unwrap().contains("added"));
+        assert!(configured::ensure_in_cluster(&state, &fake.url())
+            .await
+            .unwrap()
+            .is_none());
+        let row = state
+            .store
+            .kube_cluster_named("in-cluster")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.source.as_deref(), Some("in-cluster"));
+        assert!(row.credentials.is_none());
+
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), row.id, stop));
+        eventually("the cluster listed with the pod's token", || async {
+            pod_named(&state, "web-a").await.is_some()
+        })
+        .await;
+        // The token rotates (as bound tokens do): the client reads the new file.
+        fake.set_token("rotated");
+        std::fs::write(dir.join("token"), "rotated").unwrap();
+        fake.apply("pods", shop_pod("pod-b", "web-b", false));
+        eventually("a pod seen after the token rotated", || async {
+            pod_named(&state, "web-b").await.is_some()
+        })
+        .await;
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+
+        // With the setting off, the cluster says why it is not read.
+        let off = db.state_with(Settings {
+            kube_in_cluster: false,
+            kube_service_account_dir: dir.clone(),
+            ..settings()
+        });
+        let Err(e) = collector::connect(&off, &row).await else {
+            panic!("connected with kube_in_cluster off")
+        };
+        assert!(e.contains("kube_in_cluster is off"), "{e}");
+        // A missing token is named.
+        std::fs::remove_file(dir.join("token")).unwrap();
+        let Err(e) = collector::connect(&state, &row).await else {
+            panic!("connected without a token")
+        };
+        assert!(e.contains("service-account token"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
         fake.go_away();
     }
 }

@@ -306,7 +306,7 @@ async fn cluster(db: &TestDb, now: i64) -> i64 {
                 "https://127.0.0.1:6443",
                 "kubeconfig",
                 None,
-                "cg1:x",
+                Some("cg1:x"),
                 now,
             )
             .await
