@@ -181,11 +181,11 @@ pub struct Trends {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrendScope {
-    /// `global`, `host` or `team`.
+    /// `global`, `host`, `team`, `cluster` or `namespace`.
     pub kind: String,
-    /// The host id or the team name; empty for `global`.
+    /// The host, cluster or namespace id, or the team name; empty for `global`.
     pub key: String,
-    /// What people read: "Whole estate", the host's name, the team's name.
+    /// What people read: "Whole estate", the host's, team's, cluster's or namespace's name.
     pub label: String,
 }
 
@@ -200,7 +200,8 @@ impl Default for TrendScope {
 }
 
 impl TrendScope {
-    /// `global`, `host:ID` or `team:NAME`: how the trends page names it in its URL.
+    /// `global`, `host:ID`, `team:NAME`, `cluster:ID` or `namespace:ID`: how the trends
+    /// page names it in its URL.
     pub fn param(&self) -> String {
         if self.kind == "global" {
             "global".into()

@@ -61,10 +61,11 @@ pub fn TrendsPage() -> impl IntoView {
 #[component]
 fn Trends(page: TrendsPage) -> impl IntoView {
     let t = page.trends;
-    // The REST API names a scope by `host` or `team`.
+    // The REST API names a scope by `host`, `team`, `cluster` or `namespace`.
     let scope_query = match t.scope.kind.as_str() {
-        "host" => format!("&host={}", encode(&t.scope.key)),
-        "team" => format!("&team={}", encode(&t.scope.key)),
+        kind @ ("host" | "team" | "cluster" | "namespace") => {
+            format!("&{kind}={}", encode(&t.scope.key))
+        }
         _ => String::new(),
     };
     let range = format!("from={}&to={}{scope_query}", t.from, t.to);
@@ -87,7 +88,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
         view! {
             <p class="panel muted">
                 {format!("No snapshots of {} in this range yet. ", t.scope.label)}
-                "Hosts and teams get their first snapshot (with up to 90 days filled in from the findings) "
+                "Hosts, teams, clusters and namespaces get their first snapshot (with up to 90 days filled in from the findings) "
                 "the next time snapshots are taken."
             </p>
         }

@@ -24,6 +24,10 @@ pub struct RangeQuery {
     host: Option<i64>,
     /// Only this team: containers labelled `team=NAME` and their images.
     team: Option<String>,
+    /// Only this Kubernetes cluster (id): the images its pods run or ran.
+    cluster: Option<i64>,
+    /// Only this Kubernetes namespace (id): the images its pods run or ran.
+    namespace: Option<i64>,
 }
 
 /// Daily posture snapshots over a range (open findings by severity, new and fixed,
@@ -36,7 +40,7 @@ pub async fn get_trends(
     State(state): State<ServerState>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Trends>> {
-    let scope = posture::scope_of(q.host, q.team.as_deref())?;
+    let scope = posture::scope_of(q.host, q.team.as_deref(), q.cluster, q.namespace)?;
     Ok(Json(
         posture::trends(&state.app, &scope, q.from.as_deref(), q.to.as_deref()).await?,
     ))
@@ -51,6 +55,10 @@ pub struct ChartQuery {
     host: Option<i64>,
     /// Only this team (`team` label).
     team: Option<String>,
+    /// Only this Kubernetes cluster (id).
+    cluster: Option<i64>,
+    /// Only this Kubernetes namespace (id).
+    namespace: Option<i64>,
     /// `svg` (default) or `csv` (the numbers behind the chart).
     format: Option<String>,
 }
@@ -84,7 +92,7 @@ pub async fn get_chart(
             ))
         }
     };
-    let scope = posture::scope_of(q.host, q.team.as_deref())?;
+    let scope = posture::scope_of(q.host, q.team.as_deref(), q.cluster, q.namespace)?;
     let t = posture::trends(&state.app, &scope, q.from.as_deref(), q.to.as_deref()).await?;
     if csv {
         // The team name is the user's text: only safe characters reach the header.

@@ -150,14 +150,41 @@ pub async fn take_snapshots_at(state: &AppState, every_scope: bool, now: i64) ->
     Ok(written)
 }
 
-/// Which scope a request names: `host` (an id) or `team` (a name), at most one.
-pub fn scope_of(host: Option<i64>, team: Option<&str>) -> Result<Scope> {
-    match (host, team.filter(|t| !t.is_empty())) {
-        (None, None) => Ok(Scope::Global),
-        (Some(id), None) => Ok(Scope::Host(id)),
-        (None, Some(team)) => Scope::team(team).map_err(|e| Error::invalid_at("team", e)),
-        (Some(_), Some(_)) => Err(Error::invalid_at("team", "give a host or a team, not both")),
+/// Which scope a request names: `host`, `cluster` or `namespace` (ids) or `team` (a
+/// name), at most one.
+pub fn scope_of(
+    host: Option<i64>,
+    team: Option<&str>,
+    cluster: Option<i64>,
+    namespace: Option<i64>,
+) -> Result<Scope> {
+    let team = team.filter(|t| !t.is_empty());
+    let given = [
+        host.is_some(),
+        team.is_some(),
+        cluster.is_some(),
+        namespace.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        let field = if namespace.is_some() {
+            "namespace"
+        } else if cluster.is_some() {
+            "cluster"
+        } else {
+            "team"
+        };
+        return Err(Error::invalid_at(
+            field,
+            "give one of host, team, cluster or namespace, not several",
+        ));
     }
+    Ok(match (host, team, cluster, namespace) {
+        (Some(id), ..) => Scope::Host(id),
+        (_, Some(team), ..) => Scope::team(team).map_err(|e| Error::invalid_at("team", e))?,
+        (_, _, Some(id), _) => Scope::Cluster(id),
+        (_, _, _, Some(id)) => Scope::Namespace(id),
+        _ => Scope::Global,
+    })
 }
 
 /// Snapshots of `scope` between two `YYYY-MM-DD` days (default: the last 90 days), with
@@ -205,6 +232,30 @@ pub async fn trends(
 mod tests {
     use super::*;
     use crate::Settings;
+
+    #[test]
+    fn a_request_names_at_most_one_scope() {
+        assert_eq!(scope_of(None, None, None, None).unwrap(), Scope::Global);
+        assert_eq!(scope_of(None, Some(""), None, None).unwrap(), Scope::Global);
+        assert_eq!(scope_of(Some(3), None, None, None).unwrap(), Scope::Host(3));
+        assert_eq!(
+            scope_of(None, None, Some(4), None).unwrap(),
+            Scope::Cluster(4)
+        );
+        assert_eq!(
+            scope_of(None, None, None, Some(5)).unwrap(),
+            Scope::Namespace(5)
+        );
+        assert_eq!(
+            scope_of(None, Some("pay"), None, None).unwrap(),
+            Scope::Team("pay".into())
+        );
+        let e = scope_of(None, None, Some(4), Some(5))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not several"), "{e}");
+        assert!(scope_of(Some(1), Some("pay"), None, None).is_err());
+    }
 
     #[test]
     fn commands_use_the_public_url_then_the_browsers_host() {

@@ -359,13 +359,31 @@ impl Store {
         let mut global = Vec::new();
         let mut host_of: HashMap<i64, Vec<usize>> = HashMap::new();
         let mut team_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut cluster_of: HashMap<i64, Vec<usize>> = HashMap::new();
+        let mut namespace_of: HashMap<i64, Vec<usize>> = HashMap::new();
         for (i, scope) in scopes.iter().enumerate() {
             match scope {
                 Scope::Global => global.push(i),
                 Scope::Host(id) => host_of.entry(*id).or_default().push(i),
                 Scope::Team(t) => team_of.entry(t.as_str()).or_default().push(i),
+                Scope::Cluster(id) => cluster_of.entry(*id).or_default().push(i),
+                Scope::Namespace(id) => namespace_of.entry(*id).or_default().push(i),
             }
         }
+        // Pods' images by cluster and by namespace, read only when such scopes are asked for.
+        let kube = !cluster_of.is_empty() || !namespace_of.is_empty();
+        let pod_images: Vec<(i64, i64, i64)> = if kube {
+            with_db!(&self.db, |pool| sqlx::query_as(
+                "SELECT DISTINCT p.cluster_id, ns.id, pc.image_id FROM pod_containers pc \
+                 JOIN pods p ON p.id = pc.pod_id \
+                 JOIN namespaces ns ON ns.cluster_id = p.cluster_id AND ns.name = p.namespace \
+                 WHERE pc.image_id IS NOT NULL"
+            )
+            .fetch_all(pool)
+            .await)?
+        } else {
+            Vec::new()
+        };
         type Members = (Vec<(i64, i64)>, Vec<(String, i64)>);
         let (host_images, team_images): Members = with_db!(&self.db, |pool| {
             let hosts = sqlx::query_as(
@@ -390,6 +408,18 @@ impl Store {
         for (team, image) in team_images {
             if let Some(list) = team_of.get(team.as_str()) {
                 scopes_of.entry(image).or_default().extend(list);
+            }
+        }
+        // An image run in two namespaces of a cluster is the cluster's once.
+        let mut cluster_images = std::collections::HashSet::new();
+        for (cluster, namespace, image) in pod_images {
+            if let Some(list) = namespace_of.get(&namespace) {
+                scopes_of.entry(image).or_default().extend(list);
+            }
+            if let Some(list) = cluster_of.get(&cluster) {
+                if cluster_images.insert((cluster, image)) {
+                    scopes_of.entry(image).or_default().extend(list);
+                }
             }
         }
         // Unknown severities take the low SLA (`SlaPolicy::days`), as the SQL's CASE does.
@@ -547,9 +577,23 @@ impl Store {
         Ok(n)
     }
 
-    /// The scopes that get snapshots: the whole estate, every host that is not gone and
-    /// every team label on a container that is not gone, with names people read.
+    /// The scopes that get snapshots: the whole estate, every host that is not gone,
+    /// every team label on a container that is not gone, and every Kubernetes cluster and
+    /// namespace that is not gone, with names people read.
     pub async fn trend_scopes(&self) -> StoreResult<Vec<TrendScope>> {
+        type Named = Vec<(i64, String)>;
+        let (clusters, namespaces): (Named, Named) = with_db!(&self.db, |pool| {
+            let clusters = sqlx::query_as("SELECT id, name FROM clusters ORDER BY name, id")
+                .fetch_all(pool)
+                .await?;
+            let namespaces = sqlx::query_as(
+                "SELECT ns.id, k.name || '/' || ns.name FROM namespaces ns JOIN clusters k ON k.id = ns.cluster_id \
+                 WHERE ns.gone_at IS NULL ORDER BY k.name, ns.name, ns.id",
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((clusters, namespaces))
+        })?;
         let (hosts, teams): (Vec<(i64, String)>, Vec<String>) = with_db!(&self.db, |pool| {
             let hosts = sqlx::query_as(
                 "SELECT id, name FROM hosts WHERE status <> 'gone' ORDER BY name, id",
@@ -573,6 +617,16 @@ impl Store {
             kind: "team".into(),
             label: format!("Team {team}"),
             key: team,
+        }));
+        scopes.extend(clusters.into_iter().map(|(id, name)| TrendScope {
+            kind: "cluster".into(),
+            key: id.to_string(),
+            label: format!("Cluster {name}"),
+        }));
+        scopes.extend(namespaces.into_iter().map(|(id, name)| TrendScope {
+            kind: "namespace".into(),
+            key: id.to_string(),
+            label: format!("Namespace {name}"),
         }));
         Ok(scopes)
     }

@@ -1,5 +1,6 @@
 //! The part of the estate a query, a count or a snapshot is about: everything, one
-//! host, or one team's containers, with the SQL that selects it.
+//! host, one team's containers, one Kubernetes cluster or namespace, with the SQL that
+//! selects it.
 
 use super::query::Arg;
 
@@ -11,7 +12,15 @@ pub enum Scope {
     Host(i64),
     /// Containers labelled `team=NAME`, and their images.
     Team(String),
+    /// A Kubernetes cluster, by id: the images its pods run (or ran), its nodes' alerts.
+    Cluster(i64),
+    /// A Kubernetes namespace, by id: its pods' images and alerts.
+    Namespace(i64),
 }
+
+/// The images of the pods of cluster `$n` (`p.cluster_id`) or of namespace `$n`.
+const CLUSTER_IMAGES: &str = "SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id      WHERE p.cluster_id = ${n} AND pc.image_id IS NOT NULL";
+const NAMESPACE_IMAGES: &str = "SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id      JOIN namespaces ns ON ns.cluster_id = p.cluster_id AND ns.name = p.namespace      WHERE ns.id = ${n} AND pc.image_id IS NOT NULL";
 
 impl Scope {
     pub fn kind(&self) -> &'static str {
@@ -19,28 +28,33 @@ impl Scope {
             Scope::Global => "global",
             Scope::Host(_) => "host",
             Scope::Team(_) => "team",
+            Scope::Cluster(_) => "cluster",
+            Scope::Namespace(_) => "namespace",
         }
     }
 
     pub fn key(&self) -> String {
         match self {
             Scope::Global => String::new(),
-            Scope::Host(id) => id.to_string(),
+            Scope::Host(id) | Scope::Cluster(id) | Scope::Namespace(id) => id.to_string(),
             Scope::Team(team) => team.clone(),
         }
     }
 
-    /// `global` (or empty), `host:ID` or `team:NAME`.
+    /// `global` (or empty), `host:ID`, `team:NAME`, `cluster:ID` or `namespace:ID`.
     pub fn parse(s: &str) -> Result<Scope, String> {
+        let id = |id: &str, what: &str| {
+            id.parse::<i64>()
+                .map_err(|_| format!("'{id}' is not a {what} id"))
+        };
         match s.split_once(':') {
             None if s.is_empty() || s == "global" => Ok(Scope::Global),
-            Some(("host", id)) => id
-                .parse()
-                .map(Scope::Host)
-                .map_err(|_| format!("'{id}' is not a host id")),
+            Some(("host", n)) => id(n, "host").map(Scope::Host),
             Some(("team", team)) => Scope::team(team),
+            Some(("cluster", n)) => id(n, "cluster").map(Scope::Cluster),
+            Some(("namespace", n)) => id(n, "namespace").map(Scope::Namespace),
             _ => Err(format!(
-                "unknown scope '{s}': use global, host:ID or team:NAME"
+                "unknown scope '{s}': use global, host:ID, team:NAME, cluster:ID or namespace:ID"
             )),
         }
     }
@@ -65,6 +79,14 @@ impl Scope {
             Scope::Team(_) => format!(
                 " AND image_id IN (SELECT image_id FROM containers WHERE team = ${n} AND image_id IS NOT NULL)"
             ),
+            Scope::Cluster(_) => format!(
+                " AND image_id IN ({})",
+                CLUSTER_IMAGES.replace("${n}", &format!("${n}"))
+            ),
+            Scope::Namespace(_) => format!(
+                " AND image_id IN ({})",
+                NAMESPACE_IMAGES.replace("${n}", &format!("${n}"))
+            ),
         }
     }
 
@@ -76,6 +98,12 @@ impl Scope {
             Scope::Team(_) => {
                 format!(" AND container_id IN (SELECT id FROM containers WHERE team = ${n})")
             }
+            Scope::Cluster(_) => {
+                format!(" AND host_id IN (SELECT id FROM hosts WHERE cluster_id = ${n})")
+            }
+            Scope::Namespace(_) => format!(
+                " AND EXISTS (SELECT 1 FROM namespaces ns JOIN hosts h ON h.cluster_id = ns.cluster_id                  WHERE ns.id = ${n} AND h.id = host_id AND ns.name = namespace)"
+            ),
         }
     }
 
@@ -85,6 +113,8 @@ impl Scope {
             Scope::Global => String::new(),
             Scope::Host(_) => format!(" AND c.host_id = ${n}"),
             Scope::Team(_) => format!(" AND c.team = ${n}"),
+            // Docker containers belong to no cluster; a node's containers are its pods'.
+            Scope::Cluster(_) | Scope::Namespace(_) => format!(" AND ${n} IS NULL"),
         }
     }
 
@@ -98,6 +128,10 @@ impl Scope {
                  AND h.cluster_id = p.cluster_id AND h.name = p.node_name)"
             ),
             Scope::Team(_) => " AND 1 = 0".into(),
+            Scope::Cluster(_) => format!(" AND p.cluster_id = ${n}"),
+            Scope::Namespace(_) => format!(
+                " AND EXISTS (SELECT 1 FROM namespaces ns WHERE ns.id = ${n}                  AND ns.cluster_id = p.cluster_id AND ns.name = p.namespace)"
+            ),
         }
     }
 
@@ -105,7 +139,7 @@ impl Scope {
     pub(crate) fn arg(&self) -> Option<Arg> {
         match self {
             Scope::Global => None,
-            Scope::Host(id) => Some(Arg::Int(*id)),
+            Scope::Host(id) | Scope::Cluster(id) | Scope::Namespace(id) => Some(Arg::Int(*id)),
             Scope::Team(team) => Some(Arg::Text(team.clone())),
         }
     }

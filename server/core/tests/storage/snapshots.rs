@@ -394,9 +394,119 @@ async fn hosts_and_teams_have_their_own_snapshots() {
 
         // Bad scopes are refused with what is wrong.
         assert!(Scope::parse("host:web").is_err());
-        assert!(Scope::parse("cluster:1").is_err());
+        assert!(Scope::parse("cluster:prod").is_err());
+        assert!(Scope::parse("galaxy:1").is_err());
         assert!(Scope::team("  ").is_err());
         assert_eq!(Scope::parse("team:payments").unwrap(), payments);
+    });
+}
+
+#[tokio::test]
+async fn kubernetes_clusters_and_namespaces_have_their_own_snapshots() {
+    crate::on_each_backend!(|db| {
+        let now = coastguard_core::now();
+        let today = day_start(now);
+        let day = |d: i64| today + d * DAY;
+        for sql in [
+            "INSERT INTO images (digest, first_seen_at, last_seen_at) VALUES ('sha256:1', 0, 0), ('sha256:2', 0, 0), ('sha256:3', 0, 0)",
+            "INSERT INTO clusters (name, status, created_at, updated_at) VALUES ('prod', 'ok', 0, 0)",
+            "INSERT INTO namespaces (cluster_id, name, first_seen_at, last_seen_at) VALUES (1, 'shop', 0, 0), (1, 'pay', 0, 0)",
+            // shop runs images 1 and 2, pay runs image 2; image 3 runs nowhere in the cluster.
+            "INSERT INTO pods (cluster_id, namespace, name, uid, phase, first_seen_at, last_seen_at) VALUES \
+             (1, 'shop', 'web', 'u1', 'Running', 0, 0), (1, 'shop', 'api', 'u2', 'Running', 0, 0), \
+             (1, 'pay', 'api', 'u3', 'Running', 0, 0)",
+            "INSERT INTO pod_containers (pod_id, kind, name, image_ref, image_id) VALUES \
+             (1, 'container', 'web', 'web:1', 1), (2, 'container', 'api', 'api:1', 2), \
+             (2, 'init', 'setup', 'api:1', 2), (3, 'container', 'api', 'api:1', 2)",
+        ] {
+            exec(&db, sql).await;
+        }
+        // Image 1: a critical open since day -20 (past its SLA); image 2: a medium open
+        // since day -3; image 3: a high open since day -5 (outside the cluster).
+        finding_on(&db, 1, 1, "critical", 4, day(-20) + HOUR, None, "open").await;
+        finding_on(&db, 2, 2, "medium", 2, day(-3) + HOUR, None, "open").await;
+        finding_on(&db, 3, 3, "high", 3, day(-5) + HOUR, None, "open").await;
+
+        let scopes = db.store.trend_scopes().await.unwrap();
+        let params: Vec<String> = scopes.iter().map(|s| s.param()).collect();
+        assert_eq!(
+            params,
+            ["global", "cluster:1", "namespace:2", "namespace:1"]
+        );
+        assert_eq!(scopes[2].label, "Namespace prod/pay");
+        assert_eq!(Scope::parse("namespace:2").unwrap(), Scope::Namespace(2));
+
+        let sla = SlaPolicy::default();
+        let all = [
+            Scope::Global,
+            Scope::Cluster(1),
+            Scope::Namespace(1),
+            Scope::Namespace(2),
+        ];
+        for scope in &all {
+            db.store
+                .take_due_snapshots(scope, &sla, 7, 90, now)
+                .await
+                .unwrap();
+        }
+        let last = |scope: Scope| {
+            let store = db.store.clone();
+            async move {
+                let t = store.trends(&scope, day(-30), today, sla).await.unwrap();
+                (t.days.len(), t.days.last().cloned().unwrap())
+            }
+        };
+        // The cluster: images 1 and 2 (the init container's image counted once).
+        let (days, c) = last(Scope::Cluster(1)).await;
+        assert_eq!(days, 21);
+        assert_eq!((c.open.critical, c.open.high, c.open.medium), (1, 0, 1));
+        assert_eq!(c.sla_breaches, 1);
+        assert_eq!(c.scan_coverage, Some(0.0), "2 running images, none scanned");
+        let (_, shop) = last(Scope::Namespace(1)).await;
+        assert_eq!((shop.open.critical, shop.open.medium), (1, 1));
+        // pay runs image 2 only: its history starts on day -3.
+        let (days, pay) = last(Scope::Namespace(2)).await;
+        assert_eq!(days, 4);
+        assert_eq!(
+            (pay.open.critical, pay.open.medium, pay.sla_breaches),
+            (0, 1, 0)
+        );
+        let (_, g) = last(Scope::Global).await;
+        assert_eq!(g.open.high, 1);
+
+        // Past days agree with the per-day queries; today's in one pass with each alone.
+        for scope in &all[1..] {
+            let stored = db
+                .store
+                .trends(scope, day(-25), day(-1), sla)
+                .await
+                .unwrap()
+                .days;
+            for d in stored {
+                let start = coastguard_core::posture::snapshots::parse_day(&d.day).unwrap();
+                let single = db
+                    .store
+                    .take_snapshot(scope, start, &sla, 7, now)
+                    .await
+                    .unwrap();
+                assert_eq!(single, d, "{scope:?} {}", d.day);
+            }
+        }
+        finding_on(&db, 2, 4, "high", 3, today.max(now - 3), None, "open").await;
+        let together = db.store.take_todays(&all, &sla, 7, now).await.unwrap();
+        for (scope, snap) in all.iter().zip(&together) {
+            let alone = db
+                .store
+                .take_snapshot(scope, today, &sla, 7, now)
+                .await
+                .unwrap();
+            assert_eq!(&alone, snap, "{scope:?}");
+        }
+        // The new high on image 2 is new in the cluster and both namespaces, once each.
+        assert_eq!(
+            together.iter().map(|s| s.new_findings).collect::<Vec<_>>(),
+            [1, 1, 1, 1]
+        );
     });
 }
 
