@@ -211,6 +211,31 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             assert!(text.contains("PERMISSIVE (PeerAuthentication shop/relaxed)"), "{text}");
             assert!(text.contains("Pod traffic not encrypted in transit"), "{text}");
             screenshot(&c, "kube-namespace").await;
+            c.execute(
+                "document.evaluate(\"//h2[text()='Network isolation']\", document, null, 9, null).singleNodeValue.scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+            screenshot(&c, "kube-namespace-network").await;
+            c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+
+            // The cluster page says which policy engines and mesh the cluster serves.
+            follow(&c, "kind-e2e").await;
+            heading_is(&c, "kind-e2e").await;
+            let text = text_of(&c, "main").await;
+            assert!(text.contains("Network layer"), "{text}");
+            assert!(text.contains("Istio PeerAuthentication\nserved"), "{text}");
+            assert!(text.contains("WireGuard between nodes\nno Calico"), "{text}");
+            c.execute(
+                "document.evaluate(\"//h2[text()='Network layer']\", document, null, 9, null).singleNodeValue.scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+            screenshot(&c, "kube-cluster-network").await;
+            c.back().await.unwrap();
+            heading_is(&c, "shop").await;
 
             follow(&c, "web-a").await;
             heading_is(&c, "web-a").await;
