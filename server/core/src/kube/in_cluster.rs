@@ -89,6 +89,14 @@ pub fn client_config(dir: &Path, api_url: &str) -> Result<::kube::Config, String
             token.display()
         ));
     }
+    // The client sends the file as it is, and a header cannot hold a newline: a token
+    // written by hand with one would fail every request with a puzzling error.
+    if readable.trim() != readable {
+        return Err(format!(
+            "the service-account token {} ends or starts with whitespace (a newline?); Kubernetes writes it without",
+            token.display()
+        ));
+    }
     let ca = dir.join("ca.crt");
     let pem = std::fs::read_to_string(&ca)
         .map_err(|e| format!("cannot read the cluster CA {}: {e}", ca.display()))?;
@@ -149,6 +157,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let e = client_config(&dir, "https://10.96.0.1:443").unwrap_err();
         assert!(e.contains("token"), "{e}");
+        std::fs::write(dir.join("token"), "eyJ.token\n").unwrap();
+        let e = client_config(&dir, "https://10.96.0.1:443").unwrap_err();
+        assert!(e.contains("whitespace"), "{e}");
         std::fs::write(dir.join("token"), "eyJ.token").unwrap();
         let e = client_config(&dir, "https://10.96.0.1:443").unwrap_err();
         assert!(e.contains("ca.crt"), "{e}");
