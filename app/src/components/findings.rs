@@ -63,6 +63,7 @@ pub fn FindingsTable(
         view! { <FindingRow finding=f show_subject can_triage actions /> }
     };
     view! {
+        <div class="table-wrap">
         <table class="table findings-table">
             <thead>
                 <tr>
@@ -79,6 +80,7 @@ pub fn FindingsTable(
                 <For each=move || findings.clone() key=|f| (f.id, f.state) children=row />
             </tbody>
         </table>
+        </div>
     }
     .into_any()
 }
