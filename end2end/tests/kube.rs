@@ -84,6 +84,14 @@ async fn fake_cluster() -> FakeKube {
     fake
 }
 
+/// Scrolls the panel with this heading into view (for a screenshot of it).
+async fn scroll_to_heading(c: &Client, heading: &str) {
+    let script = format!(
+        "document.evaluate(\"//h2[text()='{heading}']\", document, null, 9, null).singleNodeValue.scrollIntoView()"
+    );
+    c.execute(&script, vec![]).await.unwrap();
+}
+
 /// Clicks the link with this text once the page shows it.
 async fn follow(c: &Client, text: &str) {
     wait_for(&format!("a link '{text}'"), || async {
@@ -211,12 +219,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             assert!(text.contains("PERMISSIVE (PeerAuthentication shop/relaxed)"), "{text}");
             assert!(text.contains("Pod traffic not encrypted in transit"), "{text}");
             screenshot(&c, "kube-namespace").await;
-            c.execute(
-                "document.evaluate(\"//h2[text()='Network isolation']\", document, null, 9, null).singleNodeValue.scrollIntoView()",
-                vec![],
-            )
-            .await
-            .unwrap();
+            scroll_to_heading(&c, "Network isolation").await;
             screenshot(&c, "kube-namespace-network").await;
             c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
 
@@ -227,12 +230,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             assert!(text.contains("Network layer"), "{text}");
             assert!(text.contains("Istio PeerAuthentication\nserved"), "{text}");
             assert!(text.contains("WireGuard between nodes\nno Calico"), "{text}");
-            c.execute(
-                "document.evaluate(\"//h2[text()='Network layer']\", document, null, 9, null).singleNodeValue.scrollIntoView()",
-                vec![],
-            )
-            .await
-            .unwrap();
+            scroll_to_heading(&c, "Network layer").await;
             screenshot(&c, "kube-cluster-network").await;
             c.back().await.unwrap();
             heading_is(&c, "shop").await;

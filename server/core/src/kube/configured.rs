@@ -71,13 +71,7 @@ pub async fn apply(state: &AppState) -> Result<Vec<String>> {
                         at,
                     )
                     .await?;
-                    let record = audit_by(
-                        &Authed::cli(),
-                        "cluster.update",
-                        Some(format!("cluster:{}", row.id)),
-                        Some(detail),
-                    );
-                    w.commit_with(&record, at).await?;
+                    commit(w, "cluster.update", row.id, detail, at).await?;
                     done.push(format!("cluster {name} updated from {}", path.display()));
                 }
                 None => {
@@ -93,13 +87,7 @@ pub async fn apply(state: &AppState) -> Result<Vec<String>> {
                             at,
                         )
                         .await?;
-                    let record = audit_by(
-                        &Authed::cli(),
-                        "cluster.add",
-                        Some(format!("cluster:{id}")),
-                        Some(json!({ "clusters": [detail] })),
-                    );
-                    w.commit_with(&record, at).await?;
+                    commit(w, "cluster.add", id, json!({ "clusters": [detail] }), at).await?;
                     done.push(format!("cluster {name} added from {}", path.display()));
                 }
             }
@@ -129,13 +117,7 @@ pub async fn ensure_in_cluster(state: &AppState, url: &str) -> Result<Option<Str
             let mut w = state.store.begin().await?;
             w.update_kube_connection(row.id, url, None, None, at)
                 .await?;
-            let record = audit_by(
-                &Authed::cli(),
-                "cluster.update",
-                Some(format!("cluster:{}", row.id)),
-                Some(detail),
-            );
-            w.commit_with(&record, at).await?;
+            commit(w, "cluster.update", row.id, detail, at).await?;
             Ok(Some(format!("cluster {} now at {url}", in_cluster::NAME)))
         }
         None => {
@@ -143,14 +125,26 @@ pub async fn ensure_in_cluster(state: &AppState, url: &str) -> Result<Option<Str
             let id = w
                 .add_kube_cluster(in_cluster::NAME, url, in_cluster::SOURCE, None, None, at)
                 .await?;
-            let record = audit_by(
-                &Authed::cli(),
-                "cluster.add",
-                Some(format!("cluster:{id}")),
-                Some(json!({ "clusters": [detail] })),
-            );
-            w.commit_with(&record, at).await?;
+            commit(w, "cluster.add", id, json!({ "clusters": [detail] }), at).await?;
             Ok(Some(format!("cluster {} added at {url}", in_cluster::NAME)))
         }
     }
+}
+
+/// Commits a change to cluster `id` with its audit record, by the configuration.
+async fn commit(
+    w: crate::store::Write,
+    action: &'static str,
+    id: i64,
+    detail: serde_json::Value,
+    at: i64,
+) -> Result<()> {
+    let record = audit_by(
+        &Authed::cli(),
+        action,
+        Some(format!("cluster:{id}")),
+        Some(detail),
+    );
+    w.commit_with(&record, at).await?;
+    Ok(())
 }

@@ -65,6 +65,24 @@ async fn finding_on(
     db.store.recount_all_vuln_counts().await.unwrap();
 }
 
+/// The one-pass backfill stored for each scope from `from` to `to` equals what the
+/// per-day queries give each single past day.
+async fn backfill_matches_single_days(db: &TestDb, scopes: &[Scope], from: i64, to: i64, now: i64) {
+    let sla = SlaPolicy::default();
+    for scope in scopes {
+        let stored = db.store.trends(scope, from, to, sla).await.unwrap().days;
+        for d in stored {
+            let start = coastguard_core::posture::snapshots::parse_day(&d.day).unwrap();
+            let single = db
+                .store
+                .take_snapshot(scope, start, &sla, 7, now)
+                .await
+                .unwrap();
+            assert_eq!(single, d, "{scope:?} {}", d.day);
+        }
+    }
+}
+
 #[tokio::test]
 async fn ninety_days_of_history_add_up_to_the_numbers_worked_by_hand() {
     crate::on_each_backend!(|db| {
@@ -336,23 +354,8 @@ async fn hosts_and_teams_have_their_own_snapshots() {
         assert_eq!(g6.fixed_findings, 2);
 
         // The one-pass backfill agrees with the per-day queries a single past day runs.
-        for scope in [&Scope::Global, &web, &db1, &payments] {
-            let stored = db
-                .store
-                .trends(scope, day(-25), day(-1), sla)
-                .await
-                .unwrap()
-                .days;
-            for d in stored {
-                let start = coastguard_core::posture::snapshots::parse_day(&d.day).unwrap();
-                let single = db
-                    .store
-                    .take_snapshot(scope, start, &sla, 7, now)
-                    .await
-                    .unwrap();
-                assert_eq!(single, d, "{scope:?} {}", d.day);
-            }
-        }
+        let scopes = [Scope::Global, web.clone(), db1.clone(), payments.clone()];
+        backfill_matches_single_days(&db, &scopes, day(-25), day(-1), now).await;
 
         // Today's snapshots of all scopes in one pass equal one scope at a time, with
         // findings new today, fixed today and (image 1) past their SLA.
@@ -475,23 +478,7 @@ async fn kubernetes_clusters_and_namespaces_have_their_own_snapshots() {
         assert_eq!(g.open.high, 1);
 
         // Past days agree with the per-day queries; today's in one pass with each alone.
-        for scope in &all[1..] {
-            let stored = db
-                .store
-                .trends(scope, day(-25), day(-1), sla)
-                .await
-                .unwrap()
-                .days;
-            for d in stored {
-                let start = coastguard_core::posture::snapshots::parse_day(&d.day).unwrap();
-                let single = db
-                    .store
-                    .take_snapshot(scope, start, &sla, 7, now)
-                    .await
-                    .unwrap();
-                assert_eq!(single, d, "{scope:?} {}", d.day);
-            }
-        }
+        backfill_matches_single_days(&db, &all[1..], day(-25), day(-1), now).await;
         finding_on(&db, 2, 4, "high", 3, today.max(now - 3), None, "open").await;
         let together = db.store.take_todays(&all, &sla, 7, now).await.unwrap();
         for (scope, snap) in all.iter().zip(&together) {
