@@ -228,7 +228,7 @@ async fn an_admin_adds_a_cluster_and_walks_to_a_pods_pod_security_findings() {
             heading_is(&c, "kind-e2e").await;
             let text = text_of(&c, "main").await;
             assert!(text.contains("Network layer"), "{text}");
-            assert!(text.contains("Istio PeerAuthentication\nserved"), "{text}");
+            assert!(text.contains("Istio PeerAuthentication\nread"), "{text}");
             assert!(text.contains("WireGuard between nodes\nno Calico"), "{text}");
             scroll_to_heading(&c, "Network layer").await;
             screenshot(&c, "kube-cluster-network").await;

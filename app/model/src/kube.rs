@@ -199,9 +199,10 @@ pub struct NetworkPosture {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterNetwork {
-    /// The cluster serves Calico's `projectcalico.org/v3` policies.
+    /// Calico's `projectcalico.org/v3` policies are read: the cluster serves them and
+    /// Coastguard's role may list them.
     pub calico: bool,
-    /// The cluster serves Istio's PeerAuthentication.
+    /// Istio's PeerAuthentication is read (served and granted).
     pub istio: bool,
     /// Calico GlobalNetworkPolicies.
     pub global_policies: i64,

@@ -85,7 +85,13 @@ fn ClusterNetworkPanel(network: Option<ClusterNetwork>) -> impl IntoView {
         }
         .into_any();
     };
-    let served = |yes: bool| if yes { "served" } else { "not served" };
+    let served = |yes: bool| {
+        if yes {
+            "read"
+        } else {
+            "not read (not served, or not granted to Coastguard)"
+        }
+    };
     let wireguard = match (n.calico, n.wireguard) {
         (false, _) => view! { <span class="muted">"no Calico"</span> }.into_any(),
         (true, None) => {

@@ -166,7 +166,8 @@ async fn follow(
         .await
         .map_err(|e| e.to_string())?;
     let health = Arc::new(Health {
-        read: resources.iter().map(|(k, _)| *k).collect(),
+        read: Mutex::new(resources.iter().map(|(k, _)| *k).collect()),
+        extensions: Mutex::new(extensions),
         ..Health::default()
     });
     let tasks: Vec<JoinHandle<()>> = resources
@@ -289,7 +290,9 @@ async fn discover(
 #[derive(Default)]
 struct Health {
     failing: AtomicBool,
-    read: HashSet<Kind>,
+    read: Mutex<HashSet<Kind>>,
+    /// The optional APIs read (`calico`, `istio`).
+    extensions: Mutex<Vec<&'static str>>,
     listed: Mutex<HashSet<Kind>>,
     checks_dirty: AtomicBool,
 }
@@ -297,12 +300,26 @@ struct Health {
 impl Health {
     /// Every kind the cluster-wide checks read was listed, and something changed since.
     fn checks_due(&self) -> bool {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         let listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
-        self.read
-            .iter()
+        read.iter()
             .filter(|k| k.affects_cluster_checks())
             .all(|k| listed.contains(k))
             && self.checks_dirty.swap(false, Ordering::Relaxed)
+    }
+
+    /// Stops counting on an optional API the cluster serves but Coastguard may not read
+    /// (a ClusterRole applied before Coastguard read it): the checks go on as if it were
+    /// not served, rather than wait for it forever. Returns the extensions still read.
+    fn drop_extension(&self, extension: &str) -> Vec<&'static str> {
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k| k.extension() != Some(extension));
+        let mut extensions = self.extensions.lock().unwrap_or_else(|e| e.into_inner());
+        extensions.retain(|e| *e != extension);
+        self.checks_dirty.store(true, Ordering::Relaxed);
+        extensions.clone()
     }
 }
 
@@ -382,6 +399,18 @@ async fn watch_kind(
                     obj.metadata.uid.clone()
                 };
                 deleted(&state, cluster, kind, key).await
+            }
+            Err(watcher::Error::InitialListFailed(::kube::Error::Api(status)))
+                if status.code == 403 && kind.extension().is_some() =>
+            {
+                let extension = kind.extension().unwrap_or_default();
+                tracing::warn!(cluster, kind = kind.name(), error = %status,
+                    "the cluster serves {extension} but Coastguard may not list it: judged without it; apply deploy/kubernetes/rbac.yaml again");
+                let still = health.drop_extension(extension);
+                if let Err(e) = state.store.set_cluster_extensions(cluster, &still).await {
+                    tracing::warn!(cluster, error = %e, "recording the extensions read");
+                }
+                return;
             }
             Err(e) => {
                 if !health.failing.swap(true, Ordering::Relaxed) {

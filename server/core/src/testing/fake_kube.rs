@@ -39,6 +39,8 @@ struct Inner {
     /// Group versions of extensions it serves (`projectcalico.org/v3`), with their
     /// resources as discovery lists them.
     extensions: HashMap<String, Vec<Value>>,
+    /// Resources (as `apply` names them) whose lists are refused with 403.
+    forbidden: Vec<String>,
 }
 
 /// The fake cluster; clones share it.
@@ -128,6 +130,16 @@ impl FakeKube {
             .unwrap()
             .extensions
             .insert(group_version.to_string(), resources);
+    }
+
+    /// Refuses lists and watches of `resource` (as `apply` names it) with 403 Forbidden,
+    /// as an API server does for a kind the client's role does not grant.
+    pub fn forbid(&self, resource: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .forbidden
+            .push(resource.to_string());
     }
 
     pub fn set_token(&self, token: &str) {
@@ -309,6 +321,9 @@ async fn handle(
         };
     }
     let plural = resource_key(&segments);
+    if inner.lock().unwrap().forbidden.contains(&plural) {
+        return status(403, "Forbidden", &format!("{plural} is forbidden"));
+    }
     let known = path.starts_with("/api/v1/") || path.starts_with("/apis/");
     if !known {
         return status(

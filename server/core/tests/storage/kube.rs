@@ -483,6 +483,47 @@ async fn clusters_are_only_added_with_a_secret_key_and_their_changes_are_audited
     }
 }
 
+#[tokio::test]
+async fn an_extension_the_role_does_not_grant_is_judged_without_rather_than_waited_for() {
+    for db in testing::backends().await {
+        let fake = FakeKube::start().await;
+        fake.serve_extension(
+            "projectcalico.org/v3",
+            &[
+                ("networkpolicies", "NetworkPolicy", true),
+                ("globalnetworkpolicies", "GlobalNetworkPolicy", false),
+                ("felixconfigurations", "FelixConfiguration", false),
+            ],
+        );
+        // A ClusterRole applied before Coastguard read Calico.
+        fake.forbid("projectcalico.org/globalnetworkpolicies");
+        fake.load("namespaces", [ns("shop", json!({}))]);
+        fake.load("pods", [labelled_pod("shop", "web", json!({"app": "web"}))]);
+        let state = db.state_with(settings());
+        let cluster = add(&state, &fake, "c").await.unwrap()[0].id;
+        let (stop_tx, stop) = watch::channel(false);
+        let worker = tokio::spawn(collector::run_worker(state.clone(), cluster, stop));
+        eventually("the namespace judged without Calico", || async {
+            network_view(&state, "shop").await.0.is_some()
+        })
+        .await;
+        let layer = manage::cluster(&state, &Authed::cli().as_viewer(), cluster)
+            .await
+            .unwrap()
+            .network
+            .unwrap();
+        assert!(!layer.calico, "{layer:?}");
+        let (_, open) = network_view(&state, "shop").await;
+        assert!(
+            open.contains(&finding("shop", "no_default_deny_ingress", "")),
+            "{open:?}"
+        );
+        stop_tx.send(true).unwrap();
+        worker.await.unwrap();
+        fake.go_away();
+    }
+}
+
 /// The `cluster.*` audit actions so far, in order.
 async fn cluster_audit(state: &AppState) -> Vec<String> {
     coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
