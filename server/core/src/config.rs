@@ -43,6 +43,9 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "log_level", default: "info", help: "tracing filter, e.g. info or coastguard=debug,sqlx=warn." },
 ];
 
+/// Where Kubernetes mounts a pod's service-account token, CA and namespace.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -103,7 +106,7 @@ impl Default for Settings {
             kube_resync_seconds: 600,
             kubeconfig_file: None,
             kube_in_cluster: false,
-            kube_service_account_dir: PathBuf::from(crate::kube::in_cluster::SERVICE_ACCOUNT_DIR),
+            kube_service_account_dir: PathBuf::from(SERVICE_ACCOUNT_DIR),
             log_format: LogFormat::Text,
             log_level: "info".into(),
         }

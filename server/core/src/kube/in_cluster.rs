@@ -6,8 +6,7 @@
 use base64::Engine;
 use std::path::Path;
 
-/// Where Kubernetes mounts a pod's service-account token, CA and namespace.
-pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+pub use crate::config::SERVICE_ACCOUNT_DIR;
 /// The name and source of the cluster Coastguard runs in.
 pub const NAME: &str = "in-cluster";
 pub const SOURCE: &str = "in-cluster";
