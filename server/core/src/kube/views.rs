@@ -3,9 +3,7 @@
 //! workload is its top owner (a ReplicaSet's Deployment, a Job's CronJob), resolved by
 //! joining the owners' rows, so it is right whatever order the collector stored them in.
 
-use crate::store::listing::{
-    self, like, Counts, Sort, FINDINGS_RANK, SEVERITY_COLUMNS, SEVERITY_SUMS,
-};
+use crate::store::listing::{self, like, Counts, Sort, FINDINGS_RANK, SEVERITY_COLUMNS};
 use crate::store::query::{bind_all, Arg, Filter};
 use crate::store::{Store, StoreError, StoreResult};
 use crate::with_db;
@@ -38,21 +36,22 @@ pub const POD_SORTS: &[Sort] = &[
     ("findings", FINDINGS_RANK, "desc"),
 ];
 
-/// Open findings per subject of one kind, as `f` with severity columns; `page` limits
-/// the count to the rows of a page (the CTE `page` of their ids), so that a page costs
-/// its own rows, not the table's.
-fn findings_join(kind: &str, alias: &str, page: bool) -> String {
-    let only = if page {
-        " AND cf.subject_id IN (SELECT id FROM page)"
-    } else {
-        ""
-    };
+/// Open findings per subject of one kind, as `f` with severity columns: the counts the
+/// database keeps per subject (`open_config_counts`, maintained by triggers), so a page
+/// sorted by findings reads one row per subject, not every finding.
+fn findings_join(kind: &str, alias: &str) -> String {
     format!(
-        "LEFT JOIN (SELECT x.subject_id, {SEVERITY_SUMS} FROM (SELECT cf.subject_id, cf.severity \
-           FROM config_findings cf WHERE cf.subject_kind = '{kind}' AND cf.state = 'open'{only}) x \
-         GROUP BY x.subject_id) f ON f.subject_id = {alias}.id"
+        "LEFT JOIN open_config_counts f ON f.subject_kind = '{kind}' AND f.subject_id = {alias}.id"
     )
 }
+
+/// The severity sums of `open_config_counts` rows `x` (as BIGINT: Postgres sums a
+/// BIGINT to NUMERIC).
+const COUNT_SUMS: &str =
+    "CAST(SUM(x.critical) AS BIGINT) AS critical, CAST(SUM(x.high) AS BIGINT) AS high, \
+     CAST(SUM(x.medium) AS BIGINT) AS medium, CAST(SUM(x.low) AS BIGINT) AS low, \
+     CAST(SUM(x.negligible) AS BIGINT) AS negligible, CAST(SUM(x.unknown) AS BIGINT) AS unknown";
+const COUNT_COLUMNS: &str = "c.critical, c.high, c.medium, c.low, c.negligible, c.unknown";
 
 /// A page of a list in two steps: the ids of the page (filtered, sorted, limited), then
 /// the page's rows with what is counted for them. Only a sort by findings counts them
@@ -72,7 +71,7 @@ struct PodShaped {
     /// The findings' subject kind.
     subject: &'static str,
     sorts: &'static [Sort],
-    select: fn(bool) -> String,
+    select: fn() -> String,
 }
 
 const WORKLOADS: PodShaped = PodShaped {
@@ -185,15 +184,15 @@ fn cluster_sql(filter: &str) -> String {
          LEFT JOIN (SELECT p.cluster_id, COUNT(*) AS pods, SUM(CASE WHEN p.pss_rank = 0 THEN 1 ELSE 0 END) AS r0, \
                     SUM(CASE WHEN p.pss_rank = 1 THEN 1 ELSE 0 END) AS r1, SUM(CASE WHEN p.pss_rank = 2 THEN 1 ELSE 0 END) AS r2 \
                     FROM pods p WHERE p.gone_at IS NULL GROUP BY p.cluster_id) pc ON pc.cluster_id = k.id \
-         LEFT JOIN (SELECT x.cluster_id, {SEVERITY_SUMS} FROM ( \
-             SELECT p.cluster_id, cf.severity FROM config_findings cf JOIN pods p ON cf.subject_kind = 'pod' AND cf.subject_id = p.id \
-               WHERE cf.state = 'open' AND p.gone_at IS NULL \
+         LEFT JOIN (SELECT x.cluster_id, {COUNT_SUMS} FROM ( \
+             SELECT p.cluster_id, {COUNT_COLUMNS} FROM open_config_counts c JOIN pods p ON c.subject_kind = 'pod' AND c.subject_id = p.id \
+               WHERE p.gone_at IS NULL \
              UNION ALL \
-             SELECT w.cluster_id, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id \
-               WHERE cf.state = 'open' AND w.gone_at IS NULL \
+             SELECT w.cluster_id, {COUNT_COLUMNS} FROM open_config_counts c JOIN workloads w ON c.subject_kind = 'workload' AND c.subject_id = w.id \
+               WHERE w.gone_at IS NULL \
              UNION ALL \
-             SELECT ns.cluster_id, cf.severity FROM config_findings cf JOIN namespaces ns ON cf.subject_kind = 'namespace' AND cf.subject_id = ns.id \
-               WHERE cf.state = 'open' AND ns.gone_at IS NULL) x GROUP BY x.cluster_id) f ON f.cluster_id = k.id \
+             SELECT ns.cluster_id, {COUNT_COLUMNS} FROM open_config_counts c JOIN namespaces ns ON c.subject_kind = 'namespace' AND c.subject_id = ns.id \
+               WHERE ns.gone_at IS NULL) x GROUP BY x.cluster_id) f ON f.cluster_id = k.id \
          {filter} ORDER BY k.name"
     )
 }
@@ -297,15 +296,15 @@ fn namespace_findings(page: bool) -> String {
         ("", "", "")
     };
     format!(
-        "LEFT JOIN (SELECT x.cluster_id, x.namespace, {SEVERITY_SUMS} FROM ( \
-             SELECT p.cluster_id, p.namespace, cf.severity FROM config_findings cf JOIN pods p ON cf.subject_kind = 'pod' AND cf.subject_id = p.id \
-               WHERE cf.state = 'open' AND p.gone_at IS NULL {only_p} \
+        "LEFT JOIN (SELECT x.cluster_id, x.namespace, {COUNT_SUMS} FROM ( \
+             SELECT p.cluster_id, p.namespace, {COUNT_COLUMNS} FROM open_config_counts c JOIN pods p ON c.subject_kind = 'pod' AND c.subject_id = p.id \
+               WHERE p.gone_at IS NULL {only_p} \
              UNION ALL \
-             SELECT w.cluster_id, w.namespace, cf.severity FROM config_findings cf JOIN workloads w ON cf.subject_kind = 'workload' AND cf.subject_id = w.id \
-               WHERE cf.state = 'open' AND w.gone_at IS NULL {only_w} \
+             SELECT w.cluster_id, w.namespace, {COUNT_COLUMNS} FROM open_config_counts c JOIN workloads w ON c.subject_kind = 'workload' AND c.subject_id = w.id \
+               WHERE w.gone_at IS NULL {only_w} \
              UNION ALL \
-             SELECT ns.cluster_id, ns.name, cf.severity FROM config_findings cf JOIN namespaces ns ON cf.subject_kind = 'namespace' AND cf.subject_id = ns.id \
-               WHERE cf.state = 'open' {only_n}) x GROUP BY x.cluster_id, x.namespace) f \
+             SELECT ns.cluster_id, ns.name, {COUNT_COLUMNS} FROM open_config_counts c JOIN namespaces ns ON c.subject_kind = 'namespace' AND c.subject_id = ns.id \
+               WHERE TRUE {only_n}) x GROUP BY x.cluster_id, x.namespace) f \
            ON f.cluster_id = n.cluster_id AND f.namespace = n.name"
     )
 }
@@ -359,7 +358,7 @@ impl From<WorkloadRow> for WorkloadSummary {
     }
 }
 
-fn workload_select(page: bool) -> String {
+fn workload_select() -> String {
     format!(
         "SELECT w.id, w.cluster_id, k.name AS cluster_name, w.namespace, n.id AS namespace_id, w.kind, w.name, \
          w.replicas, w.pss_rank, w.gone_at, \
@@ -369,7 +368,7 @@ fn workload_select(page: bool) -> String {
               AND o.name = p.owner_name AND o.owner_kind = w.kind AND o.owner_name = w.name))) AS pods, {SEVERITY_COLUMNS} \
          FROM workloads w JOIN clusters k ON k.id = w.cluster_id \
          LEFT JOIN namespaces n ON n.cluster_id = w.cluster_id AND n.name = w.namespace {} ",
-        findings_join("workload", "w", page)
+        findings_join("workload", "w")
     )
 }
 
@@ -423,7 +422,7 @@ impl From<PodRow> for PodSummary {
     }
 }
 
-fn pod_select(page: bool) -> String {
+fn pod_select() -> String {
     format!(
         "SELECT p.id, p.cluster_id, k.name AS cluster_name, p.namespace, n.id AS namespace_id, p.name, p.phase, \
          p.node_name, h.id AS node_id, p.owner_kind, p.owner_name, w1.id AS w1_id, w2.id AS w2_id, w2.kind AS w2_kind, \
@@ -435,7 +434,7 @@ fn pod_select(page: bool) -> String {
          LEFT JOIN workloads w2 ON w2.cluster_id = w1.cluster_id AND w2.namespace = w1.namespace \
            AND w2.kind = w1.owner_kind AND w2.name = w1.owner_name \
          LEFT JOIN hosts h ON h.kind = 'node' AND h.cluster_id = p.cluster_id AND h.name = p.node_name {} ",
-        findings_join("pod", "p", page)
+        findings_join("pod", "p")
     )
 }
 
@@ -521,7 +520,7 @@ impl Store {
     }
 
     pub async fn workload_summary(&self, id: i64) -> StoreResult<WorkloadSummary> {
-        let sql = format!("{} WHERE w.id = $1", workload_select(false));
+        let sql = format!("{} WHERE w.id = $1", workload_select());
         let row: Option<WorkloadRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(pool)
@@ -570,13 +569,13 @@ impl Store {
             "SELECT {t}.id FROM {} {t} {} {}",
             of.table,
             if by_findings {
-                findings_join(of.subject, t, false)
+                findings_join(of.subject, t)
             } else {
                 String::new()
             },
             f.sql()
         );
-        let sql = paged(&ids, &order, per_page, page, &(of.select)(true), t);
+        let sql = paged(&ids, &order, per_page, page, &(of.select)(), t);
         let count = format!("SELECT COUNT(*) FROM {} {t} {}", of.table, f.sql());
         let (total, rows) = self.page::<R>(&count, &sql, &f).await?;
         Ok(Listing {
@@ -588,7 +587,7 @@ impl Store {
     }
 
     pub async fn pod_summary(&self, id: i64) -> StoreResult<PodSummary> {
-        let sql = format!("{} WHERE p.id = $1", pod_select(false));
+        let sql = format!("{} WHERE p.id = $1", pod_select());
         let row: Option<PodRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(pool)

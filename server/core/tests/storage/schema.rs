@@ -124,3 +124,71 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
     assert_eq!(mode, "wal");
     assert_eq!(fk, 1);
 }
+
+/// The per-subject counts of open configuration findings, as the triggers keep them and
+/// as counting the findings gives them, non-zero rows only.
+async fn counts_kept_and_counted(
+    db: &testing::TestDb,
+) -> (
+    Vec<(String, i64, i64, i64, i64)>,
+    Vec<(String, i64, i64, i64, i64)>,
+) {
+    coastguard_core::with_db!(db.store.db(), |pool| {
+        let kept = sqlx::query_as(
+            "SELECT subject_kind, subject_id, CAST(critical AS BIGINT), CAST(high AS BIGINT), CAST(unknown AS BIGINT) \
+             FROM open_config_counts WHERE critical + high + medium + low + negligible + unknown > 0 \
+             ORDER BY subject_kind, subject_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let counted = sqlx::query_as(
+            "SELECT subject_kind, subject_id, \
+             CAST(SUM(CASE WHEN severity = 'critical' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN severity = 'high' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN severity NOT IN ('critical', 'high', 'medium', 'low', 'negligible') THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM config_findings WHERE state = 'open' GROUP BY subject_kind, subject_id ORDER BY subject_kind, subject_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        (kept, counted)
+    })
+}
+
+#[tokio::test]
+async fn open_finding_counts_follow_every_write_to_the_findings() {
+    crate::on_each_backend!(|db| {
+        let steps = [
+            // Inserted in one statement: two subjects, open and not.
+            "INSERT INTO config_findings (check_id, subject_kind, subject_id, instance, severity, state, first_seen_at, last_seen_at) VALUES \
+             ('a', 'pod', 1, '', 'critical', 'open', 0, 0), ('b', 'pod', 1, '', 'high', 'open', 0, 0), \
+             ('c', 'pod', 2, '', 'weird', 'open', 0, 0), ('d', 'pod', 2, '', 'high', 'resolved', 0, 0), \
+             ('e', 'namespace', 1, '', 'high', 'open', 0, 0)",
+            // Touched only: nothing changes.
+            "UPDATE config_findings SET last_seen_at = 5",
+            // Resolved, reopened, accepted.
+            "UPDATE config_findings SET state = 'resolved' WHERE check_id = 'a'",
+            "UPDATE config_findings SET state = 'open' WHERE check_id = 'd'",
+            "UPDATE config_findings SET state = 'accepted' WHERE check_id = 'e'",
+            // Severity changed while open; moved to another subject (an image merge).
+            "UPDATE config_findings SET severity = 'critical' WHERE check_id = 'b'",
+            "UPDATE config_findings SET subject_id = 3 WHERE check_id = 'c'",
+            // Deleted (a cluster removed).
+            "DELETE FROM config_findings WHERE subject_kind = 'pod' AND subject_id = 2",
+        ];
+        for sql in steps {
+            crate::exec(&db, sql).await;
+            let (kept, counted) = counts_kept_and_counted(&db).await;
+            assert_eq!(kept, counted, "after {sql}");
+        }
+        let (kept, _) = counts_kept_and_counted(&db).await;
+        assert_eq!(
+            kept,
+            vec![
+                ("pod".to_string(), 1, 1, 0, 0),
+                ("pod".to_string(), 3, 0, 0, 1)
+            ]
+        );
+    });
+}
