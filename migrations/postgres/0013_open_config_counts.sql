@@ -26,7 +26,7 @@ FROM config_findings WHERE state = 'open' GROUP BY subject_kind, subject_id;
 
 -- Adds (direction 1) or removes (direction -1) the given open findings, by subject, in
 -- subject order (so that two transactions lock the counts they share in the same order).
-CREATE FUNCTION open_config_counts_add(direction BIGINT, kinds TEXT[], ids BIGINT[], severities TEXT[]) RETURNS void
+CREATE OR REPLACE FUNCTION open_config_counts_add(direction BIGINT, kinds TEXT[], ids BIGINT[], severities TEXT[]) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO open_config_counts AS c (subject_kind, subject_id, critical, high, medium, low, negligible, unknown)
     SELECT k, i,
@@ -43,14 +43,14 @@ LANGUAGE sql AS $$
         negligible = c.negligible + EXCLUDED.negligible, unknown = c.unknown + EXCLUDED.unknown
 $$;
 
-CREATE FUNCTION open_config_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION open_config_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM open_config_counts_add(1, array_agg(subject_kind), array_agg(subject_id), array_agg(severity))
     FROM new_rows WHERE state = 'open' HAVING COUNT(*) > 0;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION open_config_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION open_config_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM open_config_counts_add(-1, array_agg(subject_kind), array_agg(subject_id), array_agg(severity))
     FROM old_rows WHERE state = 'open' HAVING COUNT(*) > 0;
@@ -59,7 +59,7 @@ END $$;
 
 -- Only rows whose open state, severity or subject changed count: touching last_seen_at
 -- of many findings changes nothing here.
-CREATE FUNCTION open_config_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION open_config_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM open_config_counts_add(-1, array_agg(o.subject_kind), array_agg(o.subject_id), array_agg(o.severity))
     FROM old_rows o JOIN new_rows n ON n.id = o.id
