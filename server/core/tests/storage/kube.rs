@@ -524,6 +524,22 @@ async fn an_extension_the_role_does_not_grant_is_judged_without_rather_than_wait
     }
 }
 
+/// A fake cluster with the shop namespace and one unprivileged pod in it.
+async fn shop_cluster() -> FakeKube {
+    let fake = FakeKube::start().await;
+    fake.load("namespaces", [ns("shop", json!({}))]);
+    fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
+    fake
+}
+
+/// An empty directory of this test process and backend, for files a test writes.
+fn scratch_dir(prefix: &str, db: &testing::TestDb) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("{prefix}-{}-{:?}", std::process::id(), db.backend));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// The `cluster.*` audit actions so far, in order.
 async fn cluster_audit(state: &AppState) -> Vec<String> {
     coastguard_core::with_db!(state.store.db(), |pool| sqlx::query_scalar(
@@ -538,15 +554,8 @@ async fn cluster_audit(state: &AppState) -> Vec<String> {
 async fn clusters_from_the_config_file_are_added_once_updated_when_changed_and_checked_like_uploads(
 ) {
     for db in testing::backends().await {
-        let fake = FakeKube::start().await;
-        fake.load("namespaces", [ns("shop", json!({}))]);
-        fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
-        let dir = std::env::temp_dir().join(format!(
-            "coastguard-kubeconfig-{}-{:?}",
-            std::process::id(),
-            db.backend
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let fake = shop_cluster().await;
+        let dir = scratch_dir("coastguard-kubeconfig", &db);
         let file = dir.join("kubeconfig");
         std::fs::write(&file, fake.kubeconfig("prod", TOKEN)).unwrap();
         let state = db.state_with(Settings {
@@ -642,15 +651,8 @@ async fn clusters_from_the_config_file_are_added_once_updated_when_changed_and_c
 #[tokio::test]
 async fn the_cluster_coastguard_runs_in_is_read_with_the_pods_service_account() {
     for db in testing::backends().await {
-        let fake = FakeKube::start().await;
-        fake.load("namespaces", [ns("shop", json!({}))]);
-        fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
-        let dir = std::env::temp_dir().join(format!(
-            "coastguard-sa-{}-{:?}",
-            std::process::id(),
-            db.backend
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let fake = shop_cluster().await;
+        let dir = scratch_dir("coastguard-sa", &db);
         std::fs::write(dir.join("token"), TOKEN).unwrap();
         let ca = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
             .join("tests/fixtures/signatures/cosign/containers-image/fulcio-cert.pem");
@@ -725,9 +727,7 @@ async fn the_cluster_coastguard_runs_in_is_read_with_the_pods_service_account() 
 #[tokio::test]
 async fn a_sync_asked_for_lists_the_cluster_again_and_applies_the_image_policy() {
     for db in testing::backends().await {
-        let fake = FakeKube::start().await;
-        fake.load("namespaces", [ns("shop", json!({}))]);
-        fake.load("pods", [shop_pod("pod-a", "web-a", false)]);
+        let fake = shop_cluster().await;
         let state = db.state_with(settings());
         let cluster = add(&state, &fake, "c").await.unwrap()[0].id;
         let (stop_tx, stop) = watch::channel(false);
