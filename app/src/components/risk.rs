@@ -1,9 +1,31 @@
 //! Risk scores: a ranked list, a score badge and the breakdown that explains a score.
+//!
+//! The panels read resources their page made with [`risk_ranking`] and [`risk_breakdown`]
+//! before any `<Suspense>`. A resource made inside a suspended view is made again each
+//! time the server re-checks that view for reads, and a copy that never loads holds the
+//! streamed page open for ever (Leptos' own advice: hoist data loading out of Suspense).
 
 use crate::components::common::{ErrorBox, Loading, Timestamp};
+use crate::error::AppError;
 use crate::server_fns::risk::{get_risk_breakdown, get_risk_ranking};
-use coastguard_model::risk::{RiskBreakdown, RiskFactor, RiskSubject};
+use coastguard_model::risk::{RiskBreakdown, RiskEntry, RiskFactor, RiskSubject};
 use leptos::prelude::*;
+
+pub type RankingResource = Resource<Result<Vec<RiskEntry>, AppError>>;
+pub type BreakdownResource = Resource<Result<Option<RiskBreakdown>, AppError>>;
+
+/// The `limit` riskiest subjects of one kind, for a [`RiskRanking`].
+pub fn risk_ranking(kind: RiskSubject, limit: i64) -> RankingResource {
+    Resource::new(move || (), move |_| get_risk_ranking(kind, limit))
+}
+
+/// The breakdown of the subject whose id `id` gives (the page's route), for a [`RiskPanel`].
+pub fn risk_breakdown(
+    kind: RiskSubject,
+    id: impl Fn() -> i64 + Send + Sync + 'static,
+) -> BreakdownResource {
+    Resource::new(id, move |id| get_risk_breakdown(kind, id))
+}
 
 /// A score with its band (text as well as colour, so it reads without colour).
 #[component]
@@ -22,10 +44,9 @@ pub fn ScoreBadge(score: i64) -> impl IntoView {
     }
 }
 
-/// The riskiest subjects of one kind, for the overview.
+/// The riskiest subjects of one kind, for the overview and the risk page.
 #[component]
-pub fn RiskRanking(kind: RiskSubject, title: &'static str, limit: i64) -> impl IntoView {
-    let data = Resource::new(move || (), move |_| get_risk_ranking(kind, limit));
+pub fn RiskRanking(kind: RiskSubject, title: &'static str, data: RankingResource) -> impl IntoView {
     view! {
         <div class="panel risk-ranking" data-kind=kind.as_str()>
             <h2>{title}</h2>
@@ -68,8 +89,7 @@ pub fn RiskRanking(kind: RiskSubject, title: &'static str, limit: i64) -> impl I
 
 /// A subject's score and why: for the image, container and host pages.
 #[component]
-pub fn RiskPanel(kind: RiskSubject, id: i64) -> impl IntoView {
-    let data = Resource::new(move || (), move |_| get_risk_breakdown(kind, id));
+pub fn RiskPanel(data: BreakdownResource) -> impl IntoView {
     view! {
         <section class="panel risk-panel" aria-labelledby="risk-heading">
             <h2 id="risk-heading">"Risk"</h2>

@@ -2,6 +2,7 @@
 
 use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::guard::AdminOnly;
+use crate::error::AppError;
 use crate::server_fns::access::list_audit;
 use coastguard_model::{AuditEntry, Page};
 use leptos::prelude::*;
@@ -10,19 +11,20 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    // Made here, outside <AdminOnly>'s <Suspense> (see components::risk).
+    let query = use_query_map();
+    let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
+    let page = Resource::new(before, list_audit);
     view! {
         <Title text="Audit log" />
         <AdminOnly>
-            <AuditLog />
+            <AuditLog page />
         </AdminOnly>
     }
 }
 
 #[component]
-fn AuditLog() -> impl IntoView {
-    let query = use_query_map();
-    let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
-    let page = Resource::new(before, list_audit);
+fn AuditLog(page: Resource<Result<Page<AuditEntry>, AppError>>) -> impl IntoView {
     view! {
         <h1>"Audit log"</h1>
         <section class="panel">

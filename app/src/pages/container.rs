@@ -5,7 +5,7 @@ use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{SeverityPills, StatusBadge};
-use crate::components::risk::RiskPanel;
+use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
 use crate::server_fns::inventory::get_container;
 use coastguard_model::inventory::ContainerDetail;
 use coastguard_model::risk::RiskSubject;
@@ -21,13 +21,14 @@ pub fn ContainerPage() -> impl IntoView {
         move || (id(), actions.version()),
         |(id, _)| get_container(id),
     );
+    let risk = risk_breakdown(RiskSubject::Container, id);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <ContainerView detail role actions /> }.into_any(),
+                    Ok(detail) => view! { <ContainerView detail role actions risk /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -36,7 +37,12 @@ pub fn ContainerPage() -> impl IntoView {
 }
 
 #[component]
-fn ContainerView(detail: ContainerDetail, role: Role, actions: TriageActions) -> impl IntoView {
+fn ContainerView(
+    detail: ContainerDetail,
+    role: Role,
+    actions: TriageActions,
+    risk: BreakdownResource,
+) -> impl IntoView {
     let c = detail.container;
     let f = detail.facts.unwrap_or_default();
     let none = || "—".to_string();
@@ -107,7 +113,7 @@ fn ContainerView(detail: ContainerDetail, role: Role, actions: TriageActions) ->
             }}
             ". Open findings: " <SeverityPills counts=c.open_findings.clone() />
         </p>
-        <RiskPanel kind=RiskSubject::Container id=c.id />
+        <RiskPanel data=risk />
         <section class="panel">
             <h2>"Findings"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />

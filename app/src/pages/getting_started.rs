@@ -3,15 +3,15 @@
 
 use crate::components::common::{Command, ErrorBox, NewSecret, RoleSelect};
 use crate::components::layout::use_me;
+use crate::error::AppError;
 use crate::server_fns::access::CreateToken;
-use crate::server_fns::overview::get_setup_info;
 use coastguard_model::{Role, SetupInfo};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+/// `info` is loaded by the overview before its `<Suspense>` (see `components::risk`).
 #[component]
-pub fn GettingStarted() -> impl IntoView {
-    let info = Resource::new(|| (), |_| get_setup_info());
+pub fn GettingStarted(info: Resource<Result<SetupInfo, AppError>>) -> impl IntoView {
     view! {
         <section class="panel empty-state">
             <h2>"Nothing is connected yet"</h2>

@@ -4,7 +4,7 @@ use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{SeverityPills, StatusBadge};
-use crate::components::risk::RiskPanel;
+use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
 use crate::server_fns::inventory::get_host;
 use coastguard_model::docker::HostFacts;
 use coastguard_model::inventory::HostDetail;
@@ -24,13 +24,14 @@ pub fn HostPage() -> impl IntoView {
     let id = route_id();
     let actions = TriageActions::new();
     let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_host(id));
+    let risk = risk_breakdown(RiskSubject::Host, id);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <HostView detail role actions /> }.into_any(),
+                    Ok(detail) => view! { <HostView detail role actions risk /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -47,7 +48,12 @@ fn yes_no(v: bool) -> &'static str {
 }
 
 #[component]
-fn HostView(detail: HostDetail, role: Role, actions: TriageActions) -> impl IntoView {
+fn HostView(
+    detail: HostDetail,
+    role: Role,
+    actions: TriageActions,
+    risk: BreakdownResource,
+) -> impl IntoView {
     let h = detail.host;
     let facts = detail.facts.unwrap_or_default();
     view! {
@@ -63,7 +69,7 @@ fn HostView(detail: HostDetail, role: Role, actions: TriageActions) -> impl Into
             <div class="stat"><div class="stat-value"><a href=format!("/images?host={}", h.id)>{h.images}</a></div><div class="stat-label">"images"</div></div>
             <div class="stat"><div class="stat-label">"open findings (host and containers)"</div><SeverityPills counts=h.open_findings.clone() /></div>
         </section>
-        <RiskPanel kind=RiskSubject::Host id=h.id />
+        <RiskPanel data=risk />
         <section class="panel">
             <h2>"Engine"</h2>
             <HostFactsView facts endpoint=h.endpoint.clone().unwrap_or_default() last_seen=h.last_seen_at last_sync=h.last_sync_at />

@@ -2,12 +2,12 @@
 
 use super::containers::ContainerRows;
 use super::host::route_id;
-use super::image_vulns::ImageVulns;
+use super::image_vulns::{image_vulns_resources, ImageVulns, ImageVulnsResources};
 use crate::components::common::{ErrorBox, Loading};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{human_size, short_digest, SeverityPills};
-use crate::components::risk::RiskPanel;
+use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
 use crate::server_fns::inventory::get_image;
 use coastguard_model::format_timestamp;
 use coastguard_model::inventory::ImageDetail;
@@ -21,13 +21,15 @@ pub fn ImagePage() -> impl IntoView {
     let id = route_id();
     let actions = TriageActions::new();
     let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_image(id));
+    let risk = risk_breakdown(RiskSubject::Image, id);
+    let vulns = image_vulns_resources(id);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <ImageView detail role actions /> }.into_any(),
+                    Ok(detail) => view! { <ImageView detail role actions risk vulns /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -36,7 +38,13 @@ pub fn ImagePage() -> impl IntoView {
 }
 
 #[component]
-fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl IntoView {
+fn ImageView(
+    detail: ImageDetail,
+    role: Role,
+    actions: TriageActions,
+    risk: BreakdownResource,
+    vulns: ImageVulnsResources,
+) -> impl IntoView {
     let i = detail.image;
     let title = i
         .tags
@@ -98,8 +106,8 @@ fn ImageView(detail: ImageDetail, role: Role, actions: TriageActions) -> impl In
             </dl>
             {(!f.labels.is_empty()).then(|| view! { <h3>"Labels"</h3><ul class="labels">{labels}</ul> })}
         </section>
-        <RiskPanel kind=RiskSubject::Image id=i.id />
-        <ImageVulns image=i.id layers=f.layers.clone() history=f.history.clone() />
+        <RiskPanel data=risk />
+        <ImageVulns image=i.id resources=vulns layers=f.layers.clone() history=f.history.clone() />
         <section class="panel">
             <h2>"Configuration findings"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />

@@ -5,10 +5,11 @@ use super::scans::ScanTable;
 use crate::components::common::{ErrorBox, Loading, SeverityBadge};
 use crate::components::listing::{short_digest, SeverityPills};
 use crate::components::vulns::vuln_href;
+use crate::error::AppError;
 use crate::server_fns::scans::{image_vulns, list_scans, IMAGE_FINDINGS_CAP};
 use coastguard_model::docker::HistoryEntry;
-use coastguard_model::vulns::{VulnFindingView, VulnState};
-use coastguard_model::{Severity, SeverityCounts};
+use coastguard_model::vulns::{ScanView, VulnFindingView, VulnState};
+use coastguard_model::{Page, Severity, SeverityCounts};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -124,11 +125,36 @@ pub fn by_layer(
     groups
 }
 
+/// What [`ImageVulns`] shows, loaded by the image page before its `<Suspense>` (see
+/// `components::risk` for why a resource is never made inside one).
+#[derive(Clone, Copy)]
+pub struct ImageVulnsResources {
+    findings: Resource<Result<Vec<VulnFindingView>, AppError>>,
+    scans: Resource<Result<Page<ScanView>, AppError>>,
+}
+
+/// The findings and scan history of the image whose id `id` gives (the page's route).
+pub fn image_vulns_resources(
+    id: impl Fn() -> i64 + Copy + Send + Sync + 'static,
+) -> ImageVulnsResources {
+    ImageVulnsResources {
+        findings: Resource::new(id, image_vulns),
+        scans: Resource::new(id, |id| list_scans(Some(id), None)),
+    }
+}
+
 #[component]
-pub fn ImageVulns(image: i64, layers: Vec<String>, history: Vec<HistoryEntry>) -> impl IntoView {
+pub fn ImageVulns(
+    image: i64,
+    resources: ImageVulnsResources,
+    layers: Vec<String>,
+    history: Vec<HistoryEntry>,
+) -> impl IntoView {
     let query = use_query_map();
-    let data = Resource::new(move || image, image_vulns);
-    let scans = Resource::new(move || image, |id| list_scans(Some(id), None));
+    let ImageVulnsResources {
+        findings: data,
+        scans,
+    } = resources;
     let layer_view = move || query.with(|q| q.get("group").as_deref() == Some("layer"));
     view! {
         <section class="panel" id="vulnerabilities">

@@ -7,11 +7,15 @@ use crate::components::common::{ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{short_digest, SeverityPills, StatusBadge};
-use crate::components::risk::RiskPanel;
-use crate::server_fns::kube::{get_cluster, get_namespace, get_pod, get_workload, list_pods};
+use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
+use crate::error::AppError;
+use crate::server_fns::kube::{
+    get_cluster, get_namespace, get_pod, get_workload, list_namespace_pods,
+};
+use coastguard_model::inventory::Listing;
 use coastguard_model::kube::{
-    ClusterNetwork, ClusterSummary, KubeQuery, NamespaceDetail, NetworkPosture, PodDetail, PssMode,
-    WorkloadDetail,
+    ClusterNetwork, ClusterSummary, NamespaceDetail, NetworkPosture, PodDetail, PodSummary,
+    PssMode, WorkloadDetail,
 };
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::Role;
@@ -22,11 +26,12 @@ use leptos_meta::Title;
 pub fn ClusterPage() -> impl IntoView {
     let id = route_id();
     let data = Resource::new(id, get_cluster);
+    let risk = risk_breakdown(RiskSubject::Cluster, id);
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(c) => view! { <ClusterView c /> }.into_any(),
+                    Ok(c) => view! { <ClusterView c risk /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -35,7 +40,7 @@ pub fn ClusterPage() -> impl IntoView {
 }
 
 #[component]
-fn ClusterView(c: ClusterSummary) -> impl IntoView {
+fn ClusterView(c: ClusterSummary, risk: BreakdownResource) -> impl IntoView {
     let id = c.id;
     view! {
         <Title text=c.name.clone() />
@@ -51,7 +56,7 @@ fn ClusterView(c: ClusterSummary) -> impl IntoView {
             <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/pods?cluster={id}")>{c.pods}</a></div><div class="stat-label">"pods"</div></div>
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=c.open_findings.clone() /></div>
         </section>
-        <RiskPanel kind=RiskSubject::Cluster id />
+        <RiskPanel data=risk />
         <section class="panel">
             <h2>"Pods by the strictest Pod Security level they pass"</h2>
             <ul class="facts">
@@ -133,13 +138,15 @@ pub fn NamespacePage() -> impl IntoView {
         move || (id(), actions.version()),
         |(id, _)| get_namespace(id),
     );
+    let risk = risk_breakdown(RiskSubject::Namespace, id);
+    let pods = Resource::new(id, list_namespace_pods);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <NamespaceView detail role actions /> }.into_any(),
+                    Ok(detail) => view! { <NamespaceView detail role actions risk pods /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -205,15 +212,14 @@ fn NetworkPanel(network: Option<NetworkPosture>) -> impl IntoView {
 }
 
 #[component]
-fn NamespaceView(detail: NamespaceDetail, role: Role, actions: TriageActions) -> impl IntoView {
+fn NamespaceView(
+    detail: NamespaceDetail,
+    role: Role,
+    actions: TriageActions,
+    risk: BreakdownResource,
+    pods: Resource<Result<Listing<PodSummary>, AppError>>,
+) -> impl IntoView {
     let n = detail.namespace;
-    let q = KubeQuery {
-        cluster: Some(n.cluster_id),
-        namespace: Some(n.name.clone()),
-        include_gone: Some(false),
-        ..KubeQuery::default()
-    };
-    let pods = Resource::new(move || q.clone(), list_pods);
     let labels = detail
         .labels
         .into_iter()
@@ -245,7 +251,7 @@ fn NamespaceView(detail: NamespaceDetail, role: Role, actions: TriageActions) ->
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=n.open_findings.clone() /></div>
         </section>
         {could.map(|text| view! { <p class="alert">{text}</p> })}
-        <RiskPanel kind=RiskSubject::Namespace id=n.id />
+        <RiskPanel data=risk />
         <section class="panel">
             <h2>"Pod Security admission"</h2>
             <dl class="facts">
@@ -288,13 +294,14 @@ pub fn WorkloadPage() -> impl IntoView {
         move || (id(), actions.version()),
         |(id, _)| get_workload(id),
     );
+    let risk = risk_breakdown(RiskSubject::Workload, id);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <WorkloadView detail role actions /> }.into_any(),
+                    Ok(detail) => view! { <WorkloadView detail role actions risk /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -303,7 +310,12 @@ pub fn WorkloadPage() -> impl IntoView {
 }
 
 #[component]
-fn WorkloadView(detail: WorkloadDetail, role: Role, actions: TriageActions) -> impl IntoView {
+fn WorkloadView(
+    detail: WorkloadDetail,
+    role: Role,
+    actions: TriageActions,
+    risk: BreakdownResource,
+) -> impl IntoView {
     let w = detail.workload;
     view! {
         <Title text=w.name.clone() />
@@ -318,7 +330,7 @@ fn WorkloadView(detail: WorkloadDetail, role: Role, actions: TriageActions) -> i
             <div class="stat"><div class="stat-value"><a href=format!("/kubernetes/pods?cluster={}&namespace={}&q={}", w.cluster_id, w.namespace, w.name)>{w.pods}</a></div><div class="stat-label">"pods"</div></div>
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=w.open_findings.clone() /></div>
         </section>
-        <RiskPanel kind=RiskSubject::Workload id=w.id />
+        <RiskPanel data=risk />
         <section class="panel">
             <h2>"Findings of its pod template: Pod Security Standards and workload hygiene"</h2>
             <FindingsTable findings=detail.findings show_subject=false can_triage={role >= Role::Analyst} actions />
@@ -331,13 +343,14 @@ pub fn PodPage() -> impl IntoView {
     let id = route_id();
     let actions = TriageActions::new();
     let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_pod(id));
+    let risk = risk_breakdown(RiskSubject::Pod, id);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <PodView detail role actions /> }.into_any(),
+                    Ok(detail) => view! { <PodView detail role actions risk /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -346,7 +359,12 @@ pub fn PodPage() -> impl IntoView {
 }
 
 #[component]
-fn PodView(detail: PodDetail, role: Role, actions: TriageActions) -> impl IntoView {
+fn PodView(
+    detail: PodDetail,
+    role: Role,
+    actions: TriageActions,
+    risk: BreakdownResource,
+) -> impl IntoView {
     let p = detail.pod;
     let containers = detail
         .containers
@@ -386,7 +404,7 @@ fn PodView(detail: PodDetail, role: Role, actions: TriageActions) -> impl IntoVi
             <div class="stat"><div class="stat-value">{p.node.clone().unwrap_or_else(|| "—".into())}</div><div class="stat-label">"node"</div></div>
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=p.open_findings.clone() /></div>
         </section>
-        <RiskPanel kind=RiskSubject::Pod id=p.id />
+        <RiskPanel data=risk />
         <section class="panel">
             <h2>"Containers"</h2>
             <table class="table">

@@ -3,8 +3,8 @@
 use super::getting_started::GettingStarted;
 use crate::components::common::{ErrorBox, Loading, SeverityBadge, SeverityCountsView};
 use crate::components::listing::encode;
-use crate::components::risk::RiskRanking;
-use crate::server_fns::overview::get_overview;
+use crate::components::risk::{risk_ranking, RankingResource, RiskRanking};
+use crate::server_fns::overview::{get_overview, get_setup_info};
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::vulns::Coverage;
 use coastguard_model::{CheckCount, Overview};
@@ -14,14 +14,18 @@ use leptos_meta::Title;
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_overview());
+    // Everything the overview may show is asked for here, before the <Suspense>
+    // (see components::risk).
+    let rankings = Rankings::new();
+    let setup = Resource::new(|| (), |_| get_setup_info());
     view! {
         <Title text="Overview" />
         <h1>"Overview"</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(o) if o.is_empty() => view! { <GettingStarted /> }.into_any(),
-                    Ok(o) => view! { <Posture overview=o /> }.into_any(),
+                    Ok(o) if o.is_empty() => view! { <GettingStarted info=setup /> }.into_any(),
+                    Ok(o) => view! { <Posture overview=o rankings /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -29,8 +33,31 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
+/// The overview's five "riskiest" panels.
+#[derive(Clone, Copy)]
+struct Rankings {
+    images: RankingResource,
+    containers: RankingResource,
+    hosts: RankingResource,
+    pods: RankingResource,
+    namespaces: RankingResource,
+}
+
+impl Rankings {
+    fn new() -> Rankings {
+        Rankings {
+            images: risk_ranking(RiskSubject::Image, 5),
+            containers: risk_ranking(RiskSubject::Container, 5),
+            hosts: risk_ranking(RiskSubject::Host, 5),
+            pods: risk_ranking(RiskSubject::Pod, 5),
+            namespaces: risk_ranking(RiskSubject::Namespace, 5),
+        }
+    }
+}
+
 #[component]
-fn Posture(overview: Overview) -> impl IntoView {
+fn Posture(overview: Overview, rankings: Rankings) -> impl IntoView {
+    let r = rankings;
     let o = overview;
     view! {
         <section class="stats" aria-label="Inventory">
@@ -62,13 +89,13 @@ fn Posture(overview: Overview) -> impl IntoView {
         </section>
         <ChecksPanel checks=o.config_by_check />
         <section class="grid-3" aria-label="Riskiest assets">
-            <RiskRanking kind=RiskSubject::Image title="Riskiest images" limit=5 />
-            <RiskRanking kind=RiskSubject::Container title="Riskiest containers" limit=5 />
-            <RiskRanking kind=RiskSubject::Host title="Riskiest hosts and nodes" limit=5 />
+            <RiskRanking kind=RiskSubject::Image title="Riskiest images" data=r.images />
+            <RiskRanking kind=RiskSubject::Container title="Riskiest containers" data=r.containers />
+            <RiskRanking kind=RiskSubject::Host title="Riskiest hosts and nodes" data=r.hosts />
             // Kubernetes rankings where there is Kubernetes to rank.
             {(o.clusters > 0).then(|| view! {
-                <RiskRanking kind=RiskSubject::Pod title="Riskiest pods" limit=5 />
-                <RiskRanking kind=RiskSubject::Namespace title="Riskiest namespaces" limit=5 />
+                <RiskRanking kind=RiskSubject::Pod title="Riskiest pods" data=r.pods />
+                <RiskRanking kind=RiskSubject::Namespace title="Riskiest namespaces" data=r.namespaces />
             })}
         </section>
         <p class="small"><a href="/risk">"Every ranking, and how scores work"</a></p>

@@ -1,7 +1,7 @@
 //! Every ranking, and how a score is made: the page the overview's "riskiest" panels and
 //! every breakdown link to.
 
-use crate::components::risk::RiskRanking;
+use crate::components::risk::{risk_ranking, RiskRanking};
 use coastguard_model::risk::RiskSubject;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,13 +16,13 @@ pub fn RiskPage() -> impl IntoView {
             "(a scan, a sync, a triage decision). Open an asset to see its breakdown."
         </p>
         <section class="grid-3" aria-label="Rankings">
-            <RiskRanking kind=RiskSubject::Image title="Images" limit=50 />
-            <RiskRanking kind=RiskSubject::Container title="Running containers" limit=50 />
-            <RiskRanking kind=RiskSubject::Host title="Hosts and nodes" limit=50 />
-            <RiskRanking kind=RiskSubject::Pod title="Pods" limit=50 />
-            <RiskRanking kind=RiskSubject::Workload title="Workloads" limit=50 />
-            <RiskRanking kind=RiskSubject::Namespace title="Namespaces" limit=50 />
-            <RiskRanking kind=RiskSubject::Cluster title="Clusters" limit=50 />
+            <RiskRanking kind=RiskSubject::Image title="Images" data=risk_ranking(RiskSubject::Image, 50) />
+            <RiskRanking kind=RiskSubject::Container title="Running containers" data=risk_ranking(RiskSubject::Container, 50) />
+            <RiskRanking kind=RiskSubject::Host title="Hosts and nodes" data=risk_ranking(RiskSubject::Host, 50) />
+            <RiskRanking kind=RiskSubject::Pod title="Pods" data=risk_ranking(RiskSubject::Pod, 50) />
+            <RiskRanking kind=RiskSubject::Workload title="Workloads" data=risk_ranking(RiskSubject::Workload, 50) />
+            <RiskRanking kind=RiskSubject::Namespace title="Namespaces" data=risk_ranking(RiskSubject::Namespace, 50) />
+            <RiskRanking kind=RiskSubject::Cluster title="Clusters" data=risk_ranking(RiskSubject::Cluster, 50) />
         </section>
         <section class="panel prose" id="how">
             <h2>"How a score is made"</h2>

@@ -2,6 +2,7 @@
 
 use crate::components::common::{ActionOutcome, ErrorBox, Loading};
 use crate::components::guard::AdminOnly;
+use crate::error::AppError;
 use crate::server_fns::inventory::{get_policy, SetPolicy};
 use crate::server_fns::trends::{get_sla, SetSla};
 use leptos::form::ActionForm;
@@ -10,19 +11,25 @@ use leptos_meta::Title;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    // Made here, outside <AdminOnly>'s <Suspense> (see components::risk).
+    let save_policy = ServerAction::<SetPolicy>::new();
+    let policy = Resource::new(move || save_policy.version().get(), |_| get_policy());
+    let save_sla = ServerAction::<SetSla>::new();
+    let sla = Resource::new(move || save_sla.version().get(), |_| get_sla());
     view! {
         <Title text="Settings" />
         <AdminOnly>
-            <PolicyForm />
-            <SlaForm />
+            <PolicyForm save=save_policy policy />
+            <SlaForm save=save_sla sla />
         </AdminOnly>
     }
 }
 
 #[component]
-fn PolicyForm() -> impl IntoView {
-    let save = ServerAction::<SetPolicy>::new();
-    let policy = Resource::new(move || save.version().get(), |_| get_policy());
+fn PolicyForm(
+    save: ServerAction<SetPolicy>,
+    policy: Resource<Result<coastguard_model::docker::Policy, AppError>>,
+) -> impl IntoView {
     view! {
         <h1>"Settings"</h1>
         <section class="panel">
@@ -60,9 +67,10 @@ fn PolicyForm() -> impl IntoView {
 }
 
 #[component]
-fn SlaForm() -> impl IntoView {
-    let save = ServerAction::<SetSla>::new();
-    let sla = Resource::new(move || save.version().get(), |_| get_sla());
+fn SlaForm(
+    save: ServerAction<SetSla>,
+    sla: Resource<Result<coastguard_model::trends::SlaPolicy, AppError>>,
+) -> impl IntoView {
     view! {
         <section class="panel" id="sla">
             <h2>"Remediation SLA"</h2>

@@ -4,6 +4,7 @@ use crate::components::common::{
     ActionOutcome, ErrorBox, Loading, NewSecret, RoleSelect, Timestamp,
 };
 use crate::components::guard::AdminOnly;
+use crate::error::AppError;
 use crate::server_fns::access::{list_tokens, CreateToken, RevokeToken};
 use coastguard_model::{Role, TokenView};
 use leptos::form::ActionForm;
@@ -12,22 +13,27 @@ use leptos_meta::Title;
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    view! {
-        <Title text="API tokens" />
-        <AdminOnly>
-            <TokensAdmin />
-        </AdminOnly>
-    }
-}
-
-#[component]
-fn TokensAdmin() -> impl IntoView {
+    // Made here, outside <AdminOnly>'s <Suspense> (see components::risk).
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
     );
+    view! {
+        <Title text="API tokens" />
+        <AdminOnly>
+            <TokensAdmin create revoke tokens />
+        </AdminOnly>
+    }
+}
+
+#[component]
+fn TokensAdmin(
+    create: ServerAction<CreateToken>,
+    revoke: ServerAction<RevokeToken>,
+    tokens: Resource<Result<Vec<TokenView>, AppError>>,
+) -> impl IntoView {
     let created = move || match create.value().get() {
         Some(Ok(new)) => {
             Some(view! { <NewSecret name=new.token.name secret=new.secret /> }.into_any())

@@ -2,6 +2,7 @@
 
 use crate::components::common::{ActionOutcome, ErrorBox, Loading, RoleSelect, Timestamp};
 use crate::components::guard::AdminOnly;
+use crate::error::AppError;
 use crate::server_fns::access::{
     list_users, CreateUser, DeleteUser, ResetUserPassword, SetUserDisabled, SetUserRole,
 };
@@ -12,24 +13,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    view! {
-        <Title text="Users" />
-        <AdminOnly>
-            <UsersAdmin />
-        </AdminOnly>
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Actions {
-    set_role: ServerAction<SetUserRole>,
-    set_disabled: ServerAction<SetUserDisabled>,
-    reset: ServerAction<ResetUserPassword>,
-    delete: ServerAction<DeleteUser>,
-}
-
-#[component]
-fn UsersAdmin() -> impl IntoView {
+    // Made here, outside <AdminOnly>'s <Suspense> (see components::risk).
     let create = ServerAction::<CreateUser>::new();
     let actions = Actions {
         set_role: ServerAction::new(),
@@ -48,6 +32,28 @@ fn UsersAdmin() -> impl IntoView {
         },
         |_| list_users(),
     );
+    view! {
+        <Title text="Users" />
+        <AdminOnly>
+            <UsersAdmin create actions users />
+        </AdminOnly>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    set_role: ServerAction<SetUserRole>,
+    set_disabled: ServerAction<SetUserDisabled>,
+    reset: ServerAction<ResetUserPassword>,
+    delete: ServerAction<DeleteUser>,
+}
+
+#[component]
+fn UsersAdmin(
+    create: ServerAction<CreateUser>,
+    actions: Actions,
+    users: Resource<Result<Vec<UserView>, AppError>>,
+) -> impl IntoView {
     view! {
         <h1>"Users"</h1>
         <section class="panel">

@@ -93,6 +93,12 @@ pub async fn list_pods(#[server(default)] q: KubeQuery) -> Result<Listing<PodSum
 }
 
 #[server(prefix = "/ui")]
+pub async fn list_namespace_pods(id: i64) -> Result<Listing<PodSummary>, AppError> {
+    let by = ctx::require::<Viewer>()?;
+    Ok(manage::namespace_pods(&ctx::state()?, &by, id).await?)
+}
+
+#[server(prefix = "/ui")]
 pub async fn get_pod(id: i64) -> Result<PodDetail, AppError> {
     let by = ctx::require::<Viewer>()?;
     Ok(manage::pod(&ctx::state()?, &by, id).await?)

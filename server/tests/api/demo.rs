@@ -200,3 +200,89 @@ fn rand_suffix() -> u64 {
         .unwrap()
         .as_nanos() as u64
 }
+
+/// Every page of the demo estate, asked for many times at once: each answer must be
+/// whole. A page whose streamed body stops half-way (a `<Suspense>` that never
+/// resolves) fails here with its path, instead of holding a browser for ever.
+#[tokio::test]
+async fn every_page_of_the_demo_estate_streams_to_its_end_under_concurrency() {
+    use futures::StreamExt as _;
+    for db in testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        let mut state = db.state();
+        state.demo = true;
+        coastguard_core::demo::load(&state, PASSWORD, coastguard_core::now())
+            .await
+            .unwrap();
+        let srv = TestServer::start(db).await;
+        // An admin, so that the admin pages are among them.
+        srv.user("ada", Role::Admin).await;
+        let cookie = srv.login("ada", crate::PASSWORD).await.unwrap();
+        let admin = srv.token(Role::Admin).await;
+        let mut pages: Vec<String> = [
+            "/",
+            "/risk",
+            "/images",
+            "/containers",
+            "/hosts",
+            "/vulnerabilities",
+            "/findings",
+            "/scans",
+            "/trends",
+            "/suppressions",
+            "/admin/settings",
+            "/admin/users",
+            "/admin/tokens",
+            "/admin/audit",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        for (list, page) in [
+            ("images", "images"),
+            ("containers", "containers"),
+            ("hosts", "hosts"),
+        ] {
+            let items = srv
+                .get_json(&format!("/api/v1/{list}?per_page=100"), &admin)
+                .await;
+            for item in items["items"].as_array().unwrap() {
+                pages.push(format!("/{page}/{}", item["id"].as_i64().unwrap()));
+            }
+        }
+        assert!(pages.len() > 30, "{pages:?}");
+        let rounds = 3;
+        let asked: Vec<String> = (0..rounds).flat_map(|_| pages.clone()).collect();
+        let answers = futures::stream::iter(asked)
+            .map(|path| {
+                let req = srv
+                    .http
+                    .get(srv.url(&path))
+                    .header(reqwest::header::COOKIE, &cookie)
+                    .timeout(std::time::Duration::from_secs(30));
+                async move {
+                    let res = req.send().await;
+                    let status = res.as_ref().map(|r| r.status().as_u16()).ok();
+                    let body = match res {
+                        Ok(r) => r.text().await.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (path, status, body)
+                }
+            })
+            .buffer_unordered(12)
+            .collect::<Vec<_>>()
+            .await;
+        let broken: Vec<String> = answers
+            .iter()
+            .filter(|(_, status, body)| *status != Some(200) || body.is_err())
+            .map(|(path, status, body)| format!("{path}: {status:?} {:?}", body.as_ref().err()))
+            .collect();
+        assert!(
+            broken.is_empty(),
+            "{} of {} answers broken: {broken:#?}",
+            broken.len(),
+            answers.len()
+        );
+    }
+}

@@ -173,6 +173,26 @@ pub async fn namespace(state: &AppState, _by: &Authed<Viewer>, id: i64) -> Resul
     Ok(detail)
 }
 
+/// The pods of one namespace (those still there), for its page.
+pub async fn namespace_pods(
+    state: &AppState,
+    by: &Authed<Viewer>,
+    id: i64,
+) -> Result<Listing<PodSummary>> {
+    let detail = state
+        .store
+        .namespace_detail(id)
+        .await
+        .map_err(not_found("namespace", id))?;
+    let q = KubeQuery {
+        cluster: Some(detail.namespace.cluster_id),
+        namespace: Some(detail.namespace.name),
+        include_gone: Some(false),
+        ..KubeQuery::default()
+    };
+    pods(state, by, &q).await
+}
+
 pub async fn workloads(
     state: &AppState,
     _by: &Authed<Viewer>,
