@@ -12,6 +12,7 @@ pub mod kube;
 mod overview;
 pub mod risk;
 mod severity;
+pub mod signatures;
 mod time;
 pub mod trends;
 pub mod validate;

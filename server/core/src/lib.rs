@@ -20,6 +20,7 @@ pub mod posture;
 pub mod risk;
 pub mod scans;
 pub mod sessions;
+pub mod signatures;
 pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
