@@ -187,14 +187,8 @@ impl CosignSignature {
                 )
             }
         };
-        if let Err(reason) = root.verify_certificate(&cert, &chain, signed_at) {
-            return outcome(
-                format,
-                SignatureVerdict::Untrusted,
-                signer,
-                reason,
-                Some(signed_at),
-            );
+        if let Err((verdict, reason)) = root.verify_certificate(&cert, &chain, signed_at) {
+            return outcome(format, verdict, signer, reason, Some(signed_at));
         }
         if !identities.iter().any(|rule| rule.matches(cert.identity())) {
             let reason = if identities.is_empty() {

@@ -5,8 +5,10 @@
 
 use super::keys::PublicKey;
 use super::rekor::LogKey;
+use super::{chain_failure, parse_time, CODE_SIGNING};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use coastguard_model::signatures::SignatureVerdict;
 use regex::Regex;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::Deserialize;
@@ -20,8 +22,6 @@ use x509_cert::ext::pkix::SubjectAltName;
 const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
 const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
 const OID_SAN: &str = "2.5.29.17";
-/// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), DER contents.
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
 /// Who a keyless certificate was issued to: the SAN (an email or URI) and the OIDC
 /// issuer that vouched for it.
@@ -225,13 +225,7 @@ struct RawCert {
 }
 
 fn rfc3339(s: &Option<String>) -> Result<Option<i64>, String> {
-    s.as_deref()
-        .map(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(|t| t.unix_timestamp())
-                .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
-        })
-        .transpose()
+    s.as_deref().map(parse_time).transpose()
 }
 
 fn validity(v: &Option<Validity>) -> Result<(Option<i64>, Option<i64>), String> {
@@ -310,19 +304,21 @@ impl TrustRoot {
 
     /// Checks `cert` chains, for code signing, to an authority that was issuing at `at`,
     /// with every certificate valid at `at`. `extra` are intermediates the signature
-    /// carried (they are never trusted by themselves).
+    /// carried (they are never trusted by themselves). A failure says whether the
+    /// certificate is untrusted (no authority issued it) or invalid (not valid then).
     pub fn verify_certificate(
         &self,
         cert: &Certificate,
         extra: &[Vec<u8>],
         at: i64,
-    ) -> Result<(), String> {
-        let at_u = u64::try_from(at).map_err(|_| "a signing time before 1970".to_string())?;
+    ) -> Result<(), (SignatureVerdict, String)> {
+        let invalid = |why: String| (SignatureVerdict::Invalid, why);
+        let at_u = u64::try_from(at).map_err(|_| invalid("a signing time before 1970".into()))?;
         let time = UnixTime::since_unix_epoch(Duration::from_secs(at_u));
         let leaf = CertificateDer::from(cert.der());
         let ee = webpki::EndEntityCert::try_from(&leaf)
-            .map_err(|e| format!("the certificate cannot be used: {e:?}"))?;
-        let mut last = None;
+            .map_err(|e| invalid(format!("the certificate cannot be used: {e:?}")))?;
+        let mut last: Option<(SignatureVerdict, String)> = None;
         for ca in &self.authorities {
             if ca.valid_from.is_some_and(|from| at < from) || ca.valid_to.is_some_and(|to| at > to)
             {
@@ -330,54 +326,48 @@ impl TrustRoot {
             }
             let (root, intermediates) = ca.chain.split_last().expect("chains are not empty");
             let root = CertificateDer::from(root.as_slice());
-            let anchor = match webpki::anchor_from_trusted_cert(&root) {
-                Ok(anchor) => anchor,
-                Err(e) => {
-                    last = Some(format!("{}: its root cannot be used: {e:?}", ca.name));
-                    continue;
-                }
+            let Ok(anchor) = webpki::anchor_from_trusted_cert(&root) else {
+                last.get_or_insert(invalid(format!(
+                    "{}: its root certificate cannot be used",
+                    ca.name
+                )));
+                continue;
             };
             let intermediates: Vec<CertificateDer<'_>> = intermediates
                 .iter()
                 .chain(extra)
                 .map(|d| CertificateDer::from(d.as_slice()))
                 .collect();
-            match ee.verify_for_usage(
+            let anchors = [anchor];
+            let checked = ee.verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
-                &[anchor],
+                &anchors,
                 &intermediates,
                 time,
                 webpki::KeyUsage::required(CODE_SIGNING),
                 None,
                 None,
-            ) {
+            );
+            match checked {
                 Ok(_) => return Ok(()),
-                Err(e) => last = Some(format!("{}: {}", ca.name, chain_error(e))),
+                Err(e) => {
+                    let (verdict, why) = chain_failure(e);
+                    // An authority that did issue it explains best why it fails.
+                    if last
+                        .as_ref()
+                        .is_none_or(|(v, _)| *v == SignatureVerdict::Untrusted)
+                    {
+                        last = Some((
+                            verdict,
+                            format!("{} (at the time Rekor proves): {why}", ca.name),
+                        ));
+                    }
+                }
             }
         }
-        Err(match last {
-            Some(why) => format!(
-                "its certificate does not chain to the trust root at the signing time: {why}"
-            ),
-            None => {
-                "no certificate authority of the trust root was issuing at the signing time".into()
-            }
-        })
-    }
-}
-
-fn chain_error(e: webpki::Error) -> String {
-    match e {
-        webpki::Error::CertExpired { .. } => {
-            "the certificate had expired when the signature was logged".into()
-        }
-        webpki::Error::CertNotValidYet { .. } => {
-            "the certificate was not yet valid when the signature was logged".into()
-        }
-        webpki::Error::UnknownIssuer => "issued by no authority of the trust root".into(),
-        webpki::Error::RequiredEkuNotFoundContext(_) => {
-            "the certificate is not for code signing".into()
-        }
-        other => format!("{other:?}"),
+        Err(last.unwrap_or((
+            SignatureVerdict::Untrusted,
+            "no certificate authority of the trust root was issuing at the signing time".into(),
+        )))
     }
 }

@@ -9,8 +9,48 @@
 pub mod cosign;
 pub mod fulcio;
 pub mod keys;
+pub mod notation;
 pub mod reference;
 pub mod rekor;
+
+use coastguard_model::signatures::SignatureVerdict;
+
+/// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), DER contents: the usage signing certificates
+/// must allow.
+const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+
+/// An RFC 3339 time (as trust roots and envelopes write them), in Unix seconds.
+fn parse_time(s: &str) -> Result<i64, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+/// What a failed certificate chain says about a signature: made by a certificate no
+/// trusted authority issued (untrusted), or by one that was not valid when it signed
+/// (invalid).
+fn chain_failure(e: webpki::Error) -> (SignatureVerdict, String) {
+    use SignatureVerdict::{Invalid, Untrusted};
+    match e {
+        webpki::Error::UnknownIssuer => (
+            Untrusted,
+            "issued by no trusted certificate authority".into(),
+        ),
+        webpki::Error::CertExpired { .. } => (
+            Invalid,
+            "the signing certificate had expired when it signed".into(),
+        ),
+        webpki::Error::CertNotValidYet { .. } => (
+            Invalid,
+            "the signing certificate was not yet valid when it signed".into(),
+        ),
+        webpki::Error::RequiredEkuNotFoundContext(_) => (
+            Invalid,
+            "the signing certificate is not for code signing".into(),
+        ),
+        other => (Invalid, format!("the certificate chain fails: {other:?}")),
+    }
+}
 
 #[cfg(test)]
 mod tests;

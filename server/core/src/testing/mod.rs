@@ -184,3 +184,4 @@ pub async fn backends() -> Vec<TestDb> {
 
 pub mod docker;
 pub mod fake_kube;
+pub mod signing;
