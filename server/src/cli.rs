@@ -154,6 +154,39 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Verify one image's signatures (cosign by key or keyless, Notation) in its registry,
+    /// with the server's own checks and no server or database. Registry credentials come
+    /// from COASTGUARD_REGISTRY_USERNAME and COASTGUARD_REGISTRY_PASSWORD. Exit 0 when
+    /// verified, 1 when not, 2 when it could not check.
+    VerifyImage {
+        /// The image: [registry/]repository[:tag][@digest].
+        image: String,
+        /// A public key (PEM) to trust; repeat for several.
+        #[arg(long = "key", value_name = "FILE")]
+        keys: Vec<PathBuf>,
+        /// Keyless: a regular expression the certificate's identity (email or URI) must
+        /// match whole.
+        #[arg(long, value_name = "REGEX")]
+        certificate_identity: Option<String>,
+        /// Keyless: the OIDC issuer that vouched for the identity (matched exactly).
+        #[arg(long, value_name = "URL")]
+        certificate_oidc_issuer: Option<String>,
+        /// Keyless: a Sigstore trusted_root.json (read from disk, never downloaded).
+        #[arg(long, value_name = "FILE")]
+        trust_root: Option<PathBuf>,
+        /// Notation: a trusted CA certificate (PEM); repeat for several.
+        #[arg(long = "notation-ca", value_name = "FILE")]
+        notation_cas: Vec<PathBuf>,
+        /// The registry's CA certificate (PEM), trusted beside the system's.
+        #[arg(long, value_name = "FILE")]
+        registry_ca: Option<PathBuf>,
+        /// Speak plain HTTP to the registry.
+        #[arg(long)]
+        insecure_registry: bool,
+        /// One JSON object on stdout: image, digest, status, signatures, error.
+        #[arg(long)]
+        json: bool,
+    },
     /// The demo estate: invented hosts, images, containers, scans and ninety days of
     /// history, in a database of its own (never the configured one), for a look at
     /// Coastguard without an engine.
@@ -262,6 +295,33 @@ pub async fn main() -> ExitCode {
             version,
             ref files,
         }) => return check_pod(level, version, files),
+        Some(Command::VerifyImage {
+            image,
+            keys,
+            certificate_identity,
+            certificate_oidc_issuer,
+            trust_root,
+            notation_cas,
+            registry_ca,
+            insecure_registry,
+            json,
+        }) => {
+            let request = crate::verify_image::Request {
+                image,
+                keys,
+                identity: certificate_identity,
+                issuer: certificate_oidc_issuer,
+                trust_root,
+                notation_cas,
+                registry_ca,
+                insecure: insecure_registry,
+                username: std::env::var("COASTGUARD_REGISTRY_USERNAME").ok(),
+                password: std::env::var("COASTGUARD_REGISTRY_PASSWORD").ok(),
+                json,
+            };
+            let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+            return ExitCode::from(crate::verify_image::run(request, &mut out, &mut err).await);
+        }
         _ => {}
     }
     let config_file = cli
@@ -305,7 +365,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 DemoCommand::Remove => crate::demo::remove(&url).await,
             }
         }
-        Command::Audit(_) | Command::CheckPod { .. } => {
+        Command::Audit(_) | Command::CheckPod { .. } | Command::VerifyImage { .. } => {
             unreachable!("audits run before settings are loaded")
         }
         Command::Migrate => {

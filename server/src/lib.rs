@@ -11,3 +11,4 @@ pub mod http;
 pub mod metrics;
 pub mod startup;
 pub mod state;
+pub mod verify_image;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-pub enum SignatureFormat {
+pub enum SignatureKind {
     /// cosign's simple signing, by a key.
     CosignKey,
     /// cosign's simple signing, keyless: a Fulcio certificate and a Rekor bundle.
@@ -35,7 +35,7 @@ pub enum SignatureVerdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureCheck {
-    pub format: SignatureFormat,
+    pub kind: SignatureKind,
     pub verdict: SignatureVerdict,
     /// The key (its name, or `sha256:` fingerprint) or identity (`subject` from
     /// `issuer`) that signed it, when known.
@@ -98,7 +98,7 @@ mod tests {
 
     fn check(verdict: SignatureVerdict) -> SignatureCheck {
         SignatureCheck {
-            format: SignatureFormat::CosignKey,
+            kind: SignatureKind::CosignKey,
             verdict,
             signer: None,
             reason: String::new(),

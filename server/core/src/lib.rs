@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod kube;
 pub mod lifecycle;
 pub mod posture;
+pub mod registry;
 pub mod risk;
 pub mod scans;
 pub mod sessions;

@@ -10,6 +10,7 @@ mod inventory;
 mod posture;
 mod scans;
 mod session;
+mod signatures;
 
 use coastguard_core::access;
 use coastguard_core::auth::Authed;

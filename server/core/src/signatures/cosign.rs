@@ -7,7 +7,7 @@ use super::reference::ImageReference;
 use super::rekor;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use coastguard_model::signatures::{SignatureCheck, SignatureFormat, SignatureVerdict};
+use coastguard_model::signatures::{SignatureCheck, SignatureKind, SignatureVerdict};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -84,7 +84,7 @@ impl CosignSignature {
         repository: &ImageReference,
         keys: &[TrustedKey],
     ) -> SignatureCheck {
-        let format = SignatureFormat::CosignKey;
+        let format = SignatureKind::CosignKey;
         let signer = keys.iter().find(|k| {
             k.key
                 .verify(Scheme::Cosign, &self.payload, &self.signature)
@@ -121,7 +121,7 @@ impl CosignSignature {
         repository: &ImageReference,
         keyless: Option<(&TrustRoot, &[IdentityRule])>,
     ) -> SignatureCheck {
-        let format = SignatureFormat::CosignKeyless;
+        let format = SignatureKind::CosignKeyless;
         let invalid = |signer: Option<String>, reason: String, at: Option<i64>| {
             outcome(format, SignatureVerdict::Invalid, signer, reason, at)
         };
@@ -215,14 +215,14 @@ impl CosignSignature {
 }
 
 fn outcome(
-    format: SignatureFormat,
+    format: SignatureKind,
     verdict: SignatureVerdict,
     signer: Option<String>,
     reason: String,
     signed_at: Option<i64>,
 ) -> SignatureCheck {
     SignatureCheck {
-        format,
+        kind: format,
         verdict,
         signer,
         reason,

@@ -60,6 +60,12 @@ impl IdentityRule {
         })
     }
 
+    /// An identity pattern under one issuer URL, matched exactly (cosign's
+    /// `--certificate-identity-regexp` with `--certificate-oidc-issuer`).
+    pub fn with_issuer(subject: &str, issuer_url: &str) -> Result<IdentityRule, String> {
+        IdentityRule::new(subject, &regex::escape(issuer_url))
+    }
+
     pub fn matches(&self, identity: &Identity) -> bool {
         self.subject.is_match(&identity.subject) && self.issuer.is_match(&identity.issuer)
     }

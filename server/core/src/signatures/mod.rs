@@ -12,6 +12,7 @@ pub mod keys;
 pub mod notation;
 pub mod reference;
 pub mod rekor;
+pub mod verify;
 
 use coastguard_model::signatures::SignatureVerdict;
 

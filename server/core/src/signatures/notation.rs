@@ -11,7 +11,7 @@ use super::keys::{PublicKey, Scheme};
 use super::{chain_failure, parse_time, CODE_SIGNING};
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use base64::Engine as _;
-use coastguard_model::signatures::{SignatureCheck, SignatureFormat, SignatureVerdict};
+use coastguard_model::signatures::{SignatureCheck, SignatureKind, SignatureVerdict};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::Deserialize;
 use std::time::Duration;
@@ -91,7 +91,7 @@ pub fn check(envelope: &[u8], digest: &str, trusted: &[TrustedCa], now: i64) -> 
         }) => (verdict, signer, reason, at),
     };
     SignatureCheck {
-        format: SignatureFormat::Notation,
+        kind: SignatureKind::Notation,
         verdict,
         signer,
         reason,

@@ -8,7 +8,7 @@ use super::keys::{KeyKind, PublicKey};
 use super::reference::ImageReference;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use coastguard_model::signatures::{SignatureFormat, SignatureVerdict};
+use coastguard_model::signatures::{SignatureKind, SignatureVerdict};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -97,8 +97,8 @@ fn a_key_signed_cosign_signature_verifies_for_its_image_only() {
     let ok = sig.check(&digest, &repo, &[wrong.clone(), right.clone()], None);
     assert_eq!(ok.verdict, SignatureVerdict::Verified, "{ok:?}");
     assert_eq!(
-        (ok.format, ok.signer.as_deref()),
-        (SignatureFormat::CosignKey, Some("release"))
+        (ok.kind, ok.signer.as_deref()),
+        (SignatureKind::CosignKey, Some("release"))
     );
 
     // Another key: untrusted. No key at all: untrusted, and says so.
@@ -220,7 +220,7 @@ fn a_keyless_signature_verifies_at_the_time_rekor_proves() {
     let root = public_good();
     let check = sig.check(&digest, &repo, &[], Some((&root, &[mitr()])));
     assert_eq!(check.verdict, SignatureVerdict::Verified, "{check:?}");
-    assert_eq!(check.format, SignatureFormat::CosignKeyless);
+    assert_eq!(check.kind, SignatureKind::CosignKeyless);
     assert_eq!(
         check.signer.as_deref(),
         Some("mitr@redhat.com (issuer https://github.com/login/oauth)")
@@ -327,7 +327,7 @@ mod made_here {
     use crate::testing::signing::{
         notation_envelope, simple_signing_payload, trust_root_json, TestCa, TestCert, TestLog,
     };
-    use coastguard_model::signatures::{SignatureFormat, SignatureVerdict};
+    use coastguard_model::signatures::{SignatureKind, SignatureVerdict};
 
     const REPO: &str = "127.0.0.1:5000/shop/web";
     const ISSUER: &str = "https://issuer.test.invalid";
@@ -439,8 +439,8 @@ mod made_here {
 
         let ok = notation::check(&env, &digest(1), &trusted(&ca), now);
         assert_eq!(
-            (ok.format, ok.verdict),
-            (SignatureFormat::Notation, SignatureVerdict::Verified),
+            (ok.kind, ok.verdict),
+            (SignatureKind::Notation, SignatureVerdict::Verified),
             "{ok:?}"
         );
         assert!(

@@ -184,4 +184,5 @@ pub async fn backends() -> Vec<TestDb> {
 
 pub mod docker;
 pub mod fake_kube;
+pub mod registry;
 pub mod signing;

@@ -1,0 +1,370 @@
+//! `coastguard verify-image` against a real registry (Debian's docker-registry on a
+//! loopback port): an image built FROM scratch by the real engine and pushed, signatures
+//! written the way cosign and Notation write them, by test keys, a test CA and a test
+//! transparency log.
+
+use coastguard_core::signatures::cosign::{ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE};
+use coastguard_core::testing::docker::{unique, Engine};
+use coastguard_core::testing::registry::{cosign_annotations, TestRegistry};
+use coastguard_core::testing::signing::{
+    notation_envelope, simple_signing_payload, trust_root_json, TestCa, TestKey, TestLog,
+};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+const ISSUER: &str = "https://issuer.test.invalid";
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        let dir = std::env::temp_dir().join(unique("verify"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `coastguard verify-image --json ARGS`; its exit code and its JSON.
+fn verify(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_coastguard"))
+        .arg("verify-image")
+        .arg("--json")
+        .args(args)
+        .env_remove("COASTGUARD_REGISTRY_USERNAME")
+        .env_remove("COASTGUARD_REGISTRY_PASSWORD")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        Value::String(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn key_signature(
+    key: &TestKey,
+    reference: &str,
+    digest: &str,
+) -> (Vec<u8>, std::collections::BTreeMap<String, String>) {
+    let payload = simple_signing_payload(reference, digest);
+    let annotations = cosign_annotations(&key.sign(&payload));
+    (payload, annotations)
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_docker,
+    ignore = "COASTGUARD_TEST_SKIP_DOCKER was set when this was built"
+)]
+async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
+    let mut registry = TestRegistry::open().await;
+    let host = registry.host();
+    let dir = Dir::new();
+    let (release, other) = (TestKey::new(), TestKey::new());
+    let release_pub = dir.file("release.pub", release.public_pem());
+    let other_pub = dir.file("other.pub", other.public_pem());
+
+    // An image built by the engine and pushed to the registry.
+    let engine = Engine::local();
+    let web = format!("{host}/shop/web");
+    let tag = format!("{web}:1");
+    engine.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    engine.docker(&["push", "-q", &tag]);
+    let pushed = engine.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RepoDigests 0}}",
+        &tag,
+    ]);
+    let web_digest = pushed.rsplit_once('@').unwrap().1.to_string();
+    registry
+        .attach_cosign(
+            "shop/web",
+            &web_digest,
+            &[key_signature(&release, &web, &web_digest)],
+        )
+        .await;
+
+    let (code, v) = verify(&[&tag, "--insecure-registry", "--key", &release_pub], &[]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("verified")), "{v}");
+    assert_eq!(v["digest"], web_digest.as_str());
+    assert_eq!(v["signatures"][0]["kind"], "cosign_key");
+    assert_eq!(v["signatures"][0]["signer"], "release.pub");
+    // By digest as well as by tag.
+    let (code, _) = verify(
+        &[
+            &format!("{web}@{web_digest}"),
+            "--insecure-registry",
+            "--key",
+            &release_pub,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    // Another key: signed, but not by anyone trusted.
+    let (code, v) = verify(&[&tag, "--insecure-registry", "--key", &other_pub], &[]);
+    assert_eq!((code, v["status"].as_str()), (1, Some("untrusted")), "{v}");
+
+    // A signature copied from the web image onto another image: invalid.
+    let api = registry.push_image("shop/api", "1", b"api layer").await;
+    registry
+        .attach_cosign(
+            "shop/api",
+            &api.digest,
+            &[key_signature(&release, &web, &web_digest)],
+        )
+        .await;
+    let (code, v) = verify(
+        &[
+            &format!("{host}/shop/api:1"),
+            "--insecure-registry",
+            "--key",
+            &release_pub,
+        ],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (1, Some("invalid")), "{v}");
+    assert!(
+        v["signatures"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("copied"),
+        "{v}"
+    );
+
+    // Signed for another repository (the docker-reference): invalid.
+    let db = registry.push_image("shop/db", "1", b"db layer").await;
+    registry
+        .attach_cosign(
+            "shop/db",
+            &db.digest,
+            &[key_signature(
+                &release,
+                &format!("{host}/elsewhere/db"),
+                &db.digest,
+            )],
+        )
+        .await;
+    let (code, v) = verify(
+        &[
+            &format!("{host}/shop/db:1"),
+            "--insecure-registry",
+            "--key",
+            &release_pub,
+        ],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (1, Some("invalid")), "{v}");
+    assert!(
+        v["signatures"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("repository"),
+        "{v}"
+    );
+
+    // A payload altered after signing: no trusted key verifies it.
+    let cache = registry.push_image("shop/cache", "1", b"cache layer").await;
+    let (mut payload, annotations) =
+        key_signature(&release, &format!("{host}/shop/cache"), &cache.digest);
+    payload.extend_from_slice(b" ");
+    registry
+        .attach_cosign("shop/cache", &cache.digest, &[(payload, annotations)])
+        .await;
+    let (code, v) = verify(
+        &[
+            &format!("{host}/shop/cache:1"),
+            "--insecure-registry",
+            "--key",
+            &release_pub,
+        ],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (1, Some("untrusted")), "{v}");
+
+    // Keyless: a test CA, a test log and a trust root file naming both.
+    let (ca, log) = (TestCa::new("fulcio test"), TestLog::new());
+    let root = dir.file("trusted_root.json", &trust_root_json(&[&ca], &[&log]));
+    let t = coastguard_core::now() - 86_400;
+    let cert = ca.fulcio_leaf("dev@shop.test", ISSUER, t, t + 600);
+    for (repo, logged) in [("shop/keyless", t + 60), ("shop/late", t + 3_600)] {
+        let image = registry.push_image(repo, "1", repo.as_bytes()).await;
+        let payload = simple_signing_payload(&format!("{host}/{repo}"), &image.digest);
+        let signature = cert.key.sign(&payload);
+        let mut annotations = cosign_annotations(&signature);
+        annotations.insert(ANNOTATION_CERTIFICATE.into(), cert.pem.clone());
+        annotations.insert(
+            ANNOTATION_BUNDLE.into(),
+            log.bundle(&payload, &signature, &cert.pem, logged),
+        );
+        registry
+            .attach_cosign(repo, &image.digest, &[(payload, annotations)])
+            .await;
+    }
+    let keyless = |repo: &str, identity: &str| {
+        verify(
+            &[
+                &format!("{host}/{repo}:1"),
+                "--insecure-registry",
+                "--trust-root",
+                &root,
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                ISSUER,
+            ],
+            &[],
+        )
+    };
+    let (code, v) = keyless("shop/keyless", r".*@shop\.test");
+    assert_eq!((code, v["status"].as_str()), (0, Some("verified")), "{v}");
+    assert_eq!(v["signatures"][0]["signed_at"], t + 60);
+    let (code, v) = keyless("shop/keyless", r"ops@shop\.test");
+    assert_eq!((code, v["status"].as_str()), (1, Some("untrusted")), "{v}");
+    // Logged after its ten-minute certificate expired: invalid.
+    let (code, v) = keyless("shop/late", r".*@shop\.test");
+    assert_eq!((code, v["status"].as_str()), (1, Some("invalid")), "{v}");
+    assert!(
+        v["signatures"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{v}"
+    );
+
+    // Notation, found through the referrers tag schema (distribution 2.8 has no API).
+    let notation_ca = TestCa::new("notation test");
+    let ca_file = dir.file("notation-ca.pem", &notation_ca.pem());
+    let now = coastguard_core::now();
+    let signer = notation_ca.code_signing_leaf("shop release", now - 3_600, now + 86_400);
+    let app = registry.push_image("shop/app", "1", b"app layer").await;
+    let envelope = notation_envelope(&signer, &[], &app.digest, &app.media_type, app.size, None);
+    registry.attach_notation("shop/app", &app, &envelope).await;
+    let (code, v) = verify(
+        &[
+            &format!("{host}/shop/app:1"),
+            "--insecure-registry",
+            "--notation-ca",
+            &ca_file,
+        ],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (0, Some("verified")), "{v}");
+    assert_eq!(v["signatures"][0]["kind"], "notation");
+    assert!(
+        v["signatures"][0]["signer"]
+            .as_str()
+            .unwrap()
+            .contains("shop release"),
+        "{v}"
+    );
+    let stranger = dir.file("stranger.pem", &TestCa::new("stranger").pem());
+    let (code, v) = verify(
+        &[
+            &format!("{host}/shop/app:1"),
+            "--insecure-registry",
+            "--notation-ca",
+            &stranger,
+        ],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (1, Some("untrusted")), "{v}");
+
+    // Unsigned.
+    registry.push_image("shop/plain", "1", b"plain layer").await;
+    let (code, v) = verify(
+        &[
+            &format!("{host}/shop/plain:1"),
+            "--insecure-registry",
+            "--key",
+            &release_pub,
+        ],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (1, Some("unsigned")), "{v}");
+    assert_eq!(v["signatures"].as_array().map(Vec::len), Some(0));
+
+    // Nothing to verify with, or a key that is not a key: refused before any request.
+    let (code, _) = verify(&[&tag, "--insecure-registry"], &[]);
+    assert_eq!(code, 2);
+    let (code, _) = verify(&[&tag, "--insecure-registry", "--key", &root], &[]);
+    assert_eq!(code, 2);
+
+    // The registry down: could not check.
+    registry.stop();
+    let (code, v) = verify(&[&tag, "--insecure-registry", "--key", &release_pub], &[]);
+    assert_eq!((code, v["status"].as_str()), (2, Some("unknown")), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("cannot reach"), "{v}");
+}
+
+#[tokio::test]
+async fn verify_image_against_a_registry_behind_basic_authentication() {
+    let registry = TestRegistry::with_password("ci", "right-password").await;
+    let host = registry.host();
+    let dir = Dir::new();
+    let key = TestKey::new();
+    let key_file = dir.file("ci.pub", key.public_pem());
+    let image = registry.push_image("team/svc", "2", b"svc layer").await;
+    let repo = format!("{host}/team/svc");
+    registry
+        .attach_cosign(
+            "team/svc",
+            &image.digest,
+            &[key_signature(&key, &repo, &image.digest)],
+        )
+        .await;
+    let reference = format!("{repo}:2");
+    let args = [
+        reference.as_str(),
+        "--insecure-registry",
+        "--key",
+        key_file.as_str(),
+    ];
+
+    let (code, v) = verify(&args, &[]);
+    assert_eq!(
+        (code, v["status"].as_str()),
+        (2, Some("unknown")),
+        "no credentials: {v}"
+    );
+    let (code, v) = verify(
+        &args,
+        &[
+            ("COASTGUARD_REGISTRY_USERNAME", "ci"),
+            ("COASTGUARD_REGISTRY_PASSWORD", "wrong-password"),
+        ],
+    );
+    assert_eq!((code, v["status"].as_str()), (2, Some("unknown")), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused the credentials"),
+        "{v}"
+    );
+    let (code, v) = verify(
+        &args,
+        &[
+            ("COASTGUARD_REGISTRY_USERNAME", "ci"),
+            ("COASTGUARD_REGISTRY_PASSWORD", "right-password"),
+        ],
+    );
+    assert_eq!((code, v["status"].as_str()), (0, Some("verified")), "{v}");
+    // The password never shows, whatever the outcome.
+    assert!(!v.to_string().contains("right-password"));
+}
