@@ -3,11 +3,11 @@
 //! check (registry unreachable or refusing, unreadable key files, a bad reference).
 
 use coastguard_core::registry::client::{Registry, RegistryAccess};
+use coastguard_core::registry::reference::ImageReference;
 use coastguard_core::signatures::cosign::TrustedKey;
 use coastguard_core::signatures::fulcio::{IdentityRule, TrustRoot};
 use coastguard_core::signatures::keys::PublicKey;
 use coastguard_core::signatures::notation::TrustedCa;
-use coastguard_core::signatures::reference::ImageReference;
 use coastguard_core::signatures::verify::{verify_image, Trust, Verification};
 use coastguard_model::signatures::SignatureStatus;
 use std::io::Write;

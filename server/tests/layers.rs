@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `coastguard-core`, bottom first. Capabilities (layer 3) are ordered too: one may use
-/// those before it (Kubernetes and scans read Docker's registry rules; risk and posture read them all).
+/// those before it (Kubernetes and scans read Docker's registry rules; signatures read
+/// registries; risk and posture read them all).
 const CORE: &[(&str, u32)] = &[
     ("db", 0),
     ("lifecycle", 0),
@@ -22,9 +23,11 @@ const CORE: &[(&str, u32)] = &[
     ("docker", 30),
     ("kube", 31),
     ("scans", 32),
-    ("risk", 33),
-    ("posture", 34),
-    ("charts", 35),
+    ("registry", 33),
+    ("signatures", 34),
+    ("risk", 35),
+    ("posture", 36),
+    ("charts", 37),
     ("demo", 4 * 10),
     ("jobs", 4 * 10),
     ("testing", 4 * 10),
@@ -57,6 +60,7 @@ const SERVER: &[(&str, u32)] = &[
     ("demo", 3),
     ("audit", 3),
     ("check_pod", 3),
+    ("verify_image", 3),
 ];
 
 fn rank(layers: &[(&str, u32)], module: &str) -> Option<u32> {

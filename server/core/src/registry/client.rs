@@ -113,7 +113,7 @@ fn tls(extra: Option<&str>) -> Result<rustls::ClientConfig, String> {
         let _ = roots.add(cert);
     }
     if let Some(pem) = extra {
-        let certs = crate::signatures::fulcio::certificates_from_pem(pem)?;
+        let certs = super::certificates_from_pem(pem)?;
         if certs.is_empty() {
             return Err("the CA file holds no CERTIFICATE".into());
         }
@@ -144,7 +144,7 @@ impl Registry {
             .map_err(|e| e.to_string())?;
         let scheme = if access.insecure { "http" } else { "https" };
         // Docker Hub's API lives on another host than its name.
-        let api_host = if access.host == crate::signatures::reference::DOCKER_HUB {
+        let api_host = if access.host == super::reference::DOCKER_HUB {
             "registry-1.docker.io"
         } else {
             access.host.as_str()

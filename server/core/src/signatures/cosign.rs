@@ -3,8 +3,8 @@
 
 use super::fulcio::{self, IdentityRule, TrustRoot};
 use super::keys::{PublicKey, Scheme};
-use super::reference::ImageReference;
 use super::rekor;
+use crate::registry::reference::ImageReference;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use coastguard_model::signatures::{SignatureCheck, SignatureKind, SignatureVerdict};

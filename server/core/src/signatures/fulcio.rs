@@ -144,15 +144,7 @@ impl Certificate {
     }
 }
 
-/// Every `CERTIFICATE` block of a PEM text, as DER.
-pub fn certificates_from_pem(text: &str) -> Result<Vec<Vec<u8>>, String> {
-    let blocks = pem::parse_many(text).map_err(|e| format!("not PEM: {e}"))?;
-    Ok(blocks
-        .into_iter()
-        .filter(|b| b.tag() == "CERTIFICATE")
-        .map(|b| b.into_contents())
-        .collect())
-}
+pub use crate::registry::certificates_from_pem;
 
 /// A certificate authority of the trust root: its chain (issuing certificate first,
 /// root last) and when it issued.

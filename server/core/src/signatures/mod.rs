@@ -10,7 +10,6 @@ pub mod cosign;
 pub mod fulcio;
 pub mod keys;
 pub mod notation;
-pub mod reference;
 pub mod rekor;
 pub mod verify;
 

@@ -5,8 +5,8 @@
 use super::cosign::{CosignSignature, TrustedKey, SIMPLE_SIGNING};
 use super::fulcio::{IdentityRule, TrustRoot};
 use super::notation::{self, TrustedCa};
-use super::reference::ImageReference;
 use crate::registry::client::{Registry, RegistryError};
+use crate::registry::reference::ImageReference;
 use coastguard_model::signatures::{
     SignatureCheck, SignatureKind, SignatureStatus, SignatureVerdict,
 };
