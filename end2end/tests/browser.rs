@@ -169,6 +169,54 @@ async fn login_overview_theme_token_logout() {
         assert_eq!(me["name"], "token:e2e-pipeline");
         assert_eq!(me["role"], "analyst");
 
+        // Trust a cosign public key in the settings, as an admin does.
+        c.goto(&harness.url("/admin/settings")).await.unwrap();
+        wait_hydrated(&c).await;
+        let pem = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../server/core/tests/fixtures/signatures/cosign/containers-image/cosign.pub"
+        ))
+        .unwrap();
+        let form = "#signing-keys form.form-stack";
+        for (field, value) in [
+            ("input[name=name]", "release key"),
+            ("textarea[name=public_pem]", pem.as_str()),
+            ("input[name=scope]", "registry.example.com/shop/*"),
+        ] {
+            c.find(Locator::Css(&format!("{form} {field}")))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        c.find(Locator::Css(&format!("{form} button[type=submit]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the trusted key", || async {
+            c.find(Locator::XPath(
+                "//section[@id='signing-keys']//td[text()='release key']",
+            ))
+            .await
+            .is_ok()
+        })
+        .await;
+        let row = c
+            .find(Locator::XPath("//tr[td[text()='release key']]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            row.contains("ecdsa-p256") && row.contains("registry.example.com/shop/*"),
+            "{row}"
+        );
+        screenshot(&c, "settings-signing-keys").await;
+
         c.goto(&harness.url("/admin/users")).await.unwrap();
         wait_hydrated(&c).await;
         screenshot(&c, "users").await;
@@ -181,6 +229,7 @@ async fn login_overview_theme_token_logout() {
             .await
             .unwrap();
         assert!(audit.contains("token.create"), "{audit}");
+        assert!(audit.contains("signing_key.add"), "{audit}");
         assert!(audit.contains("auth.login_failed"), "{audit}");
         screenshot(&c, "audit").await;
 

@@ -109,6 +109,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         vec![
             coastguard_core::docker::collector::spawn_supervisor(state.clone(), stop_rx.clone()),
             coastguard_core::kube::collector::spawn_supervisor(state.clone(), stop_rx.clone()),
+            // The demo's registries are invented too: their images' signatures are not
+            // looked up.
+            jobs::spawn_periodic(
+                state.clone(),
+                "signatures",
+                Duration::from_secs(600),
+                stop_rx.clone(),
+                jobs::signatures,
+            ),
         ]
     };
 

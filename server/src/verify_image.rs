@@ -140,15 +140,7 @@ fn write_text(v: &Verification, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "  could not check: {e}")?;
     }
     for s in &v.signatures {
-        let kind = serde_json::to_value(s.kind)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let verdict = serde_json::to_value(s.verdict)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_string))
-            .unwrap_or_default();
-        write!(out, "  {kind:<15} {verdict:<10}")?;
+        write!(out, "  {:<15} {:<10}", s.kind.label(), s.verdict.as_str())?;
         if let Some(signer) = &s.signer {
             write!(out, " by {signer}")?;
         }

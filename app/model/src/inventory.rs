@@ -139,6 +139,10 @@ pub struct ImageDetail {
     pub facts: Option<ImageFacts>,
     pub findings: Vec<ConfigFindingView>,
     pub containers: Vec<ContainerSummary>,
+    /// Its latest signature check; absent until one was made (an image no registry names
+    /// by digest is never checked).
+    #[serde(default)]
+    pub signature: Option<crate::signatures::ImageSignature>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,17 @@ pub enum SignatureKind {
     Notation,
 }
 
+impl SignatureKind {
+    /// For people: `cosign key`, `cosign keyless`, `notation`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SignatureKind::CosignKey => "cosign key",
+            SignatureKind::CosignKeyless => "cosign keyless",
+            SignatureKind::Notation => "notation",
+        }
+    }
+}
+
 /// What one signature proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -29,6 +40,16 @@ pub enum SignatureVerdict {
     /// Present but wrong: altered, copied from another image, another repository, a
     /// certificate outside its validity, a malformed envelope.
     Invalid,
+}
+
+impl SignatureVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureVerdict::Verified => "verified",
+            SignatureVerdict::Untrusted => "untrusted",
+            SignatureVerdict::Invalid => "invalid",
+        }
+    }
 }
 
 /// One signature and what checking it found.
@@ -92,6 +113,73 @@ impl SignatureStatus {
     }
 }
 
+/// The latest signature check of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImageSignature {
+    pub status: SignatureStatus,
+    pub signatures: Vec<SignatureCheck>,
+    /// Why the registry could not be read, when it could not.
+    pub error: Option<String>,
+    pub checked_at: i64,
+}
+
+/// A public key admins trust for cosign signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SigningKeyView {
+    pub id: i64,
+    pub name: String,
+    /// `ecdsa-p256`, `ecdsa-p384`, `ed25519` or `rsa`.
+    pub kind: String,
+    /// `sha256:` of the key's SubjectPublicKeyInfo.
+    pub fingerprint: String,
+    /// The public key, PEM.
+    pub public_pem: String,
+    /// The images it applies to: a glob over `registry/repository` (`*` any run of
+    /// characters), `*` for every image.
+    pub scope: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+/// A key to trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewSigningKey {
+    pub name: String,
+    /// A `PUBLIC KEY` (or `RSA PUBLIC KEY`) PEM block, as `cosign generate-key-pair` writes
+    /// `cosign.pub`.
+    pub public_pem: String,
+    /// Default `*`.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+pub use crate::validate::scope as validate_scope;
+
+/// Whether `name` (`registry/repository`) falls under `scope`, where `*` matches any run
+/// of characters, slashes included.
+pub fn scope_matches(scope: &str, name: &str) -> bool {
+    let parts: Vec<&str> = scope.split('*').collect();
+    if parts.len() == 1 {
+        return scope == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +210,44 @@ mod tests {
         );
         assert_eq!(S::of(&[check(V::Untrusted)], false), S::Untrusted);
         assert_eq!(S::of(&[check(V::Invalid)], true), S::Unknown);
+    }
+
+    #[test]
+    fn scopes_are_globs_over_repository_names() {
+        assert!(scope_matches("*", "docker.io/library/busybox"));
+        assert!(scope_matches(
+            "registry.example.com/team/*",
+            "registry.example.com/team/api"
+        ));
+        assert!(scope_matches(
+            "registry.example.com/team/*",
+            "registry.example.com/team/a/b"
+        ));
+        assert!(!scope_matches(
+            "registry.example.com/team/*",
+            "registry.example.com/other/api"
+        ));
+        assert!(scope_matches("*/shop/web", "127.0.0.1:5000/shop/web"));
+        assert!(scope_matches("a*b*c", "axxbyyc"));
+        assert!(!scope_matches("a*b*c", "axxcyyb"));
+        assert!(
+            !scope_matches("ab*ba", "aba"),
+            "the two ends may not overlap"
+        );
+        assert!(scope_matches(
+            "docker.io/library/busybox",
+            "docker.io/library/busybox"
+        ));
+        assert!(!scope_matches(
+            "docker.io/library/busybox",
+            "docker.io/library/busybox2"
+        ));
+        assert_eq!(
+            validate_scope(" ghcr.io/acme/* ").as_deref(),
+            Ok("ghcr.io/acme/*")
+        );
+        for bad in ["", "Shop/*", "a b", "x?", &"a".repeat(300)] {
+            assert!(validate_scope(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -47,6 +47,34 @@ pub const LABEL_PATTERN: &str = concat!(
     "]*$"
 );
 
+/// What [`scope`] accepts, as a JSON Schema pattern (tested to agree).
+pub const SCOPE_PATTERN: &str = concat!(
+    "^[",
+    trimmed!(),
+    "]*[a-z0-9._/:*-]{1,256}[",
+    trimmed!(),
+    "]*$"
+);
+
+/// A signing key's scope: a glob over `registry/repository` names, 1 to 256 characters of
+/// image names (`a-z 0-9 . _ - / :`) and `*`, around whitespace that is trimmed.
+pub fn scope(raw: &str) -> Result<String, String> {
+    let scope = raw.trim();
+    if scope.is_empty() || scope.len() > 256 {
+        return Err("a scope is 1 to 256 characters".into());
+    }
+    if let Some(c) = scope.chars().find(|c| {
+        !(c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || matches!(c, '.' | '_' | '-' | '/' | ':' | '*'))
+    }) {
+        return Err(format!(
+            "{c:?} cannot be in a scope: registry/repository names and '*' only (e.g. registry.example.com/team/*)"
+        ));
+    }
+    Ok(scope.to_string())
+}
+
 /// What [`text`] accepts, as a JSON Schema pattern (tested to agree).
 pub const TEXT_PATTERN: &str = concat!(
     "^[",
@@ -304,6 +332,9 @@ mod tests {
             "\u{feff}",
             "日本語",
             "ghcr.io/x",
+            "ghcr.io/acme/*",
+            " * ",
+            "team a/*",
             "Registry.Local:5000",
             "tcp://h:2375",
             " unix:///var/run/docker.sock ",
@@ -337,6 +368,7 @@ mod tests {
     fn the_documented_patterns_say_what_the_rules_accept() {
         agree(USERNAME_PATTERN, |s| username(s).is_ok());
         agree(LABEL_PATTERN, |s| label("x", s).is_ok());
+        agree(SCOPE_PATTERN, |s| scope(s).is_ok());
         agree(TEXT_PATTERN, |s| text("x", s).is_ok());
         agree(WORD_PATTERN, |s| word(s).is_some());
         agree(REGISTRY_PATTERN, |s| registry(s).is_ok());

@@ -190,8 +190,8 @@ pub fn SeverityPills(counts: SeverityCounts) -> impl IntoView {
 #[component]
 pub fn StatusBadge(status: String) -> impl IntoView {
     let class = match status.as_str() {
-        "ok" | "running" | "open" => "status status-good",
-        "unreachable" | "dead" | "exited" | "gone" => "status status-bad",
+        "ok" | "running" | "open" | "verified" => "status status-good",
+        "unreachable" | "dead" | "exited" | "gone" | "invalid" | "untrusted" => "status status-bad",
         _ => "status status-neutral",
     };
     view! { <span class=class>{status}</span> }

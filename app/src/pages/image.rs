@@ -3,16 +3,19 @@
 use super::containers::ContainerRows;
 use super::host::route_id;
 use super::image_vulns::{image_vulns_resources, ImageVulns, ImageVulnsResources};
-use crate::components::common::{ErrorBox, Loading};
+use crate::components::common::{ActionOutcome, ErrorBox, Loading, Timestamp};
 use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
-use crate::components::listing::{human_size, short_digest, SeverityPills};
+use crate::components::listing::{human_size, short_digest, SeverityPills, StatusBadge};
 use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
 use crate::server_fns::inventory::get_image;
+use crate::server_fns::signatures::CheckImageSignature;
 use coastguard_model::format_timestamp;
 use coastguard_model::inventory::ImageDetail;
 use coastguard_model::risk::RiskSubject;
+use coastguard_model::signatures::{ImageSignature, SignatureCheck};
 use coastguard_model::Role;
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,7 +23,11 @@ use leptos_meta::Title;
 pub fn ImagePage() -> impl IntoView {
     let id = route_id();
     let actions = TriageActions::new();
-    let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_image(id));
+    let check = ServerAction::<CheckImageSignature>::new();
+    let data = Resource::new(
+        move || (id(), actions.version(), check.version().get()),
+        |(id, _, _)| get_image(id),
+    );
     let risk = risk_breakdown(RiskSubject::Image, id);
     let vulns = image_vulns_resources(id);
     let me = use_me();
@@ -29,7 +36,7 @@ pub fn ImagePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <ImageView detail role actions risk vulns /> }.into_any(),
+                    Ok(detail) => view! { <ImageView detail role actions risk vulns check /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -44,6 +51,7 @@ fn ImageView(
     actions: TriageActions,
     risk: BreakdownResource,
     vulns: ImageVulnsResources,
+    check: ServerAction<CheckImageSignature>,
 ) -> impl IntoView {
     let i = detail.image;
     let title = i
@@ -107,6 +115,7 @@ fn ImageView(
             {(!f.labels.is_empty()).then(|| view! { <h3>"Labels"</h3><ul class="labels">{labels}</ul> })}
         </section>
         <RiskPanel data=risk />
+        <SignaturePanel signature=detail.signature.clone() image=i.id can_check={role >= Role::Analyst} check />
         <ImageVulns image=i.id resources=vulns layers=f.layers.clone() history=f.history.clone() />
         <section class="panel">
             <h2>"Configuration findings"</h2>
@@ -124,5 +133,74 @@ fn ImageView(
                 <tbody>{history}</tbody>
             </table>
         </section>
+    }
+}
+
+/// The image's latest signature check: its status, each signature found and why it does
+/// or does not verify; analysts can check again now.
+#[component]
+fn SignaturePanel(
+    signature: Option<ImageSignature>,
+    image: i64,
+    can_check: bool,
+    check: ServerAction<CheckImageSignature>,
+) -> impl IntoView {
+    let body = match signature {
+        None => view! {
+            <p class="muted">
+                "Not checked yet. Images a registry names by digest are checked within ten minutes of being seen, "
+                "and again every six hours; an image built here and never pushed has no digest to look up."
+            </p>
+        }
+        .into_any(),
+        Some(s) => {
+            let rows = s
+                .signatures
+                .into_iter()
+                .map(|c| view! { <SignatureRow check=c /> }.into_any())
+                .collect_view();
+            view! {
+                <p>
+                    <StatusBadge status=s.status.as_str().to_string() />
+                    " " <span class="muted small">"Checked " <Timestamp at=Some(s.checked_at) /></span>
+                </p>
+                {s.error.map(|e| view! { <p class="alert alert-error">"Could not check: " {e}</p> })}
+                <div class="table-wrap">
+                    <table class="table">
+                        <thead><tr>
+                            <th scope="col">"Kind"</th><th scope="col">"Verdict"</th>
+                            <th scope="col">"Signed by"</th><th scope="col">"Why"</th>
+                        </tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="panel" id="signature">
+            <h2>"Signature"</h2>
+            {body}
+            {can_check.then(|| view! {
+                <ActionForm action=check attr:class="inline-form">
+                    <input type="hidden" name="id" value=image.to_string() />
+                    <button class="btn btn-small" type="submit">"Check now"</button>
+                </ActionForm>
+                <ActionOutcome value=check.value() ok="Checked." />
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn SignatureRow(check: SignatureCheck) -> impl IntoView {
+    view! {
+        <tr>
+            <td>{check.kind.label()}</td>
+            <td><StatusBadge status=check.verdict.as_str().to_string() /></td>
+            <td>{check.signer.unwrap_or_else(|| "—".into())}</td>
+            <td>{check.reason}</td>
+        </tr>
     }
 }

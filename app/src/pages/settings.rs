@@ -1,10 +1,13 @@
-//! Admin settings: the image policy the checks apply, and the remediation SLA.
+//! Admin settings: the image policy the checks apply, the remediation SLA, and the keys
+//! trusted for image signatures.
 
-use crate::components::common::{ActionOutcome, ErrorBox, Loading};
+use crate::components::common::{ActionOutcome, ErrorBox, Loading, Timestamp};
 use crate::components::guard::AdminOnly;
 use crate::error::AppError;
 use crate::server_fns::inventory::{get_policy, SetPolicy};
+use crate::server_fns::signatures::{list_signing_keys, AddSigningKey, RemoveSigningKey};
 use crate::server_fns::trends::{get_sla, SetSla};
+use coastguard_model::signatures::SigningKeyView;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,12 +19,95 @@ pub fn SettingsPage() -> impl IntoView {
     let policy = Resource::new(move || save_policy.version().get(), |_| get_policy());
     let save_sla = ServerAction::<SetSla>::new();
     let sla = Resource::new(move || save_sla.version().get(), |_| get_sla());
+    let add_key = ServerAction::<AddSigningKey>::new();
+    let remove_key = ServerAction::<RemoveSigningKey>::new();
+    let keys = Resource::new(
+        move || (add_key.version().get(), remove_key.version().get()),
+        |_| list_signing_keys(),
+    );
     view! {
         <Title text="Settings" />
         <AdminOnly>
             <PolicyForm save=save_policy policy />
             <SlaForm save=save_sla sla />
+            <SigningKeys add=add_key remove=remove_key keys />
         </AdminOnly>
+    }
+}
+
+/// The public keys cosign signatures are verified with, each for the images its scope names.
+#[component]
+fn SigningKeys(
+    add: ServerAction<AddSigningKey>,
+    remove: ServerAction<RemoveSigningKey>,
+    keys: Resource<Result<Vec<SigningKeyView>, AppError>>,
+) -> impl IntoView {
+    view! {
+        <section class="panel" id="signing-keys">
+            <h2>"Signing keys"</h2>
+            <p class="muted small">
+                "Public keys trusted for cosign signatures (ECDSA P-256/P-384, Ed25519 or RSA, PEM as "
+                <code>"cosign.pub"</code>
+                "). A key applies to the images whose registry/repository its scope matches: "
+                <code>"*"</code> " for every image, " <code>"registry.example.com/team/*"</code> " for one team's."
+            </p>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No key is trusted yet."</p> }.into_any(),
+                        Ok(list) => view! { <KeyTable list remove /> }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <ActionOutcome value=remove.value() ok="The key is no longer trusted." />
+            <h3>"Trust a key"</h3>
+            <ActionForm action=add attr:class="form-stack">
+                <label>"Name" <input name="name" required maxlength="100" placeholder="release signing key" /></label>
+                <label>"Public key (PEM)"
+                    <textarea name="public_pem" rows="5" required placeholder="-----BEGIN PUBLIC KEY-----"></textarea>
+                </label>
+                <label>"Scope (empty: every image)" <input name="scope" maxlength="256" placeholder="registry.example.com/team/*" /></label>
+                <button class="btn btn-primary" type="submit">"Trust this key"</button>
+            </ActionForm>
+            <ActionOutcome value=add.value() ok="Trusted." />
+        </section>
+    }
+}
+
+#[component]
+fn KeyTable(list: Vec<SigningKeyView>, remove: ServerAction<RemoveSigningKey>) -> impl IntoView {
+    let rows = list
+        .into_iter()
+        .map(|k| {
+            view! {
+                <tr>
+                    <td>{k.name.clone()}</td>
+                    <td>{k.kind.clone()}</td>
+                    <td><code class="clamp">{k.fingerprint.clone()}</code></td>
+                    <td><code>{k.scope.clone()}</code></td>
+                    <td>{k.created_by.clone().unwrap_or_default()} " " <Timestamp at=Some(k.created_at) /></td>
+                    <td>
+                        <ActionForm action=remove attr:class="inline-form">
+                            <input type="hidden" name="id" value=k.id.to_string() />
+                            <button class="btn btn-danger btn-small" type="submit">"Remove"</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col">"Fingerprint"</th>
+                    <th scope="col">"Scope"</th><th scope="col">"Added"</th><th scope="col"></th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
 

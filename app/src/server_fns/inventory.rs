@@ -43,7 +43,10 @@ pub async fn list_images(
 #[server(prefix = "/ui")]
 pub async fn get_image(id: i64) -> Result<ImageDetail, AppError> {
     let by = ctx::require::<Viewer>()?;
-    Ok(manage::image_detail(&ctx::state()?, &by, id).await?)
+    let state = ctx::state()?;
+    let mut detail = manage::image_detail(&state, &by, id).await?;
+    detail.signature = coastguard_core::signatures::checks::signature(&state, &by, id).await?;
+    Ok(detail)
 }
 
 #[server(prefix = "/ui")]

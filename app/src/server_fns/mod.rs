@@ -8,6 +8,7 @@ pub mod kube;
 pub mod overview;
 pub mod risk;
 pub mod scans;
+pub mod signatures;
 pub mod trends;
 
 #[cfg(feature = "ssr")]

@@ -204,7 +204,13 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("PasswordReset", "password", password),
         ("TokenRequest", "name", label.clone()),
         ("NewEngine", "name", label.clone()),
-        ("NewClusters", "name", label),
+        ("NewClusters", "name", label.clone()),
+        ("NewSigningKey", "name", label),
+        (
+            "NewSigningKey",
+            "scope",
+            json!({ "pattern": validate::SCOPE_PATTERN }),
+        ),
         (
             "NewEngine",
             "endpoint",

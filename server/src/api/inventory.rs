@@ -90,7 +90,8 @@ pub async fn list_images(
     Ok(Json(state.app.store.list_images(&q).await?))
 }
 
-/// One image: facts, history (secrets redacted), findings and the containers using it.
+/// One image: facts, history (secrets redacted), findings, the containers using it and
+/// its latest signature check.
 #[utoipa::path(get, path = "/images/{id}", tag = "inventory", params(("id" = i64, Path)),
     responses((status = 200, body = ImageDetail), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn get_image(
@@ -98,7 +99,9 @@ pub async fn get_image(
     State(state): State<ServerState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ImageDetail>> {
-    Ok(Json(manage::image_detail(&state.app, &by, id).await?))
+    let mut detail = manage::image_detail(&state.app, &by, id).await?;
+    detail.signature = coastguard_core::signatures::checks::signature(&state.app, &by, id).await?;
+    Ok(Json(detail))
 }
 
 /// Containers. Sort: `name` (default), `host`, `state`, `created`, `findings`. Filters:

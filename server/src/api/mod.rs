@@ -15,6 +15,7 @@ mod inventory;
 mod kube;
 mod risk;
 mod scans;
+mod signatures;
 mod system;
 mod trends;
 
@@ -48,6 +49,7 @@ use utoipa_axum::routes;
         (name = "scans", description = "Scan reports, vulnerability findings, suppressions and VEX"),
         (name = "kubernetes", description = "Clusters, namespaces, workloads and pods, judged by the Pod Security Standards"),
         (name = "risk", description = "Risk scores per image, container and host, with their breakdowns"),
+        (name = "signatures", description = "Keys trusted for image signatures, and image signature checks"),
     )
 )]
 struct ApiDoc;
@@ -122,6 +124,9 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(scans::get_vulnerability))
         .routes(routes!(scans::list_suppressions, scans::create_suppression))
         .routes(routes!(scans::revoke_suppression))
+        .routes(routes!(signatures::list_keys, signatures::add_key))
+        .routes(routes!(signatures::remove_key))
+        .routes(routes!(signatures::check_image))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))
         .routes(routes!(trends::get_trends))

@@ -368,3 +368,285 @@ async fn verify_image_against_a_registry_behind_basic_authentication() {
     // The password never shows, whatever the outcome.
     assert!(!v.to_string().contains("right-password"));
 }
+
+#[tokio::test]
+async fn verify_image_over_tls_trusts_the_registry_ca_it_is_given() {
+    let ca = TestCa::new("registry CA");
+    let registry = TestRegistry::with_tls(&ca).await;
+    let host = registry.host();
+    let dir = Dir::new();
+    let key = TestKey::new();
+    let key_file = dir.file("k.pub", key.public_pem());
+    let ca_file = dir.file("registry-ca.pem", &ca.pem());
+    let image = registry.push_image("tls/app", "1", b"tls layer").await;
+    let repo = format!("{host}/tls/app");
+    registry
+        .attach_cosign(
+            "tls/app",
+            &image.digest,
+            &[key_signature(&key, &repo, &image.digest)],
+        )
+        .await;
+    let reference = format!("{repo}:1");
+
+    // The system's CAs do not know the test CA: the registry cannot be read.
+    let (code, v) = verify(&[&reference, "--key", &key_file], &[]);
+    assert_eq!((code, v["status"].as_str()), (2, Some("unknown")), "{v}");
+    let (code, v) = verify(
+        &[&reference, "--key", &key_file, "--registry-ca", &ca_file],
+        &[],
+    );
+    assert_eq!((code, v["status"].as_str()), (0, Some("verified")), "{v}");
+    // A CA file that holds no certificate is refused before any request.
+    let (code, _) = verify(
+        &[&reference, "--key", &key_file, "--registry-ca", &key_file],
+        &[],
+    );
+    assert_eq!(code, 2);
+}
+
+#[tokio::test]
+async fn signing_keys_are_managed_by_admins_and_read_by_everyone() {
+    use coastguard_model::Role;
+    use reqwest::Method;
+    use serde_json::json;
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let key = TestKey::new();
+        let body = json!({"name": "release", "public_pem": key.public_pem(), "scope": "registry.example.com/team/*"});
+
+        let res = srv
+            .call(Method::POST, "/api/v1/signing-keys", &viewer, &body)
+            .await;
+        assert_eq!(res.status(), 403);
+        let res = srv
+            .call(Method::POST, "/api/v1/signing-keys", &admin, &body)
+            .await;
+        assert_eq!(res.status(), 201);
+        let added: Value = res.json().await.unwrap();
+        assert_eq!(added["kind"], "ecdsa-p256");
+        assert_eq!(added["scope"], "registry.example.com/team/*");
+        // Named by the hash of the key's SubjectPublicKeyInfo.
+        assert_eq!(
+            added["fingerprint"],
+            coastguard_core::testing::registry::digest_of(key.spki_der())
+        );
+        let id = added["id"].as_i64().unwrap();
+
+        // The same key under another name, or another key under the same name: refused.
+        let again = json!({"name": "again", "public_pem": key.public_pem()});
+        assert_eq!(
+            srv.call(Method::POST, "/api/v1/signing-keys", &admin, &again)
+                .await
+                .status(),
+            409
+        );
+        let other = json!({"name": "release", "public_pem": TestKey::new().public_pem()});
+        assert_eq!(
+            srv.call(Method::POST, "/api/v1/signing-keys", &admin, &other)
+                .await
+                .status(),
+            409
+        );
+        // A private key, a certificate, garbage, a bad scope: 422 naming the field.
+        let ca = TestCa::new("not a key");
+        for (bad, field) in [
+            (
+                json!({"name": "x", "public_pem": key.private_pem()}),
+                "public_pem",
+            ),
+            (json!({"name": "x", "public_pem": ca.pem()}), "public_pem"),
+            (
+                json!({"name": "x", "public_pem": "not a key"}),
+                "public_pem",
+            ),
+            (
+                json!({"name": "x", "public_pem": TestKey::new().public_pem(), "scope": "Team A/*"}),
+                "scope",
+            ),
+            (
+                json!({"name": "", "public_pem": TestKey::new().public_pem()}),
+                "name",
+            ),
+        ] {
+            let res = srv
+                .call(Method::POST, "/api/v1/signing-keys", &admin, &bad)
+                .await;
+            assert_eq!(res.status(), 422, "{bad}");
+            assert_eq!(
+                res.json::<Value>().await.unwrap()["error"]["location"],
+                field,
+                "{bad}"
+            );
+        }
+        // The private key is never echoed back or stored.
+        let listed = srv.get_json("/api/v1/signing-keys", &viewer).await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed["items"][0]["name"], "release");
+        assert!(!listed.to_string().contains("PRIVATE"));
+
+        let audit = srv.get_json("/api/v1/audit", &admin).await.to_string();
+        assert!(audit.contains("signing_key.add"), "{audit}");
+
+        let path = format!("/api/v1/signing-keys/{id}");
+        assert_eq!(
+            srv.call(Method::DELETE, &path, &viewer, &Value::Null)
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            srv.call(Method::DELETE, &path, &admin, &Value::Null)
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            srv.call(Method::DELETE, &path, &admin, &Value::Null)
+                .await
+                .status(),
+            404
+        );
+        let listed = srv.get_json("/api/v1/signing-keys", &viewer).await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+        let audit = srv.get_json("/api/v1/audit", &admin).await.to_string();
+        assert!(audit.contains("signing_key.remove"), "{audit}");
+    });
+}
+
+/// The server's own check of a running image: the engine's image pushed to a registry,
+/// signed there, checked with the keys admins trust for its repository.
+#[tokio::test]
+#[cfg_attr(
+    skip_docker,
+    ignore = "COASTGUARD_TEST_SKIP_DOCKER was set when this was built"
+)]
+async fn the_server_checks_an_inventory_images_signature_with_the_trusted_keys() {
+    use coastguard_model::Role;
+    use reqwest::Method;
+    use serde_json::json;
+    let registry = TestRegistry::open().await;
+    let host = registry.host();
+    let engine = Engine::local();
+    let name = unique("sigsrv");
+    let repo = format!("shop/{name}");
+    let tag = format!("{host}/{repo}:1");
+    engine.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    engine.docker(&["push", "-q", &tag]);
+    let pushed = engine.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RepoDigests 0}}",
+        &tag,
+    ]);
+    let digest = pushed.rsplit_once('@').unwrap().1.to_string();
+    let key = TestKey::new();
+    registry
+        .attach_cosign(
+            &repo,
+            &digest,
+            &[key_signature(&key, &format!("{host}/{repo}"), &digest)],
+        )
+        .await;
+
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/engines",
+                &admin,
+                &json!({"name": "local", "endpoint": "unix:///var/run/docker.sock"}),
+            )
+            .await;
+        let host_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let res = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/engines/{host_id}/sync"),
+                &admin,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let images = srv
+            .get_json(&format!("/api/v1/images?q={name}"), &viewer)
+            .await;
+        let id = images["items"][0]["id"].as_i64().unwrap();
+        let image_path = format!("/api/v1/images/{id}");
+        let check_path = format!("{image_path}/signature-check");
+        assert!(srv.get_json(&image_path, &viewer).await["signature"].is_null());
+
+        // Signed, but no key is trusted for it yet.
+        assert_eq!(
+            srv.call(Method::POST, &check_path, &viewer, &Value::Null)
+                .await
+                .status(),
+            403
+        );
+        let res = srv
+            .call(Method::POST, &check_path, &analyst, &Value::Null)
+            .await;
+        let status = res.status();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["status"], "untrusted", "{v}");
+
+        // A key trusted for another team's images changes nothing; one for this
+        // repository's verifies it.
+        let other = json!({"name": "other team", "public_pem": key.public_pem(), "scope": format!("{host}/other/*")});
+        let res = srv
+            .call(Method::POST, "/api/v1/signing-keys", &admin, &other)
+            .await;
+        let other_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let v: Value = srv
+            .call(Method::POST, &check_path, &analyst, &Value::Null)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "untrusted", "{v}");
+        srv.call(
+            Method::DELETE,
+            &format!("/api/v1/signing-keys/{other_id}"),
+            &admin,
+            &Value::Null,
+        )
+        .await;
+        let shop = json!({"name": "shop", "public_pem": key.public_pem(), "scope": format!("{host}/shop/*")});
+        assert_eq!(
+            srv.call(Method::POST, "/api/v1/signing-keys", &admin, &shop)
+                .await
+                .status(),
+            201
+        );
+        let v: Value = srv
+            .call(Method::POST, &check_path, &analyst, &Value::Null)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "verified", "{v}");
+        assert_eq!(v["signatures"][0]["signer"], "shop", "{v}");
+        let audit = srv.get_json("/api/v1/audit", &admin).await.to_string();
+        assert!(audit.contains("image.signature_check"), "{audit}");
+        // The image's detail shows it from then on.
+        let detail = srv.get_json(&image_path, &viewer).await;
+        assert_eq!(detail["signature"]["status"], "verified", "{detail}");
+
+        // The scheduled job checks what is due: nothing now, the image again once its
+        // check is old.
+        let now = coastguard_core::now();
+        let checks = coastguard_core::signatures::checks::check_due;
+        assert_eq!(checks(&srv.state, now, 100).await.unwrap(), 0);
+        let later = now + coastguard_core::signatures::checks::RECHECK_AFTER_SECS + 60;
+        assert!(checks(&srv.state, later, 100).await.unwrap() >= 1);
+        let detail = srv.get_json(&image_path, &viewer).await;
+        assert_eq!(detail["signature"]["status"], "verified", "{detail}");
+        assert_eq!(detail["signature"]["checked_at"], later, "{detail}");
+    });
+}

@@ -162,6 +162,8 @@ pub async fn image_detail(state: &AppState, _by: &Authed<Viewer>, id: i64) -> Re
         facts: facts(state.store.facts_json(SubjectKind::Image, id).await?),
         findings: state.store.subject_findings(SubjectKind::Image, id).await?,
         containers,
+        // Signatures sit above Docker: the callers add it (`signatures::checks::signature`).
+        signature: None,
     })
 }
 

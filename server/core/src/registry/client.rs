@@ -265,6 +265,13 @@ impl Registry {
                 q.append_pair("scope", scope);
             }
         }
+        // Credentials go to the token service as they would to Docker's; never in clear
+        // over plain HTTP unless the admin marked the registry itself insecure.
+        if url.scheme() != "https" && !self.access.insecure && self.basic().is_some() {
+            return Err(self.protocol(format!(
+                "its token service {realm} is not HTTPS: credentials are not sent there"
+            )));
+        }
         let mut req = self.http.get(url);
         if let Some(basic) = self.basic() {
             req = req.header(AUTHORIZATION, basic);
@@ -567,6 +574,84 @@ mod tests {
             None,
             "a page off the registry's API is not followed"
         );
+    }
+
+    /// A registry that wants a Bearer token from its token service (as Docker Hub, GHCR
+    /// and Harbor do), in-process on loopback: the token service takes Basic credentials.
+    async fn token_registry() -> (String, tokio::task::JoinHandle<()>) {
+        use axum::http::{HeaderMap as Headers, StatusCode as Status, Uri};
+        use axum::response::IntoResponse;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let realm = format!("http://{addr}/token");
+        let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: Headers| {
+            let realm = realm.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                if uri.path() == "/token" {
+                    // Basic ci:pw, and the scope the registry asked for.
+                    let query = uri.query().unwrap_or_default();
+                    if auth == "Basic Y2k6cHc="
+                        && query.contains("scope=repository%3Ashop%2Fweb%3Apull")
+                        && query.contains("service=test")
+                    {
+                        return axum::Json(serde_json::json!({"token": "good-token"}))
+                            .into_response();
+                    }
+                    return Status::UNAUTHORIZED.into_response();
+                }
+                if auth != "Bearer good-token" {
+                    let challenge = format!(
+                        r#"Bearer realm="{realm}",service="test",scope="repository:shop/web:pull""#
+                    );
+                    return (Status::UNAUTHORIZED, [("www-authenticate", challenge)])
+                        .into_response();
+                }
+                (
+                    [("content-type", "application/vnd.oci.image.manifest.v1+json")],
+                    manifest.to_vec(),
+                )
+                    .into_response()
+            }
+        });
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        (addr.to_string(), task)
+    }
+
+    #[tokio::test]
+    async fn bearer_tokens_are_fetched_once_and_reused() {
+        let (host, task) = token_registry().await;
+        let registry = |password: &str| {
+            Registry::new(RegistryAccess {
+                host: host.clone(),
+                username: Some("ci".into()),
+                password: Some(password.into()),
+                insecure: true,
+                ..RegistryAccess::default()
+            })
+            .unwrap()
+        };
+        let r = registry("pw");
+        let m = r.manifest("shop/web", "1").await.unwrap();
+        assert!(m.digest.starts_with("sha256:"));
+        // Refused, the token, asked again.
+        assert_eq!(r.requests(), 3);
+        r.manifest("shop/web", "1").await.unwrap();
+        assert_eq!(r.requests(), 4, "the token is kept for its scope");
+        // Wrong credentials: the token service refuses, and the error says so.
+        let wrong = registry("nope")
+            .manifest("shop/web", "1")
+            .await
+            .unwrap_err();
+        assert_eq!(wrong, RegistryError::Unauthorized(host.clone()));
+        assert!(wrong.is_unavailable());
+        task.abort();
     }
 
     #[test]

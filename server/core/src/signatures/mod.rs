@@ -6,11 +6,13 @@
 //! reaches a network or a database. Errors are `String` reasons meant for people: each
 //! ends up in a signature's status.
 
+pub mod checks;
 pub mod cosign;
 pub mod fulcio;
 pub mod keys;
 pub mod notation;
 pub mod rekor;
+pub mod trust;
 pub mod verify;
 
 use coastguard_model::signatures::SignatureVerdict;

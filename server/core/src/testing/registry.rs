@@ -26,6 +26,8 @@ pub fn digest_of(bytes: &[u8]) -> String {
 
 pub struct TestRegistry {
     port: u16,
+    /// Serving HTTPS with a certificate of a test CA.
+    tls: bool,
     dir: PathBuf,
     child: Option<Child>,
     /// `(user, password)` when it asks for basic authentication.
@@ -43,15 +45,23 @@ fn free_port() -> u16 {
 impl TestRegistry {
     /// An open registry.
     pub async fn open() -> TestRegistry {
-        TestRegistry::start(None).await
+        TestRegistry::start(None, None).await
     }
 
     /// A registry behind basic authentication with one account.
     pub async fn with_password(user: &str, password: &str) -> TestRegistry {
-        TestRegistry::start(Some((user.to_string(), password.to_string()))).await
+        TestRegistry::start(Some((user.to_string(), password.to_string())), None).await
     }
 
-    async fn start(credentials: Option<(String, String)>) -> TestRegistry {
+    /// An open registry serving HTTPS with a certificate `ca` issued for 127.0.0.1.
+    pub async fn with_tls(ca: &super::signing::TestCa) -> TestRegistry {
+        TestRegistry::start(None, Some(ca)).await
+    }
+
+    async fn start(
+        credentials: Option<(String, String)>,
+        tls: Option<&super::signing::TestCa>,
+    ) -> TestRegistry {
         assert!(
             std::path::Path::new(BINARY).exists(),
             "{BINARY} is missing: install Debian's docker-registry (scripts/test does)"
@@ -70,9 +80,26 @@ impl TestRegistry {
             }
             None => String::new(),
         };
+        let mut http = reqwest::Client::builder();
+        let tls_config = match tls {
+            Some(ca) => {
+                let cert = ca.server_leaf();
+                std::fs::write(dir.join("cert.pem"), &cert.pem).unwrap();
+                std::fs::write(dir.join("key.pem"), cert.key.private_pem()).unwrap();
+                http = http.add_root_certificate(
+                    reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap(),
+                );
+                format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    dir.join("cert.pem").display(),
+                    dir.join("key.pem").display()
+                )
+            }
+            None => String::new(),
+        };
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  \
-             delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: {}\n{auth}",
+             delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: {}\n{tls_config}{auth}",
             dir.join("data").display(),
             unique("secret"),
         );
@@ -87,10 +114,11 @@ impl TestRegistry {
             .expect("docker-registry starts");
         let registry = TestRegistry {
             port,
+            tls: tls.is_some(),
             dir,
             child: Some(child),
             credentials,
-            http: reqwest::Client::new(),
+            http: http.build().unwrap(),
         };
         registry.wait_ready().await;
         registry
@@ -120,7 +148,8 @@ impl TestRegistry {
     }
 
     fn base(&self) -> String {
-        format!("http://{}", self.host())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.host())
     }
 
     /// Stops it (for "registry down" cases); its port then refuses connections.

@@ -31,6 +31,7 @@ fn ecdsa(pkcs8: &[u8], fixed: bool) -> EcdsaKeyPair {
 /// A P-256 key pair, as `cosign generate-key-pair` makes.
 pub struct TestKey {
     pkcs8: Vec<u8>,
+    private_pem: String,
     public_pem: String,
     spki: Vec<u8>,
 }
@@ -46,9 +47,15 @@ impl TestKey {
         let key = KeyPair::generate().expect("a P-256 key");
         TestKey {
             pkcs8: key.serialize_der(),
+            private_pem: key.serialize_pem(),
             public_pem: key.public_key_pem(),
             spki: key.subject_public_key_info(),
         }
+    }
+
+    /// The PKCS #8 private key, PEM (for a test server's TLS).
+    pub fn private_pem(&self) -> &str {
+        &self.private_pem
     }
 
     /// `cosign.pub`.
@@ -153,6 +160,17 @@ impl TestCa {
         )];
         params.not_before = time_at(not_before);
         params.not_after = time_at(not_after);
+        self.leaf(params)
+    }
+
+    /// A TLS server certificate for `127.0.0.1`, valid for a day either side of now.
+    pub fn server_leaf(&self) -> TestCert {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.subject_alt_names = vec![SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]))];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = time_at(crate::now() - 86_400);
+        params.not_after = time_at(crate::now() + 86_400);
         self.leaf(params)
     }
 

@@ -1,0 +1,47 @@
+//! The keys trusted for image signatures, and checking an image's signatures now.
+
+use crate::error::AppError;
+use coastguard_model::signatures::{ImageSignature, SigningKeyView};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {
+    super::ctx,
+    coastguard_core::auth::{Admin, Analyst, Viewer},
+    coastguard_core::signatures::{checks, trust},
+};
+
+#[server(prefix = "/ui")]
+pub async fn list_signing_keys() -> Result<Vec<SigningKeyView>, AppError> {
+    let by = ctx::require::<Viewer>()?;
+    Ok(trust::list_keys(&ctx::state()?, &by).await?)
+}
+
+/// From the settings form: an empty scope means every image.
+#[server(prefix = "/ui")]
+pub async fn add_signing_key(
+    name: String,
+    public_pem: String,
+    scope: String,
+) -> Result<SigningKeyView, AppError> {
+    let by = ctx::require::<Admin>()?;
+    let scope = Some(scope).filter(|s| !s.trim().is_empty());
+    let input = coastguard_model::signatures::NewSigningKey {
+        name,
+        public_pem,
+        scope,
+    };
+    Ok(trust::add_key(&ctx::state()?, &by, input).await?)
+}
+
+#[server(prefix = "/ui")]
+pub async fn remove_signing_key(id: i64) -> Result<SigningKeyView, AppError> {
+    let by = ctx::require::<Admin>()?;
+    Ok(trust::remove_key(&ctx::state()?, &by, id).await?)
+}
+
+#[server(prefix = "/ui")]
+pub async fn check_image_signature(id: i64) -> Result<ImageSignature, AppError> {
+    let by = ctx::require::<Analyst>()?;
+    Ok(checks::check_image(&ctx::state()?, &by, id).await?)
+}

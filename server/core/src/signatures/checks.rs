@@ -1,0 +1,306 @@
+//! The server's signature checks of inventory images: each image that a registry names by
+//! a manifest digest (Docker's RepoDigests, a pod's imageID) is looked up there and its
+//! signatures verified with the keys whose scope covers its repository. The latest outcome
+//! per image is stored in `signature_checks`; a job checks images never checked or
+//! checked too long ago, and an analyst can check one image now.
+//!
+//! Registries are read anonymously; a loopback registry (127.0.0.0/8, localhost, ::1)
+//! over plain HTTP, as the Docker engine treats it. Keyless and Notation signatures are
+//! reported untrusted until a trust root and trust store can be configured (to come).
+
+use super::trust::keys_for;
+use super::verify::{verify_image, Trust, Verification};
+use crate::access::audit_by;
+use crate::auth::{Analyst, Authed, Viewer};
+use crate::error::{Error, Result};
+use crate::registry::client::{Registry, RegistryAccess};
+use crate::registry::reference::ImageReference;
+use crate::store::{AuditRecord, StoreResult};
+use crate::{with_db, AppState, Store};
+use coastguard_model::signatures::{
+    ImageSignature, SignatureCheck, SignatureStatus, SigningKeyView,
+};
+
+/// A check older than this is done again.
+pub const RECHECK_AFTER_SECS: i64 = 6 * 3600;
+/// Images checked at once (each is a few registry requests).
+const CONCURRENCY: usize = 4;
+
+#[derive(sqlx::FromRow)]
+struct Due {
+    image_id: i64,
+    repository: String,
+    digest: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    status: String,
+    details: Option<String>,
+    error: Option<String>,
+    checked_at: i64,
+}
+
+fn status_of(text: &str) -> SignatureStatus {
+    match text {
+        "verified" => SignatureStatus::Verified,
+        "untrusted" => SignatureStatus::Untrusted,
+        "invalid" => SignatureStatus::Invalid,
+        "unsigned" => SignatureStatus::Unsigned,
+        _ => SignatureStatus::Unknown,
+    }
+}
+
+impl Store {
+    /// Images an inventory source saw that a registry names by digest, whose latest
+    /// check is older than `before` (or that were never checked), at most `limit`. One
+    /// (repository, digest) per image: the first by name.
+    async fn images_due_for_signatures(&self, before: i64, limit: i64) -> StoreResult<Vec<Due>> {
+        let rows: Vec<Due> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT d.image_id, MIN(d.repository) AS repository, MIN(d.digest) AS digest \
+             FROM image_digests d JOIN images i ON i.id = d.image_id \
+             WHERE i.inventory_seen_at IS NOT NULL AND d.repository <> '' \
+               AND NOT EXISTS (SELECT 1 FROM signature_checks s WHERE s.image_id = d.image_id AND s.checked_at >= $1) \
+             GROUP BY d.image_id ORDER BY d.image_id LIMIT $2"
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        })?;
+        Ok(rows)
+    }
+
+    async fn image_reference(&self, image_id: i64) -> StoreResult<Option<Due>> {
+        let row: Option<Due> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT image_id, repository, digest FROM image_digests \
+             WHERE image_id = $1 AND repository <> '' ORDER BY repository, digest LIMIT 1"
+        )
+        .bind(image_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row)
+    }
+
+    /// The latest signature check of an image.
+    pub async fn image_signature(&self, image_id: i64) -> StoreResult<Option<ImageSignature>> {
+        let row: Option<Row> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT status, details, error, checked_at FROM signature_checks \
+             WHERE image_id = $1 ORDER BY checked_at DESC, id DESC LIMIT 1"
+        )
+        .bind(image_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| ImageSignature {
+            status: status_of(&r.status),
+            signatures: r
+                .details
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<Vec<SignatureCheck>>(d).ok())
+                .unwrap_or_default(),
+            error: r.error,
+            checked_at: r.checked_at,
+        }))
+    }
+
+    /// Stores an image's outcome as its only check (one commit: the old one goes), with
+    /// the audit record of the person who asked for it, if one did.
+    async fn record_signature_check(
+        &self,
+        image_id: i64,
+        v: &Verification,
+        now: i64,
+        record: Option<&AuditRecord>,
+    ) -> StoreResult<()> {
+        let mut w = match record {
+            Some(_) => self.begin().await?,
+            None => self.begin_pass().await?,
+        };
+        let details = serde_json::to_string(&v.signatures).expect("checks serialize");
+        let deciding = v
+            .signatures
+            .iter()
+            .find(|s| s.verdict == coastguard_model::signatures::SignatureVerdict::Verified);
+        let method = deciding.map(|s| s.kind.label());
+        let signer = deciding.and_then(|s| s.signer.clone());
+        crate::with_tx!(&mut w.tx, |t| {
+            sqlx::query("DELETE FROM signature_checks WHERE image_id = $1")
+                .bind(image_id)
+                .execute(&mut **t)
+                .await?;
+            sqlx::query(
+                "INSERT INTO signature_checks (image_id, checked_at, status, method, signer, error, details) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(image_id)
+            .bind(now)
+            .bind(v.status.as_str())
+            .bind(method)
+            .bind(signer)
+            .bind(&v.error)
+            .bind(details)
+            .execute(&mut **t)
+            .await
+            .map(|_| ())
+        })?;
+        match record {
+            Some(record) => w.commit_with(record, now).await,
+            None => w.commit().await,
+        }
+    }
+}
+
+/// Whether Docker would speak plain HTTP to this registry by default.
+fn loopback(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    name == "localhost"
+        || name == "[::1]"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks one image (`repository@digest`) and stores the outcome, audited as `record`'s
+/// action when a person asked for it.
+async fn check(
+    state: &AppState,
+    keys: &[SigningKeyView],
+    due: &Due,
+    now: i64,
+    record: Option<&AuditRecord>,
+) -> StoreResult<Verification> {
+    let reference = match ImageReference::parse(&format!("{}@{}", due.repository, due.digest)) {
+        Ok(r) => r,
+        Err(e) => {
+            let v = Verification {
+                image: due.repository.clone(),
+                digest: Some(due.digest.clone()),
+                status: SignatureStatus::Unknown,
+                signatures: Vec::new(),
+                error: Some(format!("its repository cannot be read as a reference: {e}")),
+            };
+            state
+                .store
+                .record_signature_check(due.image_id, &v, now, record)
+                .await?;
+            return Ok(v);
+        }
+    };
+    let trust = Trust {
+        keys: keys_for(keys, &reference.name()),
+        ..Trust::default()
+    };
+    let v = match Registry::new(RegistryAccess {
+        host: reference.registry.clone(),
+        insecure: loopback(&reference.registry),
+        ..RegistryAccess::default()
+    }) {
+        Ok(registry) => verify_image(&registry, &reference, &trust, now).await,
+        Err(e) => Verification {
+            image: reference.to_string(),
+            digest: Some(due.digest.clone()),
+            status: SignatureStatus::Unknown,
+            signatures: Vec::new(),
+            error: Some(e),
+        },
+    };
+    state
+        .store
+        .record_signature_check(due.image_id, &v, now, record)
+        .await?;
+    Ok(v)
+}
+
+/// Checks the images that are due, at most `limit`, a few at a time. Returns how many
+/// were checked.
+pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> {
+    let due = state
+        .store
+        .images_due_for_signatures(now - RECHECK_AFTER_SECS, limit)
+        .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let keys = state.store.signing_keys().await?;
+    let mut checked = 0;
+    // A few at a time, each batch whole before the next.
+    for batch in due.chunks(CONCURRENCY) {
+        let done =
+            futures::future::join_all(batch.iter().map(|d| check(state, &keys, d, now, None)))
+                .await;
+        for outcome in done {
+            outcome?;
+            checked += 1;
+        }
+    }
+    Ok(checked)
+}
+
+/// The latest signature check of an image, for its detail.
+pub async fn signature(
+    state: &AppState,
+    _by: &Authed<Viewer>,
+    image_id: i64,
+) -> Result<Option<ImageSignature>> {
+    Ok(state.store.image_signature(image_id).await?)
+}
+
+/// Checks one image now (an analyst asked) and returns its outcome.
+pub async fn check_image(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    image_id: i64,
+) -> Result<ImageSignature> {
+    let due = state.store.image_reference(image_id).await?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "image {image_id} is not known by any registry digest (an image built locally and never pushed or pulled has none)"
+        ))
+    })?;
+    let keys = state.store.signing_keys().await?;
+    let record = audit_by(
+        by,
+        "image.signature_check",
+        Some(format!("image:{image_id}")),
+        Some(serde_json::json!({ "repository": due.repository, "digest": due.digest })),
+    );
+    check(state, &keys, &due, crate::now(), Some(&record)).await?;
+    state
+        .store
+        .image_signature(image_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no signature check of image {image_id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback;
+
+    #[test]
+    fn loopback_registries_are_the_ones_docker_speaks_http_to() {
+        for host in [
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "localhost",
+            "127.1.2.3",
+            "[::1]:5000",
+        ] {
+            assert!(loopback(host), "{host}");
+        }
+        for host in [
+            "docker.io",
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "127.evil.example",
+            "localhost.example.com",
+        ] {
+            assert!(!loopback(host), "{host}");
+        }
+    }
+}
