@@ -1,7 +1,10 @@
 //! The Docker inventory in a real browser: the local engine is watched, a risky
-//! container shows up with its findings, and an analyst accepts one of them.
+//! container shows up with its findings, an analyst accepts one of them, and an image
+//! pushed to a registry and signed there has its signature checked from its page.
 
 use coastguard_core::testing::docker::{unique, Engine};
+use coastguard_core::testing::registry::{cosign_annotations, TestRegistry};
+use coastguard_core::testing::signing::{simple_signing_payload, TestKey};
 use coastguard_end2end::{
     console_errors, screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD,
 };
@@ -13,8 +16,8 @@ use std::panic::AssertUnwindSafe;
 /// capability) from a busybox image; both removed when dropped.
 struct Container {
     name: String,
-    /// Removes the container and its image when the test ends.
-    _engine: Engine,
+    /// Removes the container and the images when the test ends.
+    engine: Engine,
 }
 
 fn risky_container() -> Container {
@@ -34,10 +37,7 @@ fn risky_container() -> Container {
             &image,
         ],
     );
-    Container {
-        name,
-        _engine: engine,
-    }
+    Container { name, engine }
 }
 
 #[tokio::test]
@@ -45,8 +45,28 @@ fn risky_container() -> Container {
     skip_docker,
     ignore = "COASTGUARD_TEST_SKIP_DOCKER was set when this was built"
 )]
-async fn the_local_engine_its_containers_and_their_findings() {
+async fn the_localengine_its_containers_and_their_findings() {
     let container = risky_container();
+    // An image pushed to a registry on loopback and signed there by a key no one trusts.
+    let registry = TestRegistry::open().await;
+    let signed = unique("e2esig");
+    let repo = format!("shop/{signed}");
+    let tag = format!("{}/{repo}:1", registry.host());
+    container.engine.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    container.engine.docker(&["push", "-q", &tag]);
+    let pushed = container.engine.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RepoDigests 0}}",
+        &tag,
+    ]);
+    let digest = pushed.rsplit_once('@').unwrap().1.to_string();
+    let payload = simple_signing_payload(&format!("{}/{repo}", registry.host()), &digest);
+    let signature = cosign_annotations(&TestKey::new().sign(&payload));
+    registry
+        .attach_cosign(&repo, &digest, &[(payload, signature)])
+        .await;
     let harness = &Harness::start("inventory").await;
     let client = harness.browser().await;
     let c = client.clone();
@@ -218,6 +238,55 @@ async fn the_local_engine_its_containers_and_their_findings() {
         assert!(ids.iter().all(|id| id == "container.docker_socket"), "{ids:?}");
         c.goto(&harness.url("/images")).await.unwrap();
         screenshot(&c, "images").await;
+
+        // The signed image's page: not checked yet; "Check now" finds the signature in
+        // the registry and says why it is not trusted.
+        c.goto(&harness.url(&format!("/images?q={signed}"))).await.unwrap();
+        c.find(Locator::XPath(&format!("//a[contains(text(), '{signed}')]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the image page", || async {
+            c.find(Locator::Css("#signature button[type=submit]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        wait_hydrated(&c).await;
+        c.find(Locator::Css("#signature button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the signature check", || async {
+            c.find(Locator::XPath(
+                "//section[@id='signature']/p/span[contains(@class,'status') and text()='untrusted']",
+            ))
+            .await
+            .is_ok()
+        })
+        .await;
+        let panel = c
+            .find(Locator::Css("#signature"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            panel.contains("cosign key") && panel.contains("no key is configured"),
+            "{panel}"
+        );
+        c.execute(
+            "document.getElementById('signature').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+        screenshot(&c, "image-signature").await;
     })
     .catch_unwind()
     .await;

@@ -84,7 +84,7 @@ fn KeyTable(list: Vec<SigningKeyView>, remove: ServerAction<RemoveSigningKey>) -
                 <tr>
                     <td>{k.name.clone()}</td>
                     <td>{k.kind.clone()}</td>
-                    <td><code class="clamp">{k.fingerprint.clone()}</code></td>
+                    <td><code title=k.fingerprint.clone()>{short_fingerprint(&k.fingerprint)}</code></td>
                     <td><code>{k.scope.clone()}</code></td>
                     <td>{k.created_by.clone().unwrap_or_default()} " " <Timestamp at=Some(k.created_at) /></td>
                     <td>
@@ -191,5 +191,13 @@ fn SlaForm(
             </Suspense>
             <ActionOutcome value=save.value() ok="Saved. Today's snapshot was retaken with it." />
         </section>
+    }
+}
+
+/// `sha256:c87a79018f346cc0…`: enough to tell keys apart; the whole one is its title.
+fn short_fingerprint(fingerprint: &str) -> String {
+    match fingerprint.char_indices().nth(23) {
+        Some((at, _)) => format!("{}…", &fingerprint[..at]),
+        None => fingerprint.to_string(),
     }
 }
