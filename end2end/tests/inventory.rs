@@ -45,7 +45,7 @@ fn risky_container() -> Container {
     skip_docker,
     ignore = "COASTGUARD_TEST_SKIP_DOCKER was set when this was built"
 )]
-async fn the_localengine_its_containers_and_their_findings() {
+async fn the_local_engine_its_containers_and_their_findings() {
     let container = risky_container();
     // An image pushed to a registry on loopback and signed there by a key no one trusts.
     let registry = TestRegistry::open().await;
@@ -242,7 +242,7 @@ async fn the_localengine_its_containers_and_their_findings() {
         // The signed image's page: not checked yet; "Check now" finds the signature in
         // the registry and says why it is not trusted.
         c.goto(&harness.url(&format!("/images?q={signed}"))).await.unwrap();
-        c.find(Locator::XPath(&format!("//a[contains(text(), '{signed}')]")))
+        c.find(Locator::XPath(&format!("//a[contains(., '{signed}')]")))
             .await
             .unwrap()
             .click()
