@@ -428,24 +428,7 @@ async fn secrets_in_inspect_data_are_redacted_before_they_are_stored() {
     crate::on_each_backend!(|srv| {
         let admin = srv.token(Role::Admin).await;
         let viewer = srv.token(Role::Viewer).await;
-        let res = srv
-            .call(
-                Method::POST,
-                "/api/v1/engines",
-                &admin,
-                &json!({"name": "local", "endpoint": "unix:///var/run/docker.sock"}),
-            )
-            .await;
-        let host_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-        let res = srv
-            .call(
-                Method::POST,
-                &format!("/api/v1/engines/{host_id}/sync"),
-                &admin,
-                &Value::Null,
-            )
-            .await;
-        assert_eq!(res.status(), 200);
+        srv.watch_local_engine(&admin).await;
         let list = srv
             .get_json(&format!("/api/v1/containers?q={}", fixture.name), &viewer)
             .await;

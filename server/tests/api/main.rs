@@ -137,6 +137,30 @@ impl TestServer {
         .secret
     }
 
+    /// Watches the machine's Docker engine (as `local`) and syncs it now, as an admin;
+    /// returns its host id.
+    pub async fn watch_local_engine(&self, admin: &str) -> i64 {
+        let engine =
+            serde_json::json!({"name": "local", "endpoint": "unix:///var/run/docker.sock"});
+        let res = self
+            .call(reqwest::Method::POST, "/api/v1/engines", admin, &engine)
+            .await;
+        let host_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let path = format!("/api/v1/engines/{host_id}/sync");
+        let res = self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                admin,
+                &serde_json::Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        host_id
+    }
+
     /// Logs in through `POST /login`; returns the `Cookie` header value of the session.
     pub async fn login(&self, name: &str, password: &str) -> Option<String> {
         let res = self

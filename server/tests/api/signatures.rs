@@ -55,6 +55,16 @@ fn verify(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), json)
 }
 
+/// `verify-image REFERENCE --insecure-registry --key KEY_FILE`.
+fn verify_by_key(reference: &str, key_file: &str) -> (i32, Value) {
+    verify(&[reference, "--insecure-registry", "--key", key_file], &[])
+}
+
+/// The reason the first signature gives.
+fn first_reason(v: &Value) -> &str {
+    v["signatures"][0]["reason"].as_str().unwrap_or_default()
+}
+
 fn key_signature(
     key: &TestKey,
     reference: &str,
@@ -106,15 +116,7 @@ async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
     assert_eq!(v["signatures"][0]["kind"], "cosign_key");
     assert_eq!(v["signatures"][0]["signer"], "release.pub");
     // By digest as well as by tag.
-    let (code, _) = verify(
-        &[
-            &format!("{web}@{web_digest}"),
-            "--insecure-registry",
-            "--key",
-            &release_pub,
-        ],
-        &[],
-    );
+    let (code, _) = verify_by_key(&format!("{web}@{web_digest}"), &release_pub);
     assert_eq!(code, 0);
     // Another key: signed, but not by anyone trusted.
     let (code, v) = verify(&[&tag, "--insecure-registry", "--key", &other_pub], &[]);
@@ -129,23 +131,9 @@ async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
             &[key_signature(&release, &web, &web_digest)],
         )
         .await;
-    let (code, v) = verify(
-        &[
-            &format!("{host}/shop/api:1"),
-            "--insecure-registry",
-            "--key",
-            &release_pub,
-        ],
-        &[],
-    );
+    let (code, v) = verify_by_key(&format!("{host}/shop/api:1"), &release_pub);
     assert_eq!((code, v["status"].as_str()), (1, Some("invalid")), "{v}");
-    assert!(
-        v["signatures"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("copied"),
-        "{v}"
-    );
+    assert!(first_reason(&v).contains("copied"), "{v}");
 
     // Signed for another repository (the docker-reference): invalid.
     let db = registry.push_image("shop/db", "1", b"db layer").await;
@@ -160,23 +148,9 @@ async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
             )],
         )
         .await;
-    let (code, v) = verify(
-        &[
-            &format!("{host}/shop/db:1"),
-            "--insecure-registry",
-            "--key",
-            &release_pub,
-        ],
-        &[],
-    );
+    let (code, v) = verify_by_key(&format!("{host}/shop/db:1"), &release_pub);
     assert_eq!((code, v["status"].as_str()), (1, Some("invalid")), "{v}");
-    assert!(
-        v["signatures"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("repository"),
-        "{v}"
-    );
+    assert!(first_reason(&v).contains("repository"), "{v}");
 
     // A payload altered after signing: no trusted key verifies it.
     let cache = registry.push_image("shop/cache", "1", b"cache layer").await;
@@ -186,15 +160,7 @@ async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
     registry
         .attach_cosign("shop/cache", &cache.digest, &[(payload, annotations)])
         .await;
-    let (code, v) = verify(
-        &[
-            &format!("{host}/shop/cache:1"),
-            "--insecure-registry",
-            "--key",
-            &release_pub,
-        ],
-        &[],
-    );
+    let (code, v) = verify_by_key(&format!("{host}/shop/cache:1"), &release_pub);
     assert_eq!((code, v["status"].as_str()), (1, Some("untrusted")), "{v}");
 
     // Keyless: a test CA, a test log and a trust root file naming both.
@@ -239,13 +205,7 @@ async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
     // Logged after its ten-minute certificate expired: invalid.
     let (code, v) = keyless("shop/late", r".*@shop\.test");
     assert_eq!((code, v["status"].as_str()), (1, Some("invalid")), "{v}");
-    assert!(
-        v["signatures"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("expired"),
-        "{v}"
-    );
+    assert!(first_reason(&v).contains("expired"), "{v}");
 
     // Notation, found through the referrers tag schema (distribution 2.8 has no API).
     let notation_ca = TestCa::new("notation test");
@@ -287,15 +247,7 @@ async fn verify_image_by_key_keyless_and_notation_against_a_real_registry() {
 
     // Unsigned.
     registry.push_image("shop/plain", "1", b"plain layer").await;
-    let (code, v) = verify(
-        &[
-            &format!("{host}/shop/plain:1"),
-            "--insecure-registry",
-            "--key",
-            &release_pub,
-        ],
-        &[],
-    );
+    let (code, v) = verify_by_key(&format!("{host}/shop/plain:1"), &release_pub);
     assert_eq!((code, v["status"].as_str()), (1, Some("unsigned")), "{v}");
     assert_eq!(v["signatures"].as_array().map(Vec::len), Some(0));
 
@@ -555,24 +507,7 @@ async fn the_server_checks_an_inventory_images_signature_with_the_trusted_keys()
         let admin = srv.token(Role::Admin).await;
         let analyst = srv.token(Role::Analyst).await;
         let viewer = srv.token(Role::Viewer).await;
-        let res = srv
-            .call(
-                Method::POST,
-                "/api/v1/engines",
-                &admin,
-                &json!({"name": "local", "endpoint": "unix:///var/run/docker.sock"}),
-            )
-            .await;
-        let host_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-        let res = srv
-            .call(
-                Method::POST,
-                &format!("/api/v1/engines/{host_id}/sync"),
-                &admin,
-                &Value::Null,
-            )
-            .await;
-        assert_eq!(res.status(), 200);
+        srv.watch_local_engine(&admin).await;
         let images = srv
             .get_json(&format!("/api/v1/images?q={name}"), &viewer)
             .await;
