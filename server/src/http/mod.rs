@@ -22,7 +22,7 @@ use coastguard_core::AppState;
 use coastguard_core::Error;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -75,7 +75,7 @@ pub fn router(app: AppState) -> Router {
             settings.session_idle_minutes,
         )));
 
-    let routes = generate_route_list(App);
+    let routes = app_routes();
     let context_state = app.clone();
     Router::new()
         .route("/login", post(login::login))
@@ -137,4 +137,15 @@ async fn multipart_only(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// The app's routes, listed once per process. Listing them renders the app with resource
+/// loading suppressed, and Leptos keeps that switch in one process-wide flag
+/// (`SuppressResourceLoad`): a page rendering while routes are listed again (a second
+/// router in one process, as the tests build dozens) would wait for its data for ever and
+/// be cut off by the request timeout, half sent. Listed once, before any router exists,
+/// nothing renders meanwhile.
+fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
