@@ -20,6 +20,7 @@ use crate::{with_db, AppState, Store};
 use coastguard_model::signatures::{
     ImageSignature, SignatureCheck, SignatureStatus, SigningKeyView,
 };
+use std::collections::HashMap;
 
 /// A check older than this is done again.
 pub const RECHECK_AFTER_SECS: i64 = 6 * 3600;
@@ -167,48 +168,56 @@ fn loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// One client per registry host for a pass: its CA certificates are loaded and its
+/// tokens kept once, not per image. A host whose client cannot be made keeps the reason.
+type Clients = HashMap<String, std::result::Result<Registry, String>>;
+
+fn reference_of(due: &Due) -> std::result::Result<ImageReference, String> {
+    ImageReference::parse(&format!("{}@{}", due.repository, due.digest))
+        .map_err(|e| format!("its repository cannot be read as a reference: {e}"))
+}
+
+fn clients_for(dues: &[Due]) -> Clients {
+    let mut clients = Clients::new();
+    for host in dues
+        .iter()
+        .filter_map(|d| reference_of(d).ok())
+        .map(|r| r.registry)
+    {
+        clients.entry(host.clone()).or_insert_with(|| {
+            Registry::new(RegistryAccess {
+                insecure: loopback(&host),
+                host,
+                ..RegistryAccess::default()
+            })
+        });
+    }
+    clients
+}
+
 /// Checks one image (`repository@digest`) and stores the outcome, audited as `record`'s
 /// action when a person asked for it.
 async fn check(
     state: &AppState,
     keys: &[SigningKeyView],
+    clients: &Clients,
     due: &Due,
     now: i64,
     record: Option<&AuditRecord>,
 ) -> StoreResult<Verification> {
-    let reference = match ImageReference::parse(&format!("{}@{}", due.repository, due.digest)) {
-        Ok(r) => r,
-        Err(e) => {
-            let v = Verification {
-                image: due.repository.clone(),
-                digest: Some(due.digest.clone()),
-                status: SignatureStatus::Unknown,
-                signatures: Vec::new(),
-                error: Some(format!("its repository cannot be read as a reference: {e}")),
-            };
-            state
-                .store
-                .record_signature_check(due.image_id, &v, now, record)
-                .await?;
-            return Ok(v);
-        }
-    };
-    let trust = Trust {
-        keys: keys_for(keys, &reference.name()),
-        ..Trust::default()
-    };
-    let v = match Registry::new(RegistryAccess {
-        host: reference.registry.clone(),
-        insecure: loopback(&reference.registry),
-        ..RegistryAccess::default()
-    }) {
-        Ok(registry) => verify_image(&registry, &reference, &trust, now).await,
-        Err(e) => Verification {
-            image: reference.to_string(),
-            digest: Some(due.digest.clone()),
-            status: SignatureStatus::Unknown,
-            signatures: Vec::new(),
-            error: Some(e),
+    let digest = Some(due.digest.clone());
+    let v = match reference_of(due) {
+        Err(e) => Verification::could_not_check(due.repository.clone(), digest, e),
+        Ok(reference) => match clients.get(&reference.registry) {
+            Some(Ok(registry)) => {
+                let trust = Trust {
+                    keys: keys_for(keys, &reference.name()),
+                    ..Trust::default()
+                };
+                verify_image(registry, &reference, &trust, now).await
+            }
+            Some(Err(e)) => Verification::could_not_check(reference.to_string(), digest, e.clone()),
+            None => unreachable!("a client is made for every reference's host"),
         },
     };
     state
@@ -229,13 +238,14 @@ pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> 
         return Ok(0);
     }
     let keys = state.store.signing_keys().await?;
+    let clients = clients_for(&due);
     let mut checked = 0;
     // A few at a time, each batch whole before the next.
     for batch in due.chunks(CONCURRENCY) {
-        let done =
-            futures::future::join_all(batch.iter().map(|d| check(state, &keys, d, now, None)))
-                .await;
-        for outcome in done {
+        let checks = batch
+            .iter()
+            .map(|d| check(state, &keys, &clients, d, now, None));
+        for outcome in futures::future::join_all(checks).await {
             outcome?;
             checked += 1;
         }
@@ -270,7 +280,8 @@ pub async fn check_image(
         Some(format!("image:{image_id}")),
         Some(serde_json::json!({ "repository": due.repository, "digest": due.digest })),
     );
-    check(state, &keys, &due, crate::now(), Some(&record)).await?;
+    let clients = clients_for(std::slice::from_ref(&due));
+    check(state, &keys, &clients, &due, crate::now(), Some(&record)).await?;
     state
         .store
         .image_signature(image_id)

@@ -39,6 +39,19 @@ pub struct Verification {
     pub error: Option<String>,
 }
 
+impl Verification {
+    /// An image whose registry could not be asked, and why.
+    pub fn could_not_check(image: String, digest: Option<String>, error: String) -> Verification {
+        Verification {
+            image,
+            digest,
+            status: SignatureStatus::Unknown,
+            signatures: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
 pub async fn verify_image(
     registry: &Registry,
     reference: &ImageReference,
