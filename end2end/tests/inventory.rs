@@ -1,6 +1,7 @@
 //! The Docker inventory in a real browser: the local engine is watched, a risky
 //! container shows up with its findings, an analyst accepts one of them, and an image
-//! pushed to a registry and signed there has its signature checked from its page.
+//! pushed to a registry and signed there has its signature checked from its page; the
+//! admin adds that registry and finds the image among its tags.
 
 use coastguard_core::testing::docker::{unique, Engine};
 use coastguard_core::testing::registry::{cosign_annotations, TestRegistry};
@@ -287,6 +288,75 @@ async fn the_local_engine_its_containers_and_their_findings() {
         .await
         .unwrap();
         screenshot(&c, "image-signature").await;
+
+        // The registry that holds it, added by the admin and synced now: the pushed image
+        // is listed there, running nowhere, never scanned.
+        c.goto(&harness.url("/registries")).await.unwrap();
+        wait_for("the add-registry form", || async {
+            c.find(Locator::Css("form input[name=url]")).await.is_ok()
+        })
+        .await;
+        wait_hydrated(&c).await;
+        for (field, value) in [("name", "loopback"), ("url", registry.host().as_str())] {
+            c.find(Locator::Css(&format!("form input[name={field}]")))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        c.find(Locator::Css("select[name=transport] option[value=http]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::XPath("//form[.//input[@name='url']]//button[@type='submit']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the registry in the list", || async {
+            c.find(Locator::LinkText("loopback")).await.is_ok()
+        })
+        .await;
+        c.find(Locator::Css("button[aria-label='Sync registry loopback now']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the sync's outcome", || async {
+            c.find(Locator::XPath("//p[@role='status' and starts-with(., 'Synced loopback')]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        screenshot(&c, "registries").await;
+        c.find(Locator::LinkText("loopback"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the registry's tags", || async {
+            c.find(Locator::XPath(&format!("//td/code[text()='{repo}']")))
+                .await
+                .is_ok()
+        })
+        .await;
+        let row = c
+            .find(Locator::XPath(&format!("//tr[td/code[text()='{repo}']]")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("never scanned"), "{row}");
+        let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+        assert!(!page.contains(".sig"), "a signature tag is no image: {page}");
+        screenshot(&c, "registry").await;
     })
     .catch_unwind()
     .await;

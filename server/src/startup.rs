@@ -109,8 +109,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         vec![
             coastguard_core::docker::collector::spawn_supervisor(state.clone(), stop_rx.clone()),
             coastguard_core::kube::collector::spawn_supervisor(state.clone(), stop_rx.clone()),
-            // The demo's registries are invented too: their images' signatures are not
-            // looked up.
+            // The demo's registries are invented too: they are not listed, and their
+            // images' signatures are not looked up.
+            jobs::spawn_periodic(
+                state.clone(),
+                "registries",
+                Duration::from_secs(60),
+                stop_rx.clone(),
+                jobs::registries,
+            ),
             jobs::spawn_periodic(
                 state.clone(),
                 "signatures",

@@ -10,6 +10,7 @@ pub mod findings;
 pub mod inventory;
 pub mod kube;
 mod overview;
+pub mod registries;
 pub mod risk;
 mod severity;
 pub mod signatures;

@@ -94,6 +94,17 @@ impl SignatureStatus {
         }
     }
 
+    /// The status [`as_str`](Self::as_str) wrote; anything else is `unknown`.
+    pub fn parse(text: &str) -> SignatureStatus {
+        match text {
+            "verified" => SignatureStatus::Verified,
+            "untrusted" => SignatureStatus::Untrusted,
+            "invalid" => SignatureStatus::Invalid,
+            "unsigned" => SignatureStatus::Unsigned,
+            _ => SignatureStatus::Unknown,
+        }
+    }
+
     /// The status of an image from its signatures' checks; `unreachable` when the
     /// registry could not be read, which only a verified signature outranks.
     pub fn of(checks: &[SignatureCheck], unreachable: bool) -> SignatureStatus {

@@ -21,6 +21,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/images", "Images"),
     ("/containers", "Containers"),
     ("/kubernetes", "Kubernetes"),
+    ("/registries", "Registries"),
     ("/vulnerabilities", "Vulnerabilities"),
     ("/findings", "Configuration"),
     ("/scans", "Scans"),

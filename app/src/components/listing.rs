@@ -191,7 +191,8 @@ pub fn SeverityPills(counts: SeverityCounts) -> impl IntoView {
 pub fn StatusBadge(status: String) -> impl IntoView {
     let class = match status.as_str() {
         "ok" | "running" | "open" | "verified" => "status status-good",
-        "unreachable" | "dead" | "exited" | "gone" | "invalid" | "untrusted" => "status status-bad",
+        "unreachable" | "unauthorized" | "error" | "dead" | "exited" | "gone" | "invalid"
+        | "untrusted" => "status status-bad",
         _ => "status status-neutral",
     };
     view! { <span class=class>{status}</span> }

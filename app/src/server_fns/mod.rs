@@ -6,6 +6,7 @@ pub mod access;
 pub mod inventory;
 pub mod kube;
 pub mod overview;
+pub mod registries;
 pub mod risk;
 pub mod scans;
 pub mod signatures;

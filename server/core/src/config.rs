@@ -33,7 +33,7 @@ pub const KEYS: &[SettingDoc] = &[
     SettingDoc { key: "docker_local", default: "true", help: "Watch the local engine (unix:///var/run/docker.sock) when the socket exists." },
     SettingDoc { key: "docker_sync_seconds", default: "300", help: "Full inventory sync of every Docker engine this often (events keep it current in between)." },
     SettingDoc { key: "docker_drift_seconds", default: "600", help: "Check running containers for changed files (docker diff) and an SSH daemon (docker top) this often." },
-    SettingDoc { key: "secret_key", default: "(none)", help: "Key that encrypts stored cluster credentials: 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`). Without it (or secret_key_file) clusters cannot be added." },
+    SettingDoc { key: "secret_key", default: "(none)", help: "Key that encrypts stored cluster and registry credentials: 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`). Without it (or secret_key_file) clusters and registries with credentials cannot be added." },
     SettingDoc { key: "secret_key_file", default: "(none)", help: "File holding secret_key (read at start-up), for secrets mounted as files." },
     SettingDoc { key: "kube_resync_seconds", default: "600", help: "Full relist of every Kubernetes cluster this often (watches keep it current in between)." },
     SettingDoc { key: "kubeconfig_file", default: "(none)", help: "Kubeconfig read at start-up: each context becomes a cluster (or updates the one this file added before), held to the same rules as an upload (inline credentials only, no exec or file paths); needs secret_key." },

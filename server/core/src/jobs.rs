@@ -115,6 +115,15 @@ pub async fn snapshots(state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Syncs the registries whose last sync was tried more than 15 minutes ago.
+pub async fn registries(state: AppState) -> anyhow::Result<()> {
+    let synced = crate::registry::manage::sync_due(&state, crate::now()).await?;
+    if synced > 0 {
+        tracing::info!(registries = synced, "registries synced");
+    }
+    Ok(())
+}
+
 /// Checks the signatures of images never checked or checked more than six hours ago, in
 /// the registries that name them, 200 at most per run.
 pub async fn signatures(state: AppState) -> anyhow::Result<()> {

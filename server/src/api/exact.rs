@@ -205,7 +205,13 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("TokenRequest", "name", label.clone()),
         ("NewEngine", "name", label.clone()),
         ("NewClusters", "name", label.clone()),
-        ("NewSigningKey", "name", label),
+        ("NewSigningKey", "name", label.clone()),
+        ("NewRegistry", "name", label),
+        (
+            "NewRegistry",
+            "repositories",
+            json!({ "maxItems": coastguard_model::registries::MAX_CONFIGURED_REPOSITORIES }),
+        ),
         (
             "NewSigningKey",
             "scope",

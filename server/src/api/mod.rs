@@ -13,6 +13,7 @@ pub mod extract;
 mod findings;
 mod inventory;
 mod kube;
+mod registries;
 mod risk;
 mod scans;
 mod signatures;
@@ -49,6 +50,7 @@ use utoipa_axum::routes;
         (name = "scans", description = "Scan reports, vulnerability findings, suppressions and VEX"),
         (name = "kubernetes", description = "Clusters, namespaces, workloads and pods, judged by the Pod Security Standards"),
         (name = "risk", description = "Risk scores per image, container and host, with their breakdowns"),
+        (name = "registries", description = "Registries as a source: their repositories, tags, digests and images"),
         (name = "signatures", description = "Keys trusted for image signatures, and image signature checks"),
     )
 )]
@@ -124,6 +126,15 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(scans::get_vulnerability))
         .routes(routes!(scans::list_suppressions, scans::create_suppression))
         .routes(routes!(scans::revoke_suppression))
+        .routes(routes!(
+            registries::list_registries,
+            registries::add_registry
+        ))
+        .routes(routes!(
+            registries::get_registry,
+            registries::remove_registry
+        ))
+        .routes(routes!(registries::sync_registry))
         .routes(routes!(signatures::list_keys, signatures::add_key))
         .routes(routes!(signatures::remove_key))
         .routes(routes!(signatures::check_image))

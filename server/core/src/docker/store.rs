@@ -299,7 +299,7 @@ impl Write {
 
     /// A scan that arrived before the image did created a row keyed by this manifest
     /// digest: everything recorded on it moves to the image.
-    async fn fold_placeholder(&mut self, id: i64, digest: &str) -> StoreResult<()> {
+    pub(crate) async fn fold_placeholder(&mut self, id: i64, digest: &str) -> StoreResult<()> {
         let placeholder: Option<i64> = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
             "SELECT id FROM images WHERE digest = $1 AND id <> $2"
         )

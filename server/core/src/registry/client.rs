@@ -358,6 +358,36 @@ impl Registry {
         })
     }
 
+    /// The digest `reference` (a tag) of `repository` names now: one HEAD request, read
+    /// from `Docker-Content-Digest`; where the registry does not say, the manifest is
+    /// fetched and hashed.
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<String, RegistryError> {
+        let what = format!("{repository}:{reference}");
+        let res = self
+            .send(
+                Method::HEAD,
+                &format!("/v2/{repository}/manifests/{reference}"),
+                Some(MANIFEST_TYPES),
+                &pull_scope(repository),
+            )
+            .await?;
+        self.check_status(&res, &what)?;
+        let said = res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .filter(|d| super::reference::check_digest(d).is_ok())
+            .map(str::to_string);
+        match said {
+            Some(digest) => Ok(digest),
+            None => Ok(self.manifest(repository, reference).await?.digest),
+        }
+    }
+
     /// A blob of `repository`, at most `limit` bytes, checked against its digest.
     pub async fn blob(
         &self,

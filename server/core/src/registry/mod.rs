@@ -1,10 +1,14 @@
 //! Registries as a source: image references, the OCI distribution API client and the
-//! manifests it reads. The inventory of what registries hold builds on it (issue 14, to
-//! come); signature checks use it today.
+//! manifests it reads; what a registry holds (discovery), stored beside the engines' and
+//! clusters' images; and the registries admins configure. Signature checks use the client
+//! and each configured registry's access.
 
 pub mod client;
+pub mod discover;
+pub mod manage;
 pub mod manifest;
 pub mod reference;
+pub mod store;
 
 /// Every `CERTIFICATE` block of a PEM text, as DER: a registry's CA file, a signature's
 /// certificate chain.

@@ -4,8 +4,9 @@
 //! per image is stored in `signature_checks`; a job checks images never checked or
 //! checked too long ago, and an analyst can check one image now.
 //!
-//! Registries are read anonymously; a loopback registry (127.0.0.0/8, localhost, ::1)
-//! over plain HTTP, as the Docker engine treats it. Keyless and Notation signatures are
+//! A registry an admin configured is read with its access (credentials, CA, plain HTTP
+//! when marked insecure); any other anonymously, and a loopback one (127.0.0.0/8,
+//! localhost, ::1) over plain HTTP, as the Docker engine treats it. Keyless and Notation signatures are
 //! reported untrusted until a trust root and trust store can be configured (to come).
 
 use super::trust::keys_for;
@@ -40,16 +41,6 @@ struct Row {
     details: Option<String>,
     error: Option<String>,
     checked_at: i64,
-}
-
-fn status_of(text: &str) -> SignatureStatus {
-    match text {
-        "verified" => SignatureStatus::Verified,
-        "untrusted" => SignatureStatus::Untrusted,
-        "invalid" => SignatureStatus::Invalid,
-        "unsigned" => SignatureStatus::Unsigned,
-        _ => SignatureStatus::Unknown,
-    }
 }
 
 impl Store {
@@ -94,7 +85,7 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(row.map(|r| ImageSignature {
-            status: status_of(&r.status),
+            status: SignatureStatus::parse(&r.status),
             signatures: r
                 .details
                 .as_deref()
@@ -177,7 +168,10 @@ fn reference_of(due: &Due) -> std::result::Result<ImageReference, String> {
         .map_err(|e| format!("its repository cannot be read as a reference: {e}"))
 }
 
-fn clients_for(dues: &[Due]) -> Clients {
+/// A client per host: a configured registry's access (credentials, CA, plain HTTP when
+/// marked insecure), else anonymous, over HTTPS but for loopback.
+async fn clients_for(state: &AppState, dues: &[Due]) -> Result<Clients> {
+    let configured = crate::registry::manage::configured_access(state).await?;
     let mut clients = Clients::new();
     for host in dues
         .iter()
@@ -185,14 +179,14 @@ fn clients_for(dues: &[Due]) -> Clients {
         .map(|r| r.registry)
     {
         clients.entry(host.clone()).or_insert_with(|| {
-            Registry::new(RegistryAccess {
+            Registry::new(configured.get(&host).cloned().unwrap_or(RegistryAccess {
                 insecure: loopback(&host),
                 host,
                 ..RegistryAccess::default()
-            })
+            }))
         });
     }
-    clients
+    Ok(clients)
 }
 
 /// Checks one image (`repository@digest`) and stores the outcome, audited as `record`'s
@@ -238,7 +232,7 @@ pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> 
         return Ok(0);
     }
     let keys = state.store.signing_keys().await?;
-    let clients = clients_for(&due);
+    let clients = clients_for(state, &due).await?;
     let mut checked = 0;
     // A few at a time, each batch whole before the next.
     for batch in due.chunks(CONCURRENCY) {
@@ -280,7 +274,7 @@ pub async fn check_image(
         Some(format!("image:{image_id}")),
         Some(serde_json::json!({ "repository": due.repository, "digest": due.digest })),
     );
-    let clients = clients_for(std::slice::from_ref(&due));
+    let clients = clients_for(state, std::slice::from_ref(&due)).await?;
     check(state, &keys, &clients, &due, crate::now(), Some(&record)).await?;
     state
         .store
