@@ -8,6 +8,7 @@ mod contract;
 mod demo;
 mod inventory;
 mod posture;
+mod registries;
 mod scans;
 mod session;
 mod signatures;

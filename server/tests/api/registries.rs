@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 fn with_secret_key() -> Settings {
     Settings {
-        secret_key: Some(SecretKey::parse(&"5a".repeat(32)).unwrap()),
+        secret_key: Some(SecretKey::parse(&("6b".repeat(31) + "02")).unwrap()),
         ..Settings::default()
     }
 }
@@ -76,6 +76,8 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
         registry
             .attach_cosign("team/web", &web.digest, &[(b"{}".to_vec(), Default::default())])
             .await;
+        // The server watches the engine: the running container and its image are known.
+        srv.watch_local_engine(&admin).await;
 
         // Admins add registries; plain HTTP only when marked insecure.
         let new = json!({"name": "local", "url": format!("http://{host}")});
@@ -251,7 +253,7 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
 
         // A server with another key cannot open them: the sync says so.
         let other = Settings {
-            secret_key: Some(SecretKey::parse(&"a5".repeat(32)).unwrap()),
+            secret_key: Some(SecretKey::parse(&("a5".repeat(31) + "07")).unwrap()),
             ..Settings::default()
         };
         let srv = crate::TestServer::start_with(db.clone(), other).await;
