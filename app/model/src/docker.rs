@@ -204,6 +204,10 @@ pub struct Policy {
     #[serde(default = "default_scan_age", deserialize_with = "crate::whole::int")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub scan_max_age_days: i64,
+    /// Images that must carry a verified signature: globs over `registry/repository`
+    /// (`*` any run of characters). A running image one covers without one is a finding.
+    #[serde(default)]
+    pub require_signatures: Vec<String>,
 }
 
 fn default_scan_age() -> i64 {
@@ -217,6 +221,7 @@ impl Default for Policy {
             image_max_age_days: 180,
             image_max_size_mb: 1024,
             scan_max_age_days: 7,
+            require_signatures: Vec::new(),
         }
     }
 }
@@ -256,6 +261,23 @@ impl Policy {
             }
         }
         self.trusted_registries = registries;
+        if self.require_signatures.len() > crate::validate::MAX_REGISTRIES {
+            return Err((
+                "require_signatures",
+                format!("at most {} patterns", crate::validate::MAX_REGISTRIES),
+            ));
+        }
+        let mut patterns = Vec::new();
+        for p in &self.require_signatures {
+            if p.trim().is_empty() {
+                continue;
+            }
+            let p = crate::validate::scope(p).map_err(|e| ("require_signatures", e))?;
+            if !patterns.contains(&p) {
+                patterns.push(p);
+            }
+        }
+        self.require_signatures = patterns;
         Ok(self)
     }
 }

@@ -139,6 +139,11 @@ fn PolicyForm(
                                 <label>"A running image's newest scan may be this old (days)"
                                     <input name="scan_max_age_days" type="number" min="1" max="365" value=p.scan_max_age_days.to_string() required />
                                 </label>
+                                <label>"Require a verified signature for (one pattern per line over registry/repository, * any run; empty: no requirement)"
+                                    <textarea name="require_signatures" rows="3" placeholder="registry.example.com/prod/*">
+                                        {p.require_signatures.join("\n")}
+                                    </textarea>
+                                </label>
                                 <button class="btn btn-primary" type="submit">"Save"</button>
                             </ActionForm>
                         }
@@ -147,7 +152,7 @@ fn PolicyForm(
                     }
                 })}
             </Suspense>
-            <ActionOutcome value=save.value() ok="Saved. Image findings follow at each engine's next sync." />
+            <ActionOutcome value=save.value() ok="Saved. Image findings follow at each engine's next sync; signature requirements are applied now." />
         </section>
     }
 }

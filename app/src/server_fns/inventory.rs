@@ -135,13 +135,15 @@ pub async fn get_policy() -> Result<Policy, AppError> {
     Ok(manage::policy(&ctx::state()?, &by).await?)
 }
 
-/// Registries come one per line or comma-separated from a text area.
+/// Registries come one per line or comma-separated from a text area; signature
+/// patterns one per line.
 #[server(prefix = "/ui")]
 pub async fn set_policy(
     trusted_registries: String,
     image_max_age_days: String,
     image_max_size_mb: String,
     scan_max_age_days: String,
+    #[server(default)] require_signatures: String,
 ) -> Result<Policy, AppError> {
     let by = ctx::require::<Admin>()?;
     let number = ctx::whole_number;
@@ -154,6 +156,12 @@ pub async fn set_policy(
         image_max_age_days: number("image_max_age_days", &image_max_age_days)?,
         image_max_size_mb: number("image_max_size_mb", &image_max_size_mb)?,
         scan_max_age_days: number("scan_max_age_days", &scan_max_age_days)?,
+        require_signatures: require_signatures
+            .lines()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
     };
     Ok(manage::set_policy(&ctx::state()?, &by, policy).await?)
 }

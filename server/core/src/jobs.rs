@@ -50,7 +50,8 @@ where
 }
 
 /// Deletes expired sessions and stale login-throttle counters; reopens findings whose
-/// risk acceptance or suppression expired; re-evaluates scan coverage; refreshes the
+/// risk acceptance or suppression expired; re-evaluates scan coverage and provenance
+/// (signature requirements, moved tags); refreshes the
 /// query planner's statistics.
 pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     SessionBackend::new(state.store.db())
@@ -71,6 +72,7 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
         .store
         .evaluate_scan_coverage(policy.scan_max_age_days, crate::now())
         .await?;
+    crate::registry::provenance::evaluate(&state, crate::now()).await?;
     state.store.optimize().await?;
     tracing::debug!(
         pruned,

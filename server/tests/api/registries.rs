@@ -39,7 +39,10 @@ async fn tags(srv: &crate::TestServer, id: i64, token: &str) -> Vec<Value> {
     let detail = srv
         .get_json(&format!("/api/v1/registries/{id}"), token)
         .await;
-    detail["tags"].as_array().cloned().unwrap_or_else(|| panic!("{detail}"))
+    detail["tags"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("{detail}"))
 }
 
 fn tag<'a>(tags: &'a [Value], repository: &str, tag: &str) -> &'a Value {
@@ -74,32 +77,49 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
         let web = registry.push_image("team/web", "1", b"web v1").await;
         registry.push_image("team/web", "stable", b"web v1").await;
         registry
-            .attach_cosign("team/web", &web.digest, &[(b"{}".to_vec(), Default::default())])
+            .attach_cosign(
+                "team/web",
+                &web.digest,
+                &[(b"{}".to_vec(), Default::default())],
+            )
             .await;
         // The server watches the engine: the running container and its image are known.
         srv.watch_local_engine(&admin).await;
 
         // Admins add registries; plain HTTP only when marked insecure.
         let new = json!({"name": "local", "url": format!("http://{host}")});
-        let res = srv.call(Method::POST, "/api/v1/registries", &viewer, &new).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &viewer, &new)
+            .await;
         assert_eq!(res.status(), 403);
-        let res = srv.call(Method::POST, "/api/v1/registries", &admin, &new).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &new)
+            .await;
         assert_eq!(res.status(), 422);
         let v: Value = res.json().await.unwrap();
         assert!(v.to_string().contains("insecure"), "{v}");
         let new = json!({"name": "local", "url": host, "insecure": true});
-        let res = srv.call(Method::POST, "/api/v1/registries", &admin, &new).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &new)
+            .await;
         assert_eq!(res.status(), 201);
         let added: Value = res.json().await.unwrap();
         assert_eq!(added["status"], "pending", "{added}");
         assert_eq!(added["url"], format!("http://{host}"), "{added}");
         let id = added["id"].as_i64().unwrap();
-        let res = srv.call(Method::POST, "/api/v1/registries", &admin, &new).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &new)
+            .await;
         assert_eq!(res.status(), 409, "one name once");
 
         // The first sync reads everything; the signature tag is not an image.
         let res = srv
-            .call(Method::POST, &format!("/api/v1/registries/{id}/sync"), &viewer, &Value::Null)
+            .call(
+                Method::POST,
+                &format!("/api/v1/registries/{id}/sync"),
+                &viewer,
+                &Value::Null,
+            )
             .await;
         assert_eq!(res.status(), 403);
         let first = sync(&srv, id, &analyst).await;
@@ -132,7 +152,10 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
             .get_json(&format!("/api/v1/images/{web_id}"), &viewer)
             .await
             .to_string();
-        assert!(web_image.contains(&format!("{host}/team/web")), "{web_image}");
+        assert!(
+            web_image.contains(&format!("{host}/team/web")),
+            "{web_image}"
+        );
         let images = srv.get_json("/api/v1/images?q=team/web", &viewer).await;
         assert_eq!(images["items"].as_array().unwrap().len(), 1, "{images}");
 
@@ -159,11 +182,17 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
         let down = sync(&srv, id, &analyst).await;
         assert_eq!(down["registry"]["status"], "unreachable", "{down}");
         assert!(
-            down["registry"]["last_error"].as_str().unwrap().contains(&host),
+            down["registry"]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains(&host),
             "{down}"
         );
         assert_eq!(down["registry"]["tag_count"], 3, "{down}");
-        assert!(down["registry"]["last_sync_at"].as_i64().unwrap() <= down["registry"]["last_attempt_at"].as_i64().unwrap());
+        assert!(
+            down["registry"]["last_sync_at"].as_i64().unwrap()
+                <= down["registry"]["last_attempt_at"].as_i64().unwrap()
+        );
         assert_eq!(tags(&srv, id, &viewer).await.len(), 3);
 
         let audit = srv.get_json("/api/v1/audit", &admin).await.to_string();
@@ -172,12 +201,21 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
 
         // Removed: its tags go, the images stay.
         let res = srv
-            .call(Method::DELETE, &format!("/api/v1/registries/{id}"), &admin, &Value::Null)
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/registries/{id}"),
+                &admin,
+                &Value::Null,
+            )
             .await;
         assert_eq!(res.status(), 204);
         let list = srv.get_json("/api/v1/registries", &viewer).await;
         assert_eq!(list["items"], json!([]), "{list}");
-        let res = srv.get(&format!("/api/v1/images/{web_id}"), &viewer).send().await.unwrap();
+        let res = srv
+            .get(&format!("/api/v1/images/{web_id}"), &viewer)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
     }
 }
@@ -197,10 +235,17 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
             let srv = crate::TestServer::start_with(db.clone(), Settings::default()).await;
             let admin = srv.token(Role::Admin).await;
             let new = json!({"name": "nokey", "url": host, "insecure": true, "username": "ci", "password": password});
-            let res = srv.call(Method::POST, "/api/v1/registries", &admin, &new).await;
+            let res = srv
+                .call(Method::POST, "/api/v1/registries", &admin, &new)
+                .await;
             assert_eq!(res.status(), 409);
             let res = srv
-                .call(Method::POST, "/api/v1/registries", &admin, &json!({"name": "half", "url": host, "insecure": true, "username": "ci"}))
+                .call(
+                    Method::POST,
+                    "/api/v1/registries",
+                    &admin,
+                    &json!({"name": "half", "url": host, "insecure": true, "username": "ci"}),
+                )
                 .await;
             assert_eq!(res.status(), 422, "a username needs its password");
         }
@@ -210,14 +255,18 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
 
         // Anonymous: refused.
         let anonymous = json!({"name": "anonymous", "url": host, "insecure": true});
-        let res = srv.call(Method::POST, "/api/v1/registries", &admin, &anonymous).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &anonymous)
+            .await;
         let anon_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         let v = sync(&srv, anon_id, &analyst).await;
         assert_eq!(v["registry"]["status"], "unauthorized", "{v}");
 
         // Wrong password: refused.
         let wrong = json!({"name": "wrong", "url": host, "insecure": true, "username": "ci", "password": "not-it"});
-        let res = srv.call(Method::POST, "/api/v1/registries", &admin, &wrong).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &wrong)
+            .await;
         let wrong_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         let v = sync(&srv, wrong_id, &analyst).await;
         assert_eq!(v["registry"]["status"], "unauthorized", "{v}");
@@ -225,7 +274,9 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
 
         // Right password: read.
         let right = json!({"name": "right", "url": host, "insecure": true, "username": "ci", "password": password});
-        let res = srv.call(Method::POST, "/api/v1/registries", &admin, &right).await;
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &right)
+            .await;
         assert_eq!(res.status(), 201);
         let added: Value = res.json().await.unwrap();
         assert_eq!(added["authenticated"], true, "{added}");
@@ -235,21 +286,47 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
         assert_eq!(v["tags"], 1, "{v}");
 
         // The password is nowhere: not in answers, the audit log, or the database.
-        for path in ["/api/v1/registries".to_string(), format!("/api/v1/registries/{id}"), "/api/v1/audit".into()] {
-            let body = srv.get(&path, &admin).send().await.unwrap().text().await.unwrap();
+        for path in [
+            "/api/v1/registries".to_string(),
+            format!("/api/v1/registries/{id}"),
+            "/api/v1/audit".into(),
+        ] {
+            let body = srv
+                .get(&path, &admin)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             assert!(!body.contains(password), "{path}: {body}");
-            assert!(!body.contains("\"ci\""), "{path} shows the username: {body}");
+            assert!(
+                !body.contains("\"ci\""),
+                "{path} shows the username: {body}"
+            );
         }
         let stored: Vec<Option<String>> = match &srv.db.store.db() {
             coastguard_core::db::Db::Sqlite(pool) => {
-                sqlx::query_scalar("SELECT credentials FROM registries").fetch_all(pool).await.unwrap()
+                sqlx::query_scalar("SELECT credentials FROM registries")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
             }
             coastguard_core::db::Db::Postgres(pool) => {
-                sqlx::query_scalar("SELECT credentials FROM registries").fetch_all(pool).await.unwrap()
+                sqlx::query_scalar("SELECT credentials FROM registries")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
             }
         };
         assert!(stored.iter().flatten().count() == 2, "{stored:?}");
-        assert!(stored.iter().flatten().all(|s| !s.contains(password) && !s.contains("ci:")), "{stored:?}");
+        assert!(
+            stored
+                .iter()
+                .flatten()
+                .all(|s| !s.contains(password) && !s.contains("ci:")),
+            "{stored:?}"
+        );
 
         // A server with another key cannot open them: the sync says so.
         let other = Settings {
@@ -260,7 +337,13 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
         let analyst = srv.token(Role::Analyst).await;
         let v = sync(&srv, id, &analyst).await;
         assert_eq!(v["registry"]["status"], "error", "{v}");
-        assert!(v["registry"]["last_error"].as_str().unwrap().contains("secret key"), "{v}");
+        assert!(
+            v["registry"]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("secret key"),
+            "{v}"
+        );
         assert_eq!(v["registry"]["tag_count"], 1, "what it held stays: {v}");
     }
 }

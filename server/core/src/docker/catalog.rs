@@ -127,6 +127,17 @@ checks! {
         "Running image's last scan is older than the allowed age",
         "Vulnerabilities are published every day; a scan that old misses the recent ones.",
         "Rescan running images on a schedule (a nightly CI job) and send the reports; the allowed age is set under Settings.";
+    // ------------------------------------------------------------ provenance
+    // Evaluated from signature checks and registries' tag history, not by the Docker
+    // collector (so a Docker sync never ends them).
+    "provenance.signature_required", Image, High, Some("4.5"),
+        "Running image has no verified signature where the image policy requires one",
+        "An image no trusted key or identity signed may not be the one that was built and reviewed: it may have been replaced in the registry or on the way.",
+        "Sign the image (cosign sign, notation sign) with a key trusted under Settings → Signing keys, or correct the image policy's signature requirement.";
+    "provenance.tag_moved", Container, Medium, None,
+        "Runs a tag that now names another image",
+        "The tag it was started from was pushed again: what runs is not what the tag names now, so a restart or a new replica runs different code.",
+        "Run images by digest (repo@sha256:…), and redeploy deliberately after a push; keep release tags immutable in the registry.";
     // ------------------------------------------------------------ containers
     "container.privileged", Container, Critical, Some("5.5"),
         "Container runs privileged",

@@ -313,6 +313,7 @@ async fn sync(
                 .map_err(|e| (status_of(&e), e.to_string()))
         }
     };
+    let required = state.store.policy().await.require_signatures;
     let at = now();
     let mut w = match record {
         Some(_) => state.store.begin().await?,
@@ -322,6 +323,8 @@ async fn sync(
         Ok((found, known)) => {
             w.apply_registry_sync(row.id, &config.host, found, at)
                 .await?;
+            // A tag that moved may have moved under something running.
+            w.evaluate_provenance(&required, at).await?;
             outcome.repositories = found.repositories.len() as i64;
             outcome.tags = found.tags.len() as i64;
             outcome.changed_tags = found

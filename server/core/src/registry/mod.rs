@@ -7,6 +7,7 @@ pub mod client;
 pub mod discover;
 pub mod manage;
 pub mod manifest;
+pub mod provenance;
 pub mod reference;
 pub mod store;
 

@@ -131,7 +131,9 @@ pub fn factor_of_check(check_id: &str) -> RiskFactorKind {
         "image.untrusted_registry"
         | "image.stale"
         | "container.mutable_image_tag"
-        | "host.insecure_registry" => Provenance,
+        | "host.insecure_registry"
+        | "provenance.signature_required"
+        | "provenance.tag_moved" => Provenance,
         "container.drift" => Runtime,
         // Pod Security Standards: host ports reach the pod from outside the cluster's
         // network; every other check is about what the pod may do to its node.

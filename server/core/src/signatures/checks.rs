@@ -244,6 +244,7 @@ pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> 
             checked += 1;
         }
     }
+    crate::registry::provenance::evaluate(state, now).await?;
     Ok(checked)
 }
 
@@ -275,7 +276,9 @@ pub async fn check_image(
         Some(serde_json::json!({ "repository": due.repository, "digest": due.digest })),
     );
     let clients = clients_for(state, std::slice::from_ref(&due)).await?;
-    check(state, &keys, &clients, &due, crate::now(), Some(&record)).await?;
+    let now = crate::now();
+    check(state, &keys, &clients, &due, now, Some(&record)).await?;
+    crate::registry::provenance::evaluate(state, now).await?;
     state
         .store
         .image_signature(image_id)
