@@ -66,6 +66,9 @@ pub struct Overview {
     pub fixable_vulnerabilities: i64,
     pub suppressed_vulnerabilities: i64,
     pub coverage: crate::vulns::Coverage,
+    /// Signature status of the running images.
+    #[serde(default)]
+    pub signatures: crate::signatures::SignatureCoverage,
     /// The checks with the most open configuration findings, most severe first (at most
     /// ten); each links to `/findings?check=ID`.
     #[serde(default)]

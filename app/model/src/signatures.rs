@@ -262,3 +262,27 @@ mod tests {
         }
     }
 }
+
+/// The signature status of the images that run now (Docker containers' and running pods'),
+/// each image once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignatureCoverage {
+    pub running_images: i64,
+    /// With a verified signature.
+    pub verified: i64,
+    /// Signed, but invalid or by no trusted key or identity.
+    pub failing: i64,
+    pub unsigned: i64,
+    /// Checked, but the registry could not be asked.
+    pub unknown: i64,
+    /// Not checked (yet, or never: no registry names it by digest).
+    pub unchecked: i64,
+}
+
+impl SignatureCoverage {
+    /// The share verified, 0–1; none when nothing runs.
+    pub fn verified_share(&self) -> Option<f64> {
+        (self.running_images > 0).then(|| self.verified as f64 / self.running_images as f64)
+    }
+}

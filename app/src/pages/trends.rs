@@ -143,6 +143,7 @@ fn Trends(page: TrendsPage) -> impl IntoView {
                 <div class="stat"><div class="stat-value">{d.open.total()}</div><div class="stat-label">{format!("open findings on {}", d.day)}</div></div>
                 <div class="stat"><div class="stat-value">{d.sla_breaches}</div><div class="stat-label">"past their SLA"</div></div>
                 <div class="stat"><div class="stat-value">{d.scan_coverage.map(|c| format!("{:.0}%", c * 100.0)).unwrap_or_else(|| "—".into())}</div><div class="stat-label">"running images scanned"</div></div>
+                <div class="stat"><div class="stat-value">{d.signed_share.map(|c| format!("{:.0}%", c * 100.0)).unwrap_or_else(|| "—".into())}</div><div class="stat-label">"running images signed (verified)"</div></div>
                 <div class="stat"><div class="stat-value">{d.open_alerts}</div><div class="stat-label">"open runtime alerts"</div></div>
             </section>
         })}

@@ -347,3 +347,165 @@ async fn registry_credentials_are_stored_sealed_and_never_shown() {
         assert_eq!(v["registry"]["tag_count"], 1, "what it held stays: {v}");
     }
 }
+
+/// The two provenance findings against the real engine and registry: a running image the
+/// policy requires to be signed, found unsigned; then its tag pushed again, so the
+/// container runs what the tag no longer names.
+#[tokio::test]
+#[cfg_attr(
+    skip_docker,
+    ignore = "COASTGUARD_TEST_SKIP_DOCKER was set when this was built"
+)]
+async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
+    let engine = Engine::local();
+    let registry = TestRegistry::open().await;
+    let host = registry.host();
+    let name = unique("provapp");
+    let reference = format!("{host}/prod/{name}:1");
+    engine.build(&reference, &["CMD [\"sleep\", \"3600\"]"]);
+    engine.docker(&["push", "-q", &reference]);
+    let container = unique("provrun");
+    engine.run(&container, &[&reference]);
+    // The tag is pushed again with another image; the container runs the first.
+    engine.build(&reference, &["CMD [\"sleep\", \"3601\"]"]);
+
+    // Each backend's server first sees the tag as it was; then it is pushed again.
+    let mut servers: Vec<(crate::TestServer, String, String, String, i64, i64)> = Vec::new();
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        let srv = crate::TestServer::start_with(Arc::new(db), with_secret_key()).await;
+        let admin = srv.token(Role::Admin).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let policy = json!({
+            "trusted_registries": [], "image_max_age_days": 180, "image_max_size_mb": 1024,
+            "scan_max_age_days": 7, "require_signatures": [format!("{host}/prod/*")],
+        });
+        let res = srv
+            .call(
+                Method::PUT,
+                "/api/v1/settings/docker-policy",
+                &admin,
+                &policy,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        srv.watch_local_engine(&admin).await;
+        let new = json!({"name": "local", "url": host, "insecure": true, "repositories": [format!("prod/{name}")]});
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &new)
+            .await;
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        sync(&srv, id, &analyst).await;
+        let listed = tags(&srv, id, &viewer).await;
+        let image_id = tag(&listed, &format!("prod/{name}"), "1")["image_id"]
+            .as_i64()
+            .unwrap();
+
+        // Checked: unsigned, and the policy requires a signature.
+        let res = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/images/{image_id}/signature-check"),
+                &analyst,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.json::<Value>().await.unwrap()["status"], "unsigned");
+        let found = srv
+            .get_json(
+                "/api/v1/config-findings?check=provenance.signature_required",
+                &viewer,
+            )
+            .await;
+        let items = found["items"].as_array().unwrap();
+        let mine: Vec<&Value> = items
+            .iter()
+            .filter(|f| f["subject_id"] == image_id)
+            .collect();
+        assert_eq!(mine.len(), 1, "{found}");
+        assert_eq!(mine[0]["severity"], "high", "{found}");
+        let evidence = mine[0]["evidence"].as_str().unwrap();
+        assert!(
+            evidence.contains("no signature") && evidence.contains(&format!("{host}/prod/*")),
+            "{evidence}"
+        );
+
+        // The overview counts it among the running images not signed.
+        let overview = srv.get_json("/api/v1/overview", &viewer).await;
+        assert!(
+            overview["signatures"]["unsigned"].as_i64().unwrap() >= 1,
+            "{overview}"
+        );
+        assert!(
+            overview["signatures"]["running_images"].as_i64().unwrap()
+                >= overview["signatures"]["unsigned"].as_i64().unwrap(),
+            "{overview}"
+        );
+
+        servers.push((srv, admin, analyst, viewer, id, image_id));
+    }
+
+    engine.docker(&["push", "-q", &reference]);
+    for (srv, admin, analyst, viewer, id, image_id) in servers {
+        // The tag moved under the running container.
+        let after = sync(&srv, id, &analyst).await;
+        assert_eq!(after["registry"]["moved_tag_count"], 1, "{after}");
+        let found = srv
+            .get_json(
+                "/api/v1/config-findings?check=provenance.tag_moved",
+                &viewer,
+            )
+            .await;
+        let moved: Vec<&Value> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["evidence"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&reference)
+            })
+            .collect();
+        assert_eq!(moved.len(), 1, "{found}");
+        assert_eq!(moved[0]["subject_kind"], "container", "{found}");
+        assert!(
+            moved[0]["evidence"]
+                .as_str()
+                .unwrap()
+                .contains("the tag names sha256:"),
+            "{found}"
+        );
+
+        // Removing the requirement resolves the signature finding at the next evaluation.
+        let policy = json!({
+            "trusted_registries": [], "image_max_age_days": 180, "image_max_size_mb": 1024,
+            "scan_max_age_days": 7, "require_signatures": [],
+        });
+        srv.call(
+            Method::PUT,
+            "/api/v1/settings/docker-policy",
+            &admin,
+            &policy,
+        )
+        .await;
+        coastguard_core::registry::provenance::evaluate(&srv.state, coastguard_core::now())
+            .await
+            .unwrap();
+        let open = srv
+            .get_json(
+                "/api/v1/config-findings?check=provenance.signature_required",
+                &viewer,
+            )
+            .await;
+        assert!(
+            open["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["subject_id"] != image_id),
+            "{open}"
+        );
+    }
+}

@@ -6,6 +6,7 @@ use crate::store::Scope;
 use crate::docker::catalog;
 use crate::store::{Store, StoreResult};
 use crate::with_db;
+use coastguard_model::signatures::{SignatureCoverage, SignatureStatus};
 use coastguard_model::{CheckCount, Overview, Severity, SeverityCounts};
 
 impl Store {
@@ -50,8 +51,37 @@ impl Store {
             fixable_vulnerabilities,
             suppressed_vulnerabilities,
             coverage: self.coverage(scan_max_age_days, now).await?,
+            signatures: self.signature_coverage_in(&Scope::Global).await?,
             config_by_check: self.config_by_check(10).await?,
         })
+    }
+
+    /// The signature status of the images running in `scope`, from their latest checks.
+    pub async fn signature_coverage_in(&self, scope: &Scope) -> StoreResult<SignatureCoverage> {
+        let sql = format!(
+            "SELECT sc.status FROM ({}) r LEFT JOIN signature_checks sc ON sc.image_id = r.image_id",
+            crate::scans::coverage::running_images_sql(scope)
+        );
+        let rows: Vec<Option<String>> = with_db!(&self.db, |pool| bind_all!(
+            sqlx::query_scalar(&sql),
+            scope.arg().iter()
+        )
+        .fetch_all(pool)
+        .await)?;
+        let mut c = SignatureCoverage {
+            running_images: rows.len() as i64,
+            ..SignatureCoverage::default()
+        };
+        for status in rows {
+            match status.as_deref().map(SignatureStatus::parse) {
+                None => c.unchecked += 1,
+                Some(SignatureStatus::Verified) => c.verified += 1,
+                Some(SignatureStatus::Invalid | SignatureStatus::Untrusted) => c.failing += 1,
+                Some(SignatureStatus::Unsigned) => c.unsigned += 1,
+                Some(SignatureStatus::Unknown) => c.unknown += 1,
+            }
+        }
+        Ok(c)
     }
 
     /// The `limit` checks with open configuration findings, most severe first, then most

@@ -219,7 +219,8 @@ impl Store {
     }
 
     /// What only today's snapshot knows, from the state now: open counts (the kept
-    /// per-image counts), fixable and suppressed, and scan coverage.
+    /// per-image counts), fixable and suppressed, scan coverage and the running images'
+    /// verified share.
     async fn fill_current(
         &self,
         scope: &Scope,
@@ -234,6 +235,7 @@ impl Store {
         let c = self.coverage_in(scope, scan_max_age_days, now).await?;
         snap.scan_coverage =
             (c.running_images > 0).then(|| c.scanned as f64 / c.running_images as f64);
+        snap.signed_share = self.signature_coverage_in(scope).await?.verified_share();
         Ok(())
     }
 

@@ -220,9 +220,9 @@ impl Write {
             .fetch_all(&mut **t)
             .await)?;
         let names_sql = format!(
-            "SELECT d.image_id, d.repository, 1 AS by_digest FROM image_digests d \
+            "SELECT d.image_id, d.repository, CAST(1 AS BIGINT) AS by_digest FROM image_digests d \
                WHERE d.repository <> '' AND d.image_id IN ({RUNNING_IMAGES}) \
-             UNION SELECT t.image_id, t.repository, 0 AS by_digest FROM image_tags t \
+             UNION SELECT t.image_id, t.repository, CAST(0 AS BIGINT) AS by_digest FROM image_tags t \
                WHERE t.image_id IN ({RUNNING_IMAGES})"
         );
         let rows: Vec<(i64, String, i64)> = with_tx!(&mut self.tx, |t| sqlx::query_as(&names_sql)
@@ -297,7 +297,7 @@ impl Write {
         }
         let containers: Vec<Runner> = with_tx!(&mut self.tx, |t| {
             sqlx::query_as(
-            "SELECT c.id AS subject_id, '' AS instance, c.image_ref, c.image_id, NULL AS image_digest \
+            "SELECT c.id AS subject_id, CAST('' AS TEXT) AS instance, c.image_ref, c.image_id, CAST(NULL AS TEXT) AS image_digest \
              FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running'"
         )
         .fetch_all(&mut **t)

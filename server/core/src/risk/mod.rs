@@ -829,6 +829,28 @@ mod tests {
     }
 
     #[test]
+    fn signature_and_tag_findings_count_as_provenance() {
+        for check in [
+            crate::registry::provenance::SIGNATURE_REQUIRED,
+            crate::registry::provenance::TAG_MOVED,
+            "image.untrusted_registry",
+        ] {
+            assert_eq!(
+                factor_of_check(check),
+                RiskFactorKind::Provenance,
+                "{check}"
+            );
+        }
+        // Their catalogue entries exist, so titles and remediation show.
+        for check in [
+            crate::registry::provenance::SIGNATURE_REQUIRED,
+            crate::registry::provenance::TAG_MOVED,
+        ] {
+            assert!(crate::docker::catalog::check(check).is_some(), "{check}");
+        }
+    }
+
+    #[test]
     fn the_score_curve_is_increasing_and_bounded() {
         assert_eq!(score_of(0.0), 0);
         assert_eq!(score_of(-3.0), 0);

@@ -17,7 +17,7 @@ pub const SCAN_OUTDATED: &str = "coverage.scan_outdated";
 /// says the scan ran, else when it arrived; VEX documents are not scans): the images of
 /// running Docker containers and of running pods' containers, within `scope`, whose
 /// value is parameter `$1`.
-fn running_images_sql(scope: &crate::store::Scope) -> String {
+pub(crate) fn running_images_sql(scope: &crate::store::Scope) -> String {
     format!(
         "SELECT r.image_id, \
            (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
