@@ -272,10 +272,18 @@ mod tests {
         for c in CHECKS {
             assert!(seen.insert(c.id), "duplicate {}", c.id);
             let (kind, _) = c.id.split_once('.').expect("id has a subject prefix");
-            // Coverage checks sit on images but belong to scan ingestion, not to the
-            // Docker collector (which owns host., image. and container.).
-            let owner = if kind == "coverage" { "image" } else { kind };
-            assert_eq!(owner, c.subject.as_str(), "{}", c.id);
+            // Coverage checks sit on images but belong to scan ingestion, and provenance
+            // checks (on images or what runs) to the registry and signature passes, not
+            // to the Docker collector (which owns host., image. and container.).
+            match kind {
+                "coverage" => assert_eq!(c.subject.as_str(), "image", "{}", c.id),
+                "provenance" => assert!(
+                    matches!(c.subject.as_str(), "image" | "container"),
+                    "{}",
+                    c.id
+                ),
+                _ => assert_eq!(kind, c.subject.as_str(), "{}", c.id),
+            }
             assert!(!c.remediation.is_empty() && !c.rationale.is_empty());
         }
         assert!(CHECKS.len() >= 40);
@@ -300,6 +308,7 @@ mod tests {
             ("4.2", "containers use only trusted base images"),
             ("4.3", "unnecessary packages are not installed"),
             ("4.4", "images are scanned and rebuilt"),
+            ("4.5", "Content trust for Docker is Enabled"),
             ("4.6", "HEALTHCHECK instructions have been added"),
             ("4.10", "secrets are not stored in Dockerfiles"),
             ("5.2", "AppArmor Profile is enabled"),
