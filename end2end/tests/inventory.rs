@@ -55,6 +55,8 @@ async fn the_local_engine_its_containers_and_their_findings() {
     let tag = format!("{}/{repo}:1", registry.host());
     container.engine.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
     container.engine.docker(&["push", "-q", &tag]);
+    // It runs here too, so a signature requirement on it is a finding.
+    container.engine.run(&unique("e2esigrun"), &[&tag]);
     let pushed = container.engine.docker(&[
         "image",
         "inspect",
@@ -357,6 +359,72 @@ async fn the_local_engine_its_containers_and_their_findings() {
         let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
         assert!(!page.contains(".sig"), "a signature tag is no image: {page}");
         screenshot(&c, "registry").await;
+
+        // The admin requires signatures for the shop's images; the running image, signed
+        // by no trusted key, is a finding at once. From the overview to it.
+        c.goto(&harness.url("/admin/settings")).await.unwrap();
+        wait_for("the image policy form", || async {
+            c.find(Locator::Css("textarea[name=require_signatures]")).await.is_ok()
+        })
+        .await;
+        wait_hydrated(&c).await;
+        c.find(Locator::Css("textarea[name=require_signatures]"))
+            .await
+            .unwrap()
+            .send_keys(&format!("{}/shop/*", registry.host()))
+            .await
+            .unwrap();
+        c.find(Locator::XPath("//form[.//textarea[@name='require_signatures']]//button[@type='submit']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the policy to be saved", || async {
+            c.find(Locator::XPath("//p[starts-with(., 'Saved.')]")).await.is_ok()
+        })
+        .await;
+        c.goto(&harness.url("/")).await.unwrap();
+        wait_for("the provenance check on the overview", || async {
+            c.find(Locator::XPath(
+                "//a[contains(@href, 'check=provenance.signature_required') and contains(., 'no verified signature')]",
+            ))
+            .await
+            .is_ok()
+        })
+        .await;
+        let signed = c.find(Locator::Css("section[aria-labelledby=signed-heading]")).await.unwrap().text().await.unwrap();
+        assert!(signed.contains("signed by no trusted key"), "{signed}");
+        c.execute(
+            "document.getElementById('signed-heading').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+        screenshot(&c, "overview-signed").await;
+        c.find(Locator::XPath(
+            "//a[contains(@href, 'check=provenance.signature_required') and contains(., 'no verified signature')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        wait_for("the provenance finding", || async {
+            c.find(Locator::XPath("//td[contains(@class,'evidence') and contains(., 'no trusted key')]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        let evidence = c
+            .find(Locator::XPath("//td[contains(@class,'evidence') and contains(., 'no trusted key')]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(evidence.contains("/shop/*"), "{evidence}");
+        screenshot(&c, "provenance-finding").await;
     })
     .catch_unwind()
     .await;

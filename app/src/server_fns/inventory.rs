@@ -163,7 +163,7 @@ pub async fn set_policy(
             .map(str::to_string)
             .collect(),
     };
-    Ok(manage::set_policy(&ctx::state()?, &by, policy).await?)
+    Ok(coastguard_core::registry::provenance::set_policy(&ctx::state()?, &by, policy).await?)
 }
 
 #[cfg(feature = "ssr")]

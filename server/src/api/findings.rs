@@ -86,7 +86,8 @@ pub async fn get_policy(
     Ok(Json(manage::policy(&state.app, &by).await?))
 }
 
-/// Change the image policy (admin). Image findings follow at each engine's next sync.
+/// Change the image policy (admin). Image findings follow at each engine's next sync;
+/// signature requirements (`require_signatures`) apply at once.
 #[utoipa::path(put, path = "/settings/docker-policy", tag = "findings", request_body = Policy,
     responses((status = 200, body = Policy), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn set_policy(
@@ -94,5 +95,7 @@ pub async fn set_policy(
     State(state): State<ServerState>,
     ApiJson(policy): ApiJson<Policy>,
 ) -> Result<Json<Policy>> {
-    Ok(Json(manage::set_policy(&state.app, &by, policy).await?))
+    Ok(Json(
+        coastguard_core::registry::provenance::set_policy(&state.app, &by, policy).await?,
+    ))
 }

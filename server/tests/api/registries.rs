@@ -478,7 +478,7 @@ async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
             "{found}"
         );
 
-        // Removing the requirement resolves the signature finding at the next evaluation.
+        // Removing the requirement resolves the signature finding at once.
         let policy = json!({
             "trusted_registries": [], "image_max_age_days": 180, "image_max_size_mb": 1024,
             "scan_max_age_days": 7, "require_signatures": [],
@@ -490,9 +490,6 @@ async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
             &policy,
         )
         .await;
-        coastguard_core::registry::provenance::evaluate(&srv.state, coastguard_core::now())
-            .await
-            .unwrap();
         let open = srv
             .get_json(
                 "/api/v1/config-findings?check=provenance.signature_required",

@@ -188,6 +188,18 @@ pub async fn evaluate(state: &crate::AppState, now: i64) -> StoreResult<()> {
     w.commit().await
 }
 
+/// Changes the image policy (`docker::manage::set_policy`: one commit with its audit
+/// record) and applies its signature requirements at once, as a pass of its own.
+pub async fn set_policy(
+    state: &crate::AppState,
+    by: &crate::auth::Authed<crate::auth::Admin>,
+    policy: coastguard_model::docker::Policy,
+) -> crate::Result<coastguard_model::docker::Policy> {
+    let policy = crate::docker::manage::set_policy(state, by, policy).await?;
+    evaluate(state, crate::now()).await?;
+    Ok(policy)
+}
+
 impl Write {
     /// Brings both provenance checks in line with what runs now, `required` being the
     /// image policy's signature patterns.
