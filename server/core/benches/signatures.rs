@@ -3,11 +3,15 @@
 //! a cosign signature by a test key, checked through `signatures::verify::verify_image`,
 //! the code `coastguard verify-image` runs, with at most `SIG_BENCH_CONCURRENCY` (default
 //! 8) images at once on one client. Figures: images per second, registry requests per
-//! image, peak heap. Writes docs/benchmarks.md. Asserts every image verified, no timing.
+//! image, peak heap. Before that, the same registry is discovered as the server's registry
+//! sync reads it (`registry::discover::discover`: catalog, tags, a HEAD per tag, manifests
+//! and configs of new digests), once new and once unchanged. Writes docs/benchmarks.md.
+//! Asserts every image verified and found, no timing.
 
 mod common;
 
 use coastguard_core::registry::client::{Registry, RegistryAccess};
+use coastguard_core::registry::discover::{discover, Known};
 use coastguard_core::registry::reference::ImageReference;
 use coastguard_core::signatures::cosign::TrustedKey;
 use coastguard_core::signatures::keys::PublicKey;
@@ -48,12 +52,48 @@ async fn main() {
     }
     let setup = setup.elapsed();
 
-    let client = Registry::new(RegistryAccess {
+    let access = RegistryAccess {
         host: host.clone(),
         insecure: true,
         ..RegistryAccess::default()
-    })
-    .unwrap();
+    };
+
+    // Discovery, first of a registry never seen, then of the same registry unchanged.
+    let mut discovery = Vec::new();
+    let mut known = Known::default();
+    for pass in ["new", "unchanged"] {
+        let client = Registry::new(access.clone()).unwrap();
+        ALLOC.reset_peak_usage();
+        let before = ALLOC.current_usage();
+        let start = Instant::now();
+        let found = discover(&client, &[], &known).await.unwrap();
+        let took = start.elapsed();
+        let peak = ALLOC.peak_usage().saturating_sub(before);
+        assert_eq!(found.tags.len(), n, "every tag found, no signature tag among them");
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        if pass == "new" {
+            assert_eq!(found.images.len(), n, "every image read");
+        } else {
+            assert!(found.images.is_empty(), "nothing read again");
+        }
+        discovery.push(format!(
+            "| {pass} | {n} | {:.2} s | {:.0} | {:.2} | {:.1} MB |",
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64(),
+            client.requests() as f64 / n as f64,
+            peak as f64 / 1e6,
+        ));
+        known = Known {
+            tags: found
+                .tags
+                .iter()
+                .map(|t| ((t.repository.clone(), t.tag.clone()), t.digest.clone()))
+                .collect(),
+            digests: found.images.iter().map(|i| i.manifest_digest.clone()).collect(),
+        };
+    }
+
+    let client = Registry::new(access).unwrap();
     let trust = Trust {
         keys: vec![TrustedKey {
             name: "bench".into(),
@@ -83,7 +123,17 @@ async fn main() {
     let requests = client.requests() as f64 / n as f64;
 
     let section = format!(
-        "<!-- signatures:start -->\n## Image signature verification (local registry)\n\n\
+        "<!-- signatures:start -->\n## Registry discovery and image signature verification (local registry)\n\n\
+`cargo bench -p coastguard-core --bench signatures`, first part: the registry below ({n} \
+tags in ten repositories, beside their {n} cosign `.sig` tags, which are not images) read \
+by `registry::discover::discover`, the server's registry sync without its database \
+writes: the catalog, each repository's tags, one HEAD per tag, and for a digest not known \
+before its manifest and config blob (four requests in flight).\n\n\
+| Pass | Tags | Time | Tags/s | Registry requests per tag | Peak heap |\n|---|---|---|---|---|---|\n\
+{}\n\n\
+Unchanged, an image costs its HEAD plus its share of the tag lists (one per repository, \
+paged by 1,000) and the catalog; a new one two more requests (manifest and config).\n\n\
+### Image signature verification\n\n\
 `cargo bench -p coastguard-core --bench signatures`: {n} images in ten repositories of \
 Debian's docker-registry 2.8 on loopback, each signed with cosign's format by a P-256 \
 key, found and verified by `signatures::verify::verify_image` (the code of \
@@ -94,9 +144,11 @@ key, found and verified by `signatures::verify::verify_image` (the code of \
 Requests per image today: the tag's manifest, the `.sig` manifest, its payload blob, the \
 referrers API (404 on distribution 2.8) and the `sha256-<hex>` referrers tag. The \
 target of at most three for an image whose signature has not changed since the last check \
-needs the stored statuses (the server's checks, still to come), which skip the blob when \
-the `.sig` manifest digest is unchanged and remember that a registry has no referrers API.\n\
+is not met yet: the server's checks store each image's status but not yet the `.sig` \
+manifest digest (to skip the blob when it is unchanged) nor that a registry has no \
+referrers API (to skip asking).\n\
 <!-- signatures:end -->",
+        discovery.join("\n"),
         setup.as_secs_f64(),
         took.as_secs_f64(),
         n as f64 / took.as_secs_f64(),
