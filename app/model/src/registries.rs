@@ -22,13 +22,31 @@ pub struct NewRegistry {
     /// CA certificates (PEM) to trust for this registry, beside the system's.
     #[serde(default)]
     pub ca_pem: Option<String>,
-    /// Plain HTTP. Credentials are never sent over it.
+    /// Plain HTTP (credentials, if any, then travel in clear: for loopback or a network
+    /// you trust).
     #[serde(default)]
     pub insecure: bool,
     /// Repositories to list (`team/app`). Empty: every repository the registry's
     /// catalog lists.
     #[serde(default)]
     pub repositories: Vec<String>,
+}
+
+/// A Docker `config.json` to import registries from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DockerConfigImport {
+    /// The file's text, as `docker login` writes it (`~/.docker/config.json`).
+    pub docker_config: String,
+}
+
+/// What an import added, and what it skipped with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportedRegistries {
+    pub added: Vec<RegistrySummary>,
+    pub skipped: Vec<String>,
 }
 
 /// A configured registry and what its last sync found.

@@ -7,7 +7,7 @@ use crate::components::common::{ActionOutcome, ErrorBox, Loading, Timestamp};
 use crate::components::layout::use_me;
 use crate::components::listing::{short_digest, StatusBadge};
 use crate::server_fns::registries::{
-    get_registry, list_registries, AddRegistry, RemoveRegistry, SyncRegistry,
+    get_registry, list_registries, AddRegistry, ImportDockerConfig, RemoveRegistry, SyncRegistry,
 };
 use coastguard_model::registries::{RegistryDetail, RegistrySummary, RegistryTag};
 use coastguard_model::Role;
@@ -27,6 +27,7 @@ fn share(part: i64, whole: i64) -> String {
 #[derive(Clone, Copy)]
 struct RegistryActions {
     add: ServerAction<AddRegistry>,
+    import: ServerAction<ImportDockerConfig>,
     remove: ServerAction<RemoveRegistry>,
     sync: ServerAction<SyncRegistry>,
 }
@@ -35,12 +36,14 @@ struct RegistryActions {
 pub fn RegistriesPage() -> impl IntoView {
     let actions = RegistryActions {
         add: ServerAction::new(),
+        import: ServerAction::new(),
         remove: ServerAction::new(),
         sync: ServerAction::new(),
     };
     let data = Resource::new(
         move || {
             actions.add.version().get()
+                + actions.import.version().get()
                 + actions.remove.version().get()
                 + actions.sync.version().get()
         },
@@ -64,7 +67,10 @@ pub fn RegistriesPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let admin = me.await.map(|m| m.role == Role::Admin).unwrap_or(false);
-                admin.then(|| view! { <AddRegistryForm action=actions.add /> })
+                admin.then(|| view! {
+                    <AddRegistryForm action=actions.add />
+                    <ImportForm action=actions.import />
+                })
             })}
         </Suspense>
     }
@@ -215,6 +221,46 @@ fn AddRegistryForm(action: ServerAction<AddRegistry>) -> impl IntoView {
             <p class="muted small">
                 "Credentials are stored encrypted with the server's secret key and never shown again. "
                 "Plain HTTP sends them in clear: use it for a registry on loopback or a network you trust."
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn ImportForm(action: ServerAction<ImportDockerConfig>) -> impl IntoView {
+    let outcome = move || {
+        action.value().get().map(|outcome| match outcome {
+            Ok(imported) => {
+                let skipped = imported
+                    .skipped
+                    .into_iter()
+                    .map(|s| view! { <li>{s}</li> }.into_any())
+                    .collect_view();
+                view! {
+                    <div class="alert alert-ok" role="status">
+                        <p>{format!("Imported {} registries; they are synced within a minute.", imported.added.len())}</p>
+                        <ul class="small">{skipped}</ul>
+                    </div>
+                }
+                .into_any()
+            }
+            Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+        })
+    };
+    view! {
+        <section class="panel">
+            <h2>"Import from Docker's config.json"</h2>
+            <ActionForm action=action attr:class="form-stack">
+                <label>"The file's text (~/.docker/config.json, as docker login writes it)"
+                    <textarea name="docker_config" rows="5" required spellcheck="false" autocomplete="off"
+                        placeholder="{\"auths\": {\"registry.example.com\": {\"auth\": \"…\"}}}"></textarea>
+                </label>
+                <div><button class="btn" type="submit">"Import"</button></div>
+            </ActionForm>
+            {outcome}
+            <p class="muted small">
+                "Each auths entry becomes a registry over HTTPS with its credentials (stored encrypted). "
+                "Credential helpers, identity tokens and Docker Hub cannot be imported: they are listed with why."
             </p>
         </section>
     }

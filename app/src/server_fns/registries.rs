@@ -1,7 +1,9 @@
 //! Registries: what each holds, and (for admins) adding and removing them.
 
 use crate::error::AppError;
-use coastguard_model::registries::{RegistryDetail, RegistrySummary, RegistrySync};
+use coastguard_model::registries::{
+    ImportedRegistries, RegistryDetail, RegistrySummary, RegistrySync,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -65,4 +67,12 @@ pub async fn remove_registry(id: i64) -> Result<(), AppError> {
 pub async fn sync_registry(id: i64) -> Result<RegistrySync, AppError> {
     let by = ctx::require::<Analyst>()?;
     Ok(manage::sync_registry(&ctx::state()?, &by, id).await?)
+}
+
+/// From the import form: a Docker `config.json`'s text.
+#[server(prefix = "/ui")]
+pub async fn import_docker_config(docker_config: String) -> Result<ImportedRegistries, AppError> {
+    let by = ctx::require::<Admin>()?;
+    let input = coastguard_model::registries::DockerConfigImport { docker_config };
+    Ok(manage::import_docker_config(&ctx::state()?, &by, input).await?)
 }

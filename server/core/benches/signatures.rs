@@ -69,7 +69,11 @@ async fn main() {
         let found = discover(&client, &[], &known).await.unwrap();
         let took = start.elapsed();
         let peak = ALLOC.peak_usage().saturating_sub(before);
-        assert_eq!(found.tags.len(), n, "every tag found, no signature tag among them");
+        assert_eq!(
+            found.tags.len(),
+            n,
+            "every tag found, no signature tag among them"
+        );
         assert!(found.problems.is_empty(), "{:?}", found.problems);
         if pass == "new" {
             assert_eq!(found.images.len(), n, "every image read");
@@ -89,7 +93,11 @@ async fn main() {
                 .iter()
                 .map(|t| ((t.repository.clone(), t.tag.clone()), t.digest.clone()))
                 .collect(),
-            digests: found.images.iter().map(|i| i.manifest_digest.clone()).collect(),
+            digests: found
+                .images
+                .iter()
+                .map(|i| i.manifest_digest.clone())
+                .collect(),
         };
     }
 

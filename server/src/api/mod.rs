@@ -135,6 +135,7 @@ pub fn router() -> OpenApiRouter<ServerState> {
             registries::remove_registry
         ))
         .routes(routes!(registries::sync_registry))
+        .routes(routes!(registries::import_docker_config))
         .routes(routes!(signatures::list_keys, signatures::add_key))
         .routes(routes!(signatures::remove_key))
         .routes(routes!(signatures::check_image))

@@ -9,7 +9,10 @@ use axum::Json;
 use coastguard_core::auth::{Admin, Analyst, Authed, Viewer};
 use coastguard_core::registry::manage;
 use coastguard_core::Result;
-use coastguard_model::registries::{NewRegistry, RegistryDetail, RegistrySummary, RegistrySync};
+use coastguard_model::registries::{
+    DockerConfigImport, ImportedRegistries, NewRegistry, RegistryDetail, RegistrySummary,
+    RegistrySync,
+};
 use coastguard_model::{ErrorBody, Page};
 
 /// The registries configured, each with what its tags name now: repositories, tags,
@@ -79,4 +82,20 @@ pub async fn sync_registry(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<RegistrySync>> {
     Ok(Json(manage::sync_registry(&state.app, &by, id).await?))
+}
+
+/// Add a registry per `auths` entry of a Docker `config.json` (HTTPS, with the entry's
+/// credentials, stored encrypted: 409 without a secret key), in one change. Entries kept
+/// by a credential helper, Docker Hub (no catalog), identity tokens and names already
+/// taken are skipped, each with why; nothing secret is in the answer.
+#[utoipa::path(post, path = "/registries/import", tag = "registries", request_body = DockerConfigImport,
+    responses((status = 201, body = ImportedRegistries), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn import_docker_config(
+    by: Authed<Admin>,
+    State(state): State<ServerState>,
+    ApiJson(input): ApiJson<DockerConfigImport>,
+) -> Result<(StatusCode, Json<ImportedRegistries>)> {
+    let imported = manage::import_docker_config(&state.app, &by, input).await?;
+    Ok((StatusCode::CREATED, Json(imported)))
 }

@@ -506,3 +506,104 @@ async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_docker_config_json_is_imported_in_one_change() {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("robot:imported-secret");
+    let config = json!({
+        "auths": {
+            "registry.example.com": {"auth": auth},
+            "https://index.docker.io/v1/": {"auth": auth},
+            "mirror.example.com:5000": {}
+        },
+        "credHelpers": {"gcr.io": "gcloud"}
+    })
+    .to_string();
+    crate::on_each_backend!(|srv| {
+        let viewer = srv.token(Role::Viewer).await;
+        let admin = srv.token(Role::Admin).await;
+        let body = json!({ "docker_config": config });
+        let res = srv
+            .call(Method::POST, "/api/v1/registries/import", &viewer, &body)
+            .await;
+        assert_eq!(res.status(), 403);
+        // This server has no secret key: credentials are refused, nothing is added.
+        let res = srv
+            .call(Method::POST, "/api/v1/registries/import", &admin, &body)
+            .await;
+        assert_eq!(res.status(), 409);
+        let list = srv.get_json("/api/v1/registries", &viewer).await;
+        assert_eq!(list["items"], json!([]), "{list}");
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/registries/import",
+                &admin,
+                &json!({ "docker_config": "not json" }),
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+    });
+
+    for db in coastguard_core::testing::backends().await {
+        let srv = crate::TestServer::start_with(Arc::new(db), with_secret_key()).await;
+        let admin = srv.token(Role::Admin).await;
+        let body = json!({ "docker_config": config });
+        let res = srv
+            .call(Method::POST, "/api/v1/registries/import", &admin, &body)
+            .await;
+        assert_eq!(res.status(), 201);
+        let text = res.text().await.unwrap();
+        assert!(
+            !text.contains("imported-secret") && !text.contains("robot"),
+            "{text}"
+        );
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let added: Vec<(&str, bool)> = v["added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap(),
+                    r["authenticated"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            added,
+            [
+                ("mirror.example.com:5000", false),
+                ("registry.example.com", true)
+            ],
+            "{v}"
+        );
+        let skipped = v["skipped"].to_string();
+        assert!(
+            skipped.contains("Docker Hub") && skipped.contains("gcloud"),
+            "{skipped}"
+        );
+        // Again: the names are taken, so both are skipped and nothing changes.
+        let again: Value = srv
+            .call(Method::POST, "/api/v1/registries/import", &admin, &body)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(again["added"], json!([]), "{again}");
+        assert!(
+            again["skipped"].to_string().contains("exists already"),
+            "{again}"
+        );
+        let audit = srv.get_json("/api/v1/audit", &admin).await;
+        let imports = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "registry.import")
+            .count();
+        assert_eq!(imports, 2, "one record per import: {audit}");
+        assert!(!audit.to_string().contains("imported-secret"), "{audit}");
+    }
+}

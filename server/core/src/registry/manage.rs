@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::store::AuditRecord;
 use crate::{now, validate_field, AppState, StoreError};
 use coastguard_model::registries::{
-    registry_url, repository_name, NewRegistry, RegistryDetail, RegistrySummary, RegistrySync,
-    MAX_CONFIGURED_REPOSITORIES,
+    registry_url, repository_name, DockerConfigImport, ImportedRegistries, NewRegistry,
+    RegistryDetail, RegistrySummary, RegistrySync, MAX_CONFIGURED_REPOSITORIES,
 };
 use coastguard_model::validate;
 use serde_json::json;
@@ -212,6 +212,87 @@ fn read_new(input: &NewRegistry) -> Result<(String, String, RegistryConfig, Opti
     Ok((name, address.base, config, credentials))
 }
 
+/// Credentials sealed with the server's key; refused without one (never stored in clear).
+fn seal(state: &AppState, credentials: Option<&Credentials>) -> Result<Option<String>> {
+    let Some(c) = credentials else {
+        return Ok(None);
+    };
+    let key = state.settings.secret_key.as_ref().ok_or_else(|| {
+        Error::Conflict(
+            "no secret key is configured, and registry credentials are only stored encrypted: set COASTGUARD_SECRET_KEY (or COASTGUARD_SECRET_KEY_FILE) and restart".into(),
+        )
+    })?;
+    let plain = serde_json::to_vec(c).expect("credentials serialize");
+    Ok(Some(key.seal(CREDENTIALS, &plain)))
+}
+
+/// Adds a registry per `auths` entry of a Docker `config.json`, in one commit with one
+/// audit record; entries that cannot be imported (a credential helper, Docker Hub, a
+/// name already taken, an invalid entry) are reported as skipped, with why.
+pub async fn import_docker_config(
+    state: &AppState,
+    by: &Authed<Admin>,
+    input: DockerConfigImport,
+) -> Result<ImportedRegistries> {
+    if state.demo {
+        return Err(Error::Conflict(
+            "this server holds the demo estate: connect real registries to a server on your own database".into(),
+        ));
+    }
+    let (entries, mut skipped) = super::docker_config::registries_of(&input.docker_config)
+        .map_err(|e| Error::invalid_at("docker_config", e))?;
+    let taken: Vec<String> = state
+        .store
+        .registry_rows()
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let mut ready = Vec::new();
+    for entry in &entries {
+        if taken.contains(&entry.name) {
+            skipped.push(format!(
+                "{}: a registry of that name exists already",
+                entry.name
+            ));
+            continue;
+        }
+        match read_new(entry) {
+            Ok(read) => ready.push(read),
+            Err(e) => skipped.push(format!("{}: {e}", entry.name)),
+        }
+    }
+    let sealed = ready
+        .iter()
+        .map(|(.., credentials)| seal(state, credentials.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    let at = now();
+    let mut w = state.store.begin().await?;
+    let mut ids = Vec::new();
+    for ((name, url, config, _), sealed) in ready.iter().zip(&sealed) {
+        ids.push(
+            w.add_registry(name, url, config, sealed.as_deref(), &by.principal.name, at)
+                .await?,
+        );
+    }
+    let names: Vec<&str> = ready.iter().map(|(name, ..)| name.as_str()).collect();
+    let record = audit_by(
+        by,
+        "registry.import",
+        Some(format!(
+            "registry:{}",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        )),
+        Some(json!({ "added": names, "skipped": skipped.len() })),
+    );
+    w.commit_with(&record, at).await?;
+    let mut added = Vec::new();
+    for id in ids {
+        added.push(summary(state, id).await?);
+    }
+    Ok(ImportedRegistries { added, skipped })
+}
+
 /// Adds a registry; its first sync follows within a minute (or now, with "Sync now").
 pub async fn add_registry(
     state: &AppState,
@@ -232,18 +313,7 @@ pub async fn add_registry(
         ..RegistryAccess::default()
     })
     .map_err(|e| Error::invalid_at("ca_pem", e))?;
-    let sealed = match &credentials {
-        None => None,
-        Some(c) => {
-            let key = state.settings.secret_key.as_ref().ok_or_else(|| {
-                Error::Conflict(
-                    "no secret key is configured, and registry credentials are only stored encrypted: set COASTGUARD_SECRET_KEY (or COASTGUARD_SECRET_KEY_FILE) and restart".into(),
-                )
-            })?;
-            let plain = serde_json::to_vec(c).expect("credentials serialize");
-            Some(key.seal(CREDENTIALS, &plain))
-        }
-    };
+    let sealed = seal(state, credentials.as_ref())?;
     let at = now();
     let mut w = state.store.begin().await?;
     let id = w

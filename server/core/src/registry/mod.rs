@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod discover;
+pub mod docker_config;
 pub mod manage;
 pub mod manifest;
 pub mod provenance;
