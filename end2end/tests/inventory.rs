@@ -355,7 +355,8 @@ async fn the_local_engine_its_containers_and_their_findings() {
             .text()
             .await
             .unwrap();
-        assert!(row.contains("never scanned"), "{row}");
+        // Badges are shown in capitals.
+        assert!(row.to_lowercase().contains("never scanned"), "{row}");
         let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
         assert!(!page.contains(".sig"), "a signature tag is no image: {page}");
         screenshot(&c, "registry").await;
@@ -402,14 +403,20 @@ async fn the_local_engine_its_containers_and_their_findings() {
         .await
         .unwrap();
         screenshot(&c, "overview-signed").await;
-        c.find(Locator::XPath(
-            "//a[contains(@href, 'check=provenance.signature_required') and contains(., 'no verified signature')]",
-        ))
-        .await
-        .unwrap()
-        .click()
+        let link = c
+            .find(Locator::XPath(
+                "//a[contains(@href, 'check=provenance.signature_required') and contains(., 'no verified signature')]",
+            ))
+            .await
+            .unwrap();
+        // Out from under the sticky top bar before clicking.
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&link).unwrap()],
+        )
         .await
         .unwrap();
+        link.click().await.unwrap();
         wait_for("the provenance finding", || async {
             c.find(Locator::XPath("//td[contains(@class,'evidence') and contains(., 'no trusted key')]"))
                 .await

@@ -24,6 +24,11 @@ fn share(part: i64, whole: i64) -> String {
     }
 }
 
+/// `1 tag`, `3 tags`.
+fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[derive(Clone, Copy)]
 struct RegistryActions {
     add: ServerAction<AddRegistry>,
@@ -84,8 +89,12 @@ fn SyncOutcome(action: ServerAction<SyncRegistry>) -> impl IntoView {
             Ok(s) if s.registry.status == "ok" => view! {
                 <p class="alert alert-ok" role="status">
                     {format!(
-                        "Synced {}: {} repositories, {} tags ({} new or moved), {} requests.",
-                        s.registry.name, s.repositories, s.tags, s.changed_tags, s.requests
+                        "Synced {}: {}, {} ({} new or moved), {}.",
+                        s.registry.name,
+                        counted(s.repositories, "repository", "repositories"),
+                        counted(s.tags, "tag", "tags"),
+                        s.changed_tags,
+                        counted(s.requests, "request", "requests"),
                     )}
                 </p>
             }
