@@ -172,6 +172,10 @@ pub struct ContainerDetail {
     pub container: ContainerSummary,
     pub facts: Option<ContainerFacts>,
     pub findings: Vec<ConfigFindingView>,
+    /// Its image's latest signature status (the image page has the details); absent
+    /// until the image is checked.
+    #[serde(default)]
+    pub image_signature: Option<crate::signatures::SignatureStatus>,
 }
 
 /// A Docker engine to watch. TLS material and SSH keys are paths on the Coastguard

@@ -137,6 +137,9 @@ pub struct PodContainer {
     pub image_id: Option<i64>,
     pub ready: Option<bool>,
     pub restart_count: i64,
+    /// Its image's latest signature status; absent until the image is checked.
+    #[serde(default)]
+    pub signature: Option<crate::signatures::SignatureStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

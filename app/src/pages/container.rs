@@ -112,6 +112,10 @@ fn ContainerView(
                 None => view! { <code>{c.image_ref.clone()}</code> }.into_any(),
             }}
             ". Open findings: " <SeverityPills counts=c.open_findings.clone() />
+            ". Image signature: " {match detail.image_signature {
+                Some(s) => view! { <StatusBadge status=s.as_str().to_string() /> }.into_any(),
+                None => view! { <span class="muted">"not checked"</span> }.into_any(),
+            }}
         </p>
         <RiskPanel data=risk />
         <section class="panel">

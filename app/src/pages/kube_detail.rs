@@ -380,6 +380,10 @@ fn PodView(
                     <td>{image}<div class="small muted">{c.image_digest.as_deref().map(short_digest).unwrap_or_default()}</div></td>
                     <td>{match c.ready { Some(true) => "ready", Some(false) => "not ready", None => "—" }}</td>
                     <td>{c.restart_count}</td>
+                    <td>{match c.signature {
+                        Some(s) => view! { <StatusBadge status=s.as_str().to_string() /> }.into_any(),
+                        None => view! { <span class="muted">"not checked"</span> }.into_any(),
+                    }}</td>
                 </tr>
             }
             .into_any()
@@ -408,7 +412,7 @@ fn PodView(
         <section class="panel">
             <h2>"Containers"</h2>
             <table class="table">
-                <thead><tr><th scope="col">"Container"</th><th scope="col">"Image"</th><th scope="col">"Ready"</th><th scope="col">"Restarts"</th></tr></thead>
+                <thead><tr><th scope="col">"Container"</th><th scope="col">"Image"</th><th scope="col">"Ready"</th><th scope="col">"Restarts"</th><th scope="col">"Image signature"</th></tr></thead>
                 <tbody>{containers}</tbody>
             </table>
         </section>

@@ -573,11 +573,42 @@ async fn the_server_checks_an_inventory_images_signature_with_the_trusted_keys()
         let detail = srv.get_json(&image_path, &viewer).await;
         assert_eq!(detail["signature"]["status"], "verified", "{detail}");
 
+        // Removing the key that verified it makes every check made before due again: the
+        // job's next run finds the image no longer verified; trusting the key again
+        // verifies it again. (A second apart: a check in the very second of a change
+        // counts as after it.)
+        let checks = coastguard_core::signatures::checks::check_due;
+        let keys = srv.get_json("/api/v1/signing-keys", &viewer).await;
+        let shop_id = keys["items"][0]["id"].as_i64().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        srv.call(
+            Method::DELETE,
+            &format!("/api/v1/signing-keys/{shop_id}"),
+            &admin,
+            &Value::Null,
+        )
+        .await;
+        let soon = coastguard_core::now();
+        assert!(checks(&srv.state, soon, 100).await.unwrap() >= 1);
+        let detail = srv.get_json(&image_path, &viewer).await;
+        assert_eq!(detail["signature"]["status"], "untrusted", "{detail}");
+        assert_eq!(detail["signature"]["checked_at"], soon, "{detail}");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        srv.call(Method::POST, "/api/v1/signing-keys", &admin, &shop)
+            .await;
+        assert!(
+            checks(&srv.state, coastguard_core::now(), 100)
+                .await
+                .unwrap()
+                >= 1
+        );
+        let detail = srv.get_json(&image_path, &viewer).await;
+        assert_eq!(detail["signature"]["status"], "verified", "{detail}");
+
         // The scheduled job checks what is due: nothing now, the image again once its
         // check is old.
         let now = coastguard_core::now();
         // (Other tests' images on the shared engine may be due; this one is not.)
-        let checks = coastguard_core::signatures::checks::check_due;
         let checked_at = detail["signature"]["checked_at"].clone();
         checks(&srv.state, now, 100).await.unwrap();
         let detail = srv.get_json(&image_path, &viewer).await;

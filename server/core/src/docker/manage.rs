@@ -177,8 +177,13 @@ pub async fn container_detail(
         .container_summary(id)
         .await
         .map_err(not_found("container", id))?;
+    let image_signature = match container.image_id {
+        Some(image) => state.store.signature_status(image).await?,
+        None => None,
+    };
     Ok(ContainerDetail {
         container,
+        image_signature,
         facts: facts(state.store.facts_json(SubjectKind::Container, id).await?),
         findings: state
             .store

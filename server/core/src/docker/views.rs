@@ -283,6 +283,25 @@ const FINDING_SELECT: &str = "SELECT cf.id, cf.check_id, cf.subject_kind, cf.sub
                        OR (cf.subject_kind = 'container' AND h.id = c.host_id)";
 
 impl Store {
+    /// The status of an image's latest signature check, if it was checked (for the pages
+    /// of what runs it; the image page reads the whole check).
+    pub async fn signature_status(
+        &self,
+        image_id: i64,
+    ) -> StoreResult<Option<coastguard_model::signatures::SignatureStatus>> {
+        let status: Option<String> = with_db!(&self.db, |pool| {
+            sqlx::query_scalar(
+            "SELECT status FROM signature_checks WHERE image_id = $1 ORDER BY checked_at DESC LIMIT 1"
+        )
+        .bind(image_id)
+        .fetch_optional(pool)
+        .await
+        })?;
+        Ok(status
+            .as_deref()
+            .map(coastguard_model::signatures::SignatureStatus::parse))
+    }
+
     pub async fn list_hosts(&self, q: &ListQuery) -> StoreResult<Listing<HostSummary>> {
         let (page, per_page) = paging(q)?;
         let mut f = Filter::default();

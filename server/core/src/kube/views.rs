@@ -12,6 +12,7 @@ use coastguard_model::kube::{
     level_name, level_rank, ClusterNetwork, ClusterSummary, KubeQuery, NamespaceDetail,
     NamespaceSummary, PodContainer, PodSummary, PssMode, WorkloadSummary,
 };
+use coastguard_model::signatures::SignatureStatus;
 use serde_json::Value;
 
 pub const NAMESPACE_SORTS: &[Sort] = &[
@@ -605,10 +606,13 @@ impl Store {
             image_id: Option<i64>,
             ready: Option<bool>,
             restart_count: i64,
+            signature: Option<String>,
         }
         let rows: Vec<Row> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-            "SELECT kind, name, image_ref, image_digest, image_id, ready, restart_count FROM pod_containers \
+            "SELECT kind, name, image_ref, image_digest, image_id, ready, restart_count, \
+               (SELECT sc.status FROM signature_checks sc WHERE sc.image_id = pod_containers.image_id \
+                ORDER BY sc.checked_at DESC LIMIT 1) AS signature FROM pod_containers \
              WHERE pod_id = $1 ORDER BY CASE kind WHEN 'init' THEN 0 WHEN 'container' THEN 1 ELSE 2 END, name"
         )
         .bind(pod)
@@ -625,6 +629,7 @@ impl Store {
                 image_id: r.image_id,
                 ready: r.ready,
                 restart_count: r.restart_count,
+                signature: r.signature.as_deref().map(SignatureStatus::parse),
             })
             .collect())
     }

@@ -46,15 +46,18 @@ struct Row {
 impl Store {
     /// Images an inventory source saw that a registry names by digest, whose latest
     /// check is older than `before` (or that were never checked), at most `limit`. One
-    /// (repository, digest) per image: the first by name.
+    /// (repository, digest) pair per image, as the image is named (the first by
+    /// repository, then digest).
     async fn images_due_for_signatures(&self, before: i64, limit: i64) -> StoreResult<Vec<Due>> {
         let rows: Vec<Due> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-            "SELECT d.image_id, MIN(d.repository) AS repository, MIN(d.digest) AS digest \
+            "SELECT d.image_id, d.repository, d.digest \
              FROM image_digests d JOIN images i ON i.id = d.image_id \
              WHERE i.inventory_seen_at IS NOT NULL AND d.repository <> '' \
                AND NOT EXISTS (SELECT 1 FROM signature_checks s WHERE s.image_id = d.image_id AND s.checked_at >= $1) \
-             GROUP BY d.image_id ORDER BY d.image_id LIMIT $2"
+               AND NOT EXISTS (SELECT 1 FROM image_digests e WHERE e.image_id = d.image_id AND e.repository <> '' \
+                 AND (e.repository < d.repository OR (e.repository = d.repository AND e.digest < d.digest))) \
+             ORDER BY d.image_id LIMIT $2"
         )
         .bind(before)
         .bind(limit)
@@ -221,13 +224,18 @@ async fn check(
     Ok(v)
 }
 
-/// Checks the images that are due, at most `limit`, a few at a time. Returns how many
+/// Checks the images that are due (never checked, checked six hours ago, or checked
+/// before the trusted keys changed), at most `limit`, a few at a time. Returns how many
 /// were checked.
 pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> {
-    let due = state
+    // Checks older than six hours, or made before the trusted keys last changed.
+    let keys_changed: i64 = state
         .store
-        .images_due_for_signatures(now - RECHECK_AFTER_SECS, limit)
-        .await?;
+        .setting(super::trust::KEYS_CHANGED)
+        .await?
+        .unwrap_or(0);
+    let before = (now - RECHECK_AFTER_SECS).max(keys_changed.min(now));
+    let due = state.store.images_due_for_signatures(before, limit).await?;
     if due.is_empty() {
         return Ok(0);
     }

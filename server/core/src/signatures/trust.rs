@@ -12,6 +12,10 @@ use coastguard_model::signatures::{scope_matches, validate_scope, NewSigningKey,
 use coastguard_model::validate;
 use serde_json::json;
 
+/// The setting that holds when the trusted keys last changed: every check made before
+/// then is done again (by the signatures job, within ten minutes).
+pub const KEYS_CHANGED: &str = "signatures.keys_changed_at";
+
 /// A PEM public key is a few hundred bytes (RSA-4096: 800); more is not one key.
 const MAX_PEM: usize = 16 * 1024;
 
@@ -124,6 +128,8 @@ pub async fn add_key(
     };
     let mut w = state.store.begin().await?;
     view.id = w.add_signing_key(&view).await?;
+    w.put_setting(KEYS_CHANGED, &at, &by.principal.name, at)
+        .await?;
     let record = audit_by(
         by,
         "signing_key.add",
@@ -144,6 +150,8 @@ pub async fn remove_key(state: &AppState, by: &Authed<Admin>, id: i64) -> Result
         StoreError::NotFound => Error::NotFound(format!("no signing key with id {id}")),
         other => other.into(),
     })?;
+    w.put_setting(KEYS_CHANGED, &at, &by.principal.name, at)
+        .await?;
     let record = audit_by(
         by,
         "signing_key.remove",
