@@ -183,13 +183,22 @@ impl ContainerFacts {
     }
 }
 
+/// Whether `registry` (`host[:port]`, lowercase) is on the trusted list, whose entries are
+/// hosts or patterns with `*` for any run of characters (`*.example.com`,
+/// `registry.example.com:*`).
+pub fn registry_trusted(trusted: &[String], registry: &str) -> bool {
+    trusted.iter().any(|t| {
+        t == registry || (t.contains('*') && crate::signatures::scope_matches(t, registry))
+    })
+}
+
 /// Admin-configurable thresholds of the image checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Registries images may come from (`docker.io`, `registry.example.com:5000`).
-    /// Empty: the trusted-registry check is off.
+    /// Registries images may come from (`docker.io`, `registry.example.com:5000`, or a
+    /// pattern with `*`: `*.example.com`). Empty: the trusted-registry check is off.
     #[serde(default)]
     pub trusted_registries: Vec<String>,
     /// Images built longer ago than this are findings.
@@ -279,5 +288,40 @@ impl Policy {
         }
         self.require_signatures = patterns;
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_registries_are_hosts_or_patterns() {
+        let trusted = vec![
+            "docker.io".to_string(),
+            "*.corp.example".to_string(),
+            "mirror.example:*".to_string(),
+        ];
+        for ok in [
+            "docker.io",
+            "eu.corp.example",
+            "a.b.corp.example",
+            "mirror.example:5000",
+        ] {
+            assert!(registry_trusted(&trusted, ok), "{ok}");
+        }
+        for no in [
+            "ghcr.io",
+            "corp.example",
+            "evilcorp.example",
+            "mirror.example",
+            "docker.io.evil",
+        ] {
+            assert!(!registry_trusted(&trusted, no), "{no}");
+        }
+        assert!(
+            !registry_trusted(&[], "docker.io"),
+            "an empty list trusts nothing (the check is off)"
+        );
     }
 }

@@ -125,7 +125,7 @@ fn PolicyForm(
                     match policy.await {
                         Ok(p) => view! {
                             <ActionForm action=save attr:class="form-stack">
-                                <label>"Trusted registries (one per line; empty: the check is off)"
+                                <label>"Trusted registries (one per line, * for any run as in *.example.com; empty: the check is off)"
                                     <textarea name="trusted_registries" rows="4" placeholder="docker.io\nghcr.io\nregistry.example.com:5000">
                                         {p.trusted_registries.join("\n")}
                                     </textarea>

@@ -221,7 +221,7 @@ pub fn evaluate_image(image: &ImageFacts, policy: &Policy, now: i64) -> Vec<Dete
         registries.sort();
         registries.dedup();
         for registry in registries {
-            if !policy.trusted_registries.iter().any(|t| t == &registry) {
+            if !coastguard_model::docker::registry_trusted(&policy.trusted_registries, &registry) {
                 out.add(
                     "image.untrusted_registry",
                     registry.as_str(),

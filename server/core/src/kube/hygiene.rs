@@ -169,7 +169,7 @@ pub fn check(spec: &Value, batch: bool, trusted: &[String]) -> Vec<Found> {
             let image = c.get("image").and_then(Value::as_str).unwrap_or("");
             if !image.is_empty() && !trusted.is_empty() {
                 let registry = registry_of(image);
-                if !trusted.contains(&registry) {
+                if !coastguard_model::docker::registry_trusted(trusted, &registry) {
                     add(
                         &UNTRUSTED_REGISTRY,
                         "medium",
@@ -381,6 +381,14 @@ mod tests {
                     "container \"debug\" runs busybox from docker.io".to_string()
                 ),
             ]
+        );
+        // Patterns: every host under k8s.io, any port of localhost.
+        let names = |found: Vec<(String, String)>| -> Vec<String> {
+            found.into_iter().map(|(name, _)| name).collect()
+        };
+        assert_eq!(
+            names(untrusted(&["*.k8s.io", "ghcr.io", "localhost:*"])),
+            ["side", "debug"]
         );
     }
 
