@@ -60,7 +60,7 @@ impl Store {
     pub async fn signature_coverage_in(&self, scope: &Scope) -> StoreResult<SignatureCoverage> {
         let sql = format!(
             "SELECT sc.status FROM ({}) r LEFT JOIN signature_checks sc ON sc.image_id = r.image_id",
-            crate::scans::coverage::running_images_sql(scope)
+            crate::scans::coverage::running_image_ids_sql(scope)
         );
         let rows: Vec<Option<String>> = with_db!(&self.db, |pool| bind_all!(
             sqlx::query_scalar(&sql),

@@ -81,29 +81,30 @@ pub async fn configured_access(state: &AppState) -> Result<HashMap<String, Regis
         .collect())
 }
 
-fn scanned_after(policy_days: i64, now: i64) -> i64 {
-    now - policy_days * 86_400
+/// The oldest scan that still counts, by the image policy's scan age.
+async fn scanned_after(state: &AppState) -> i64 {
+    now() - state.store.policy().await.scan_max_age_days * 86_400
 }
 
 pub async fn list_registries(
     state: &AppState,
     _by: &Authed<Viewer>,
 ) -> Result<Vec<RegistrySummary>> {
-    let days = state.store.policy().await.scan_max_age_days;
-    Ok(state
-        .store
-        .registry_summaries(scanned_after(days, now()))
-        .await?)
+    let after = scanned_after(state).await;
+    Ok(state.store.registry_summaries(after, None).await?)
 }
 
 async fn summary(state: &AppState, id: i64) -> Result<RegistrySummary> {
-    let days = state.store.policy().await.scan_max_age_days;
+    summary_after(state, id, scanned_after(state).await).await
+}
+
+async fn summary_after(state: &AppState, id: i64, after: i64) -> Result<RegistrySummary> {
     state
         .store
-        .registry_summaries(scanned_after(days, now()))
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
+        .registry_summaries(after, Some(id))
+        .await
+        .map_err(not_found(id))?
+        .pop()
         .ok_or_else(|| Error::NotFound(format!("no registry with id {id}")))
 }
 
@@ -112,11 +113,11 @@ pub async fn registry_detail(
     _by: &Authed<Viewer>,
     id: i64,
 ) -> Result<RegistryDetail> {
-    let registry = summary(state, id).await?;
-    let days = state.store.policy().await.scan_max_age_days;
+    let after = scanned_after(state).await;
+    let registry = summary_after(state, id, after).await?;
     let mut tags = state
         .store
-        .registry_tags(id, scanned_after(days, now()), DETAIL_TAGS + 1)
+        .registry_tags(id, after, DETAIL_TAGS + 1)
         .await?;
     let truncated = tags.len() as i64 > DETAIL_TAGS;
     tags.truncate(DETAIL_TAGS as usize);
@@ -286,10 +287,9 @@ pub async fn import_docker_config(
         Some(json!({ "added": names, "skipped": skipped.len() })),
     );
     w.commit_with(&record, at).await?;
-    let mut added = Vec::new();
-    for id in ids {
-        added.push(summary(state, id).await?);
-    }
+    let after = scanned_after(state).await;
+    let mut added = state.store.registry_summaries(after, None).await?;
+    added.retain(|r| ids.contains(&r.id));
     Ok(ImportedRegistries { added, skipped })
 }
 

@@ -16,6 +16,8 @@
 use super::reference::ImageReference;
 use super::store::RegistryConfig;
 use crate::lifecycle::Extent;
+use crate::scans::coverage::running_image_ids_sql;
+use crate::scans::ingest::short;
 use crate::store::config_findings::{Content, Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{StoreResult, Write};
@@ -115,11 +117,6 @@ pub fn moved_under(history: &[TagStep], runs: &[String]) -> Option<(String, i64)
         .then(|| (current.digest.clone(), current.first_seen_at))
 }
 
-fn short(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", &hex[..hex.len().min(12)])
-}
-
 #[derive(sqlx::FromRow)]
 struct RunningImage {
     image_id: i64,
@@ -147,11 +144,6 @@ struct Runner {
     image_id: Option<i64>,
     image_digest: Option<String>,
 }
-
-const RUNNING_IMAGES: &str = "SELECT c.image_id FROM containers c \
-       WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL \
-     UNION SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
-       WHERE p.gone_at IS NULL AND p.phase = 'Running' AND pc.image_id IS NOT NULL";
 
 fn finding(
     check: &str,
@@ -224,8 +216,9 @@ impl Write {
         if required.is_empty() {
             return Ok(Vec::new());
         }
+        let running_images = running_image_ids_sql(&crate::store::Scope::Global);
         let sql = format!(
-            "SELECT r.image_id, sc.status, sc.details, sc.error FROM ({RUNNING_IMAGES}) r \
+            "SELECT r.image_id, sc.status, sc.details, sc.error FROM ({running_images}) r \
              LEFT JOIN signature_checks sc ON sc.image_id = r.image_id"
         );
         let running: Vec<RunningImage> = with_tx!(&mut self.tx, |t| sqlx::query_as(&sql)
@@ -233,9 +226,9 @@ impl Write {
             .await)?;
         let names_sql = format!(
             "SELECT d.image_id, d.repository, CAST(1 AS BIGINT) AS by_digest FROM image_digests d \
-               WHERE d.repository <> '' AND d.image_id IN ({RUNNING_IMAGES}) \
+               WHERE d.repository <> '' AND d.image_id IN ({running_images}) \
              UNION SELECT t.image_id, t.repository, CAST(0 AS BIGINT) AS by_digest FROM image_tags t \
-               WHERE t.image_id IN ({RUNNING_IMAGES})"
+               WHERE t.image_id IN ({running_images})"
         );
         let rows: Vec<(i64, String, i64)> = with_tx!(&mut self.tx, |t| sqlx::query_as(&names_sql)
             .fetch_all(&mut **t)
@@ -370,7 +363,7 @@ impl Write {
                 let was = history[&key]
                     .iter()
                     .find(|s| !s.current && runs.contains(&s.digest))
-                    .map(|s| short(&s.digest))
+                    .map(|s| short(&s.digest).to_string())
                     .unwrap_or_default();
                 let evidence = format!(
                     "runs {} at {was}; the tag names {} since {}",

@@ -3,8 +3,9 @@
 //! into each tag's digest history.
 
 use super::discover::{Found, FoundImage, Known};
+use crate::scans::coverage::running_image_ids_sql;
 use crate::store::query::{push_list, IDS_PER_LIST};
-use crate::store::{Store, StoreError, StoreResult, Write};
+use crate::store::{Scope, Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
 use coastguard_model::registries::{RegistrySummary, RegistryTag};
 use coastguard_model::signatures::SignatureStatus;
@@ -87,33 +88,6 @@ struct Counts {
     moved: i64,
 }
 
-/// An image runs now: a running container's or a running pod's. `{0}` is the image id's
-/// column.
-macro_rules! runs_now {
-    ($image:literal) => {
-        concat!(
-            "(EXISTS (SELECT 1 FROM containers c WHERE c.image_id = ",
-            $image,
-            " AND c.gone_at IS NULL AND c.state = 'running') \
-             OR EXISTS (SELECT 1 FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
-               WHERE pc.image_id = ",
-            $image,
-            " AND p.gone_at IS NULL AND p.phase = 'Running'))"
-        )
-    };
-}
-
-/// An image has a scan (not a VEX document) no older than `$1`.
-macro_rules! scanned_since {
-    ($image:literal) => {
-        concat!(
-            "EXISTS (SELECT 1 FROM scans s WHERE s.image_id = ",
-            $image,
-            " AND s.kind <> 'vex' AND COALESCE(s.scanned_at, s.received_at) >= $1)"
-        )
-    };
-}
-
 #[derive(sqlx::FromRow)]
 struct TagRow {
     repository: String,
@@ -144,36 +118,44 @@ impl Store {
         row.ok_or(StoreError::NotFound)
     }
 
-    /// Every registry with what its tags name now; `scanned_after` is the oldest scan
-    /// that still counts.
+    /// The registries (every one, or `only` the one with this id) with what their tags
+    /// name now; `scanned_after` is the oldest scan that still counts.
     pub async fn registry_summaries(
         &self,
         scanned_after: i64,
+        only: Option<i64>,
     ) -> StoreResult<Vec<RegistrySummary>> {
-        let rows = self.registry_rows().await?;
-        let sql = concat!(
+        let rows = match only {
+            Some(id) => vec![self.registry_row(id).await?],
+            None => self.registry_rows().await?,
+        };
+        let sql = format!(
             "WITH cur AS (SELECT registry_id, repository, tag, digest FROM registry_tags WHERE is_current = TRUE), \
              imgs AS (SELECT DISTINCT cur.registry_id, d.image_id FROM cur JOIN image_digests d ON d.digest = cur.digest) \
              SELECT r.id AS registry_id, \
                (SELECT COUNT(DISTINCT repository) FROM cur WHERE cur.registry_id = r.id) AS repositories, \
                (SELECT COUNT(*) FROM cur WHERE cur.registry_id = r.id) AS tags, \
                (SELECT COUNT(*) FROM imgs i WHERE i.registry_id = r.id) AS images, \
-               (SELECT COUNT(*) FROM imgs i WHERE i.registry_id = r.id AND ",
-            scanned_since!("i.image_id"),
-            ") AS scanned, \
+               (SELECT COUNT(*) FROM imgs i WHERE i.registry_id = r.id AND EXISTS (SELECT 1 FROM scans s \
+                  WHERE s.image_id = i.image_id AND s.kind <> 'vex' AND COALESCE(s.scanned_at, s.received_at) >= $1)) AS scanned, \
                (SELECT COUNT(*) FROM imgs i WHERE i.registry_id = r.id AND EXISTS \
                  (SELECT 1 FROM signature_checks sc WHERE sc.image_id = i.image_id AND sc.status = 'verified')) AS verified, \
-               (SELECT COUNT(*) FROM imgs i WHERE i.registry_id = r.id AND ",
-            runs_now!("i.image_id"),
-            ") AS running, \
+               (SELECT COUNT(*) FROM imgs i WHERE i.registry_id = r.id AND i.image_id IN ({})) AS running, \
                (SELECT COUNT(*) FROM (SELECT repository, tag FROM registry_tags t WHERE t.registry_id = r.id \
                   GROUP BY repository, tag HAVING COUNT(*) > 1) m) AS moved \
-             FROM registries r"
+             FROM registries r{}",
+            running_image_ids_sql(&Scope::Global),
+            if only.is_some() { " WHERE r.id = $2" } else { "" }
         );
-        let counts: Vec<Counts> = with_db!(&self.db, |pool| sqlx::query_as(sql)
-            .bind(scanned_after)
+        let counts: Vec<Counts> = with_db!(&self.db, |pool| {
+            let q = sqlx::query_as(&sql).bind(scanned_after);
+            match only {
+                Some(id) => q.bind(id),
+                None => q,
+            }
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         let counts: HashMap<i64, Counts> = counts.into_iter().map(|c| (c.registry_id, c)).collect();
         Ok(rows
             .iter()
@@ -201,22 +183,21 @@ impl Store {
         scanned_after: i64,
         limit: i64,
     ) -> StoreResult<Vec<RegistryTag>> {
-        let sql = concat!(
+        let sql = format!(
             "SELECT t.repository, t.tag, t.digest, t.first_seen_at, t.last_seen_at, x.image_id, \
                (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
                   WHERE s.image_id = x.image_id AND s.kind <> 'vex') AS last_scan_at, \
                (SELECT sc.status FROM signature_checks sc WHERE sc.image_id = x.image_id \
                   ORDER BY sc.checked_at DESC LIMIT 1) AS signature, \
-               CASE WHEN x.image_id IS NOT NULL AND ",
-            runs_now!("x.image_id"),
-            " THEN TRUE ELSE FALSE END AS running \
+               CASE WHEN x.image_id IN ({}) THEN TRUE ELSE FALSE END AS running \
              FROM registry_tags t \
              LEFT JOIN (SELECT digest, MIN(image_id) AS image_id FROM image_digests GROUP BY digest) x \
                ON x.digest = t.digest \
              WHERE t.registry_id = $1 AND t.is_current = TRUE \
-             ORDER BY t.repository, t.tag LIMIT $2"
+             ORDER BY t.repository, t.tag LIMIT $2",
+            running_image_ids_sql(&Scope::Global)
         );
-        let rows: Vec<TagRow> = with_db!(&self.db, |pool| sqlx::query_as(sql)
+        let rows: Vec<TagRow> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(registry_id)
             .bind(limit)
             .fetch_all(pool)

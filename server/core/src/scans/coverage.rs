@@ -13,21 +13,29 @@ use coastguard_model::findings::SubjectKind;
 pub const UNSCANNED: &str = "coverage.unscanned";
 pub const SCAN_OUTDATED: &str = "coverage.scan_outdated";
 
-/// Each image that runs now, once, with when it was last scanned (the time the report
-/// says the scan ran, else when it arrived; VEX documents are not scans): the images of
-/// running Docker containers and of running pods' containers, within `scope`, whose
-/// value is parameter `$1`.
+/// Each image that runs now, once: the images of running Docker containers and of
+/// running pods' containers, within `scope`, whose value is parameter `$1`. A query's
+/// text, to select from or to test membership in (`image_id IN (…)`).
+pub(crate) fn running_image_ids_sql(scope: &crate::store::Scope) -> String {
+    format!(
+        "SELECT c.image_id FROM containers c \
+           WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL{} \
+         UNION SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
+           WHERE p.gone_at IS NULL AND p.phase = 'Running' AND pc.image_id IS NOT NULL{}",
+        scope.containers(1),
+        scope.pods(1)
+    )
+}
+
+/// [`running_image_ids_sql`], each with when it was last scanned (the time the report
+/// says the scan ran, else when it arrived; VEX documents are not scans).
 pub(crate) fn running_images_sql(scope: &crate::store::Scope) -> String {
     format!(
         "SELECT r.image_id, \
            (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
             WHERE s.image_id = r.image_id AND s.kind <> 'vex') AS last_scan \
-         FROM (SELECT c.image_id FROM containers c \
-                 WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL{} \
-               UNION SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
-                 WHERE p.gone_at IS NULL AND p.phase = 'Running' AND pc.image_id IS NOT NULL{}) r",
-        scope.containers(1),
-        scope.pods(1)
+         FROM ({}) r",
+        running_image_ids_sql(scope)
     )
 }
 

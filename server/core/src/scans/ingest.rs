@@ -380,6 +380,7 @@ fn describe(target: &VexTarget) -> String {
     }
 }
 
-fn short(digest: &str) -> &str {
+/// `sha256:` and the first twelve hex digits of a digest, as people read one.
+pub(crate) fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
