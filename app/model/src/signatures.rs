@@ -135,18 +135,26 @@ pub struct ImageSignature {
     pub checked_at: i64,
 }
 
-/// A public key admins trust for cosign signatures.
+/// A signer admins trust: a cosign public key, a Notation trust-store CA certificate, or a
+/// cosign keyless (Fulcio) identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigningKeyView {
     pub id: i64,
     pub name: String,
-    /// `ecdsa-p256`, `ecdsa-p384`, `ed25519` or `rsa`.
+    /// `ecdsa-p256`, `ecdsa-p384`, `ed25519` or `rsa` (a cosign key), `notation-ca` (a
+    /// Notation trust-store CA) or `keyless` (a cosign keyless identity).
     pub kind: String,
-    /// `sha256:` of the key's SubjectPublicKeyInfo.
+    /// `sha256:` of a key's SubjectPublicKeyInfo or of a CA certificate's DER; `keyless:`
+    /// and a hash of identity and issuer for an identity.
     pub fingerprint: String,
-    /// The public key, PEM.
+    /// The public key or CA certificate, PEM; empty for an identity.
     pub public_pem: String,
+    /// A keyless identity: a regular expression the certificate's subject (email or URI)
+    /// must match whole.
+    pub identity: Option<String>,
+    /// A keyless identity: the OIDC issuer URL, matched exactly.
+    pub issuer: Option<String>,
     /// The images it applies to: a glob over `registry/repository` (`*` any run of
     /// characters), `*` for every image.
     pub scope: String,
@@ -154,18 +162,68 @@ pub struct SigningKeyView {
     pub created_at: i64,
 }
 
-/// A key to trust.
+impl SigningKeyView {
+    /// What signs under it, for people: the identity and issuer, or the fingerprint.
+    pub fn signer(&self) -> String {
+        match (&self.identity, &self.issuer) {
+            (Some(identity), Some(issuer)) => format!("{identity} (issuer {issuer})"),
+            _ => self.fingerprint.clone(),
+        }
+    }
+}
+
+/// A signer to trust: `public_pem` alone (a `PUBLIC KEY` PEM as `cosign.pub`, or a
+/// `CERTIFICATE` PEM: a Notation trust-store CA), or `identity` with `issuer` (a cosign
+/// keyless identity, as `--certificate-identity-regexp` with `--certificate-oidc-issuer`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewSigningKey {
     pub name: String,
-    /// A `PUBLIC KEY` (or `RSA PUBLIC KEY`) PEM block, as `cosign generate-key-pair` writes
-    /// `cosign.pub`.
-    pub public_pem: String,
+    #[serde(default)]
+    pub public_pem: Option<String>,
+    #[serde(default)]
+    pub identity: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
     /// Default `*`.
     #[serde(default)]
     pub scope: Option<String>,
+}
+
+/// A Sigstore trust root to check keyless signatures against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetTrustRoot {
+    /// The text of a `trusted_root.json` (media type
+    /// `application/vnd.dev.sigstore.trustedroot+json`), as `cosign trusted-root create`
+    /// writes it or as Sigstore's TUF repository publishes it; at most 1 MiB.
+    pub trusted_root: String,
+}
+
+/// The Sigstore trust root keyless signatures are checked against, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrustRootView {
+    /// `sha256:` of the document as given.
+    pub sha256: String,
+    /// Its certificate authorities (Fulcio), by URI.
+    pub authorities: Vec<TrustedAuthority>,
+    /// How many transparency logs (Rekor) it trusts.
+    pub transparency_logs: usize,
+    pub set_by: String,
+    pub set_at: i64,
+}
+
+/// One certificate authority of a trust root and when it issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrustedAuthority {
+    pub name: String,
+    pub certificates: usize,
+    pub valid_from: Option<i64>,
+    pub valid_to: Option<i64>,
 }
 
 pub use crate::validate::scope as validate_scope;

@@ -213,6 +213,11 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
             json!({ "maxItems": coastguard_model::registries::MAX_CONFIGURED_REPOSITORIES }),
         ),
         (
+            "SetTrustRoot",
+            "trusted_root",
+            json!({ "maxLength": coastguard_core::signatures::trust::MAX_TRUST_ROOT }),
+        ),
+        (
             "NewSigningKey",
             "scope",
             json!({ "pattern": validate::SCOPE_PATTERN }),

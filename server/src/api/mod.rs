@@ -138,6 +138,11 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(registries::import_docker_config))
         .routes(routes!(signatures::list_keys, signatures::add_key))
         .routes(routes!(signatures::remove_key))
+        .routes(routes!(
+            signatures::trust_root,
+            signatures::set_trust_root,
+            signatures::remove_trust_root
+        ))
         .routes(routes!(signatures::check_image))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))

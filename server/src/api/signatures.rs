@@ -1,5 +1,6 @@
-//! Image signatures: the keys trusted for cosign signatures (admins change them; anyone
-//! signed in reads them, they are public keys), and checking an image now.
+//! Image signatures: the signers trusted (cosign keys, Notation CAs, keyless identities)
+//! and the Sigstore trust root (admins change them; anyone signed in reads them, they are
+//! public), and checking an image now.
 
 use super::extract::{ApiJson, ApiPath};
 use crate::state::ServerState;
@@ -9,10 +10,13 @@ use axum::Json;
 use coastguard_core::auth::{Admin, Analyst, Authed, Viewer};
 use coastguard_core::signatures::{checks, trust};
 use coastguard_core::Result;
-use coastguard_model::signatures::{ImageSignature, NewSigningKey, SigningKeyView};
+use coastguard_model::signatures::{
+    ImageSignature, NewSigningKey, SetTrustRoot, SigningKeyView, TrustRootView,
+};
 use coastguard_model::{ErrorBody, Page};
 
-/// The public keys trusted for cosign signatures, by name.
+/// The signers trusted for image signatures, by name: cosign public keys, Notation CA
+/// certificates and cosign keyless identities.
 #[utoipa::path(get, path = "/signing-keys", tag = "signatures",
     responses((status = 200, body = Page<SigningKeyView>), (status = 401, body = ErrorBody)))]
 pub async fn list_keys(
@@ -25,8 +29,12 @@ pub async fn list_keys(
     }))
 }
 
-/// Trust a public key (ECDSA P-256/P-384, Ed25519 or RSA, PEM) for the images its scope
-/// names. A private key, a certificate or a key already trusted is refused.
+/// Trust a signer for the images its scope names: `public_pem` alone (a cosign public key,
+/// ECDSA P-256/P-384, Ed25519 or RSA; or one Notation trust-store CA certificate), or
+/// `identity` (a regular expression over a Fulcio certificate's subject) with `issuer`
+/// (the OIDC issuer URL) for cosign keyless signatures, which also need the trust root. A
+/// private key, a mix of the two forms, a bad pattern or a signer already trusted is
+/// refused.
 #[utoipa::path(post, path = "/signing-keys", tag = "signatures", request_body = NewSigningKey,
     responses((status = 201, body = SigningKeyView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -39,7 +47,7 @@ pub async fn add_key(
     Ok((StatusCode::CREATED, Json(key)))
 }
 
-/// Stop trusting a key.
+/// Stop trusting a signer.
 #[utoipa::path(delete, path = "/signing-keys/{id}", tag = "signatures", params(("id" = i64, Path)),
     responses((status = 200, body = SigningKeyView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
@@ -51,8 +59,50 @@ pub async fn remove_key(
     Ok(Json(trust::remove_key(&state.app, &by, id).await?))
 }
 
+/// The Sigstore trust root keyless signatures are checked against (404 when none is set).
+#[utoipa::path(get, path = "/signing-trust-root", tag = "signatures",
+    responses((status = 200, body = TrustRootView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn trust_root(
+    by: Authed<Viewer>,
+    State(state): State<ServerState>,
+) -> Result<Json<TrustRootView>> {
+    trust::trust_root(&state.app, &by)
+        .await?
+        .map(Json)
+        .ok_or_else(|| coastguard_core::Error::NotFound("no Sigstore trust root is set".into()))
+}
+
+/// Set the Sigstore trust root (a `trusted_root.json`, given here: Coastguard never
+/// downloads one), replacing any earlier one; every image is checked again within ten
+/// minutes. A document that is not a trust root with at least one certificate authority
+/// or transparency log is refused.
+#[utoipa::path(put, path = "/signing-trust-root", tag = "signatures", request_body = SetTrustRoot,
+    responses((status = 200, body = TrustRootView), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn set_trust_root(
+    by: Authed<Admin>,
+    State(state): State<ServerState>,
+    ApiJson(input): ApiJson<SetTrustRoot>,
+) -> Result<Json<TrustRootView>> {
+    Ok(Json(
+        trust::set_trust_root(&state.app, &by, &input.trusted_root).await?,
+    ))
+}
+
+/// Remove the trust root: keyless signatures are untrusted from the next check on.
+#[utoipa::path(delete, path = "/signing-trust-root", tag = "signatures",
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn remove_trust_root(
+    by: Authed<Admin>,
+    State(state): State<ServerState>,
+) -> Result<StatusCode> {
+    trust::remove_trust_root(&state.app, &by).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Check an image's signatures now, in the registry that names it by digest, with the
-/// keys whose scope covers its repository; answers the outcome, which the image's detail
+/// signers whose scope covers its repository; answers the outcome, which the image's detail
 /// shows from then on. 404 for an image no registry names by digest.
 #[utoipa::path(post, path = "/images/{id}/signature-check", tag = "signatures", params(("id" = i64, Path)),
     responses((status = 200, body = ImageSignature), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),

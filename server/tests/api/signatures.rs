@@ -401,14 +401,32 @@ async fn signing_keys_are_managed_by_admins_and_read_by_everyone() {
                 .status(),
             409
         );
-        // A private key, a certificate, garbage, a bad scope: 422 naming the field.
-        let ca = TestCa::new("not a key");
+        // A private key, a bundle of certificates, garbage, half an identity, both forms,
+        // a bad pattern or issuer, a bad scope: 422 naming the field.
+        let ca = TestCa::new("a bundle");
         for (bad, field) in [
             (
                 json!({"name": "x", "public_pem": key.private_pem()}),
                 "public_pem",
             ),
-            (json!({"name": "x", "public_pem": ca.pem()}), "public_pem"),
+            (
+                json!({"name": "x", "public_pem": ca.pem().repeat(2)}),
+                "public_pem",
+            ),
+            (json!({"name": "x", "identity": ".*"}), "identity"),
+            (
+                json!({"name": "x", "public_pem": TestKey::new().public_pem(), "identity": ".*", "issuer": ISSUER}),
+                "public_pem",
+            ),
+            (
+                json!({"name": "x", "identity": "(", "issuer": ISSUER}),
+                "identity",
+            ),
+            (
+                json!({"name": "x", "identity": ".*", "issuer": "not a url"}),
+                "issuer",
+            ),
+            (json!({"name": "x"}), "public_pem"),
             (
                 json!({"name": "x", "public_pem": "not a key"}),
                 "public_pem",
@@ -618,5 +636,281 @@ async fn the_server_checks_an_inventory_images_signature_with_the_trusted_keys()
         let detail = srv.get_json(&image_path, &viewer).await;
         assert_eq!(detail["signature"]["status"], "verified", "{detail}");
         assert_eq!(detail["signature"]["checked_at"], later, "{detail}");
+    });
+}
+
+/// The server verifies keyless signatures against the trust root an admin gives and the
+/// identities trusted for the image, and Notation signatures against the CA certificates
+/// trusted for it: images a registry holds, synced into the inventory, checked now.
+#[tokio::test]
+async fn the_server_verifies_keyless_and_notation_signatures_with_the_trust_admins_give() {
+    use coastguard_model::Role;
+    use reqwest::Method;
+    use serde_json::json;
+    let registry = TestRegistry::open().await;
+    let host = registry.host();
+    // Keyless: signed a day ago under a ten-minute certificate, logged a minute later.
+    let (fulcio, log) = (TestCa::new("fulcio test"), TestLog::new());
+    let root = trust_root_json(&[&fulcio], &[&log]);
+    let t = coastguard_core::now() - 86_400;
+    let cert = fulcio.fulcio_leaf("dev@shop.test", ISSUER, t, t + 600);
+    let keyless = registry.push_image("shop/keyless", "1", b"keyless").await;
+    let payload = simple_signing_payload(&format!("{host}/shop/keyless"), &keyless.digest);
+    let signature = cert.key.sign(&payload);
+    let mut annotations = cosign_annotations(&signature);
+    annotations.insert(ANNOTATION_CERTIFICATE.into(), cert.pem.clone());
+    annotations.insert(
+        ANNOTATION_BUNDLE.into(),
+        log.bundle(&payload, &signature, &cert.pem, t + 60),
+    );
+    registry
+        .attach_cosign("shop/keyless", &keyless.digest, &[(payload, annotations)])
+        .await;
+    // Notation, by a leaf of a test CA.
+    let notary = TestCa::new("notation test");
+    let now = coastguard_core::now();
+    let leaf = notary.code_signing_leaf("shop release", now - 3_600, now + 86_400);
+    let app = registry.push_image("shop/notary", "1", b"notary").await;
+    let envelope = notation_envelope(&leaf, &[], &app.digest, &app.media_type, app.size, None);
+    registry
+        .attach_notation("shop/notary", &app, &envelope)
+        .await;
+
+    crate::on_each_backend!(|srv| {
+        let admin = srv.token(Role::Admin).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let new = json!({"name": "local", "url": host, "insecure": true});
+        let res = srv
+            .call(Method::POST, "/api/v1/registries", &admin, &new)
+            .await;
+        assert_eq!(res.status(), 201);
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let res = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/registries/{id}/sync"),
+                &analyst,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let image = |repo: &'static str| {
+            let srv = &srv;
+            let viewer = &viewer;
+            async move {
+                let list = srv
+                    .get_json(&format!("/api/v1/images?q={repo}"), viewer)
+                    .await;
+                list["items"][0]["id"].as_i64().unwrap()
+            }
+        };
+        let check = |id: i64| {
+            let srv = &srv;
+            let analyst = &analyst;
+            async move {
+                let res = srv
+                    .call(
+                        Method::POST,
+                        &format!("/api/v1/images/{id}/signature-check"),
+                        analyst,
+                        &Value::Null,
+                    )
+                    .await;
+                let status = res.status();
+                let v: Value = res.json().await.unwrap();
+                assert_eq!(status, 200, "{v}");
+                v
+            }
+        };
+        let (keyless_id, notary_id) = (image("shop/keyless").await, image("shop/notary").await);
+
+        // Nothing trusted: both are signed by nobody Coastguard trusts.
+        let v = check(keyless_id).await;
+        assert_eq!(v["status"], "untrusted", "{v}");
+        assert!(
+            v["signatures"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("trust root"),
+            "{v}"
+        );
+        assert_eq!(check(notary_id).await["status"], "untrusted");
+
+        // The trust root: admins set it, anyone reads it, garbage is refused.
+        assert_eq!(
+            srv.call(
+                Method::GET,
+                "/api/v1/signing-trust-root",
+                &viewer,
+                &Value::Null
+            )
+            .await
+            .status(),
+            404
+        );
+        let body = json!({ "trusted_root": root });
+        assert_eq!(
+            srv.call(Method::PUT, "/api/v1/signing-trust-root", &viewer, &body)
+                .await
+                .status(),
+            403
+        );
+        for bad in [
+            "{}",
+            "not json",
+            r#"{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+        ] {
+            let res = srv
+                .call(
+                    Method::PUT,
+                    "/api/v1/signing-trust-root",
+                    &admin,
+                    &json!({ "trusted_root": bad }),
+                )
+                .await;
+            assert_eq!(res.status(), 422, "{bad}");
+            assert_eq!(
+                res.json::<Value>().await.unwrap()["error"]["location"],
+                "trusted_root"
+            );
+        }
+        let res = srv
+            .call(Method::PUT, "/api/v1/signing-trust-root", &admin, &body)
+            .await;
+        assert_eq!(res.status(), 200);
+        let set: Value = res.json().await.unwrap();
+        assert_eq!(set["authorities"].as_array().unwrap().len(), 1, "{set}");
+        assert_eq!(set["transparency_logs"], 1, "{set}");
+        assert_eq!(
+            set["sha256"],
+            coastguard_core::testing::registry::digest_of(root.as_bytes())
+        );
+        assert_eq!(
+            srv.get_json("/api/v1/signing-trust-root", &viewer).await,
+            set
+        );
+        // A trust root alone trusts nobody: an identity must be trusted for the image.
+        assert_eq!(check(keyless_id).await["status"], "untrusted");
+        let identity = |pattern: &str, scope: String| json!({"name": format!("dev {pattern}"), "identity": pattern, "issuer": ISSUER, "scope": scope});
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/signing-keys",
+                &admin,
+                &identity(r"ops@shop\.test", format!("{host}/shop/*")),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let added: Value = res.json().await.unwrap();
+        assert_eq!(added["kind"], "keyless", "{added}");
+        assert_eq!(added["public_pem"], "", "{added}");
+        assert_eq!(
+            check(keyless_id).await["status"],
+            "untrusted",
+            "another identity"
+        );
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/signing-keys",
+                &admin,
+                &identity(r".*@shop\.test", format!("{host}/other/*")),
+            )
+            .await;
+        let other = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        assert_eq!(
+            check(keyless_id).await["status"],
+            "untrusted",
+            "another scope"
+        );
+        // One identity is trusted once, whatever its scope.
+        let here = identity(r".*@shop\.test", format!("{host}/shop/*"));
+        let res = srv
+            .call(Method::POST, "/api/v1/signing-keys", &admin, &here)
+            .await;
+        assert_eq!(res.status(), 409);
+        let res = srv
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/signing-keys/{other}"),
+                &admin,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let res = srv
+            .call(Method::POST, "/api/v1/signing-keys", &admin, &here)
+            .await;
+        assert_eq!(res.status(), 201);
+        let v = check(keyless_id).await;
+        assert_eq!(v["status"], "verified", "{v}");
+        assert_eq!(v["signatures"][0]["kind"], "cosign_keyless", "{v}");
+        assert_eq!(v["signatures"][0]["signed_at"], t + 60, "{v}");
+
+        // Notation: its CA certificate, trusted for the image, verifies it.
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/signing-keys",
+                &admin,
+                &json!({"name": "notary", "public_pem": notary.pem()}),
+            )
+            .await;
+        let status = res.status();
+        let ca: Value = res.json().await.unwrap();
+        assert_eq!(status, 201, "{ca}");
+        assert_eq!(ca["kind"], "notation-ca", "{ca}");
+        assert_eq!(
+            ca["fingerprint"],
+            coastguard_core::testing::registry::digest_of(&notary.der())
+        );
+        let v = check(notary_id).await;
+        assert_eq!(v["status"], "verified", "{v}");
+        assert_eq!(v["signatures"][0]["kind"], "notation", "{v}");
+
+        // Without the trust root, keyless signatures are untrusted again.
+        assert_eq!(
+            srv.call(
+                Method::DELETE,
+                "/api/v1/signing-trust-root",
+                &viewer,
+                &Value::Null
+            )
+            .await
+            .status(),
+            403
+        );
+        assert_eq!(
+            srv.call(
+                Method::DELETE,
+                "/api/v1/signing-trust-root",
+                &admin,
+                &Value::Null
+            )
+            .await
+            .status(),
+            204
+        );
+        assert_eq!(
+            srv.call(
+                Method::DELETE,
+                "/api/v1/signing-trust-root",
+                &admin,
+                &Value::Null
+            )
+            .await
+            .status(),
+            404
+        );
+        assert_eq!(check(keyless_id).await["status"], "untrusted");
+        let audit = srv.get_json("/api/v1/audit", &admin).await.to_string();
+        for action in [
+            "signature_trust_root.set",
+            "signature_trust_root.remove",
+            "signing_key.add",
+        ] {
+            assert!(audit.contains(action), "{action}: {audit}");
+        }
     });
 }

@@ -200,13 +200,7 @@ impl Write {
                 .await
                 .map(|_| ()))?;
         }
-        with_tx!(&mut self.tx, |t| sqlx::query(
-            "DELETE FROM settings WHERE key = $1"
-        )
-        .bind(resync_key(id))
-        .execute(&mut **t)
-        .await
-        .map(|_| ()))?;
+        self.delete_setting(&resync_key(id)).await?;
         self.risk_changed();
         Ok(name)
     }

@@ -6,11 +6,12 @@
 //!
 //! A registry an admin configured is read with its access (credentials, CA, plain HTTP
 //! when marked insecure); any other anonymously, and a loopback one (127.0.0.0/8,
-//! localhost, ::1) over plain HTTP, as the Docker engine treats it. Keyless and Notation signatures are
-//! reported untrusted until a trust root and trust store can be configured (to come).
+//! localhost, ::1) over plain HTTP, as the Docker engine treats it. What is trusted for an
+//! image (keys, Notation CAs, keyless identities under the trust root) is what admins set
+//! in [`super::trust`], by scope.
 
-use super::trust::keys_for;
-use super::verify::{verify_image, Trust, Verification};
+use super::trust::Trusted;
+use super::verify::{verify_image, Verification};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed, Viewer};
 use crate::error::{Error, Result};
@@ -18,9 +19,7 @@ use crate::registry::client::{Registry, RegistryAccess};
 use crate::registry::reference::ImageReference;
 use crate::store::{AuditRecord, StoreResult};
 use crate::{with_db, AppState, Store};
-use coastguard_model::signatures::{
-    ImageSignature, SignatureCheck, SignatureStatus, SigningKeyView,
-};
+use coastguard_model::signatures::{ImageSignature, SignatureCheck, SignatureStatus};
 use std::collections::HashMap;
 
 /// A check older than this is done again.
@@ -196,7 +195,7 @@ async fn clients_for(state: &AppState, dues: &[Due]) -> Result<Clients> {
 /// action when a person asked for it.
 async fn check(
     state: &AppState,
-    keys: &[SigningKeyView],
+    trusted: &Trusted,
     clients: &Clients,
     due: &Due,
     now: i64,
@@ -207,10 +206,7 @@ async fn check(
         Err(e) => Verification::could_not_check(due.repository.clone(), digest, e),
         Ok(reference) => match clients.get(&reference.registry) {
             Some(Ok(registry)) => {
-                let trust = Trust {
-                    keys: keys_for(keys, &reference.name()),
-                    ..Trust::default()
-                };
+                let trust = trusted.for_image(&reference.name());
                 verify_image(registry, &reference, &trust, now).await
             }
             Some(Err(e)) => Verification::could_not_check(reference.to_string(), digest, e.clone()),
@@ -239,14 +235,14 @@ pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> 
     if due.is_empty() {
         return Ok(0);
     }
-    let keys = state.store.signing_keys().await?;
+    let trusted = Trusted::load(state).await?;
     let clients = clients_for(state, &due).await?;
     let mut checked = 0;
     // A few at a time, each batch whole before the next.
     for batch in due.chunks(CONCURRENCY) {
         let checks = batch
             .iter()
-            .map(|d| check(state, &keys, &clients, d, now, None));
+            .map(|d| check(state, &trusted, &clients, d, now, None));
         for outcome in futures::future::join_all(checks).await {
             outcome?;
             checked += 1;
@@ -276,7 +272,7 @@ pub async fn check_image(
             "image {image_id} is not known by any registry digest (an image built locally and never pushed or pulled has none)"
         ))
     })?;
-    let keys = state.store.signing_keys().await?;
+    let trusted = Trusted::load(state).await?;
     let record = audit_by(
         by,
         "image.signature_check",
@@ -285,7 +281,7 @@ pub async fn check_image(
     );
     let clients = clients_for(state, std::slice::from_ref(&due)).await?;
     let now = crate::now();
-    check(state, &keys, &clients, &due, now, Some(&record)).await?;
+    check(state, &trusted, &clients, &due, now, Some(&record)).await?;
     crate::registry::provenance::evaluate(state, now).await?;
     state
         .store

@@ -69,4 +69,16 @@ impl Write {
             .map(|r| r.rows_affected()))?;
         Ok(())
     }
+
+    /// Forgets a setting (it reads as never set again).
+    pub async fn delete_setting(&mut self, key: &str) -> StoreResult<bool> {
+        let gone = with_tx!(&mut self.tx, |t| sqlx::query(
+            "DELETE FROM settings WHERE key = $1"
+        )
+        .bind(key)
+        .execute(&mut **t)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(gone > 0)
+    }
 }
