@@ -10,3 +10,9 @@
 -- (signatures.trusted_root), never downloaded.
 ALTER TABLE signing_keys ADD COLUMN identity TEXT;
 ALTER TABLE signing_keys ADD COLUMN issuer TEXT;
+
+-- What each image's latest check read (verify::Evidence): the digests of cosign's
+-- signature manifest and of the referrers list. A later check that finds both unchanged
+-- keeps the verdicts, under the same trust, without reading the signatures again.
+ALTER TABLE signature_checks ADD COLUMN signature_tag TEXT;
+ALTER TABLE signature_checks ADD COLUMN referrers TEXT;

@@ -110,7 +110,7 @@ pub async fn run(req: Request, out: &mut impl Write, err: &mut impl Write) -> u8
             return 2;
         }
     };
-    let v = verify_image(&registry, &reference, &trust, coastguard_core::now()).await;
+    let v = verify_image(&registry, &reference, &trust, coastguard_core::now(), None).await;
     let _ = if req.json {
         serde_json::to_writer(&mut *out, &v)
             .map_err(std::io::Error::other)

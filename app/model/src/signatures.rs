@@ -66,6 +66,11 @@ pub struct SignatureCheck {
     /// When it was signed, when the signature proves it (Rekor's integrated time, or
     /// Notation's signing time), Unix seconds.
     pub signed_at: Option<i64>,
+    /// Until when this verdict holds, when it depends on the time of checking: a
+    /// verified Notation signature's first certificate (or the signature's own) expiry;
+    /// the check itself for a certificate not valid yet. Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 /// The one status of an image digest.
@@ -260,6 +265,7 @@ mod tests {
             signer: None,
             reason: String::new(),
             signed_at: None,
+            expires_at: None,
         }
     }
 

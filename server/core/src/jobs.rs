@@ -129,9 +129,13 @@ pub async fn registries(state: AppState) -> anyhow::Result<()> {
 /// Checks the signatures of images never checked or checked more than six hours ago, in
 /// the registries that name them, 200 at most per run.
 pub async fn signatures(state: AppState) -> anyhow::Result<()> {
-    let checked = crate::signatures::checks::check_due(&state, crate::now(), 200).await?;
-    if checked > 0 {
-        tracing::info!(images = checked, "image signatures checked");
+    let pass = crate::signatures::checks::check_due(&state, crate::now(), 200).await?;
+    if pass.checked > 0 {
+        tracing::info!(
+            images = pass.checked,
+            unchanged = pass.unchanged,
+            "image signatures checked"
+        );
     }
     Ok(())
 }

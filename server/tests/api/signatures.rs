@@ -607,19 +607,17 @@ async fn the_server_checks_an_inventory_images_signature_with_the_trusted_keys()
         )
         .await;
         let soon = coastguard_core::now();
-        assert!(checks(&srv.state, soon, 100).await.unwrap() >= 1);
+        assert!(checks(&srv.state, soon, 100).await.unwrap().checked >= 1);
         let detail = srv.get_json(&image_path, &viewer).await;
         assert_eq!(detail["signature"]["status"], "untrusted", "{detail}");
         assert_eq!(detail["signature"]["checked_at"], soon, "{detail}");
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         srv.call(Method::POST, "/api/v1/signing-keys", &admin, &shop)
             .await;
-        assert!(
-            checks(&srv.state, coastguard_core::now(), 100)
-                .await
-                .unwrap()
-                >= 1
-        );
+        let pass = checks(&srv.state, coastguard_core::now(), 100)
+            .await
+            .unwrap();
+        assert!(pass.checked >= 1);
         let detail = srv.get_json(&image_path, &viewer).await;
         assert_eq!(detail["signature"]["status"], "verified", "{detail}");
 
@@ -632,7 +630,7 @@ async fn the_server_checks_an_inventory_images_signature_with_the_trusted_keys()
         let detail = srv.get_json(&image_path, &viewer).await;
         assert_eq!(detail["signature"]["checked_at"], checked_at, "{detail}");
         let later = now + coastguard_core::signatures::checks::RECHECK_AFTER_SECS + 60;
-        assert!(checks(&srv.state, later, 100).await.unwrap() >= 1);
+        assert!(checks(&srv.state, later, 100).await.unwrap().checked >= 1);
         let detail = srv.get_json(&image_path, &viewer).await;
         assert_eq!(detail["signature"]["status"], "verified", "{detail}");
         assert_eq!(detail["signature"]["checked_at"], later, "{detail}");
@@ -868,6 +866,53 @@ async fn the_server_verifies_keyless_and_notation_signatures_with_the_trust_admi
         let v = check(notary_id).await;
         assert_eq!(v["status"], "verified", "{v}");
         assert_eq!(v["signatures"][0]["kind"], "notation", "{v}");
+
+        // Six hours on, the job checks both again (last checked after the last change of
+        // trust): neither signature changed, so only the `.sig` manifest and the
+        // referrers were read, and the verdicts stand.
+        assert_eq!(check(keyless_id).await["status"], "verified");
+        let checks = coastguard_core::signatures::checks::check_due;
+        let recheck = coastguard_core::signatures::checks::RECHECK_AFTER_SECS + 60;
+        let later = coastguard_core::now() + recheck;
+        let pass = checks(&srv.state, later, 100).await.unwrap();
+        assert_eq!((pass.checked, pass.unchanged), (2, 2));
+        let detail = srv
+            .get_json(&format!("/api/v1/images/{notary_id}"), &viewer)
+            .await;
+        assert_eq!(detail["signature"]["status"], "verified", "{detail}");
+        assert_eq!(detail["signature"]["checked_at"], later, "{detail}");
+        // A second signature changes the referrers: that image is read again, whole.
+        let envelope = notation_envelope(&leaf, &[], &app.digest, &app.media_type, app.size, None);
+        registry
+            .attach_notation("shop/notary", &app, &envelope)
+            .await;
+        let later = later + recheck;
+        let pass = checks(&srv.state, later, 100).await.unwrap();
+        assert_eq!((pass.checked, pass.unchanged), (2, 1));
+        let detail = srv
+            .get_json(&format!("/api/v1/images/{notary_id}"), &viewer)
+            .await;
+        let signatures = detail["signature"]["signatures"].as_array().unwrap();
+        // (Two or more: the registry outlives each backend's server, and each adds one.)
+        assert!(signatures.len() >= 2, "{detail}");
+        // A verified Notation signature holds until its certificate expires (a day after it
+        // was made here); a check after that reads it again and finds it expired.
+        assert!(
+            signatures
+                .iter()
+                .all(|s| s["expires_at"].as_i64() == Some(now + 86_400)),
+            "{detail}"
+        );
+        let pass = checks(&srv.state, now + 2 * 86_400, 100).await.unwrap();
+        assert_eq!((pass.checked, pass.unchanged), (2, 1));
+        let detail = srv
+            .get_json(&format!("/api/v1/images/{notary_id}"), &viewer)
+            .await;
+        assert_eq!(detail["signature"]["status"], "invalid", "{detail}");
+        let detail = srv
+            .get_json(&format!("/api/v1/images/{keyless_id}"), &viewer)
+            .await;
+        assert_eq!(detail["signature"]["status"], "verified", "{detail}");
 
         // Without the trust root, keyless signatures are untrusted again.
         assert_eq!(

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +93,17 @@ pub struct Registry {
     /// Bearer tokens by scope, as the registry's token service gave them.
     tokens: Mutex<HashMap<String, String>>,
     requests: AtomicU64,
+    /// Set once the registry answered that it has no referrers API: from then on its
+    /// tag-schema index is read directly, one request instead of two.
+    no_referrers_api: AtomicBool,
+}
+
+/// What refers to an image, and the digest of the list it was read from (`None`: no list
+/// at all), which tells whether it changed since it was last read.
+#[derive(Debug, Clone, Default)]
+pub struct Referrers {
+    pub digest: Option<String>,
+    pub manifests: Vec<Descriptor>,
 }
 
 impl fmt::Debug for Registry {
@@ -156,6 +167,7 @@ impl Registry {
             http,
             tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            no_referrers_api: AtomicBool::new(false),
         })
     }
 
@@ -419,34 +431,44 @@ impl Registry {
         &self,
         repository: &str,
         digest: &str,
-    ) -> Result<Vec<Descriptor>, RegistryError> {
-        let path = format!("/v2/{repository}/referrers/{digest}");
-        let res = self
-            .send(
-                Method::GET,
-                &path,
-                Some("application/vnd.oci.image.index.v1+json"),
-                &pull_scope(repository),
-            )
-            .await?;
-        let index = if res.status().is_success()
-            && content_type(res.headers())
-                .is_some_and(|t| t.starts_with("application/vnd.oci.image.index.v1+json"))
-        {
-            let bytes = self.body(res, MAX_MANIFEST, "the referrers list").await?;
-            serde_json::from_slice::<Manifest>(&bytes)
-                .map_err(|e| self.protocol(format!("the referrers list cannot be read: {e}")))?
-        } else if res.status() == StatusCode::NOT_FOUND || res.status().is_success() {
-            let tag = digest.replacen(':', "-", 1);
-            match self.manifest(repository, &tag).await {
-                Ok(fetched) => fetched.manifest().map_err(|e| self.protocol(e))?,
-                Err(RegistryError::NotFound(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(e),
+    ) -> Result<Referrers, RegistryError> {
+        if !self.no_referrers_api.load(Ordering::Relaxed) {
+            let path = format!("/v2/{repository}/referrers/{digest}");
+            let res = self
+                .send(
+                    Method::GET,
+                    &path,
+                    Some("application/vnd.oci.image.index.v1+json"),
+                    &pull_scope(repository),
+                )
+                .await?;
+            if res.status().is_success()
+                && content_type(res.headers())
+                    .is_some_and(|t| t.starts_with("application/vnd.oci.image.index.v1+json"))
+            {
+                let bytes = self.body(res, MAX_MANIFEST, "the referrers list").await?;
+                let index = serde_json::from_slice::<Manifest>(&bytes).map_err(|e| {
+                    self.protocol(format!("the referrers list cannot be read: {e}"))
+                })?;
+                return Ok(Referrers {
+                    digest: Some(sha256(&bytes)),
+                    manifests: index.manifests,
+                });
             }
-        } else {
-            return Err(self.protocol(format!("the referrers list: HTTP {}", res.status())));
-        };
-        Ok(index.manifests)
+            if !(res.status() == StatusCode::NOT_FOUND || res.status().is_success()) {
+                return Err(self.protocol(format!("the referrers list: HTTP {}", res.status())));
+            }
+            self.no_referrers_api.store(true, Ordering::Relaxed);
+        }
+        let tag = digest.replacen(':', "-", 1);
+        match self.manifest(repository, &tag).await {
+            Ok(fetched) => Ok(Referrers {
+                manifests: fetched.manifest().map_err(|e| self.protocol(e))?.manifests,
+                digest: Some(fetched.digest),
+            }),
+            Err(RegistryError::NotFound(_)) => Ok(Referrers::default()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every tag of `repository` (following the registry's pages), at most `limit`.

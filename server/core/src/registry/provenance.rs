@@ -399,6 +399,7 @@ mod tests {
                     signer: None,
                     reason: r.into(),
                     signed_at: None,
+                    expires_at: None,
                 })
                 .into_iter()
                 .collect(),

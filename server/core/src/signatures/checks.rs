@@ -11,7 +11,7 @@
 //! in [`super::trust`], by scope.
 
 use super::trust::Trusted;
-use super::verify::{verify_image, Verification};
+use super::verify::{verify_image, Evidence, Previous, Verification};
 use crate::access::audit_by;
 use crate::auth::{Analyst, Authed, Viewer};
 use crate::error::{Error, Result};
@@ -40,6 +40,20 @@ struct Row {
     details: Option<String>,
     error: Option<String>,
     checked_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct EvidenceRow {
+    details: Option<String>,
+    checked_at: i64,
+    signature_tag: Option<String>,
+    referrers: Option<String>,
+}
+
+fn signatures_of(details: Option<&str>) -> Vec<SignatureCheck> {
+    details
+        .and_then(|d| serde_json::from_str::<Vec<SignatureCheck>>(d).ok())
+        .unwrap_or_default()
 }
 
 impl Store {
@@ -88,14 +102,36 @@ impl Store {
         .await)?;
         Ok(row.map(|r| ImageSignature {
             status: SignatureStatus::parse(&r.status),
-            signatures: r
-                .details
-                .as_deref()
-                .and_then(|d| serde_json::from_str::<Vec<SignatureCheck>>(d).ok())
-                .unwrap_or_default(),
+            signatures: signatures_of(r.details.as_deref()),
             error: r.error,
             checked_at: r.checked_at,
         }))
+    }
+
+    /// The image's latest check if it could stand again: made since `trust_since` (when
+    /// what is trusted last changed; a check in that very second counts as after it, as
+    /// for what is due), with the registry read (no error).
+    async fn previous_check(
+        &self,
+        image_id: i64,
+        trust_since: i64,
+    ) -> StoreResult<Option<Previous>> {
+        let row: Option<EvidenceRow> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT details, checked_at, signature_tag, referrers FROM signature_checks \
+             WHERE image_id = $1 AND error IS NULL ORDER BY checked_at DESC, id DESC LIMIT 1"
+        )
+        .bind(image_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row
+            .filter(|r| r.checked_at >= trust_since)
+            .map(|r| Previous {
+                signatures: signatures_of(r.details.as_deref()),
+                evidence: Evidence {
+                    signature_tag: r.signature_tag,
+                    referrers: r.referrers,
+                },
+            }))
     }
 
     /// Stores an image's outcome as its only check (one commit: the old one goes), with
@@ -124,8 +160,8 @@ impl Store {
                 .execute(&mut **t)
                 .await?;
             sqlx::query(
-                "INSERT INTO signature_checks (image_id, checked_at, status, method, signer, error, details) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO signature_checks (image_id, checked_at, status, method, signer, error, details, signature_tag, referrers) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(image_id)
             .bind(now)
@@ -134,6 +170,8 @@ impl Store {
             .bind(signer)
             .bind(&v.error)
             .bind(details)
+            .bind(&v.evidence.signature_tag)
+            .bind(&v.evidence.referrers)
             .execute(&mut **t)
             .await
             .map(|_| ())
@@ -201,13 +239,23 @@ async fn check(
     now: i64,
     record: Option<&AuditRecord>,
 ) -> StoreResult<Verification> {
+    // A person who asks gets everything read again; the job keeps what did not change.
+    let previous = match record {
+        None => {
+            state
+                .store
+                .previous_check(due.image_id, trusted.since)
+                .await?
+        }
+        Some(_) => None,
+    };
     let digest = Some(due.digest.clone());
     let v = match reference_of(due) {
         Err(e) => Verification::could_not_check(due.repository.clone(), digest, e),
         Ok(reference) => match clients.get(&reference.registry) {
             Some(Ok(registry)) => {
                 let trust = trusted.for_image(&reference.name());
-                verify_image(registry, &reference, &trust, now).await
+                verify_image(registry, &reference, &trust, now, previous.as_ref()).await
             }
             Some(Err(e)) => Verification::could_not_check(reference.to_string(), digest, e.clone()),
             None => unreachable!("a client is made for every reference's host"),
@@ -220,36 +268,38 @@ async fn check(
     Ok(v)
 }
 
+/// What a pass of checks did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub checked: usize,
+    /// Of those, how many kept their verdicts: signatures unchanged since the last check.
+    pub unchanged: usize,
+}
+
 /// Checks the images that are due (never checked, checked six hours ago, or checked
-/// before the trusted keys changed), at most `limit`, a few at a time. Returns how many
-/// were checked.
-pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<usize> {
-    // Checks older than six hours, or made before the trusted keys last changed.
-    let keys_changed: i64 = state
-        .store
-        .setting(super::trust::KEYS_CHANGED)
-        .await?
-        .unwrap_or(0);
-    let before = (now - RECHECK_AFTER_SECS).max(keys_changed.min(now));
-    let due = state.store.images_due_for_signatures(before, limit).await?;
-    if due.is_empty() {
-        return Ok(0);
-    }
+/// before what is trusted changed), at most `limit`, a few at a time.
+pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<Pass> {
+    // Checks older than six hours, or made before what is trusted last changed.
     let trusted = Trusted::load(state).await?;
+    let before = (now - RECHECK_AFTER_SECS).max(trusted.since.min(now));
+    let due = state.store.images_due_for_signatures(before, limit).await?;
+    let mut pass = Pass::default();
+    if due.is_empty() {
+        return Ok(pass);
+    }
     let clients = clients_for(state, &due).await?;
-    let mut checked = 0;
     // A few at a time, each batch whole before the next.
     for batch in due.chunks(CONCURRENCY) {
         let checks = batch
             .iter()
             .map(|d| check(state, &trusted, &clients, d, now, None));
         for outcome in futures::future::join_all(checks).await {
-            outcome?;
-            checked += 1;
+            pass.checked += 1;
+            pass.unchanged += usize::from(outcome?.reused);
         }
     }
     crate::registry::provenance::evaluate(state, now).await?;
-    Ok(checked)
+    Ok(pass)
 }
 
 /// The latest signature check of an image, for its detail.

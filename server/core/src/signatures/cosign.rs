@@ -227,6 +227,7 @@ fn outcome(
         signer,
         reason,
         signed_at,
+        expires_at: None,
     }
 }
 

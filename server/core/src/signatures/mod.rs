@@ -28,6 +28,10 @@ fn parse_time(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
+/// Why a chain fails whose signing certificate is not valid yet: the one failure time
+/// can mend.
+const NOT_YET_VALID: &str = "the signing certificate was not yet valid when it signed";
+
 /// What a failed certificate chain says about a signature: made by a certificate no
 /// trusted authority issued (untrusted), or by one that was not valid when it signed
 /// (invalid).
@@ -42,10 +46,7 @@ fn chain_failure(e: webpki::Error) -> (SignatureVerdict, String) {
             Invalid,
             "the signing certificate had expired when it signed".into(),
         ),
-        webpki::Error::CertNotValidYet { .. } => (
-            Invalid,
-            "the signing certificate was not yet valid when it signed".into(),
-        ),
+        webpki::Error::CertNotValidYet { .. } => (Invalid, NOT_YET_VALID.into()),
         webpki::Error::RequiredEkuNotFoundContext(_) => (
             Invalid,
             "the signing certificate is not for code signing".into(),

@@ -81,22 +81,54 @@ struct Target {
 /// Checks one envelope (the `application/jose+json` layer's bytes) for the manifest
 /// `digest`, against the trust store, as of `now` (Unix seconds).
 pub fn check(envelope: &[u8], digest: &str, trusted: &[TrustedCa], now: i64) -> SignatureCheck {
-    let (verdict, signer, reason, signed_at) = match verify(envelope, digest, trusted, now) {
-        Ok((signer, at)) => (SignatureVerdict::Verified, Some(signer), String::new(), at),
-        Err(Failure {
-            verdict,
-            signer,
-            reason,
-            at,
-        }) => (verdict, signer, reason, at),
-    };
+    let (verdict, signer, reason, signed_at, expires_at) =
+        match verify(envelope, digest, trusted, now) {
+            Ok(v) => (
+                SignatureVerdict::Verified,
+                Some(v.signer),
+                String::new(),
+                v.signed_at,
+                v.until,
+            ),
+            Err(Failure {
+                verdict,
+                signer,
+                reason,
+                at,
+            }) => {
+                // A certificate not valid yet may be later: this verdict holds for now only.
+                let until = (reason == super::NOT_YET_VALID).then_some(now);
+                (verdict, signer, reason, at, until)
+            }
+        };
     SignatureCheck {
         kind: SignatureKind::Notation,
         verdict,
         signer,
         reason,
         signed_at,
+        expires_at,
     }
+}
+
+/// A verified envelope: who signed, when they say, and until when it holds (the first
+/// expiry among its certificates and the signature itself).
+struct Verified {
+    signer: String,
+    signed_at: Option<i64>,
+    until: Option<i64>,
+}
+
+/// When a certificate stops being valid, Unix seconds.
+fn not_after(der: &[u8]) -> Option<i64> {
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let secs = cert
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    i64::try_from(secs).ok()
 }
 
 struct Failure {
@@ -120,7 +152,7 @@ fn verify(
     digest: &str,
     trusted: &[TrustedCa],
     now: i64,
-) -> Result<(String, Option<i64>), Failure> {
+) -> Result<Verified, Failure> {
     if envelope.len() > MAX_ENVELOPE {
         return Err(invalid(format!(
             "the envelope is {} bytes; Notation's are small",
@@ -200,6 +232,7 @@ fn verify(
                 format!("{e}: altered after signing"),
             )
         })?;
+    let mut expires = None;
     if let Some(expiry) = protected.expiry.as_deref() {
         match parse_time(expiry) {
             Ok(t) if t < now => {
@@ -208,7 +241,7 @@ fn verify(
                     format!("the signature expired at {expiry}"),
                 ))
             }
-            Ok(_) => {}
+            Ok(t) => expires = Some(t),
             Err(e) => return Err(fail(SignatureVerdict::Invalid, format!("its expiry: {e}"))),
         }
     }
@@ -234,7 +267,16 @@ fn verify(
         ));
     }
     chain_to_trust_store(leaf, intermediates, trusted, now).map_err(|(v, r)| fail(v, r))?;
-    Ok((subject, signed_at))
+    let until = chain
+        .iter()
+        .filter_map(|der| not_after(der))
+        .chain(expires)
+        .min();
+    Ok(Verified {
+        signer: subject,
+        signed_at,
+        until,
+    })
 }
 
 /// The leaf's key, and its subject for people.

@@ -397,6 +397,9 @@ pub async fn remove_trust_root(state: &AppState, by: &Authed<Admin>) -> Result<(
 pub struct Trusted {
     pub signers: Vec<SigningKeyView>,
     pub root: Option<TrustRoot>,
+    /// When it last changed (Unix seconds): checks made before are due again, and
+    /// their verdicts do not stand.
+    pub since: i64,
 }
 
 impl Trusted {
@@ -404,6 +407,7 @@ impl Trusted {
         Ok(Trusted {
             signers: state.store.signing_keys().await?,
             root: stored_root(state).await?.map(|(_, r)| r),
+            since: state.store.setting(KEYS_CHANGED).await?.unwrap_or(0),
         })
     }
 
@@ -606,6 +610,7 @@ mod tests {
                 stored("ci", "registry.example.com/team/*", identity),
             ],
             root: None,
+            since: 0,
         };
         let names = |t: &Trust| -> Vec<String> { t.keys.iter().map(|k| k.name.clone()).collect() };
         let team = trusted.for_image("registry.example.com/team/api");

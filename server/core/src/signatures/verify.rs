@@ -5,12 +5,12 @@
 use super::cosign::{CosignSignature, TrustedKey, SIMPLE_SIGNING};
 use super::fulcio::{IdentityRule, TrustRoot};
 use super::notation::{self, TrustedCa};
-use crate::registry::client::{Registry, RegistryError};
+use crate::registry::client::{Fetched, Referrers, Registry, RegistryError};
 use crate::registry::reference::ImageReference;
 use coastguard_model::signatures::{
     SignatureCheck, SignatureKind, SignatureStatus, SignatureVerdict,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// cosign's artifact type when it stores signatures as OCI 1.1 referrers.
 pub const COSIGN_REFERRER: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
@@ -37,6 +37,40 @@ pub struct Verification {
     pub signatures: Vec<SignatureCheck>,
     /// Why the registry could not be read, when it could not.
     pub error: Option<String>,
+    /// What the registry held when this was decided.
+    #[serde(skip)]
+    pub evidence: Evidence,
+    /// Whether an earlier outcome stood, its signatures unchanged (nothing read again).
+    #[serde(skip)]
+    pub reused: bool,
+}
+
+/// What an image's signatures were read from: the digest of cosign's signature manifest
+/// (the `sha256-<hex>.sig` tag) and of its referrers list (the API's answer or the tag
+/// schema's index); `None` where there was none. Both the same later: the same signatures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub signature_tag: Option<String>,
+    pub referrers: Option<String>,
+}
+
+/// An earlier outcome, made with the same trust, that stands while its evidence is
+/// unchanged and none of its verdicts has expired: two registry requests instead of
+/// every signature's manifest and blobs.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    pub evidence: Evidence,
+    pub signatures: Vec<SignatureCheck>,
+}
+
+impl Previous {
+    fn stands(&self, evidence: &Evidence, now: i64) -> bool {
+        self.evidence == *evidence
+            && self
+                .signatures
+                .iter()
+                .all(|s| s.expires_at.is_none_or(|t| t > now))
+    }
 }
 
 impl Verification {
@@ -48,15 +82,21 @@ impl Verification {
             status: SignatureStatus::Unknown,
             signatures: Vec::new(),
             error: Some(error),
+            evidence: Evidence::default(),
+            reused: false,
         }
     }
 }
 
+/// Finds and checks `reference`'s signatures. With `previous` (an earlier outcome under
+/// the same trust), only the signature tag and the referrers list are read when nothing
+/// changed since.
 pub async fn verify_image(
     registry: &Registry,
     reference: &ImageReference,
     trust: &Trust,
     now: i64,
+    previous: Option<&Previous>,
 ) -> Verification {
     let repo = &reference.repository;
     let mut out = Verification {
@@ -65,6 +105,8 @@ pub async fn verify_image(
         status: SignatureStatus::Unknown,
         signatures: Vec::new(),
         error: None,
+        evidence: Evidence::default(),
+        reused: false,
     };
     let digest = match &reference.digest {
         Some(d) => d.clone(),
@@ -80,9 +122,11 @@ pub async fn verify_image(
         }
     };
     out.digest = Some(digest.clone());
-    let found = find(registry, reference, &digest, trust, now).await;
+    let found = find(registry, reference, &digest, trust, now, previous).await;
     out.signatures = found.checks;
     out.error = found.error;
+    out.evidence = found.evidence;
+    out.reused = found.reused;
     out.status = SignatureStatus::of(&out.signatures, out.error.is_some());
     out
 }
@@ -91,6 +135,8 @@ pub async fn verify_image(
 struct Found {
     checks: Vec<SignatureCheck>,
     error: Option<String>,
+    evidence: Evidence,
+    reused: bool,
 }
 
 impl Found {
@@ -106,6 +152,7 @@ impl Found {
                 signer: None,
                 reason: format!("its stored form cannot be read: {e}"),
                 signed_at: None,
+                expires_at: None,
             });
         }
     }
@@ -121,19 +168,20 @@ async fn find(
     digest: &str,
     trust: &Trust,
     now: i64,
+    previous: Option<&Previous>,
 ) -> Found {
     let repo = &reference.repository;
     let mut found = Found::default();
     // cosign's tag convention.
     let sig_tag = format!("{}.sig", digest.replacen(':', "-", 1));
-    match registry.manifest(repo, &sig_tag).await {
-        Ok(fetched) => match fetched.manifest() {
-            Ok(m) => cosign_layers(registry, reference, digest, &m.layers, trust, &mut found).await,
-            Err(e) => found.checks.push(unreadable(SignatureKind::CosignKey, e)),
-        },
-        Err(RegistryError::NotFound(_)) => {}
-        Err(e) => found.failed(SignatureKind::CosignKey, e),
-    }
+    let signature_tag: Option<Fetched> = match registry.manifest(repo, &sig_tag).await {
+        Ok(fetched) => Some(fetched),
+        Err(RegistryError::NotFound(_)) => None,
+        Err(e) => {
+            found.failed(SignatureKind::CosignKey, e);
+            None
+        }
+    };
     if found.error.is_some() {
         return found;
     }
@@ -142,10 +190,30 @@ async fn find(
         Ok(r) => r,
         Err(e) => {
             found.failed(SignatureKind::Notation, e);
-            return found;
+            Referrers::default()
         }
     };
-    for r in referrers {
+    found.evidence = Evidence {
+        signature_tag: signature_tag.as_ref().map(|f| f.digest.clone()),
+        referrers: referrers.digest.clone(),
+    };
+    if found.error.is_some() {
+        return found;
+    }
+    if let Some(previous) =
+        previous.filter(|p| found.checks.is_empty() && p.stands(&found.evidence, now))
+    {
+        found.checks = previous.signatures.clone();
+        found.reused = true;
+        return found;
+    }
+    if let Some(fetched) = signature_tag {
+        match fetched.manifest() {
+            Ok(m) => cosign_layers(registry, reference, digest, &m.layers, trust, &mut found).await,
+            Err(e) => found.checks.push(unreadable(SignatureKind::CosignKey, e)),
+        }
+    }
+    for r in referrers.manifests {
         if found.full() || found.error.is_some() {
             break;
         }
@@ -245,5 +313,6 @@ fn unreadable(format: SignatureKind, reason: String) -> SignatureCheck {
         signer: None,
         reason,
         signed_at: None,
+        expires_at: None,
     }
 }
