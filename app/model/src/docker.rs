@@ -213,8 +213,12 @@ pub struct Policy {
     #[serde(default = "default_scan_age", deserialize_with = "crate::whole::int")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub scan_max_age_days: i64,
-    /// Images that must carry a verified signature: globs over `registry/repository`
-    /// (`*` any run of characters). A running image one covers without one is a finding.
+    /// Images that must carry a verified signature, one requirement per item: a glob over
+    /// `registry/repository` (`*` any run of characters), then where it applies if not
+    /// everywhere: `host=GLOB` (Docker hosts by name), or `cluster=GLOB` and/or
+    /// `namespace=GLOB` (pods), e.g. `registry.example.com/* cluster=prod-* namespace=payments`.
+    /// A running image one covers, where it covers it, without a verified signature is a
+    /// finding.
     #[serde(default)]
     pub require_signatures: Vec<String>,
 }
@@ -273,7 +277,7 @@ impl Policy {
         if self.require_signatures.len() > crate::validate::MAX_REGISTRIES {
             return Err((
                 "require_signatures",
-                format!("at most {} patterns", crate::validate::MAX_REGISTRIES),
+                format!("at most {} requirements", crate::validate::MAX_REGISTRIES),
             ));
         }
         let mut patterns = Vec::new();
@@ -281,7 +285,7 @@ impl Policy {
             if p.trim().is_empty() {
                 continue;
             }
-            let p = crate::validate::scope(p).map_err(|e| ("require_signatures", e))?;
+            let p = crate::validate::requirement(p).map_err(|e| ("require_signatures", e))?;
             if !patterns.contains(&p) {
                 patterns.push(p);
             }

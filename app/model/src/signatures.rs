@@ -231,6 +231,100 @@ pub struct TrustedAuthority {
     pub valid_to: Option<i64>,
 }
 
+/// Where a running image runs: on a Docker host, or in a pod of a cluster's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Place {
+    Host(String),
+    Pod { cluster: String, namespace: String },
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Host(h) => write!(f, "host {h}"),
+            Place::Pod { cluster, namespace } => {
+                write!(f, "namespace {namespace} of cluster {cluster}")
+            }
+        }
+    }
+}
+
+/// One line of the image policy's `require_signatures`: the images that must carry a
+/// verified signature (a glob over `registry/repository`), and where, if not everywhere:
+/// Docker hosts whose name matches `host`, or pods whose cluster and namespace match
+/// `cluster` and `namespace` (either may be left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureRequirement {
+    pub images: String,
+    pub host: Option<String>,
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+}
+
+impl SignatureRequirement {
+    /// Reads a line as [`crate::validate::requirement`] accepts it.
+    pub fn parse(line: &str) -> Result<SignatureRequirement, String> {
+        let line = crate::validate::requirement(line)?;
+        let mut parts = line.split(' ');
+        let mut r = SignatureRequirement {
+            images: parts.next().unwrap_or_default().to_string(),
+            host: None,
+            cluster: None,
+            namespace: None,
+        };
+        for part in parts {
+            match part.split_once('=') {
+                Some(("host", g)) => r.host = Some(g.into()),
+                Some(("cluster", g)) => r.cluster = Some(g.into()),
+                Some(("namespace", g)) => r.namespace = Some(g.into()),
+                _ => unreachable!("validate::requirement admits these keys only"),
+            }
+        }
+        Ok(r)
+    }
+
+    /// Whether an image named `name` that runs at `place` must be verified.
+    pub fn covers(&self, name: &str, place: &Place) -> bool {
+        if !scope_matches(&self.images, name) {
+            return false;
+        }
+        let fits = |glob: &Option<String>, value: &str| {
+            glob.as_deref().is_none_or(|g| scope_matches(g, value))
+        };
+        match place {
+            Place::Host(host) => {
+                self.cluster.is_none() && self.namespace.is_none() && fits(&self.host, host)
+            }
+            Place::Pod { cluster, namespace } => {
+                self.host.is_none()
+                    && fits(&self.cluster, cluster)
+                    && fits(&self.namespace, namespace)
+            }
+        }
+    }
+
+    /// Whether it applies everywhere the images run.
+    pub fn everywhere(&self) -> bool {
+        self.host.is_none() && self.cluster.is_none() && self.namespace.is_none()
+    }
+}
+
+impl std::fmt::Display for SignatureRequirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.images)?;
+        for (key, glob) in [
+            ("host", &self.host),
+            ("cluster", &self.cluster),
+            ("namespace", &self.namespace),
+        ] {
+            if let Some(g) = glob {
+                write!(f, " {key}={g}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 pub use crate::validate::scope as validate_scope;
 
 /// Whether `name` (`registry/repository`) falls under `scope`, where `*` matches any run
@@ -257,6 +351,36 @@ pub fn scope_matches(scope: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_requirement_covers_its_images_where_it_says() {
+        let host = |h: &str| Place::Host(h.into());
+        let pod = |c: &str, n: &str| Place::Pod {
+            cluster: c.into(),
+            namespace: n.into(),
+        };
+        let everywhere = SignatureRequirement::parse("registry.example.com/prod/*").unwrap();
+        assert!(everywhere.everywhere());
+        assert!(everywhere.covers("registry.example.com/prod/api", &host("edge-1")));
+        assert!(everywhere.covers("registry.example.com/prod/api", &pod("prod", "payments")));
+        assert!(!everywhere.covers("registry.example.com/dev/api", &host("edge-1")));
+
+        let edge = SignatureRequirement::parse("* host=edge-*").unwrap();
+        assert!(edge.covers("docker.io/library/nginx", &host("edge-1")));
+        assert!(!edge.covers("docker.io/library/nginx", &host("build-1")));
+        assert!(!edge.covers("docker.io/library/nginx", &pod("edge-1", "default")));
+
+        let payments = SignatureRequirement::parse("* cluster=prod-* namespace=payments").unwrap();
+        assert!(payments.covers("ghcr.io/x/y", &pod("prod-eu", "payments")));
+        assert!(!payments.covers("ghcr.io/x/y", &pod("prod-eu", "default")));
+        assert!(!payments.covers("ghcr.io/x/y", &pod("dev", "payments")));
+        assert!(!payments.covers("ghcr.io/x/y", &host("prod-eu")));
+        assert_eq!(payments.to_string(), "* cluster=prod-* namespace=payments");
+
+        let any_cluster = SignatureRequirement::parse("* namespace=kube-*").unwrap();
+        assert!(any_cluster.covers("a/b", &pod("dev", "kube-system")));
+        assert!(SignatureRequirement::parse("* host=a cluster=b").is_err());
+    }
 
     fn check(verdict: SignatureVerdict) -> SignatureCheck {
         SignatureCheck {

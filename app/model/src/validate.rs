@@ -75,6 +75,66 @@ pub fn scope(raw: &str) -> Result<String, String> {
     Ok(scope.to_string())
 }
 
+/// What [`requirement`] accepts, as a JSON Schema pattern (tested to agree).
+pub const REQUIREMENT_PATTERN: &str = concat!(
+    "^[",
+    trimmed!(),
+    "]*[a-z0-9._/:*-]{1,256}(?: +(?:host=[A-Za-z0-9._:*-]{1,100}",
+    "|cluster=[A-Za-z0-9._:*-]{1,100}(?: +namespace=[A-Za-z0-9._:*-]{1,100})?",
+    "|namespace=[A-Za-z0-9._:*-]{1,100}))?[",
+    trimmed!(),
+    "]*$"
+);
+
+/// A signature requirement: an image pattern (as a [`scope`]), then where it applies,
+/// if not everywhere: `host=GLOB` (Docker hosts), or `cluster=GLOB` and/or
+/// `namespace=GLOB` (pods), each glob 1 to 100 characters of names and `*`. Returned
+/// with single spaces between its parts.
+pub fn requirement(raw: &str) -> Result<String, String> {
+    let mut parts = raw.trim().split(' ').filter(|p| !p.is_empty());
+    let images = parts.next().ok_or(
+        "a requirement starts with the images it covers: a pattern over registry/repository",
+    )?;
+    if images.len() > 256
+        || !images.chars().all(|c| {
+            c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || matches!(c, '.' | '_' | '-' | '/' | ':' | '*')
+        })
+    {
+        return Err(format!(
+            "{images:?} is not an image pattern: 1 to 256 characters of registry/repository names and '*'"
+        ));
+    }
+    let mut out = vec![images.to_string()];
+    let mut keys = Vec::new();
+    for part in parts {
+        let Some((key, glob)) = part.split_once('=') else {
+            return Err(format!(
+                "{part:?}: after the image pattern, only host=, cluster= or namespace= (e.g. registry.example.com/* cluster=prod-* namespace=payments)"
+            ));
+        };
+        if glob.is_empty()
+            || glob.len() > 100
+            || !glob
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '*'))
+        {
+            return Err(format!(
+                "{part:?}: a {key} pattern is 1 to 100 characters of names and '*'"
+            ));
+        }
+        keys.push(key);
+        out.push(part.to_string());
+    }
+    match keys.as_slice() {
+        [] | ["host"] | ["cluster"] | ["namespace"] | ["cluster", "namespace"] => Ok(out.join(" ")),
+        _ => Err(
+            "where a requirement applies is host=, cluster=, namespace=, or cluster= then namespace=: a Docker host or a place in a cluster, once each".into(),
+        ),
+    }
+}
+
 /// What [`text`] accepts, as a JSON Schema pattern (tested to agree).
 pub const TEXT_PATTERN: &str = concat!(
     "^[",
@@ -333,6 +393,18 @@ mod tests {
             "日本語",
             "ghcr.io/x",
             "ghcr.io/acme/*",
+            "ghcr.io/acme/* host=edge-*",
+            "* cluster=prod namespace=payments",
+            "*  namespace=Kube-System ",
+            "* namespace=a cluster=b",
+            "* host=a cluster=b",
+            "* host=",
+            "* host=a=b",
+            "* hosts=a",
+            "* host=a\tb",
+            "img\u{a0} host=x",
+            "img \u{a0}host=x",
+            "* cluster=prod  namespace=x*",
             " * ",
             "team a/*",
             "Registry.Local:5000",
@@ -369,12 +441,34 @@ mod tests {
         agree(USERNAME_PATTERN, |s| username(s).is_ok());
         agree(LABEL_PATTERN, |s| label("x", s).is_ok());
         agree(SCOPE_PATTERN, |s| scope(s).is_ok());
+        agree(REQUIREMENT_PATTERN, |s| requirement(s).is_ok());
         agree(TEXT_PATTERN, |s| text("x", s).is_ok());
         agree(WORD_PATTERN, |s| word(s).is_some());
         agree(REGISTRY_PATTERN, |s| registry(s).is_ok());
         agree(ENGINE_ENDPOINT_PATTERN, |s| engine_address(s).is_some());
         agree(ID_CURSOR_PATTERN, |s| id_cursor(s).is_ok());
         agree(KEY_CURSOR_PATTERN, |s| key_cursor(s).is_ok());
+    }
+
+    #[test]
+    fn requirements_are_an_image_pattern_and_where_it_applies() {
+        assert_eq!(requirement("  ghcr.io/acme/*  ").unwrap(), "ghcr.io/acme/*");
+        assert_eq!(
+            requirement("*   cluster=prod-*  namespace=payments").unwrap(),
+            "* cluster=prod-* namespace=payments"
+        );
+        assert_eq!(requirement("* host=edge-*").unwrap(), "* host=edge-*");
+        for bad in [
+            "",
+            "Team/*",
+            "* host=a cluster=b",
+            "* namespace=a cluster=b",
+            "* zone=a",
+            "* host=",
+            "* host=a b=c",
+        ] {
+            assert!(requirement(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

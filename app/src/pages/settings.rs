@@ -249,8 +249,8 @@ fn PolicyForm(
                                 <label>"A running image's newest scan may be this old (days)"
                                     <input name="scan_max_age_days" type="number" min="1" max="365" value=p.scan_max_age_days.to_string() required />
                                 </label>
-                                <label>"Require a verified signature for (one pattern per line over registry/repository, * any run; empty: no requirement)"
-                                    <textarea name="require_signatures" rows="3" placeholder="registry.example.com/prod/*">
+                                <label>"Require a verified signature for (one per line: a pattern over registry/repository, * any run, then where if not everywhere: host=, cluster=, namespace=; empty: no requirement)"
+                                    <textarea name="require_signatures" rows="3" placeholder="registry.example.com/prod/*\n* cluster=prod-* namespace=payments\n* host=edge-*">
                                         {p.require_signatures.join("\n")}
                                     </textarea>
                                 </label>

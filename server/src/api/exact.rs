@@ -242,6 +242,14 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
                 "items": { "type": "string", "pattern": validate::REGISTRY_PATTERN },
             }),
         ),
+        (
+            "Policy",
+            "require_signatures",
+            json!({
+                "maxItems": validate::MAX_REGISTRIES,
+                "items": { "type": "string", "pattern": validate::REQUIREMENT_PATTERN },
+            }),
+        ),
     ]
 }
 

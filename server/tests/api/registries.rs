@@ -478,6 +478,70 @@ async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
             "{found}"
         );
 
+        // A requirement scoped to other hosts does not cover it (the finding resolves);
+        // one scoped to the host it runs on does, and says where.
+        let open_for = |scope: &'static str| {
+            let (srv, admin, viewer) = (&srv, &admin, &viewer);
+            let required = format!("{host}/prod/* {scope}");
+            async move {
+                let policy = json!({
+                    "trusted_registries": [], "image_max_age_days": 180, "image_max_size_mb": 1024,
+                    "scan_max_age_days": 7, "require_signatures": [required],
+                });
+                let res = srv
+                    .call(
+                        Method::PUT,
+                        "/api/v1/settings/docker-policy",
+                        admin,
+                        &policy,
+                    )
+                    .await;
+                assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+                let open = srv
+                    .get_json(
+                        "/api/v1/config-findings?check=provenance.signature_required&state=open",
+                        viewer,
+                    )
+                    .await;
+                open["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|f| f["subject_id"] == image_id)
+                    .map(|f| f["evidence"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert!(open_for("host=elsewhere-*").await.is_empty());
+        assert!(
+            open_for("cluster=*").await.is_empty(),
+            "a container runs in no cluster"
+        );
+        let evidence = open_for("host=loc*").await;
+        assert_eq!(evidence.len(), 1, "{evidence:?}");
+        assert!(
+            evidence[0].contains("as it runs in host local"),
+            "{evidence:?}"
+        );
+        // A requirement that cannot be read is refused, naming the field.
+        let policy = json!({
+            "trusted_registries": [], "image_max_age_days": 180, "image_max_size_mb": 1024,
+            "scan_max_age_days": 7, "require_signatures": ["* host=a cluster=b"],
+        });
+        let res = srv
+            .call(
+                Method::PUT,
+                "/api/v1/settings/docker-policy",
+                &admin,
+                &policy,
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["location"],
+            "require_signatures"
+        );
+
         // Removing the requirement resolves the signature finding at once.
         let policy = json!({
             "trusted_registries": [], "image_max_age_days": 180, "image_max_size_mb": 1024,

@@ -2,7 +2,8 @@
 //! the registries' history.
 //!
 //! - `provenance.signature_required`: a running image the policy's `require_signatures`
-//!   patterns cover has no verified signature (invalid, untrusted, unsigned, could not be
+//!   cover where it runs (everywhere, or on the hosts, clusters and namespaces a
+//!   requirement names) has no verified signature (invalid, untrusted, unsigned, could not be
 //!   checked, or no registry names it by digest so nothing can be verified). An image
 //!   named by digest and not checked yet is left alone: the check follows within minutes.
 //! - `provenance.tag_moved`: a running container or pod was started from a tag that a
@@ -16,14 +17,16 @@
 use super::reference::ImageReference;
 use super::store::RegistryConfig;
 use crate::lifecycle::Extent;
-use crate::scans::coverage::running_image_ids_sql;
+use crate::scans::coverage::{
+    running_image_ids_sql, running_image_places_sql, RUNNING_CONTAINER, RUNNING_POD,
+};
 use crate::scans::ingest::short;
 use crate::store::config_findings::{Content, Key, Scope};
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{StoreResult, Write};
 use crate::with_tx;
 use coastguard_model::findings::SubjectKind;
-use coastguard_model::signatures::{scope_matches, SignatureCheck, SignatureStatus};
+use coastguard_model::signatures::{Place, SignatureCheck, SignatureRequirement, SignatureStatus};
 use coastguard_model::{format_timestamp, Severity};
 use std::collections::{HashMap, HashSet};
 
@@ -43,18 +46,27 @@ pub fn canonical_name(repository: &str) -> Option<String> {
     ImageReference::parse(repository).ok().map(|r| r.name())
 }
 
-/// Why a running image breaks the signature requirement, if it does: `names` are its
-/// repositories (`registry/repository`), `named_by_digest` whether any registry names it
-/// by a manifest digest, `check` its latest signature check.
+/// Why a running image breaks a signature requirement, if it does: `names` are its
+/// repositories (`registry/repository`), `places` where it runs, `named_by_digest`
+/// whether any registry names it by a manifest digest, `check` its latest signature check.
 pub fn signature_gap(
-    required: &[String],
+    required: &[SignatureRequirement],
     names: &[String],
+    places: &[Place],
     named_by_digest: bool,
     check: Option<&StoredCheck>,
 ) -> Option<(Severity, String)> {
-    let pattern = required
-        .iter()
-        .find(|p| names.iter().any(|n| scope_matches(p, n)))?;
+    let (requirement, place) = required.iter().find_map(|r| {
+        places
+            .iter()
+            .find(|p| names.iter().any(|n| r.covers(n, p)))
+            .map(|p| (r, p))
+    })?;
+    let pattern = if requirement.everywhere() {
+        requirement.to_string()
+    } else {
+        format!("{requirement}, as it runs in {place}")
+    };
     let first_reason = |c: &StoredCheck| {
         c.signatures
             .iter()
@@ -63,7 +75,7 @@ pub fn signature_gap(
             .unwrap_or_default()
             .to_string()
     };
-    let evidence = |what: String| format!("{what} (required by the pattern {pattern})");
+    let evidence = |what: String| format!("{what} (required by {pattern})");
     match check {
         None if named_by_digest => None,
         None => Some((
@@ -213,6 +225,16 @@ impl Write {
     }
 
     async fn signature_gaps(&mut self, required: &[String]) -> StoreResult<Vec<(Key, Content)>> {
+        let required: Vec<SignatureRequirement> = required
+            .iter()
+            .filter_map(|line| match SignatureRequirement::parse(line) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(requirement = %line, error = %e, "ignoring an unreadable signature requirement");
+                    None
+                }
+            })
+            .collect();
         if required.is_empty() {
             return Ok(Vec::new());
         }
@@ -224,6 +246,21 @@ impl Write {
         let running: Vec<RunningImage> = with_tx!(&mut self.tx, |t| sqlx::query_as(&sql)
             .fetch_all(&mut **t)
             .await)?;
+        let place_rows: Vec<(i64, Option<String>, Option<String>, Option<String>)> =
+            with_tx!(&mut self.tx, |t| {
+                sqlx::query_as(&running_image_places_sql())
+                    .fetch_all(&mut **t)
+                    .await
+            })?;
+        let mut places: HashMap<i64, Vec<Place>> = HashMap::new();
+        for (id, host, cluster, namespace) in place_rows {
+            let place = match (host, cluster, namespace) {
+                (Some(host), _, _) => Place::Host(host),
+                (None, Some(cluster), Some(namespace)) => Place::Pod { cluster, namespace },
+                _ => continue,
+            };
+            places.entry(id).or_default().push(place);
+        }
         let names_sql = format!(
             "SELECT d.image_id, d.repository, CAST(1 AS BIGINT) AS by_digest FROM image_digests d \
                WHERE d.repository <> '' AND d.image_id IN ({running_images}) \
@@ -256,8 +293,14 @@ impl Write {
                         .unwrap_or_default(),
                     error: r.error.clone(),
                 });
-                let (severity, evidence) =
-                    signature_gap(required, &image_names, by_digest, check.as_ref())?;
+                let image_places = places.get(&r.image_id).map_or(&[][..], Vec::as_slice);
+                let (severity, evidence) = signature_gap(
+                    &required,
+                    &image_names,
+                    image_places,
+                    by_digest,
+                    check.as_ref(),
+                )?;
                 Some(finding(
                     SIGNATURE_REQUIRED,
                     SubjectKind::Image,
@@ -300,23 +343,20 @@ impl Write {
         if history.is_empty() {
             return Ok(Vec::new());
         }
-        let containers: Vec<Runner> = with_tx!(&mut self.tx, |t| {
-            sqlx::query_as(
+        let containers_sql = format!(
             "SELECT c.id AS subject_id, CAST('' AS TEXT) AS instance, c.image_ref, c.image_id, CAST(NULL AS TEXT) AS image_digest \
-             FROM containers c WHERE c.gone_at IS NULL AND c.state = 'running'"
-        )
-        .fetch_all(&mut **t)
-        .await
-        })?;
-        let pods: Vec<Runner> = with_tx!(&mut self.tx, |t| {
-            sqlx::query_as(
+             FROM containers c WHERE {RUNNING_CONTAINER}"
+        );
+        let containers: Vec<Runner> = with_tx!(&mut self.tx, |t| sqlx::query_as(&containers_sql)
+            .fetch_all(&mut **t)
+            .await)?;
+        let pods_sql = format!(
             "SELECT pc.pod_id AS subject_id, pc.name AS instance, pc.image_ref, pc.image_id, pc.image_digest \
-             FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
-             WHERE p.gone_at IS NULL AND p.phase = 'Running'"
-        )
-        .fetch_all(&mut **t)
-        .await
-        })?;
+             FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id WHERE {RUNNING_POD}"
+        );
+        let pods: Vec<Runner> = with_tx!(&mut self.tx, |t| sqlx::query_as(&pods_sql)
+            .fetch_all(&mut **t)
+            .await)?;
         // A tag's key as `ImageReference` prints it; a reference pinned by digest runs
         // what it names whatever the tag does.
         let key_of = |image_ref: &str| {
@@ -407,15 +447,24 @@ mod tests {
         }
     }
 
+    fn requirements(lines: &[&str]) -> Vec<SignatureRequirement> {
+        lines
+            .iter()
+            .map(|l| SignatureRequirement::parse(l).unwrap())
+            .collect()
+    }
+
     #[test]
-    fn a_signature_is_required_only_where_a_pattern_covers_the_image() {
-        let required = vec!["r.example/prod/*".to_string()];
+    fn a_signature_is_required_only_where_a_requirement_covers_the_image() {
+        let required = requirements(&["r.example/prod/*"]);
         let prod = vec!["r.example/prod/api".to_string()];
         let dev = vec!["r.example/dev/api".to_string()];
+        let on = [Place::Host("edge-1".into())];
         let unsigned = check(SignatureStatus::Unsigned, None);
-        assert!(signature_gap(&required, &dev, true, Some(&unsigned)).is_none());
-        assert!(signature_gap(&[], &prod, true, Some(&unsigned)).is_none());
-        let (severity, evidence) = signature_gap(&required, &prod, true, Some(&unsigned)).unwrap();
+        assert!(signature_gap(&required, &dev, &on, true, Some(&unsigned)).is_none());
+        assert!(signature_gap(&[], &prod, &on, true, Some(&unsigned)).is_none());
+        let (severity, evidence) =
+            signature_gap(&required, &prod, &on, true, Some(&unsigned)).unwrap();
         assert_eq!(severity, Severity::High);
         assert!(
             evidence.contains("no signature") && evidence.contains("r.example/prod/*"),
@@ -424,11 +473,35 @@ mod tests {
     }
 
     #[test]
-    fn each_signature_status_decides_the_finding() {
-        let required = vec!["*".to_string()];
+    fn a_scoped_requirement_holds_where_the_image_runs_in_its_scope() {
+        let required = requirements(&["* cluster=prod namespace=payments", "* host=edge-*"]);
         let names = vec!["r.example/app".to_string()];
+        let unsigned = check(SignatureStatus::Unsigned, None);
+        let gap =
+            |places: &[Place]| signature_gap(&required, &names, places, true, Some(&unsigned));
+        let pod = |c: &str, n: &str| Place::Pod {
+            cluster: c.into(),
+            namespace: n.into(),
+        };
+        assert!(gap(&[pod("prod", "default"), Place::Host("build-1".into())]).is_none());
+        assert!(gap(&[]).is_none(), "runs nowhere: nothing required");
+        let (_, evidence) = gap(&[pod("prod", "default"), pod("prod", "payments")]).unwrap();
+        assert!(
+            evidence.contains("cluster=prod namespace=payments")
+                && evidence.contains("namespace payments of cluster prod"),
+            "{evidence}"
+        );
+        let (_, evidence) = gap(&[Place::Host("edge-7".into())]).unwrap();
+        assert!(evidence.contains("host edge-7"), "{evidence}");
+    }
+
+    #[test]
+    fn each_signature_status_decides_the_finding() {
+        let required = requirements(&["*"]);
+        let names = vec!["r.example/app".to_string()];
+        let on = [Place::Host("h".into())];
         let gap = |named: bool, c: Option<StoredCheck>| {
-            signature_gap(&required, &names, named, c.as_ref())
+            signature_gap(&required, &names, &on, named, c.as_ref())
         };
         assert!(gap(true, Some(check(SignatureStatus::Verified, None))).is_none());
         // Not checked yet, but checkable: the check decides soon.

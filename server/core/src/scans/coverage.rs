@@ -19,11 +19,29 @@ pub const SCAN_OUTDATED: &str = "coverage.scan_outdated";
 pub(crate) fn running_image_ids_sql(scope: &crate::store::Scope) -> String {
     format!(
         "SELECT c.image_id FROM containers c \
-           WHERE c.gone_at IS NULL AND c.state = 'running' AND c.image_id IS NOT NULL{} \
+           WHERE {RUNNING_CONTAINER} AND c.image_id IS NOT NULL{} \
          UNION SELECT pc.image_id FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id \
-           WHERE p.gone_at IS NULL AND p.phase = 'Running' AND pc.image_id IS NOT NULL{}",
+           WHERE {RUNNING_POD} AND pc.image_id IS NOT NULL{}",
         scope.containers(1),
         scope.pods(1)
+    )
+}
+
+/// A container `c` that runs now.
+pub(crate) const RUNNING_CONTAINER: &str = "c.gone_at IS NULL AND c.state = 'running'";
+/// A pod `p` that runs now.
+pub(crate) const RUNNING_POD: &str = "p.gone_at IS NULL AND p.phase = 'Running'";
+
+/// Where each running image runs, one row per place: `image_id`, and the Docker host's
+/// name, or the cluster's name and the namespace (the other columns NULL).
+pub(crate) fn running_image_places_sql() -> String {
+    format!(
+        "SELECT c.image_id, h.name AS host, CAST(NULL AS TEXT) AS cluster, CAST(NULL AS TEXT) AS namespace \
+           FROM containers c JOIN hosts h ON h.id = c.host_id \
+           WHERE {RUNNING_CONTAINER} AND c.image_id IS NOT NULL \
+         UNION SELECT pc.image_id, CAST(NULL AS TEXT), k.name, p.namespace \
+           FROM pod_containers pc JOIN pods p ON p.id = pc.pod_id JOIN clusters k ON k.id = p.cluster_id \
+           WHERE {RUNNING_POD} AND pc.image_id IS NOT NULL"
     )
 }
 
