@@ -6,5 +6,6 @@ pub mod guard;
 pub mod layout;
 pub mod listing;
 pub mod risk;
+pub mod signatures;
 pub mod theme;
 pub mod vulns;

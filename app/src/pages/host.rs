@@ -5,6 +5,9 @@ use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{SeverityPills, StatusBadge};
 use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
+use crate::components::signatures::{
+    signature_coverage, CoverageResource, PlaceKind, PlaceSignatures,
+};
 use crate::server_fns::inventory::get_host;
 use coastguard_model::docker::HostFacts;
 use coastguard_model::inventory::HostDetail;
@@ -25,13 +28,14 @@ pub fn HostPage() -> impl IntoView {
     let actions = TriageActions::new();
     let data = Resource::new(move || (id(), actions.version()), |(id, _)| get_host(id));
     let risk = risk_breakdown(RiskSubject::Host, id);
+    let signatures = signature_coverage(PlaceKind::Host, id);
     let me = use_me();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <HostView detail role actions risk /> }.into_any(),
+                    Ok(detail) => view! { <HostView detail role actions risk signatures /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -53,6 +57,7 @@ fn HostView(
     role: Role,
     actions: TriageActions,
     risk: BreakdownResource,
+    signatures: CoverageResource,
 ) -> impl IntoView {
     let h = detail.host;
     let facts = detail.facts.unwrap_or_default();
@@ -70,6 +75,7 @@ fn HostView(
             <div class="stat"><div class="stat-label">"open findings (host and containers)"</div><SeverityPills counts=h.open_findings.clone() /></div>
         </section>
         <RiskPanel data=risk />
+        <PlaceSignatures data=signatures where_="on this host" />
         <section class="panel">
             <h2>"Engine"</h2>
             <HostFactsView facts endpoint=h.endpoint.clone().unwrap_or_default() last_seen=h.last_seen_at last_sync=h.last_sync_at />

@@ -8,6 +8,9 @@ use crate::components::findings::{FindingsTable, TriageActions};
 use crate::components::layout::use_me;
 use crate::components::listing::{short_digest, SeverityPills, StatusBadge};
 use crate::components::risk::{risk_breakdown, BreakdownResource, RiskPanel};
+use crate::components::signatures::{
+    signature_coverage, CoverageResource, PlaceKind, PlaceSignatures,
+};
 use crate::error::AppError;
 use crate::server_fns::kube::{
     get_cluster, get_namespace, get_pod, get_workload, list_namespace_pods,
@@ -27,11 +30,12 @@ pub fn ClusterPage() -> impl IntoView {
     let id = route_id();
     let data = Resource::new(id, get_cluster);
     let risk = risk_breakdown(RiskSubject::Cluster, id);
+    let signatures = signature_coverage(PlaceKind::Cluster, id);
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(c) => view! { <ClusterView c risk /> }.into_any(),
+                    Ok(c) => view! { <ClusterView c risk signatures /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -40,7 +44,11 @@ pub fn ClusterPage() -> impl IntoView {
 }
 
 #[component]
-fn ClusterView(c: ClusterSummary, risk: BreakdownResource) -> impl IntoView {
+fn ClusterView(
+    c: ClusterSummary,
+    risk: BreakdownResource,
+    signatures: CoverageResource,
+) -> impl IntoView {
     let id = c.id;
     view! {
         <Title text=c.name.clone() />
@@ -57,6 +65,7 @@ fn ClusterView(c: ClusterSummary, risk: BreakdownResource) -> impl IntoView {
             <div class="stat"><div class="stat-label">"open findings"</div><SeverityPills counts=c.open_findings.clone() /></div>
         </section>
         <RiskPanel data=risk />
+        <PlaceSignatures data=signatures where_="in this cluster" />
         <section class="panel">
             <h2>"Pods by the strictest Pod Security level they pass"</h2>
             <ul class="facts">
@@ -139,6 +148,7 @@ pub fn NamespacePage() -> impl IntoView {
         |(id, _)| get_namespace(id),
     );
     let risk = risk_breakdown(RiskSubject::Namespace, id);
+    let signatures = signature_coverage(PlaceKind::Namespace, id);
     let pods = Resource::new(id, list_namespace_pods);
     let me = use_me();
     view! {
@@ -146,7 +156,7 @@ pub fn NamespacePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let role = me.await.map(|m| m.role).unwrap_or(Role::Viewer);
                 match data.await {
-                    Ok(detail) => view! { <NamespaceView detail role actions risk pods /> }.into_any(),
+                    Ok(detail) => view! { <NamespaceView detail role actions risk signatures pods /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
             })}
@@ -217,6 +227,7 @@ fn NamespaceView(
     role: Role,
     actions: TriageActions,
     risk: BreakdownResource,
+    signatures: CoverageResource,
     pods: Resource<Result<Listing<PodSummary>, AppError>>,
 ) -> impl IntoView {
     let n = detail.namespace;
@@ -252,6 +263,7 @@ fn NamespaceView(
         </section>
         {could.map(|text| view! { <p class="alert">{text}</p> })}
         <RiskPanel data=risk />
+        <PlaceSignatures data=signatures where_="in this namespace" />
         <section class="panel">
             <h2>"Pod Security admission"</h2>
             <dl class="facts">

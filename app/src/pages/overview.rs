@@ -4,9 +4,9 @@ use super::getting_started::GettingStarted;
 use crate::components::common::{ErrorBox, Loading, SeverityBadge, SeverityCountsView};
 use crate::components::listing::encode;
 use crate::components::risk::{risk_ranking, RankingResource, RiskRanking};
+use crate::components::signatures::SignedImages;
 use crate::server_fns::overview::{get_overview, get_setup_info};
 use coastguard_model::risk::RiskSubject;
-use coastguard_model::signatures::SignatureCoverage;
 use coastguard_model::vulns::Coverage;
 use coastguard_model::{CheckCount, Overview};
 use leptos::prelude::*;
@@ -101,7 +101,7 @@ fn Posture(overview: Overview, rankings: Rankings) -> impl IntoView {
         </section>
         <p class="small"><a href="/risk">"Every ranking, and how scores work"</a></p>
         <ScanCoverage coverage=o.coverage />
-        <SignedImages signatures=o.signatures />
+        <SignedImages signatures=o.signatures where_="" />
     }
 }
 
@@ -167,38 +167,6 @@ fn ScanCoverage(coverage: Coverage) -> impl IntoView {
                         <li class:bad={c.unscanned > 0}>
                             <a href="/findings?check=coverage.unscanned">{format!("{} never scanned", c.unscanned)}</a>
                         </li>
-                    </ul>
-                }
-                .into_any()
-            }}
-        </section>
-    }
-}
-
-/// How many of the images that run carry a verified signature, and why the others do not.
-#[component]
-fn SignedImages(signatures: SignatureCoverage) -> impl IntoView {
-    let c = signatures;
-    let percent = c.verified_share().map_or(0, |s| (s * 100.0).floor() as i64);
-    view! {
-        <section class="panel" aria-labelledby="signed-heading">
-            <h2 id="signed-heading">"Signed running images"</h2>
-            {if c.running_images == 0 {
-                view! { <p class="muted">"No containers are running."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="coverage">
-                        <meter min="0" max=c.running_images.to_string() value=c.verified.to_string()
-                            low=(c.running_images as f64 * 0.8).to_string() optimum=c.running_images.to_string()
-                            aria-label="Running images with a verified signature"></meter>
-                        <span class="coverage-figure">{format!("{percent}%")}</span>
-                    </div>
-                    <ul class="coverage-list">
-                        <li>{format!("{} of {} running images verified", c.verified, c.running_images)}</li>
-                        <li class:bad={c.failing > 0}>{format!("{} signed by no trusted key, or invalid", c.failing)}</li>
-                        <li class:bad={c.unsigned > 0}>{format!("{} unsigned", c.unsigned)}</li>
-                        <li>{format!("{} could not be checked, {} not checked", c.unknown, c.unchecked)}</li>
-                        <li><a href="/findings?check=provenance.signature_required">"Where the image policy requires a signature"</a></li>
                     </ul>
                 }
                 .into_any()

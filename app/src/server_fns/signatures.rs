@@ -2,7 +2,9 @@
 //! signatures now.
 
 use crate::error::AppError;
-use coastguard_model::signatures::{ImageSignature, SigningKeyView, TrustRootView};
+use coastguard_model::signatures::{
+    ImageSignature, SignatureCoverage, SigningKeyView, TrustRootView,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -88,4 +90,17 @@ pub async fn remove_signing_key(id: i64) -> Result<SigningKeyView, AppError> {
 pub async fn check_image_signature(id: i64) -> Result<ImageSignature, AppError> {
     let by = ctx::require::<Analyst>()?;
     Ok(checks::check_image(&ctx::state()?, &by, id).await?)
+}
+
+/// The signature status of the images running on a host, in a cluster or in a namespace
+/// (at most one given; none: everywhere).
+#[server(prefix = "/ui")]
+pub async fn get_signature_coverage(
+    host: Option<i64>,
+    cluster: Option<i64>,
+    namespace: Option<i64>,
+) -> Result<SignatureCoverage, AppError> {
+    let by = ctx::require::<Viewer>()?;
+    let scope = coastguard_core::posture::scope_of(host, None, cluster, namespace)?;
+    Ok(checks::coverage(&ctx::state()?, &by, &scope).await?)
 }

@@ -144,6 +144,7 @@ pub fn router() -> OpenApiRouter<ServerState> {
             signatures::remove_trust_root
         ))
         .routes(routes!(signatures::check_image))
+        .routes(routes!(signatures::coverage))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))
         .routes(routes!(trends::get_trends))

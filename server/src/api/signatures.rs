@@ -2,7 +2,7 @@
 //! and the Sigstore trust root (admins change them; anyone signed in reads them, they are
 //! public), and checking an image now.
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::ServerState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,9 +11,10 @@ use coastguard_core::auth::{Admin, Analyst, Authed, Viewer};
 use coastguard_core::signatures::{checks, trust};
 use coastguard_core::Result;
 use coastguard_model::signatures::{
-    ImageSignature, NewSigningKey, SetTrustRoot, SigningKeyView, TrustRootView,
+    ImageSignature, NewSigningKey, SetTrustRoot, SignatureCoverage, SigningKeyView, TrustRootView,
 };
 use coastguard_model::{ErrorBody, Page};
+use serde::Deserialize;
 
 /// The signers trusted for image signatures, by name: cosign public keys, Notation CA
 /// certificates and cosign keyless identities.
@@ -113,4 +114,32 @@ pub async fn check_image(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ImageSignature>> {
     Ok(Json(checks::check_image(&state.app, &by, id).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageQuery {
+    /// Only this host (id): its containers, or a node's pods.
+    host: Option<i64>,
+    /// Only this team (`team` label on containers).
+    team: Option<String>,
+    /// Only this Kubernetes cluster (id).
+    cluster: Option<i64>,
+    /// Only this Kubernetes namespace (id).
+    namespace: Option<i64>,
+}
+
+/// How many of the images running now (everywhere, or on one host, team, cluster or
+/// namespace: give at most one) carry a verified signature, and why the others do not:
+/// signed by no trusted signer or invalid, unsigned, could not be checked, not checked.
+#[utoipa::path(get, path = "/signatures/coverage", tag = "signatures", params(CoverageQuery),
+    responses((status = 200, body = SignatureCoverage), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn coverage(
+    by: Authed<Viewer>,
+    State(state): State<ServerState>,
+    ApiQuery(q): ApiQuery<CoverageQuery>,
+) -> Result<Json<SignatureCoverage>> {
+    let scope =
+        coastguard_core::posture::scope_of(q.host, q.team.as_deref(), q.cluster, q.namespace)?;
+    Ok(Json(checks::coverage(&state.app, &by, &scope).await?))
 }

@@ -390,7 +390,7 @@ async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
             )
             .await;
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-        srv.watch_local_engine(&admin).await;
+        let host_id = srv.watch_local_engine(&admin).await;
         let new = json!({"name": "local", "url": host, "insecure": true, "repositories": [format!("prod/{name}")]});
         let res = srv
             .call(Method::POST, "/api/v1/registries", &admin, &new)
@@ -442,6 +442,34 @@ async fn an_unsigned_required_image_and_a_moved_tag_are_provenance_findings() {
                 >= overview["signatures"]["unsigned"].as_i64().unwrap(),
             "{overview}"
         );
+
+        // So does the host's own coverage; a cluster with no pods runs nothing; one
+        // place at a time.
+        let on_host = srv
+            .get_json(
+                &format!("/api/v1/signatures/coverage?host={host_id}"),
+                &viewer,
+            )
+            .await;
+        assert!(on_host["unsigned"].as_i64().unwrap() >= 1, "{on_host}");
+        assert!(
+            on_host["running_images"].as_i64().unwrap()
+                <= overview["signatures"]["running_images"].as_i64().unwrap(),
+            "{on_host}"
+        );
+        let elsewhere = srv
+            .get_json("/api/v1/signatures/coverage?cluster=999", &viewer)
+            .await;
+        assert_eq!(elsewhere["running_images"], 0, "{elsewhere}");
+        let res = srv
+            .call(
+                Method::GET,
+                &format!("/api/v1/signatures/coverage?host={host_id}&cluster=1"),
+                &viewer,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(res.status(), 422);
 
         servers.push((srv, admin, analyst, viewer, id, image_id));
     }

@@ -302,6 +302,16 @@ pub async fn check_due(state: &AppState, now: i64, limit: i64) -> Result<Pass> {
     Ok(pass)
 }
 
+/// The signature status of the images running in `scope` (everywhere, a host, a team,
+/// a cluster or a namespace), from their latest checks.
+pub async fn coverage(
+    state: &AppState,
+    _by: &Authed<Viewer>,
+    scope: &crate::store::Scope,
+) -> Result<coastguard_model::signatures::SignatureCoverage> {
+    Ok(state.store.signature_coverage_in(scope).await?)
+}
+
 /// The latest signature check of an image, for its detail.
 pub async fn signature(
     state: &AppState,
