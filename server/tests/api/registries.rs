@@ -159,6 +159,34 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
         let images = srv.get_json("/api/v1/images?q=team/web", &viewer).await;
         assert_eq!(images["items"].as_array().unwrap().len(), 1, "{images}");
 
+        // Scan coverage covers what the registry holds: the web image, never scanned
+        // and running nowhere, is a coverage finding that says where it waits.
+        srv.state
+            .store
+            .evaluate_scan_coverage(7, coastguard_core::now())
+            .await
+            .unwrap();
+        let gaps = srv
+            .get_json(
+                "/api/v1/config-findings?check=coverage.unscanned&state=open",
+                &viewer,
+            )
+            .await;
+        let web_gap: Vec<&Value> = gaps["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["subject_id"] == web_id)
+            .collect();
+        assert_eq!(web_gap.len(), 1, "{gaps}");
+        assert!(
+            web_gap[0]["evidence"]
+                .as_str()
+                .unwrap()
+                .contains("held in a registry, not running"),
+            "{gaps}"
+        );
+
         // Unchanged, a sync costs the catalog, a tag list per repository and a HEAD
         // per tag: no manifest or config again.
         let again = sync(&srv, id, &analyst).await;

@@ -1,6 +1,7 @@
-//! Scan coverage: whether the images that run have been scanned, and recently. Counted
-//! for the overview and kept as configuration findings on each running image, so a gap
-//! shows up, is triaged and is resolved like any other finding.
+//! Scan coverage: whether the images that run, and those the registries hold, have been
+//! scanned, and recently. Counted for the overview (running images) and kept as
+//! configuration findings on each image, so a gap shows up, is triaged and is resolved
+//! like any other finding.
 
 use crate::docker::catalog;
 use crate::lifecycle::Extent;
@@ -49,11 +50,26 @@ pub(crate) fn running_image_places_sql() -> String {
 /// says the scan ran, else when it arrived; VEX documents are not scans).
 pub(crate) fn running_images_sql(scope: &crate::store::Scope) -> String {
     format!(
-        "SELECT r.image_id, \
-           (SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
-            WHERE s.image_id = r.image_id AND s.kind <> 'vex') AS last_scan \
-         FROM ({}) r",
+        "SELECT r.image_id, {LAST_SCAN} AS last_scan FROM ({}) r",
         running_image_ids_sql(scope)
+    )
+}
+
+/// When image `r.image_id` was last scanned.
+const LAST_SCAN: &str = "(SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
+     WHERE s.image_id = r.image_id AND s.kind <> 'vex')";
+
+/// The images coverage is judged on: each running image and each image a registry's tag
+/// names now, once, with when it was last scanned and whether it runs (1 or 0).
+fn covered_images_sql() -> String {
+    format!(
+        "SELECT r.image_id, {LAST_SCAN} AS last_scan, r.runs FROM \
+           (SELECT u.image_id, CAST(MAX(u.runs) AS BIGINT) AS runs FROM \
+             (SELECT x.image_id, 1 AS runs FROM ({}) x \
+              UNION ALL SELECT y.image_id, 0 AS runs FROM ({}) y) u \
+            GROUP BY u.image_id) r",
+        running_image_ids_sql(&crate::store::Scope::Global),
+        crate::registry::store::REGISTRY_IMAGE_IDS
     )
 }
 
@@ -128,19 +144,21 @@ impl Store {
 
 impl Write {
     /// Brings the coverage findings in line with the inventory and the scans: a running
-    /// image with no scan gets `coverage.unscanned`, one whose last scan is older than
-    /// `max_age_days` gets `coverage.scan_outdated`; gaps that closed (a scan arrived, the
-    /// containers stopped) are resolved. Unchanged findings are not rewritten.
+    /// image, or one a registry's tag names, with no scan gets `coverage.unscanned`, one
+    /// whose last scan is older than `max_age_days` gets `coverage.scan_outdated`; gaps
+    /// that closed (a scan arrived, the containers stopped and no registry holds it) are
+    /// resolved. Unchanged findings are not rewritten.
     pub async fn evaluate_scan_coverage(
         &mut self,
         max_age_days: i64,
         now: i64,
     ) -> StoreResult<CoverageChanges> {
-        let sql = running_images_sql(&crate::store::Scope::Global);
-        let running: Vec<(i64, Option<i64>)> = with_tx!(&mut self.tx, |t| sqlx::query_as(&sql)
-            .fetch_all(&mut **t)
-            .await)?;
-        let found = gaps(&running, max_age_days, now);
+        let sql = covered_images_sql();
+        let images: Vec<(i64, Option<i64>, i64)> =
+            with_tx!(&mut self.tx, |t| sqlx::query_as(&sql)
+                .fetch_all(&mut **t)
+                .await)?;
+        let found = gaps(&images, max_age_days, now);
         let scope = Scope {
             parts: vec![(
                 "cf.subject_kind = 'image' AND cf.check_id IN ($1, $2)".into(),
@@ -157,8 +175,9 @@ impl Write {
     }
 }
 
-/// The coverage gaps of the running images (each with when it was last scanned).
-fn gaps(running: &[(i64, Option<i64>)], max_age_days: i64, now: i64) -> Vec<(Key, Content)> {
+/// The coverage gaps of the images judged (each with when it was last scanned, and 1
+/// when it runs, 0 when a registry holds it and it does not run).
+fn gaps(images: &[(i64, Option<i64>, i64)], max_age_days: i64, now: i64) -> Vec<(Key, Content)> {
     let cutoff = now - max_age_days * 86_400;
     let gap = |id: &str, image_id: i64, evidence: String| {
         let check = check(id);
@@ -178,23 +197,79 @@ fn gaps(running: &[(i64, Option<i64>)], max_age_days: i64, now: i64) -> Vec<(Key
             },
         )
     };
-    running
+    images
         .iter()
-        .filter_map(|&(image_id, last_scan)| match last_scan {
-            None => Some(gap(UNSCANNED, image_id, "no scan report received".into())),
-            Some(at) if at < cutoff => Some(gap(
-                SCAN_OUTDATED,
-                image_id,
-                format!(
-                    "last scanned {}, over the {max_age_days}-day limit",
-                    coastguard_model::format_timestamp(at)
-                ),
-            )),
-            Some(_) => None,
+        .filter_map(|&(image_id, last_scan, runs)| {
+            let held = if runs == 1 {
+                ""
+            } else {
+                "; held in a registry, not running"
+            };
+            match last_scan {
+                None => Some(gap(
+                    UNSCANNED,
+                    image_id,
+                    format!("no scan report received{held}"),
+                )),
+                Some(at) if at < cutoff => Some(gap(
+                    SCAN_OUTDATED,
+                    image_id,
+                    format!(
+                        "last scanned {}, over the {max_age_days}-day limit{held}",
+                        coastguard_model::format_timestamp(at)
+                    ),
+                )),
+                Some(_) => None,
+            }
         })
         .collect()
 }
 
 fn check(id: &str) -> &'static catalog::Check {
     catalog::check(id).unwrap_or_else(|| panic!("check {id} is not in the catalogue"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unscanned_and_stale_images_are_gaps_whether_they_run_or_wait_in_a_registry() {
+        let now = 100 * 86_400;
+        let fresh = now - 86_400;
+        let stale = now - 30 * 86_400;
+        let images = [
+            (1, None, 1),
+            (2, Some(stale), 1),
+            (3, Some(fresh), 1),
+            (4, None, 0),
+            (5, Some(stale), 0),
+            (6, Some(fresh), 0),
+        ];
+        let found: Vec<(i64, String, String)> = gaps(&images, 7, now)
+            .into_iter()
+            .map(|(k, c)| (k.subject_id, k.check_id, c.evidence))
+            .collect();
+        let ids: Vec<(i64, &str)> = found.iter().map(|(i, c, _)| (*i, c.as_str())).collect();
+        assert_eq!(
+            ids,
+            [
+                (1, UNSCANNED),
+                (2, SCAN_OUTDATED),
+                (4, UNSCANNED),
+                (5, SCAN_OUTDATED)
+            ]
+        );
+        assert!(!found[0].2.contains("registry"), "{}", found[0].2);
+        assert!(
+            found[2].2.contains("held in a registry, not running"),
+            "{}",
+            found[2].2
+        );
+        assert!(
+            found[3].2.contains("7-day limit; held in a registry"),
+            "{}",
+            found[3].2
+        );
+    }
 }
