@@ -192,6 +192,9 @@ async fn a_registrys_images_join_the_inventory_and_its_tags_keep_their_history()
         let again = sync(&srv, id, &analyst).await;
         assert_eq!(again["changed_tags"], 0, "{again}");
         assert_eq!(again["requests"], 1 + 2 + 3, "{again}");
+        // Seen again, the tags stay current and their images in the inventory.
+        assert_eq!(tags(&srv, id, &viewer).await.len(), 3);
+        assert_eq!(again["registry"]["image_count"], 2, "{again}");
 
         // A tag moved to a new image keeps where it pointed before.
         let moved = registry.push_image("team/web", "stable", b"web v2").await;

@@ -391,7 +391,7 @@ async fn sync(
     };
     match &read {
         Ok((found, known)) => {
-            w.apply_registry_sync(row.id, &config.host, found, at)
+            w.apply_registry_sync(row.id, &config.host, found, known, at)
                 .await?;
             // A tag that moved may have moved under something running.
             w.evaluate_provenance(&required, at).await?;

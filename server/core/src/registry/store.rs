@@ -9,7 +9,7 @@ use crate::store::{Scope, Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
 use coastguard_model::registries::{RegistrySummary, RegistryTag};
 use coastguard_model::signatures::SignatureStatus;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The purpose registry credentials are sealed for.
 pub const CREDENTIALS: &str = "registry-credentials";
@@ -348,12 +348,22 @@ impl Write {
         registry: i64,
         host: &str,
         found: &Found,
+        known: &Known,
         now: i64,
     ) -> StoreResult<()> {
         for image in &found.images {
             self.registry_image(host, image, now).await?;
         }
+        let mut changed = !found.images.is_empty();
+        // Tags that name what they named at the last sync, by repository: only seen again.
+        let mut unchanged: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for t in &found.tags {
+            let key = (t.repository.clone(), t.tag.clone());
+            if known.tags.get(&key) == Some(&t.digest) {
+                unchanged.entry(&t.repository).or_default().push(&t.tag);
+                continue;
+            }
+            changed = true;
             let name = format!("{host}/{}", t.repository);
             with_tx!(&mut self.tx, |tx| {
                 sqlx::query(
@@ -381,7 +391,7 @@ impl Write {
                 .await
                 .map(|_| ())
             })?;
-            // The images this digest names carry the tag and are in the inventory now.
+            // The images this digest names carry the tag.
             let images: Vec<i64> = with_tx!(&mut self.tx, |tx| sqlx::query_scalar(
                 "SELECT DISTINCT image_id FROM image_digests WHERE digest = $1"
             )
@@ -392,13 +402,54 @@ impl Write {
                 self.tag_image(*id, host, &name, &t.tag, now).await?;
                 self.name_image(*id, &t.digest, &name).await?;
             }
-            let at = [("inventory_seen_at", now), ("last_seen_at", now)];
-            self.update_ids("images", "", &at, &images).await?;
         }
+        for (repository, tags) in &unchanged {
+            for chunk in tags.chunks(IDS_PER_LIST) {
+                with_tx!(&mut self.tx, |tx| {
+                    let mut q = sqlx::QueryBuilder::new("UPDATE registry_tags SET last_seen_at = ");
+                    q.push_bind(now)
+                        .push(" WHERE registry_id = ")
+                        .push_bind(registry)
+                        .push(" AND repository = ")
+                        .push_bind(*repository)
+                        .push(" AND is_current = TRUE AND tag IN ");
+                    push_list(&mut q, chunk.iter().copied());
+                    q.build().execute(&mut **tx).await.map(|_| ())
+                })?;
+            }
+        }
+        // Every image a tag names now is in the inventory, and so is each such name.
+        let images: Vec<i64> = with_tx!(&mut self.tx, |tx| {
+            sqlx::query_scalar(
+            "SELECT DISTINCT d.image_id FROM registry_tags t JOIN image_digests d ON d.digest = t.digest \
+             WHERE t.registry_id = $1 AND t.is_current = TRUE AND t.last_seen_at = $2"
+        )
+        .bind(registry)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await
+        })?;
+        let at = [("inventory_seen_at", now), ("last_seen_at", now)];
+        self.update_ids("images", "", &at, &images).await?;
+        with_tx!(&mut self.tx, |tx| {
+            sqlx::query(
+            "UPDATE image_tags SET last_seen_at = $1 WHERE registry = $2 AND last_seen_at < $1 \
+             AND EXISTS (SELECT 1 FROM registry_tags t JOIN image_digests d ON d.digest = t.digest \
+               WHERE t.registry_id = $3 AND t.is_current = TRUE AND t.last_seen_at = $1 \
+               AND d.image_id = image_tags.image_id AND image_tags.repository = $2 || '/' || t.repository \
+               AND image_tags.tag = t.tag)"
+        )
+        .bind(now)
+        .bind(host)
+        .bind(registry)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+        })?;
         // Tags of the repositories listed that were not found are gone (a repository
         // that could not be listed keeps its tags as they were).
         for chunk in found.repositories.chunks(IDS_PER_LIST) {
-            with_tx!(&mut self.tx, |tx| {
+            let gone = with_tx!(&mut self.tx, |tx| {
                 let mut q = sqlx::QueryBuilder::new(
                     "UPDATE registry_tags SET is_current = FALSE WHERE registry_id = ",
                 );
@@ -407,8 +458,12 @@ impl Write {
                     .push_bind(now)
                     .push(" AND repository IN ");
                 push_list(&mut q, chunk.iter().map(String::as_str));
-                q.build().execute(&mut **tx).await.map(|_| ())
+                q.build()
+                    .execute(&mut **tx)
+                    .await
+                    .map(|r| r.rows_affected())
             })?;
+            changed |= gone > 0;
         }
         let problems = (!found.problems.is_empty()).then(|| {
             let shown: Vec<&str> = found.problems.iter().take(5).map(String::as_str).collect();
@@ -431,7 +486,10 @@ impl Write {
         .await
         .map(|_| ())
         })?;
-        self.risk_changed();
+        // Nothing new, moved or gone: nothing for risk to weigh again.
+        if changed {
+            self.risk_changed();
+        }
         Ok(())
     }
 
