@@ -5,7 +5,9 @@
 
 use coastguard_core::testing::docker::{unique, Engine};
 use coastguard_core::testing::registry::{cosign_annotations, TestRegistry};
-use coastguard_core::testing::signing::{simple_signing_payload, TestKey};
+use coastguard_core::testing::signing::{
+    simple_signing_payload, trust_root_json, TestCa, TestKey, TestLog,
+};
 use coastguard_end2end::{
     console_errors, screenshot, wait_for, wait_hydrated, Harness, ADMIN_PASSWORD,
 };
@@ -432,6 +434,110 @@ async fn the_local_engine_its_containers_and_their_findings() {
             .unwrap();
         assert!(evidence.contains("/shop/*"), "{evidence}");
         screenshot(&c, "provenance-finding").await;
+
+        // The admin gives a Sigstore trust root and trusts a keyless identity, in the
+        // settings' forms.
+        let (ca, log) = (TestCa::new("fulcio e2e"), TestLog::new());
+        c.goto(&harness.url("/admin/settings")).await.unwrap();
+        wait_for("the trust root form", || async {
+            c.find(Locator::Css("#set-trust-root textarea[name=trusted_root]")).await.is_ok()
+        })
+        .await;
+        wait_hydrated(&c).await;
+        let root = trust_root_json(&[&ca], &[&log]);
+        // A long document: set as a value (typing it key by key takes minutes).
+        let area = c.find(Locator::Css("#set-trust-root textarea[name=trusted_root]")).await.unwrap();
+        c.execute(
+            "arguments[0].value = arguments[1]",
+            vec![serde_json::to_value(&area).unwrap(), serde_json::Value::String(root)],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Css("#set-trust-root button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the trust root's summary", || async {
+            c.find(Locator::XPath("//section[@id='trust-root']//p[contains(., '1 certificate authorities')]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        c.execute("document.getElementById('trust-root').scrollIntoView()", vec![])
+            .await
+            .unwrap();
+        screenshot(&c, "settings-trust-root").await;
+        for (field, value) in [
+            ("name", "release workflow"),
+            ("identity", r".*@shop\.test"),
+            ("issuer", "https://issuer.test.invalid"),
+        ] {
+            c.find(Locator::Css(&format!("#add-signing-identity [name={field}]")))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        let submit = c.find(Locator::Css("#add-signing-identity button[type=submit]")).await.unwrap();
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&submit).unwrap()],
+        )
+        .await
+        .unwrap();
+        submit.click().await.unwrap();
+        wait_for("the identity among the trusted signers", || async {
+            c.find(Locator::XPath("//section[@id='signing-keys']//tr[td[text()='keyless']]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        let row = c
+            .find(Locator::XPath("//section[@id='signing-keys']//tr[td[text()='keyless']]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("issuer https://issuer.test.invalid"), "{row}");
+        c.execute("document.getElementById('signing-keys').scrollIntoView()", vec![])
+            .await
+            .unwrap();
+        screenshot(&c, "settings-trust").await;
+
+        // The host the container runs on shows its own signed share.
+        c.goto(&harness.url("/hosts")).await.unwrap();
+        wait_for("the hosts", || async {
+            c.find(Locator::XPath("//table//a[starts-with(@href, '/hosts/')]")).await.is_ok()
+        })
+        .await;
+        let href = c
+            .find(Locator::XPath("//table//a[starts-with(@href, '/hosts/')]"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        c.goto(&harness.url(&href)).await.unwrap();
+        wait_for("the host's signed share", || async {
+            c.find(Locator::XPath("//h2[@id='signed-heading' and contains(., 'on this host')]"))
+                .await
+                .is_ok()
+        })
+        .await;
+        let signed = c.find(Locator::Css("section[aria-labelledby=signed-heading]")).await.unwrap().text().await.unwrap();
+        assert!(signed.contains("running images verified"), "{signed}");
+        c.execute(
+            "document.getElementById('signed-heading').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .unwrap();
+        screenshot(&c, "host-signatures").await;
     })
     .catch_unwind()
     .await;

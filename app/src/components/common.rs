@@ -136,3 +136,18 @@ pub fn Command(text: String) -> impl IntoView {
         </div>
     }
 }
+
+/// A share of running images shown as a meter and a percentage (floored): `part` of
+/// `whole`, below 80% marked low. `whole` is never 0 here (the caller says so in words).
+#[component]
+pub fn CoverageMeter(part: i64, whole: i64, label: &'static str) -> impl IntoView {
+    let percent = part * 100 / whole.max(1);
+    view! {
+        <div class="coverage">
+            <meter min="0" max=whole.to_string() value=part.to_string()
+                low=(whole as f64 * 0.8).to_string() optimum=whole.to_string()
+                aria-label=label></meter>
+            <span class="coverage-figure">{format!("{percent}%")}</span>
+        </div>
+    }
+}

@@ -1,7 +1,7 @@
 //! Signature status shown on several pages: how many running images carry a verified
 //! signature, everywhere (the overview) or on one host, cluster or namespace.
 
-use crate::components::common::{ErrorBox, Loading};
+use crate::components::common::{CoverageMeter, ErrorBox, Loading};
 use crate::error::AppError;
 use crate::server_fns::signatures::get_signature_coverage;
 use coastguard_model::signatures::SignatureCoverage;
@@ -52,7 +52,6 @@ pub fn PlaceSignatures(data: CoverageResource, where_: &'static str) -> impl Int
 #[component]
 pub fn SignedImages(signatures: SignatureCoverage, where_: &'static str) -> impl IntoView {
     let c = signatures;
-    let percent = c.verified_share().map_or(0, |s| (s * 100.0).floor() as i64);
     view! {
         <section class="panel" aria-labelledby="signed-heading">
             <h2 id="signed-heading">"Signed running images" {where_}</h2>
@@ -60,12 +59,7 @@ pub fn SignedImages(signatures: SignatureCoverage, where_: &'static str) -> impl
                 view! { <p class="muted">"No image runs here."</p> }.into_any()
             } else {
                 view! {
-                    <div class="coverage">
-                        <meter min="0" max=c.running_images.to_string() value=c.verified.to_string()
-                            low=(c.running_images as f64 * 0.8).to_string() optimum=c.running_images.to_string()
-                            aria-label="Running images with a verified signature"></meter>
-                        <span class="coverage-figure">{format!("{percent}%")}</span>
-                    </div>
+                    <CoverageMeter part=c.verified whole=c.running_images label="Running images with a verified signature" />
                     <ul class="coverage-list">
                         <li>{format!("{} of {} running images verified", c.verified, c.running_images)}</li>
                         <li class:bad={c.failing > 0}>{format!("{} signed by no trusted key, or invalid", c.failing)}</li>

@@ -1,7 +1,9 @@
 //! The landing page: posture at a glance, or how to get started on an empty install.
 
 use super::getting_started::GettingStarted;
-use crate::components::common::{ErrorBox, Loading, SeverityBadge, SeverityCountsView};
+use crate::components::common::{
+    CoverageMeter, ErrorBox, Loading, SeverityBadge, SeverityCountsView,
+};
 use crate::components::listing::encode;
 use crate::components::risk::{risk_ranking, RankingResource, RiskRanking};
 use crate::components::signatures::SignedImages;
@@ -141,11 +143,6 @@ fn ChecksPanel(checks: Vec<CheckCount>) -> impl IntoView {
 #[component]
 fn ScanCoverage(coverage: Coverage) -> impl IntoView {
     let c = coverage;
-    let percent = if c.running_images == 0 {
-        100
-    } else {
-        c.scanned * 100 / c.running_images
-    };
     view! {
         <section class="panel" aria-labelledby="coverage-heading">
             <h2 id="coverage-heading">"Scan coverage of running images"</h2>
@@ -153,12 +150,7 @@ fn ScanCoverage(coverage: Coverage) -> impl IntoView {
                 view! { <p class="muted">"No containers are running."</p> }.into_any()
             } else {
                 view! {
-                    <div class="coverage">
-                        <meter min="0" max=c.running_images.to_string() value=c.scanned.to_string()
-                            low=(c.running_images as f64 * 0.8).to_string() optimum=c.running_images.to_string()
-                            aria-label="Running images scanned recently"></meter>
-                        <span class="coverage-figure">{format!("{percent}%")}</span>
-                    </div>
+                    <CoverageMeter part=c.scanned whole=c.running_images label="Running images scanned recently" />
                     <ul class="coverage-list">
                         <li>{format!("{} of {} running images scanned in the last {} days", c.scanned, c.running_images, c.max_age_days)}</li>
                         <li class:bad={c.outdated > 0}>

@@ -113,6 +113,17 @@ impl TestServer {
         req.send().await.unwrap()
     }
 
+    /// [`TestServer::call`]'s status alone.
+    pub async fn status(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> u16 {
+        self.call(method, path, token, body).await.status().as_u16()
+    }
+
     pub async fn user(&self, name: &str, role: Role) -> i64 {
         let input = NewUser {
             name: name.into(),

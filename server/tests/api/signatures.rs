@@ -737,21 +737,19 @@ async fn the_server_verifies_keyless_and_notation_signatures_with_the_trust_admi
 
         // The trust root: admins set it, anyone reads it, garbage is refused.
         assert_eq!(
-            srv.call(
+            srv.status(
                 Method::GET,
                 "/api/v1/signing-trust-root",
                 &viewer,
                 &Value::Null
             )
-            .await
-            .status(),
+            .await,
             404
         );
         let body = json!({ "trusted_root": root });
         assert_eq!(
-            srv.call(Method::PUT, "/api/v1/signing-trust-root", &viewer, &body)
-                .await
-                .status(),
+            srv.status(Method::PUT, "/api/v1/signing-trust-root", &viewer, &body)
+                .await,
             403
         );
         for bad in [
@@ -916,36 +914,33 @@ async fn the_server_verifies_keyless_and_notation_signatures_with_the_trust_admi
 
         // Without the trust root, keyless signatures are untrusted again.
         assert_eq!(
-            srv.call(
+            srv.status(
                 Method::DELETE,
                 "/api/v1/signing-trust-root",
                 &viewer,
                 &Value::Null
             )
-            .await
-            .status(),
+            .await,
             403
         );
         assert_eq!(
-            srv.call(
+            srv.status(
                 Method::DELETE,
                 "/api/v1/signing-trust-root",
                 &admin,
                 &Value::Null
             )
-            .await
-            .status(),
+            .await,
             204
         );
         assert_eq!(
-            srv.call(
+            srv.status(
                 Method::DELETE,
                 "/api/v1/signing-trust-root",
                 &admin,
                 &Value::Null
             )
-            .await
-            .status(),
+            .await,
             404
         );
         assert_eq!(check(keyless_id).await["status"], "untrusted");

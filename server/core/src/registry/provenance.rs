@@ -137,6 +137,15 @@ struct RunningImage {
     error: Option<String>,
 }
 
+/// Where a running image runs (`scans::coverage::running_image_places_sql`).
+#[derive(sqlx::FromRow)]
+struct PlaceRow {
+    image_id: i64,
+    host: Option<String>,
+    cluster: Option<String>,
+    namespace: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct TagRow {
     config: Option<String>,
@@ -246,15 +255,15 @@ impl Write {
         let running: Vec<RunningImage> = with_tx!(&mut self.tx, |t| sqlx::query_as(&sql)
             .fetch_all(&mut **t)
             .await)?;
-        let place_rows: Vec<(i64, Option<String>, Option<String>, Option<String>)> =
-            with_tx!(&mut self.tx, |t| {
-                sqlx::query_as(&running_image_places_sql())
-                    .fetch_all(&mut **t)
-                    .await
-            })?;
+        let place_rows: Vec<PlaceRow> = with_tx!(&mut self.tx, |t| {
+            sqlx::query_as(&running_image_places_sql())
+                .fetch_all(&mut **t)
+                .await
+        })?;
         let mut places: HashMap<i64, Vec<Place>> = HashMap::new();
-        for (id, host, cluster, namespace) in place_rows {
-            let place = match (host, cluster, namespace) {
+        for row in place_rows {
+            let id = row.image_id;
+            let place = match (row.host, row.cluster, row.namespace) {
                 (Some(host), _, _) => Place::Host(host),
                 (None, Some(cluster), Some(namespace)) => Place::Pod { cluster, namespace },
                 _ => continue,

@@ -101,11 +101,6 @@ struct TagRow {
     running: bool,
 }
 
-/// Each image a registry's tag names now, once (a query's text, to select from or to
-/// test membership in).
-pub(crate) const REGISTRY_IMAGE_IDS: &str = "SELECT DISTINCT d.image_id FROM registry_tags t \
-     JOIN image_digests d ON d.digest = t.digest WHERE t.is_current = TRUE";
-
 impl Store {
     pub async fn registry_rows(&self) -> StoreResult<Vec<RegistryRow>> {
         let sql = format!("SELECT {COLUMNS} FROM registries ORDER BY name");

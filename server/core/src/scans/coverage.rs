@@ -59,6 +59,11 @@ pub(crate) fn running_images_sql(scope: &crate::store::Scope) -> String {
 const LAST_SCAN: &str = "(SELECT MAX(COALESCE(s.scanned_at, s.received_at)) FROM scans s \
      WHERE s.image_id = r.image_id AND s.kind <> 'vex')";
 
+/// Each image a registry's tag names now, once (a query's text, to select from or to
+/// test membership in).
+pub(crate) const REGISTRY_IMAGE_IDS: &str = "SELECT DISTINCT d.image_id FROM registry_tags t \
+     JOIN image_digests d ON d.digest = t.digest WHERE t.is_current = TRUE";
+
 /// The images coverage is judged on: each running image and each image a registry's tag
 /// names now, once, with when it was last scanned and whether it runs (1 or 0).
 fn covered_images_sql() -> String {
@@ -69,7 +74,7 @@ fn covered_images_sql() -> String {
               UNION ALL SELECT y.image_id, 0 AS runs FROM ({}) y) u \
             GROUP BY u.image_id) r",
         running_image_ids_sql(&crate::store::Scope::Global),
-        crate::registry::store::REGISTRY_IMAGE_IDS
+        REGISTRY_IMAGE_IDS
     )
 }
 
