@@ -133,7 +133,7 @@ checks! {
     "provenance.signature_required", Image, High, Some("4.5"),
         "Running image has no verified signature where the image policy requires one",
         "An image no trusted key or identity signed may not be the one that was built and reviewed: it may have been replaced in the registry or on the way.",
-        "Sign the image (cosign sign, notation sign) with a key trusted under Settings → Signing keys, or correct the image policy's signature requirement.";
+        "Sign the image (cosign sign, notation sign) with a key, CA or keyless identity trusted under Settings → Trusted signers, or correct the image policy's signature requirement.";
     "provenance.tag_moved", Container, Medium, None,
         "Runs a tag that now names another image",
         "The tag it was started from was pushed again: what runs is not what the tag names now, so a restart or a new replica runs different code.",
