@@ -460,7 +460,7 @@ async fn the_local_engine_its_containers_and_their_findings() {
             .await
             .unwrap();
         wait_for("the trust root's summary", || async {
-            c.find(Locator::XPath("//section[@id='trust-root']//p[contains(., '1 certificate authorities')]"))
+            c.find(Locator::XPath("//section[@id='trust-root']//p[contains(., 'certificate authorities 1')]"))
                 .await
                 .is_ok()
         })

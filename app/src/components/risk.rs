@@ -142,7 +142,7 @@ fn Breakdown(breakdown: RiskBreakdown) -> impl IntoView {
         <div class="risk-head">
             <ScoreBadge score=b.score />
             <p>
-                {format!("{} of 100, from {} raw points. ", b.score, b.raw)}
+                {format!("{} of 100, from {} raw points. ", b.score, b.raw + 0.0)}
                 <span class="muted small">"Computed " <Timestamp at=Some(b.computed_at) /> ". "
                     <a href="/risk#how">"How scores work"</a></span>
             </p>

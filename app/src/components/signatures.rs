@@ -54,7 +54,7 @@ pub fn SignedImages(signatures: SignatureCoverage, where_: &'static str) -> impl
     let c = signatures;
     view! {
         <section class="panel" aria-labelledby="signed-heading">
-            <h2 id="signed-heading">"Signed running images" {where_}</h2>
+            <h2 id="signed-heading">{format!("Signed running images {where_}").trim_end().to_string()}</h2>
             {if c.running_images == 0 {
                 view! { <p class="muted">"No image runs here."</p> }.into_any()
             } else {

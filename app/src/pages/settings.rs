@@ -201,7 +201,7 @@ fn TrustRootSummary(root: TrustRootView, remove: ServerAction<RemoveTrustRoot>) 
         .map(|a| {
             view! {
                 <li>
-                    {a.name.clone()} ": " {a.certificates} " certificates"
+                    {format!("{}: certificates in its chain {}", a.name, a.certificates)}
                     {a.valid_from.map(|at| view! { ", issuing since " <Timestamp at=Some(at) /> })}
                     {a.valid_to.map(|at| view! { ", until " <Timestamp at=Some(at) /> })}
                 </li>
@@ -211,8 +211,13 @@ fn TrustRootSummary(root: TrustRootView, remove: ServerAction<RemoveTrustRoot>) 
     view! {
         <p>
             <code title=root.sha256.clone()>{short_fingerprint(&root.sha256)}</code>
-            ": " {root.authorities.len()} " certificate authorities, " {root.transparency_logs}
-            " transparency logs; set by " {root.set_by.clone()} " " <Timestamp at=Some(root.set_at) />
+            {format!(
+                ": certificate authorities {}, transparency logs {}; set by {} ",
+                root.authorities.len(),
+                root.transparency_logs,
+                root.set_by
+            )}
+            <Timestamp at=Some(root.set_at) />
         </p>
         <ul class="small">{authorities}</ul>
         <ActionForm action=remove attr:class="inline-form">
