@@ -25,6 +25,7 @@ const CORE: &[(&str, u32)] = &[
     ("scans", 32),
     ("registry", 33),
     ("signatures", 34),
+    ("alerts", 34),
     ("risk", 35),
     ("posture", 36),
     ("charts", 37),

@@ -282,9 +282,6 @@ impl Policy {
         }
         let mut patterns = Vec::new();
         for p in &self.require_signatures {
-            if p.trim().is_empty() {
-                continue;
-            }
             let p = crate::validate::requirement(p).map_err(|e| ("require_signatures", e))?;
             if !patterns.contains(&p) {
                 patterns.push(p);

@@ -4,6 +4,7 @@
 //! compiles for both targets. Nothing here touches I/O, SQL or Leptos.
 
 mod access;
+pub mod alerts;
 pub mod docker;
 mod error;
 pub mod findings;

@@ -73,6 +73,10 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
         .evaluate_scan_coverage(policy.scan_max_age_days, crate::now())
         .await?;
     crate::registry::provenance::evaluate(&state, crate::now()).await?;
+    // Alerts that came before the inventory knew their container or pod.
+    let mut w = state.store.begin_pass().await?;
+    let linked = w.link_alerts().await?;
+    w.commit().await?;
     state.store.optimize().await?;
     tracing::debug!(
         pruned,
@@ -80,6 +84,7 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
         unsuppressed,
         coverage_opened = coverage.opened,
         coverage_resolved = coverage.resolved,
+        alerts_linked = linked,
         "housekeeping done"
     );
     Ok(())

@@ -6,6 +6,7 @@
 //! enums; `anyhow` is used only at the edges (start-up, jobs, the command line).
 
 pub mod access;
+pub mod alerts;
 pub mod auth;
 pub mod charts;
 pub mod config;

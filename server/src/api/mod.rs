@@ -7,6 +7,7 @@
 //! rejections use it too.
 
 mod access;
+mod alerts;
 mod audit;
 mod exact;
 pub mod extract;
@@ -52,6 +53,7 @@ use utoipa_axum::routes;
         (name = "risk", description = "Risk scores per image, container and host, with their breakdowns"),
         (name = "registries", description = "Registries as a source: their repositories, tags, digests and images"),
         (name = "signatures", description = "Keys trusted for image signatures, and image signature checks"),
+        (name = "alerts", description = "Runtime alerts: Falco's and other tools' events, matched to the inventory and grouped"),
     )
 )]
 struct ApiDoc;
@@ -145,6 +147,9 @@ pub fn router() -> OpenApiRouter<ServerState> {
         ))
         .routes(routes!(signatures::check_image))
         .routes(routes!(signatures::coverage))
+        .routes(routes!(alerts::falco))
+        .routes(routes!(alerts::post, alerts::list))
+        .routes(routes!(alerts::detail))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))
         .routes(routes!(trends::get_trends))

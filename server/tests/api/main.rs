@@ -2,6 +2,7 @@
 //! route, roles, sessions, CSRF, headers, errors, metrics, the OpenAPI document, and the
 //! command line. Each story runs on SQLite and Postgres.
 
+mod alerts;
 mod auth;
 mod cli;
 mod contract;

@@ -43,10 +43,10 @@ impl Store {
                 )
                 .await?,
             open_runtime_alerts: self
-                .severity_counts(
-                    "SELECT severity, COUNT(*) FROM runtime_alerts WHERE state = 'open' \
-                     GROUP BY severity",
-                )
+                .severity_counts(&format!(
+                    "SELECT severity, COUNT(*) FROM runtime_alerts WHERE {} GROUP BY severity",
+                    crate::alerts::OPEN
+                ))
                 .await?,
             fixable_vulnerabilities,
             suppressed_vulnerabilities,
@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// Runs a `SELECT severity, COUNT(*) ... GROUP BY severity` and folds it into counts.
-    async fn severity_counts(&self, sql: &'static str) -> StoreResult<SeverityCounts> {
+    async fn severity_counts(&self, sql: &str) -> StoreResult<SeverityCounts> {
         let rows: Vec<(String, i64)> =
             with_db!(&self.db, |pool| sqlx::query_as(sql).fetch_all(pool).await)?;
         let mut counts = SeverityCounts::default();

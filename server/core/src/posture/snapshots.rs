@@ -207,7 +207,8 @@ impl Store {
     /// Runtime alerts of `scope` open at `at`.
     async fn open_alerts(&self, scope: &Scope, at: i64) -> StoreResult<i64> {
         let sql = format!(
-            "SELECT COUNT(*) FROM runtime_alerts WHERE state = 'open' AND at <= $1{}",
+            "SELECT COUNT(*) FROM runtime_alerts WHERE {} AND at <= $1{}",
+            crate::alerts::OPEN,
             scope.alerts(2)
         );
         Ok(with_db!(&self.db, |pool| bind_all!(
@@ -507,7 +508,8 @@ impl Store {
             scope.images(2)
         );
         let alerts_sql = format!(
-            "SELECT at FROM runtime_alerts WHERE state = 'open' AND at < $1{}",
+            "SELECT at FROM runtime_alerts WHERE {} AND at < $1{}",
+            crate::alerts::OPEN,
             scope.alerts(2)
         );
         let arg = scope.arg();

@@ -208,10 +208,11 @@ impl Store {
     /// Open runtime alerts per container.
     async fn open_alert_evidence(&self) -> StoreResult<HashMap<i64, Vec<AlertEvidence>>> {
         let rows: Vec<(i64, String, String, i64)> = with_db!(&self.db, |pool| {
-            sqlx::query_as(
-                "SELECT container_id, rule, severity, SUM(count) FROM runtime_alerts \
-                 WHERE state = 'open' AND container_id IS NOT NULL GROUP BY container_id, rule, severity",
-            )
+            sqlx::query_as(&format!(
+                "SELECT container_id, rule, severity, CAST(SUM(count) AS BIGINT) FROM runtime_alerts \
+                 WHERE {} AND container_id IS NOT NULL GROUP BY container_id, rule, severity",
+                crate::alerts::OPEN
+            ))
             .fetch_all(pool)
             .await
         })?;

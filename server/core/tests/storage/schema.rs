@@ -90,6 +90,7 @@ async fn the_data_model_covers_the_mission() {
         "config_findings",
         "signature_checks",
         "runtime_alerts",
+        "alert_events",
         "posture_snapshots",
         "users",
         "sessions",

@@ -1,0 +1,167 @@
+//! Runtime alerts: events from Falco and other tools, each matched to what it happened
+//! in, and folded into groups (the same rule on the same container, or on the same
+//! workload's pods) that are triaged as one.
+
+use crate::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a group is in triage. New and acknowledged groups are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    New,
+    Acknowledged,
+    Resolved,
+    FalsePositive,
+}
+
+impl AlertState {
+    pub const ALL: [AlertState; 4] = [
+        AlertState::New,
+        AlertState::Acknowledged,
+        AlertState::Resolved,
+        AlertState::FalsePositive,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::New => "new",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+            AlertState::FalsePositive => "false_positive",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AlertState> {
+        AlertState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, AlertState::New | AlertState::Acknowledged)
+    }
+}
+
+/// The most characters kept of an event's output line (longer ones are cut, marked).
+pub const MAX_OUTPUT: usize = 8 * 1024;
+/// The most bytes an event's fields take, as JSON.
+pub const MAX_FIELDS_BYTES: usize = 64 * 1024;
+/// The most fields an event carries.
+pub const MAX_FIELDS: usize = 512;
+
+/// One runtime event in Coastguard's own schema (`POST /api/v1/alerts`); Falco's are read
+/// into it too. Only `source`, `rule`, `severity` and `output` are required; the rest say
+/// where it happened, and are matched to the inventory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAlert {
+    /// The tool that raised it: `falco`, `tetragon`, a script's name (1 to 100
+    /// characters).
+    pub source: String,
+    /// The rule or detector that fired (1 to 200 characters).
+    pub rule: String,
+    pub severity: Severity,
+    /// What happened, for people (at most 8 KiB; longer is cut).
+    pub output: String,
+    /// When it happened: RFC 3339. Default: when it arrives.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// The machine that saw it (a Docker host's or node's name).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// The container's id, full or the 12-character short form.
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// The image: `repository[:tag]`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The image's manifest digest, `sha256:…`.
+    #[serde(default)]
+    pub image_digest: Option<String>,
+    /// The Kubernetes namespace and pod.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub pod: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Anything else the tool said, by name (values are kept as given).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A line (or event) of a batch that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RejectedLine {
+    /// 1-based: the line of a newline-delimited body, or the event of a JSON array.
+    pub line: usize,
+    pub error: String,
+}
+
+/// What a batch did: every accepted event is stored before this answer is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IngestReport {
+    pub accepted: usize,
+    /// The groups the accepted events went to (new or existing), by id.
+    pub groups: Vec<i64>,
+    pub rejected: Vec<RejectedLine>,
+}
+
+/// An alert group: every event of one rule on one subject while the group is open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertGroup {
+    pub id: i64,
+    pub source: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub state: AlertState,
+    /// The latest event's output.
+    pub output: String,
+    pub count: i64,
+    pub first_at: i64,
+    pub last_at: i64,
+    pub assignee: Option<String>,
+    /// What it was matched to (none until the inventory knows it).
+    pub host_id: Option<i64>,
+    pub host: Option<String>,
+    pub container_id: Option<i64>,
+    pub container: Option<String>,
+    pub pod_id: Option<i64>,
+    pub workload_id: Option<i64>,
+    pub image_id: Option<i64>,
+    /// What the events named, as they named it.
+    pub hostname: Option<String>,
+    pub container_ref: Option<String>,
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub image_ref: Option<String>,
+}
+
+/// One stored event of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertEvent {
+    pub id: i64,
+    pub at: i64,
+    pub received_at: i64,
+    pub severity: Severity,
+    pub output: String,
+    pub tags: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A group with its latest events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertDetail {
+    pub group: AlertGroup,
+    /// The newest first, at most 100.
+    pub events: Vec<AlertEvent>,
+}

@@ -1,0 +1,267 @@
+//! Runtime alerts: events from Falco (its JSON output, as `http_output` and
+//! Falcosidekick send it) and from any tool speaking Coastguard's own schema, checked,
+//! matched to the container, pod, host and image they happened in, and folded into
+//! groups (one rule on one subject while the group is open) in one commit per batch.
+//! An event is stored before the answer that accepts it.
+
+pub mod falco;
+pub mod store;
+
+use crate::auth::{Analyst, Authed, Viewer};
+use crate::error::{Error, Result};
+use crate::AppState;
+use coastguard_model::alerts::{
+    AlertDetail, AlertGroup, IngestReport, NewAlert, RejectedLine, MAX_FIELDS, MAX_FIELDS_BYTES,
+    MAX_OUTPUT,
+};
+use serde_json::Value;
+
+/// The SQL condition of an open group (`new` or `acknowledged`).
+pub const OPEN: &str = "state IN ('new', 'acknowledged')";
+
+/// The most events one request carries.
+pub const MAX_BATCH: usize = 10_000;
+
+/// An event ready to store: checked, bounded, its time read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub alert: NewAlert,
+    pub at: i64,
+}
+
+fn bounded(what: &str, value: &str, max: usize) -> std::result::Result<(), String> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "{what} is 1 to {max} characters, without control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an event: names bounded, output cut to its limit, fields bounded, its time
+/// RFC 3339 (default: `now`). An event names its place at most in 253 characters each.
+pub fn check(mut alert: NewAlert, now: i64) -> std::result::Result<Event, String> {
+    bounded("source", &alert.source, 100)?;
+    bounded("rule", &alert.rule, 200)?;
+    for (what, value) in [
+        ("hostname", &alert.hostname),
+        ("container_id", &alert.container_id),
+        ("image", &alert.image),
+        ("image_digest", &alert.image_digest),
+        ("namespace", &alert.namespace),
+        ("pod", &alert.pod),
+    ] {
+        if let Some(v) = value {
+            bounded(what, v, 512)?;
+        }
+    }
+    if alert.output.trim().is_empty() {
+        return Err("output is empty".into());
+    }
+    if alert.output.chars().count() > MAX_OUTPUT {
+        let cut: String = alert.output.chars().take(MAX_OUTPUT - 1).collect();
+        alert.output = cut + "…";
+    }
+    if alert.tags.len() > 64 || alert.tags.iter().any(|t| t.len() > 200) {
+        return Err("at most 64 tags of 200 characters".into());
+    }
+    if alert.fields.len() > MAX_FIELDS {
+        return Err(format!("at most {MAX_FIELDS} fields"));
+    }
+    let size = serde_json::to_string(&alert.fields).map_or(usize::MAX, |s| s.len());
+    if size > MAX_FIELDS_BYTES {
+        return Err(format!(
+            "fields take {size} bytes as JSON; at most {MAX_FIELDS_BYTES}"
+        ));
+    }
+    let at = match alert.time.as_deref() {
+        None => now,
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .map_err(|e| format!("time {t:?} is not RFC 3339: {e}"))?,
+    };
+    Ok(Event { alert, at })
+}
+
+/// The events of a body: one JSON object, a JSON array of them, or one object per line
+/// (newline-delimited), each with its 1-based place in the body.
+pub fn split(body: &[u8]) -> Vec<(usize, std::result::Result<Value, String>)> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i + 1, Ok(v)))
+            .collect(),
+        Ok(v) => vec![(1, Ok(v))],
+        Err(_) => body
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+            .map(|(i, line)| {
+                (
+                    i + 1,
+                    serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}")),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Reads a body into events with `read` (Falco's or the generic schema), checking each:
+/// what cannot be read is rejected with its line and why; the rest goes on.
+pub fn read_batch(
+    body: &[u8],
+    now: i64,
+    read: impl Fn(Value) -> std::result::Result<NewAlert, String>,
+) -> std::result::Result<(Vec<Event>, Vec<RejectedLine>), String> {
+    let items = split(body);
+    if items.is_empty() {
+        return Err("the body holds no event".into());
+    }
+    if items.len() > MAX_BATCH {
+        return Err(format!(
+            "{} events in one request; at most {MAX_BATCH}",
+            items.len()
+        ));
+    }
+    let mut events = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    for (line, item) in items {
+        match item.and_then(&read).and_then(|a| check(a, now)) {
+            Ok(e) => events.push(e),
+            Err(error) => rejected.push(RejectedLine { line, error }),
+        }
+    }
+    Ok((events, rejected))
+}
+
+/// The generic schema's reader.
+pub fn generic(value: Value) -> std::result::Result<NewAlert, String> {
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Stores a batch's accepted events (one commit) and answers what was accepted and what
+/// was not. A batch where nothing could be read is refused whole (422), naming why.
+pub async fn ingest(
+    state: &AppState,
+    _by: &Authed<Analyst>,
+    body: &[u8],
+    read: impl Fn(Value) -> std::result::Result<NewAlert, String>,
+) -> Result<IngestReport> {
+    let now = crate::now();
+    let (events, rejected) =
+        read_batch(body, now, read).map_err(|e| Error::invalid_at("body", e))?;
+    if events.is_empty() {
+        let first = &rejected[0];
+        return Err(Error::invalid_at(
+            "body",
+            format!(
+                "no event could be read; line {}: {} ({} rejected)",
+                first.line,
+                first.error,
+                rejected.len()
+            ),
+        ));
+    }
+    let mut w = state.store.begin_pass().await?;
+    let groups = w.store_alerts(&events, now).await?;
+    w.commit().await?;
+    let mut ids = groups.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(IngestReport {
+        accepted: events.len(),
+        groups: ids,
+        rejected,
+    })
+}
+
+/// Alert groups, newest activity first, filtered; a page and the cursor of the next.
+pub async fn list(
+    state: &AppState,
+    _by: &Authed<Viewer>,
+    q: &store::AlertQuery,
+) -> Result<(Vec<AlertGroup>, Option<String>)> {
+    Ok(state.store.alert_groups(q).await?)
+}
+
+/// One group and its latest events.
+pub async fn detail(state: &AppState, _by: &Authed<Viewer>, id: i64) -> Result<AlertDetail> {
+    state
+        .store
+        .alert_detail(id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no alert group with id {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coastguard_model::Severity;
+
+    fn alert() -> NewAlert {
+        generic(
+            serde_json::json!({"source": "tool", "rule": "r", "severity": "high", "output": "o"}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_body_is_one_event_an_array_or_one_per_line() {
+        assert_eq!(split(br#"{"a": 1}"#).len(), 1);
+        assert_eq!(
+            split(b"{\n  \"a\": 1\n}\n").len(),
+            1,
+            "pretty-printed: one event"
+        );
+        let items = split(b"[{\"a\": 1}, {\"a\": 2}]");
+        assert_eq!(items.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2]);
+        let items = split(b"{\"a\": 1}\n\nnot json\n{\"a\": 3}\n");
+        assert_eq!(items.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 3, 4]);
+        assert!(items[1].1.is_err());
+    }
+
+    #[test]
+    fn a_bad_line_is_rejected_and_the_good_ones_go_on() {
+        let body = concat!(
+            r#"{"rule":"a","priority":"Error","output":"x","time":"2023-05-25T13:44:05.478445995Z"}"#,
+            "\n",
+            r#"{"rule":"b","priority":"Urgent","output":"x"}"#,
+            "\n",
+            r#"{"rule":"c","priority":"Notice","output":"x","time":"2021-04-13T20:58:00.746609046Z+2"}"#,
+            "\n",
+            "garbage\n",
+        );
+        let (events, rejected) = read_batch(body.as_bytes(), 1_000, falco::event).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].at, 1_685_022_245);
+        assert_eq!(events[0].alert.severity, Severity::High);
+        let lines: Vec<usize> = rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+        assert!(rejected[0].error.contains("Urgent"));
+        assert!(rejected[1].error.contains("RFC 3339"));
+        assert!(rejected[2].error.contains("not JSON"));
+        assert!(read_batch(b"\n\n", 0, falco::event).is_err());
+    }
+
+    #[test]
+    fn events_are_bounded() {
+        let now = 5;
+        assert_eq!(check(alert(), now).unwrap().at, now);
+        let mut long = alert();
+        long.output = "x".repeat(MAX_OUTPUT + 10);
+        assert_eq!(
+            check(long, now).unwrap().alert.output.chars().count(),
+            MAX_OUTPUT
+        );
+        let mut a = alert();
+        a.rule = String::new();
+        assert!(check(a, now).unwrap_err().contains("rule"));
+        let mut a = alert();
+        a.fields
+            .insert("big".into(), Value::String("y".repeat(MAX_FIELDS_BYTES)));
+        assert!(check(a, now).unwrap_err().contains("bytes"));
+        assert!(generic(serde_json::json!({"source": "t", "rule": "r", "severity": "high", "output": "o", "extra": 1})).is_err());
+    }
+}
