@@ -174,11 +174,13 @@ fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
             json!({ "pattern": validate::ID_CURSOR_PATTERN }),
         ));
     }
-    rules.push((
-        "/api/v1/vulnerabilities",
-        "cursor",
-        json!({ "pattern": validate::KEY_CURSOR_PATTERN }),
-    ));
+    for path in ["/api/v1/vulnerabilities", "/api/v1/alerts"] {
+        rules.push((
+            path,
+            "cursor",
+            json!({ "pattern": validate::KEY_CURSOR_PATTERN }),
+        ));
+    }
     for path in ["/api/v1/trends", "/api/v1/trends/charts/{chart}"] {
         rules.push((path, "from", day.clone()));
         rules.push((path, "to", day.clone()));
@@ -305,7 +307,9 @@ pub fn tighten(doc: &mut Value) {
             .unwrap_or_else(|| panic!("no path {path}"));
         let mut found = false;
         for op in ops.values_mut() {
-            for p in op["parameters"].as_array_mut().into_iter().flatten() {
+            // (`get_mut`: indexing would add `parameters: null` to an operation without.)
+            let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in params.into_iter().flatten() {
                 if p["name"] == name {
                     merge(&mut p["schema"], &fields);
                     found = true;

@@ -232,6 +232,9 @@ impl Write {
                 entry.3 = i;
             }
         }
+        // Keys in one order in every batch: concurrent batches wait for each other's
+        // groups instead of deadlocking (Postgres locks each upserted row).
+        order.sort_unstable();
         let mut group_of: HashMap<&str, i64> = HashMap::new();
         for key in order {
             let (count, first, last, latest) = folded[key];
