@@ -18,6 +18,7 @@ const CORE: &[(&str, u32)] = &[
     ("config", 2),
     ("sessions", 2),
     ("access", 2),
+    ("live", 2),
     ("state", 2),
     ("workers", 29),
     ("docker", 30),

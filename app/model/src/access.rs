@@ -4,11 +4,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// What a user or token may do. Ordered: every role can do what the ones below it can.
+/// What a user or token may do. Viewer, analyst and admin are ordered: each can do what
+/// the ones below it can. `ingest` (tokens only) sends runtime events and reads nothing;
+/// analysts and admins may send them too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Tokens only: sends runtime events (`POST /api/v1/alerts…`), reads nothing.
+    Ingest,
     /// Reads everything, changes nothing.
     Viewer,
     /// Also triages: accepts risks, suppresses findings, uploads scans, acknowledges alerts.
@@ -18,10 +22,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
+    pub const ALL: [Role; 4] = [Role::Ingest, Role::Viewer, Role::Analyst, Role::Admin];
+    /// The roles a user may hold (`ingest` is for tokens).
+    pub const FOR_USERS: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Ingest => "ingest",
             Role::Viewer => "viewer",
             Role::Analyst => "analyst",
             Role::Admin => "admin",
@@ -30,7 +37,11 @@ impl Role {
 
     /// True when a holder of `self` may do what needs `needed`.
     pub fn allows(self, needed: Role) -> bool {
-        self >= needed
+        match (self, needed) {
+            (Role::Ingest, needed) => needed == Role::Ingest,
+            (holder, Role::Ingest) => holder >= Role::Analyst,
+            (holder, needed) => holder >= needed,
+        }
     }
 }
 
@@ -45,11 +56,12 @@ impl FromStr for Role {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
+            "ingest" => Ok(Role::Ingest),
             "viewer" => Ok(Role::Viewer),
             "analyst" => Ok(Role::Analyst),
             "admin" => Ok(Role::Admin),
             other => Err(format!(
-                "unknown role '{other}': expected one of viewer, analyst, admin"
+                "unknown role '{other}': expected one of viewer, analyst, admin, ingest"
             )),
         }
     }
@@ -181,6 +193,22 @@ mod tests {
         assert!(Role::Analyst.allows(Role::Viewer));
         assert!(!Role::Viewer.allows(Role::Analyst));
         assert!(!Role::Analyst.allows(Role::Admin));
+    }
+
+    #[test]
+    fn ingest_sends_events_and_reads_nothing() {
+        assert!(Role::Ingest.allows(Role::Ingest));
+        for needed in Role::FOR_USERS {
+            assert!(
+                !Role::Ingest.allows(needed),
+                "ingest must not do {needed}'s work"
+            );
+        }
+        assert!(Role::Analyst.allows(Role::Ingest));
+        assert!(Role::Admin.allows(Role::Ingest));
+        assert!(!Role::Viewer.allows(Role::Ingest));
+        assert_eq!("INGEST".parse::<Role>(), Ok(Role::Ingest));
+        assert!(!Role::FOR_USERS.contains(&Role::Ingest));
     }
 
     #[test]

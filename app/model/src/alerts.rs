@@ -157,11 +157,60 @@ pub struct AlertEvent {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
-/// A group with its latest events.
+/// A group with its latest events and its triage history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertDetail {
     pub group: AlertGroup,
     /// The newest first, at most 100.
     pub events: Vec<AlertEvent>,
+    /// Every triage action on the group, oldest first.
+    pub activity: Vec<AlertActivity>,
+}
+
+/// The most characters of a triage comment.
+pub const MAX_COMMENT: usize = 2000;
+
+/// One triage action (`POST /api/v1/alerts/{id}/triage`): a state to move to, an
+/// assignee to set (`""` unassigns), a comment; at least one. A false positive needs a
+/// comment saying why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AlertTriage {
+    #[serde(default)]
+    pub state: Option<AlertState>,
+    /// A user's name, or `""` to unassign.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// At most 2,000 characters.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// One triage action as the group's history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertActivity {
+    pub at: i64,
+    /// Who did it: a user's or a token's name.
+    pub actor: String,
+    /// The state it moved the group to.
+    pub state: Option<AlertState>,
+    /// The assignee it set; `""` when it unassigned.
+    pub assignee: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// A change to the alert queue, as `GET /api/v1/alerts/stream` sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AlertFeedEvent {
+    /// Sent first: the stream is open; what follows is newer than a list read now.
+    Ready,
+    /// A group was made or changed (new events, triage): its state now.
+    Changed { group: Box<AlertGroup> },
+    /// Changes may have been missed (a reconnect, a slow reader): read the list again.
+    Resync,
 }

@@ -61,8 +61,12 @@ pub fn RoleSelect(
     name: &'static str,
     selected: Role,
     #[prop(optional)] id: Option<String>,
+    /// A token's role: `ingest` is offered too.
+    #[prop(optional)]
+    token: bool,
 ) -> impl IntoView {
-    let options = Role::ALL
+    let roles: &[Role] = if token { &Role::ALL } else { &Role::FOR_USERS };
+    let options = roles
         .iter()
         .map(|r| {
             view! { <option value=r.as_str() selected=*r == selected>{r.as_str()}</option> }

@@ -131,7 +131,7 @@ fn TokenStep(url: String) -> impl IntoView {
                         </p>
                         <ActionForm action=create attr:class="form-row" attr:id="setup-token">
                             <label>"Name" <input name="name" required value="ci-pipeline" autocomplete="off" /></label>
-                            <label>"Role" <RoleSelect name="role" selected=Role::Analyst /></label>
+                            <label>"Role" <RoleSelect name="role" selected=Role::Analyst token=true /></label>
                             <input type="hidden" name="expires_in_days" value="90" />
                             <button class="btn btn-primary" type="submit">"Create token"</button>
                         </ActionForm>

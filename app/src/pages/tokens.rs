@@ -48,11 +48,11 @@ fn TokensAdmin(
             <p class="muted small">
                 "Tokens authenticate scripts and pipelines against the REST API ("
                 <code>"Authorization: Bearer …"</code>
-                "). Each carries its own role. Only a hash is stored: the secret is shown once."
+                "). Each carries its own role; an "<code>"ingest"</code>" token only sends runtime events (Falco's, or any tool's) and reads nothing. Only a hash is stored: the secret is shown once."
             </p>
             <ActionForm action=create attr:class="form-row">
                 <label>"Name" <input name="name" required placeholder="ci-pipeline" autocomplete="off" /></label>
-                <label>"Role" <RoleSelect name="role" selected=Role::Analyst /></label>
+                <label>"Role" <RoleSelect name="role" selected=Role::Analyst token=true /></label>
                 <label>
                     "Expires after (days)"
                     <input name="expires_in_days" type="number" min="1" max="3650" value="90" />

@@ -49,7 +49,20 @@ pub async fn list_users(state: &AppState, _by: &Authed<Admin>) -> Result<Vec<Use
         .collect())
 }
 
+/// A user is a viewer, analyst or admin: `ingest` is for tokens.
+fn user_role(role: Role) -> Result<Role> {
+    if Role::FOR_USERS.contains(&role) {
+        Ok(role)
+    } else {
+        Err(Error::invalid_at(
+            "role",
+            "the ingest role is for API tokens; a user is a viewer, analyst or admin",
+        ))
+    }
+}
+
 pub async fn create_user(state: &AppState, by: &Authed<Admin>, input: NewUser) -> Result<UserView> {
+    user_role(input.role)?;
     let name = validate_field("name", validate::username(&input.name))?;
     validate_field("password", validate::password(&input.password))?;
     let hash = password::hash(input.password).await?;
@@ -75,6 +88,9 @@ pub async fn update_user(
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> Result<UserView> {
+    if let Some(r) = role {
+        user_role(r)?;
+    }
     if by.principal.user_id() == Some(id)
         && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true))
     {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 pub mod kube;
 pub mod lifecycle;
+pub mod live;
 pub mod posture;
 pub mod registry;
 pub mod risk;

@@ -13,6 +13,8 @@ pub struct AppState {
     /// The database holds the demo estate (see [`crate::demo`]): no collector runs and
     /// no engine can be added.
     pub demo: bool,
+    /// Changes to the alert queue, to every open stream (on every replica).
+    pub alert_feed: crate::live::Feed,
 }
 
 impl AppState {
@@ -24,6 +26,7 @@ impl AppState {
             rand::random::<u32>()
         );
         AppState {
+            alert_feed: crate::live::Feed::new(store.db().clone()),
             store,
             settings: Arc::new(settings),
             instance: instance.into(),

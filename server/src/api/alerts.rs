@@ -4,13 +4,21 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::state::ServerState;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use coastguard_core::alerts::{self, store::AlertQuery};
-use coastguard_core::auth::{Analyst, Authed, Viewer};
+use coastguard_core::auth::{Analyst, Authed, Ingest, Viewer};
+use coastguard_core::live::Live;
 use coastguard_core::{Error, Result};
-use coastguard_model::alerts::{AlertDetail, AlertGroup, AlertState, IngestReport, NewAlert};
+use coastguard_model::alerts::{
+    AlertDetail, AlertFeedEvent, AlertGroup, AlertState, AlertTriage, IngestReport, NewAlert,
+};
 use coastguard_model::{ErrorBody, Page, Severity};
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 
 /// A batch is at most 16 MiB (10,000 events of Falco's usual size fit).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -30,12 +38,14 @@ async fn body_of(request: Request) -> Result<Bytes> {
 /// (`container.image.digest`), later if the inventory does not know them yet. Accepted
 /// events are stored before the answer; lines that cannot be read are named in
 /// `rejected` with why, and do not stop the others. 422 when no event could be read.
+/// Sent with a token of the `ingest` role (it sends events and reads nothing), or an
+/// analyst's or admin's.
 #[utoipa::path(post, path = "/alerts/falco", tag = "alerts",
     request_body(content = Object, description = "One Falco JSON event, or several one per line (application/x-ndjson)", content_type = "application/json"),
     responses((status = 200, body = IngestReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn falco(
-    by: Authed<Analyst>,
+    by: Authed<Ingest>,
     State(state): State<ServerState>,
     request: Request,
 ) -> Result<Json<IngestReport>> {
@@ -52,7 +62,7 @@ pub async fn falco(
     responses((status = 200, body = IngestReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post(
-    by: Authed<Analyst>,
+    by: Authed<Ingest>,
     State(state): State<ServerState>,
     request: Request,
 ) -> Result<Json<IngestReport>> {
@@ -120,4 +130,86 @@ pub async fn detail(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AlertDetail>> {
     Ok(Json(alerts::detail(&state.app, &by, id).await?))
+}
+
+/// One triage action on a group: move it (new → acknowledged → resolved or
+/// false_positive; a closed group is reopened by acknowledging it), assign it (a user's
+/// name; `""` unassigns), comment on it; at least one. Acknowledging an unassigned group
+/// assigns it to whoever acknowledged; a false positive needs a comment saying why. One
+/// commit with its audit record and a row of the group's activity; every open stream
+/// sees the change. 409 when the move is not possible from where the group is, or the
+/// group changed meanwhile.
+#[utoipa::path(post, path = "/alerts/{id}/triage", tag = "alerts", params(("id" = i64, Path)), request_body = AlertTriage,
+    responses((status = 200, body = AlertGroup), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn triage(
+    by: Authed<Analyst>,
+    State(state): State<ServerState>,
+    ApiPath(id): ApiPath<i64>,
+    super::extract::ApiJson(t): super::extract::ApiJson<AlertTriage>,
+) -> Result<Json<AlertGroup>> {
+    Ok(Json(alerts::triage(&state.app, &by, id, t).await?))
+}
+
+/// How long one stream stays open: the client reconnects (`EventSource` does by itself),
+/// which checks its session again.
+const STREAM_LIFE: Duration = Duration::from_secs(15 * 60);
+
+/// The alert queue, live (server-sent events): `ready` first, then `changed` with a
+/// group's state whenever one is made or changes (new events, triage) on any replica,
+/// and `resync` when changes may have been missed (read the list again). Each event's
+/// data is an `AlertFeedEvent` as JSON. Comments keep the connection alive; the stream
+/// ends after 15 minutes and the client reconnects.
+#[utoipa::path(get, path = "/alerts/stream", tag = "alerts",
+    responses((status = 200, description = "Server-sent events; each data line is an AlertFeedEvent", content_type = "text/event-stream", body = AlertFeedEvent),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn stream(
+    by: Authed<Viewer>,
+    State(state): State<ServerState>,
+) -> Sse<impl Stream<Item = std::result::Result<Event, Infallible>>> {
+    let receiver = state.app.alert_feed.subscribe().await;
+    let ready = futures::stream::once(async { vec![AlertFeedEvent::Ready] });
+    let app = state.app.clone();
+    let changes = futures::stream::unfold(receiver, move |mut receiver| {
+        let app = app.clone();
+        let by = by.as_viewer();
+        async move {
+            let events = match receiver.recv().await {
+                Ok(Live::Changed(ids)) => match alerts::groups(&app, &by, &ids).await {
+                    Ok(groups) => groups
+                        .into_iter()
+                        .map(|group| AlertFeedEvent::Changed {
+                            group: Box::new(group),
+                        })
+                        .collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "alert stream: reading changed groups failed");
+                        vec![AlertFeedEvent::Resync]
+                    }
+                },
+                Ok(Live::Resync) | Err(RecvError::Lagged(_)) => vec![AlertFeedEvent::Resync],
+                Err(RecvError::Closed) => return None,
+            };
+            Some((events, receiver))
+        }
+    });
+    // Well within the request timeout, which ends a body that stays silent for it.
+    let quiet =
+        Duration::from_secs((state.app.settings.request_timeout_seconds as u64 / 2).clamp(1, 10));
+    let events = ready
+        .chain(changes)
+        .flat_map(|batch| futures::stream::iter(batch.into_iter().map(|e| sse_event(&e))))
+        .take_until(tokio::time::sleep(STREAM_LIFE));
+    Sse::new(events).keep_alive(KeepAlive::new().interval(quiet))
+}
+
+fn sse_event(e: &AlertFeedEvent) -> std::result::Result<Event, Infallible> {
+    let name = match e {
+        AlertFeedEvent::Ready => "ready",
+        AlertFeedEvent::Changed { .. } => "changed",
+        AlertFeedEvent::Resync => "resync",
+    };
+    Ok(Event::default()
+        .event(name)
+        .data(serde_json::to_string(e).expect("feed events serialize")))
 }

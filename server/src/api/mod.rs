@@ -150,6 +150,8 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(alerts::falco))
         .routes(routes!(alerts::post, alerts::list))
         .routes(routes!(alerts::detail))
+        .routes(routes!(alerts::triage))
+        .routes(routes!(alerts::stream))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))
         .routes(routes!(trends::get_trends))

@@ -232,3 +232,338 @@ async fn an_event_lands_on_its_container_even_when_it_comes_first() {
         assert_eq!(linked["group"]["container"], later.as_str(), "{linked}");
     });
 }
+
+/// One generic event on `pod` in namespace `ns`, raised by `rule`.
+fn event(rule: &str, pod: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "source": "tripwire", "rule": rule, "severity": "high",
+        "output": format!("{rule} in {pod}"), "namespace": "payments", "pod": pod,
+    }))
+    .unwrap()
+}
+
+async fn triage(srv: &crate::TestServer, id: &Value, auth: &str, body: Value) -> (u16, Value) {
+    let req = srv
+        .http
+        .post(srv.url(&format!("/api/v1/alerts/{id}/triage")))
+        .json(&body);
+    // A session cookie, or a bearer token.
+    let req = if auth.starts_with("coastguard_session=") {
+        req.header("cookie", auth)
+    } else {
+        req.bearer_auth(auth)
+    };
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_ingest_token_sends_events_and_reads_nothing() {
+    crate::on_each_backend!(|srv| {
+        let ingest = srv.token(Role::Ingest).await;
+        let (status, report) = post(&srv, "/api/v1/alerts", &ingest, event("r", "p-1")).await;
+        assert_eq!(status, 200, "{report}");
+        let (status, _) = post(
+            &srv,
+            "/api/v1/alerts/falco",
+            &ingest,
+            fixture("runtime/falco/stream-all-events.jsonl"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        for path in [
+            "/api/v1/alerts",
+            "/api/v1/alerts/stream",
+            "/api/v1/hosts",
+            "/api/v1/me",
+        ] {
+            let res = srv.get(path, &ingest).send().await.unwrap();
+            assert_eq!(res.status(), 403, "{path}");
+        }
+        let id = &report["groups"][0];
+        let (status, _) = triage(&srv, id, &ingest, json!({"state": "resolved"})).await;
+        assert_eq!(status, 403, "an ingest token does not triage");
+        // Users are never ingest: it is a token's role.
+        let admin = srv.token(Role::Admin).await;
+        let user = json!({"name": "sender", "role": "ingest", "password": crate::PASSWORD});
+        let res = srv.call(Method::POST, "/api/v1/users", &admin, &user).await;
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("tokens"),
+            "{body}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn alerts_are_triaged_with_a_trail() {
+    crate::on_each_backend!(|srv| {
+        let ingest = srv.token(Role::Ingest).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let admin = srv.token(Role::Admin).await;
+        srv.user("ana", Role::Analyst).await;
+        srv.user("bo", Role::Analyst).await;
+        srv.user("vi", Role::Viewer).await;
+        let ana = srv.login("ana", crate::PASSWORD).await.unwrap();
+        let (_, report) = post(&srv, "/api/v1/alerts", &ingest, event("Shell", "web-1")).await;
+        let id = report["groups"][0].clone();
+
+        let (status, _) = triage(&srv, &id, &viewer, json!({"state": "acknowledged"})).await;
+        assert_eq!(status, 403, "viewers read, analysts triage");
+        // Acknowledged by a person: assigned to her.
+        let (status, group) = triage(&srv, &id, &ana, json!({"state": "acknowledged"})).await;
+        assert_eq!(status, 200, "{group}");
+        assert_eq!(group["state"], "acknowledged");
+        assert_eq!(group["assignee"], "ana");
+        for (body, status) in [
+            (json!({"state": "acknowledged"}), 409),
+            (json!({"state": "new"}), 409),
+            (json!({}), 422),
+            (json!({"assignee": "vi"}), 422),
+            (json!({"assignee": "nobody"}), 422),
+            (json!({"state": "false_positive"}), 422),
+            (json!({"comment": " "}), 422),
+            (json!({"state": "closed"}), 422),
+        ] {
+            let (got, answer) = triage(&srv, &id, &analyst, body.clone()).await;
+            assert_eq!(got, status, "{body} → {answer}");
+        }
+        let (status, group) = triage(
+            &srv,
+            &id,
+            &analyst,
+            json!({"assignee": "bo", "comment": "bo owns payments"}),
+        )
+        .await;
+        assert_eq!((status, &group["assignee"]), (200, &json!("bo")), "{group}");
+        let (status, group) = triage(
+            &srv,
+            &id,
+            &analyst,
+            json!({"state": "false_positive", "comment": "the nightly backup's shell"}),
+        )
+        .await;
+        assert_eq!(
+            (status, &group["state"]),
+            (200, &json!("false_positive")),
+            "{group}"
+        );
+        let (status, _) = triage(
+            &srv,
+            &json!(999_999),
+            &analyst,
+            json!({"state": "resolved"}),
+        )
+        .await;
+        assert_eq!(status, 404);
+
+        // Closed: the same alert again opens a new group.
+        let (_, again) = post(&srv, "/api/v1/alerts", &ingest, event("Shell", "web-1")).await;
+        let newer = again["groups"][0].clone();
+        assert_ne!(newer, id);
+        let open = srv.get_json("/api/v1/alerts", &viewer).await;
+        let ids: Vec<&Value> = open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| &g["id"])
+            .collect();
+        assert_eq!(ids, [&newer], "the false positive left the queue: {open}");
+        let closed = srv
+            .get_json("/api/v1/alerts?state=false_positive", &viewer)
+            .await;
+        assert_eq!(closed["items"][0]["id"], id, "{closed}");
+        // Reopening collides with the newer group: refused, naming it.
+        let (status, answer) = triage(&srv, &id, &analyst, json!({"state": "acknowledged"})).await;
+        assert_eq!(status, 409, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&newer.to_string()),
+            "{answer}"
+        );
+        let (status, _) = triage(&srv, &newer, &analyst, json!({"state": "resolved"})).await;
+        assert_eq!(status, 200);
+        let (status, group) = triage(
+            &srv,
+            &id,
+            &analyst,
+            json!({"state": "acknowledged", "comment": "it was not the backup"}),
+        )
+        .await;
+        assert_eq!(
+            (status, &group["state"]),
+            (200, &json!("acknowledged")),
+            "{group}"
+        );
+        assert_eq!(group["assignee"], "bo", "reopening keeps the assignee");
+
+        // The trail: in the group's activity and in the audit log.
+        let detail = srv.get_json(&format!("/api/v1/alerts/{id}"), &viewer).await;
+        let activity = detail["activity"].as_array().unwrap();
+        let steps: Vec<(&str, &Value, &Value)> = activity
+            .iter()
+            .map(|a| (a["actor"].as_str().unwrap(), &a["state"], &a["assignee"]))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("ana", &json!("acknowledged"), &json!("ana")),
+                ("token:analyst token", &Value::Null, &json!("bo")),
+                (
+                    "token:analyst token",
+                    &json!("false_positive"),
+                    &Value::Null
+                ),
+                ("token:analyst token", &json!("acknowledged"), &Value::Null),
+            ],
+            "{detail}"
+        );
+        assert_eq!(activity[2]["comment"], "the nightly backup's shell");
+        let audit = srv.get_json("/api/v1/audit?limit=500", &admin).await;
+        let triaged: Vec<&Value> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "alert.triage")
+            .collect();
+        assert_eq!(triaged.len(), 5, "{audit}");
+        assert_eq!(triaged.last().unwrap()["target"], format!("alert:{id}"));
+    });
+}
+
+/// A server-sent event stream read as it comes.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(srv: &crate::TestServer, token: &str) -> Events {
+        let response = srv
+            .get("/api/v1/alerts/stream", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "a stream of events"
+        );
+        Events {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (its name and data), skipping keep-alive comments; fails after 20 s.
+    async fn next(&mut self) -> (String, Value) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(n) = line.strip_prefix("event:") {
+                        name = n.trim().to_string();
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        data.push_str(d.trim());
+                    }
+                }
+                if !name.is_empty() {
+                    return (name, serde_json::from_str(&data).unwrap());
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .expect("an event within 20 s")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next `changed` event's group.
+    async fn changed(&mut self) -> Value {
+        loop {
+            let (name, data) = self.next().await;
+            if name == "changed" {
+                return data["group"].clone();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stream_shows_each_change_as_it_happens() {
+    crate::on_each_backend!(|srv| {
+        let ingest = srv.token(Role::Ingest).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let viewer = srv.token(Role::Viewer).await;
+        let mut events = Events::open(&srv, &viewer).await;
+        assert_eq!(
+            events.next().await,
+            ("ready".to_string(), json!({"kind": "ready"}))
+        );
+
+        let (_, report) = post(
+            &srv,
+            "/api/v1/alerts",
+            &ingest,
+            event("Crypto miner", "api-1"),
+        )
+        .await;
+        let group = events.changed().await;
+        assert_eq!(group["id"], report["groups"][0]);
+        assert_eq!(
+            (&group["rule"], &group["count"], &group["state"]),
+            (&json!("Crypto miner"), &json!(1), &json!("new"))
+        );
+        post(
+            &srv,
+            "/api/v1/alerts",
+            &ingest,
+            event("Crypto miner", "api-1"),
+        )
+        .await;
+        assert_eq!(events.changed().await["count"], 2);
+        triage(&srv, &group["id"], &analyst, json!({"state": "resolved"})).await;
+        assert_eq!(events.changed().await["state"], "resolved");
+    });
+}
+
+/// Several replicas on one Postgres database: a change made through one reaches the
+/// streams open on the others (LISTEN/NOTIFY).
+#[tokio::test]
+async fn every_replica_streams_every_change() {
+    let Some(db) = coastguard_core::testing::postgres().await else {
+        return;
+    };
+    let db = std::sync::Arc::new(db);
+    let one = crate::TestServer::start_with(db.clone(), coastguard_core::Settings::default()).await;
+    let two = crate::TestServer::start_with(db.clone(), coastguard_core::Settings::default()).await;
+    let ingest = one.token(Role::Ingest).await;
+    let viewer = one.token(Role::Viewer).await;
+    let mut on_two = Events::open(&two, &viewer).await;
+    assert_eq!(on_two.next().await.0, "ready");
+    let (_, report) = post(
+        &one,
+        "/api/v1/alerts",
+        &ingest,
+        event("Reverse shell", "db-0"),
+    )
+    .await;
+    let group = on_two.changed().await;
+    assert_eq!(group["id"], report["groups"][0]);
+    assert_eq!(group["rule"], "Reverse shell");
+}

@@ -6,14 +6,17 @@
 
 pub mod falco;
 pub mod store;
+pub mod triage;
 
-use crate::auth::{Analyst, Authed, Viewer};
+use crate::access::audit_by;
+use crate::auth::{Analyst, Authed, Ingest, Viewer};
 use crate::error::{Error, Result};
 use crate::AppState;
 use coastguard_model::alerts::{
-    AlertDetail, AlertGroup, IngestReport, NewAlert, RejectedLine, MAX_FIELDS, MAX_FIELDS_BYTES,
-    MAX_OUTPUT,
+    AlertDetail, AlertGroup, AlertTriage, IngestReport, NewAlert, RejectedLine, MAX_FIELDS,
+    MAX_FIELDS_BYTES, MAX_OUTPUT,
 };
+use coastguard_model::Role;
 use serde_json::Value;
 
 /// The SQL condition of an open group (`new` or `acknowledged`).
@@ -145,7 +148,7 @@ pub fn generic(value: Value) -> std::result::Result<NewAlert, String> {
 /// was not. A batch where nothing could be read is refused whole (422), naming why.
 pub async fn ingest(
     state: &AppState,
-    _by: &Authed<Analyst>,
+    _by: &Authed<Ingest>,
     body: &[u8],
     read: impl Fn(Value) -> std::result::Result<NewAlert, String>,
 ) -> Result<IngestReport> {
@@ -165,16 +168,86 @@ pub async fn ingest(
         ));
     }
     let mut w = state.store.begin_pass().await?;
-    let groups = w.store_alerts(&events, now).await?;
+    let mut groups = w.store_alerts(&events, now).await?;
     w.commit().await?;
-    let mut ids = groups.clone();
-    ids.sort_unstable();
-    ids.dedup();
+    groups.sort_unstable();
+    groups.dedup();
+    state.alert_feed.publish(&groups).await;
     Ok(IngestReport {
         accepted: events.len(),
-        groups: ids,
+        groups,
         rejected,
     })
+}
+
+/// One triage action on group `id` (state, assignee, comment): decided by
+/// [`triage::plan`], applied in one commit with its audit record and a row of the
+/// group's activity, then sent to every open stream. Answers the group as it is now.
+pub async fn triage(
+    state: &AppState,
+    by: &Authed<Analyst>,
+    id: i64,
+    t: AlertTriage,
+) -> Result<AlertGroup> {
+    if let Some(name) = t
+        .assignee
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let user = state.store.user_by_name(name).await?;
+        if !user.is_some_and(|u| !u.disabled && u.role.allows(Role::Analyst)) {
+            return Err(Error::invalid_at(
+                "assignee",
+                format!("{name:?} is not an enabled analyst or admin"),
+            ));
+        }
+    }
+    let actor = &by.principal.name;
+    let person = by.principal.user_id().map(|_| actor.as_str());
+    let now = crate::now();
+    let mut w = state.store.begin().await?;
+    let (current, key) = w
+        .alert_for_triage(id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no alert group with id {id}")))?;
+    let change = triage::plan(&current, &t, person).map_err(|r| match r {
+        triage::Refusal::Invalid(at, why) => Error::invalid_at(at, why),
+        triage::Refusal::Conflict(why) => Error::Conflict(why),
+    })?;
+    if change.state == Some(coastguard_model::alerts::AlertState::Acknowledged)
+        && !current.state.is_open()
+    {
+        if let Some(other) = w.open_alert_with_key(&key, id).await? {
+            return Err(Error::Conflict(format!(
+                "group {other} is open for the same rule and subject and holds its newer events: triage that one"
+            )));
+        }
+    }
+    if !w.triage_alert(id, &current, &change, actor, now).await? {
+        return Err(Error::Conflict(
+            "the group changed meanwhile: read it again and retry".into(),
+        ));
+    }
+    let record = audit_by(
+        by,
+        "alert.triage",
+        Some(format!("alert:{id}")),
+        Some(serde_json::json!({
+            "from": current.state.as_str(),
+            "state": change.state.map(|s| s.as_str()),
+            "assignee": change.assignee.as_ref().map(|a| a.clone().unwrap_or_default()),
+            "comment": change.comment.is_some(),
+        })),
+    );
+    w.commit_with(&record, now).await?;
+    state.alert_feed.publish(&[id]).await;
+    state
+        .store
+        .alert_groups_by_ids(&[id])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::NotFound(format!("no alert group with id {id}")))
 }
 
 /// Alert groups, newest activity first, filtered; a page and the cursor of the next.
@@ -184,6 +257,15 @@ pub async fn list(
     q: &store::AlertQuery,
 ) -> Result<(Vec<AlertGroup>, Option<String>)> {
     Ok(state.store.alert_groups(q).await?)
+}
+
+/// These groups as they are now (a live stream's changes).
+pub async fn groups(
+    state: &AppState,
+    _by: &Authed<Viewer>,
+    ids: &[i64],
+) -> Result<Vec<AlertGroup>> {
+    Ok(state.store.alert_groups_by_ids(ids).await?)
 }
 
 /// One group and its latest events.

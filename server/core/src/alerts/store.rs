@@ -1,11 +1,13 @@
 //! Alert groups and events in SQL: a batch matched to the inventory and folded into
 //! groups in the caller's transaction; groups listed with filters and cursor paging.
 
+use super::triage::{Change, Current};
 use super::{Event, OPEN};
 use crate::store::query::{bind_all, Arg};
+use crate::store::query::{push_list, IDS_PER_LIST};
 use crate::store::{Store, StoreResult, Write};
 use crate::{with_db, with_tx};
-use coastguard_model::alerts::{AlertDetail, AlertEvent, AlertGroup, AlertState};
+use coastguard_model::alerts::{AlertActivity, AlertDetail, AlertEvent, AlertGroup, AlertState};
 use coastguard_model::Severity;
 use std::collections::HashMap;
 
@@ -362,6 +364,107 @@ impl Write {
     }
 }
 
+/// A group as a triage action finds it: where it is, and the key it folds events by.
+#[derive(sqlx::FromRow)]
+struct TriageRow {
+    state: String,
+    assignee: Option<String>,
+    dedup_key: String,
+}
+
+impl Write {
+    /// The group `id` as triage finds it, and its key; none when there is no such group.
+    pub async fn alert_for_triage(&mut self, id: i64) -> StoreResult<Option<(Current, String)>> {
+        let row: Option<TriageRow> = with_tx!(&mut self.tx, |t| sqlx::query_as(
+            "SELECT state, assignee, dedup_key FROM runtime_alerts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?;
+        Ok(row.map(|r| {
+            (
+                Current {
+                    state: AlertState::parse(&r.state).unwrap_or(AlertState::New),
+                    assignee: r.assignee,
+                },
+                r.dedup_key,
+            )
+        }))
+    }
+
+    /// The open group folding events by `key`, other than `id`: the one a reopened group
+    /// would collide with.
+    pub async fn open_alert_with_key(&mut self, key: &str, id: i64) -> StoreResult<Option<i64>> {
+        Ok(with_tx!(&mut self.tx, |t| sqlx::query_scalar(&format!(
+            "SELECT id FROM runtime_alerts WHERE dedup_key = $1 AND {OPEN} AND id <> $2"
+        ))
+        .bind(key)
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?)
+    }
+
+    /// Applies a triage change to group `id` if it is still as `was` (false when someone
+    /// changed it meanwhile), and keeps the action in the group's activity.
+    pub async fn triage_alert(
+        &mut self,
+        id: i64,
+        was: &Current,
+        change: &Change,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let state = change.state.unwrap_or(was.state).as_str();
+        let assignee = match &change.assignee {
+            Some(a) => a.clone(),
+            None => was.assignee.clone(),
+        };
+        let done = with_tx!(&mut self.tx, |t| {
+            sqlx::query(
+            "UPDATE runtime_alerts SET state = $4, assignee = $5, \
+               acknowledged_by = CASE WHEN $4 = 'acknowledged' AND state <> 'acknowledged' THEN $6 ELSE acknowledged_by END, \
+               acknowledged_at = CASE WHEN $4 = 'acknowledged' AND state <> 'acknowledged' THEN $7 ELSE acknowledged_at END \
+             WHERE id = $1 AND state = $2 AND COALESCE(assignee, '') = $3"
+        )
+        .bind(id)
+        .bind(was.state.as_str())
+        .bind(was.assignee.as_deref().unwrap_or(""))
+        .bind(state)
+        .bind(&assignee)
+        .bind(actor)
+        .bind(now)
+        .execute(&mut **t)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Ok(false);
+        }
+        let set_assignee = change
+            .assignee
+            .as_ref()
+            .map(|a| a.clone().unwrap_or_default());
+        with_tx!(&mut self.tx, |t| sqlx::query(
+            "INSERT INTO alert_activity (group_id, at, actor, state, assignee, comment) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(id)
+        .bind(now)
+        .bind(actor)
+        .bind(change.state.map(AlertState::as_str))
+        .bind(&set_assignee)
+        .bind(&change.comment)
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+        if change.state.is_some() {
+            // Open groups count in risk; closing or reopening one changes it.
+            self.risk_changed();
+        }
+        Ok(true)
+    }
+}
+
 /// Which groups to list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
@@ -439,6 +542,15 @@ const GROUP_SELECT: &str = "SELECT a.id, a.source, a.rule, a.severity, a.state, 
      FROM runtime_alerts a LEFT JOIN hosts h ON h.id = a.host_id LEFT JOIN containers c ON c.id = a.container_id";
 
 #[derive(sqlx::FromRow)]
+struct ActivityRow {
+    at: i64,
+    actor: String,
+    state: Option<String>,
+    assignee: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
 struct EventRow {
     id: i64,
     at: i64,
@@ -506,6 +618,20 @@ impl Store {
         Ok((rows.into_iter().map(Into::into).collect(), next))
     }
 
+    /// These groups as they are now (those that exist), in no particular order.
+    pub async fn alert_groups_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<AlertGroup>> {
+        let mut groups = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_LIST) {
+            let rows: Vec<GroupRow> = with_db!(&self.db, |pool| {
+                let mut q = sqlx::QueryBuilder::new(format!("{GROUP_SELECT} WHERE a.id IN "));
+                push_list(&mut q, chunk);
+                q.build_query_as().fetch_all(pool).await
+            })?;
+            groups.extend(rows.into_iter().map(AlertGroup::from));
+        }
+        Ok(groups)
+    }
+
     /// A group and its newest hundred events.
     pub async fn alert_detail(&self, id: i64) -> StoreResult<Option<AlertDetail>> {
         let sql = format!("{GROUP_SELECT} WHERE a.id = $1");
@@ -523,8 +649,25 @@ impl Store {
         .bind(id)
         .fetch_all(pool)
         .await)?;
+        let activity: Vec<ActivityRow> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT at, actor, state, assignee, comment FROM alert_activity \
+             WHERE group_id = $1 ORDER BY at, id"
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await)?;
         Ok(Some(AlertDetail {
             group: row.into(),
+            activity: activity
+                .into_iter()
+                .map(|a| AlertActivity {
+                    at: a.at,
+                    actor: a.actor,
+                    state: a.state.as_deref().and_then(AlertState::parse),
+                    assignee: a.assignee,
+                    comment: a.comment,
+                })
+                .collect(),
             events: events
                 .into_iter()
                 .map(|e| AlertEvent {

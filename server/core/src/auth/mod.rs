@@ -13,4 +13,6 @@ pub mod principal;
 pub mod sealing;
 pub mod token;
 
-pub use principal::{Admin, Analyst, AuthError, Authed, MinRole, Principal, PrincipalKind, Viewer};
+pub use principal::{
+    Admin, Analyst, AuthError, Authed, Ingest, MinRole, Principal, PrincipalKind, Viewer,
+};

@@ -73,7 +73,10 @@ pub trait MinRole: Send + Sync + 'static {
     const ROLE: Role;
 }
 
-/// Anyone signed in.
+/// Tokens that send runtime events (the `ingest` role), analysts and admins.
+#[derive(Debug)]
+pub struct Ingest;
+/// Anyone signed in (users, and tokens but ingest ones).
 #[derive(Debug)]
 pub struct Viewer;
 /// Analysts and admins.
@@ -83,6 +86,9 @@ pub struct Analyst;
 #[derive(Debug)]
 pub struct Admin;
 
+impl MinRole for Ingest {
+    const ROLE: Role = Role::Ingest;
+}
 impl MinRole for Viewer {
     const ROLE: Role = Role::Viewer;
 }
@@ -155,8 +161,9 @@ impl Authed<Admin> {
 }
 
 impl<R: MinRole> Authed<R> {
-    /// The same principal as a viewer: every principal may view.
+    /// The same principal as a viewer: every principal but an ingest token may view.
     pub fn as_viewer(&self) -> Authed<Viewer> {
+        debug_assert!(self.principal.role.allows(Role::Viewer));
         Authed {
             principal: self.principal.clone(),
             ip: self.ip.clone(),
