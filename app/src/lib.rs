@@ -92,6 +92,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("kubernetes/pods") view=pages::kube::PodsPage />
                     <Route path=path!("kubernetes/pods/:id") view=pages::kube_detail::PodPage />
                     <Route path=path!("kubernetes/rbac") view=pages::findings::RbacPage />
+                    <Route path=path!("alerts") view=pages::alerts::AlertsPage />
+                    <Route path=path!("alerts/:id") view=pages::alerts::AlertPage />
                     <Route path=path!("registries") view=pages::registries::RegistriesPage />
                     <Route path=path!("registries/:id") view=pages::registries::RegistryPage />
                     <Route path=path!("findings") view=pages::findings::FindingsPage />

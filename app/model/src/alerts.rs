@@ -214,3 +214,147 @@ pub enum AlertFeedEvent {
     /// Changes may have been missed (a reconnect, a slow reader): read the list again.
     Resync,
 }
+
+/// Which alert groups to list, as the alerts page's address and the REST API's query
+/// say it. Empty text means no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertFilter {
+    /// A state, `open` (new and acknowledged: the default) or `all`.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// A host's id.
+    #[serde(default)]
+    pub host: Option<i64>,
+    /// A cluster's id.
+    #[serde(default)]
+    pub cluster: Option<i64>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// A user's name, or `none` for unassigned groups.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+impl AlertFilter {
+    /// Whether `g` belongs in the list this filter shows; `None` when the group does not
+    /// say (the cluster is not part of a group: read the list again).
+    pub fn matches(&self, g: &AlertGroup) -> Option<bool> {
+        fn text(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        if self.cluster.is_some() {
+            return None;
+        }
+        let state = match text(&self.state) {
+            None | Some("open") => g.state.is_open(),
+            Some("all") => true,
+            Some(s) => AlertState::parse(s) == Some(g.state),
+        };
+        let assignee = match text(&self.assignee) {
+            None => true,
+            Some("none") => g.assignee.is_none(),
+            Some(a) => g.assignee.as_deref() == Some(a),
+        };
+        Some(
+            state
+                && assignee
+                && self.severity.is_none_or(|s| s == g.severity)
+                && text(&self.source).is_none_or(|s| s == g.source)
+                && text(&self.rule).is_none_or(|r| r == g.rule)
+                && self.host.is_none_or(|h| g.host_id == Some(h))
+                && text(&self.namespace).is_none_or(|n| g.namespace.as_deref() == Some(n)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group() -> AlertGroup {
+        AlertGroup {
+            id: 1,
+            source: "falco".into(),
+            rule: "Terminal shell in container".into(),
+            severity: Severity::Critical,
+            state: AlertState::New,
+            output: "shell".into(),
+            count: 1,
+            first_at: 0,
+            last_at: 0,
+            assignee: None,
+            host_id: Some(3),
+            host: Some("node-1".into()),
+            container_id: None,
+            container: None,
+            pod_id: None,
+            workload_id: None,
+            image_id: None,
+            hostname: None,
+            container_ref: None,
+            namespace: Some("payments".into()),
+            pod: Some("api-0".into()),
+            image_ref: None,
+        }
+    }
+
+    #[test]
+    fn a_live_change_is_kept_only_where_the_filter_shows_it() {
+        let g = group();
+        let open = AlertFilter::default();
+        assert_eq!(open.matches(&g), Some(true));
+        let resolved = AlertGroup {
+            state: AlertState::Resolved,
+            ..group()
+        };
+        assert_eq!(
+            open.matches(&resolved),
+            Some(false),
+            "the queue is open groups"
+        );
+        let all = AlertFilter {
+            state: Some("all".into()),
+            ..AlertFilter::default()
+        };
+        assert_eq!(all.matches(&resolved), Some(true));
+        let f = AlertFilter {
+            severity: Some(Severity::High),
+            ..AlertFilter::default()
+        };
+        assert_eq!(f.matches(&g), Some(false));
+        let f = AlertFilter {
+            namespace: Some("payments".into()),
+            host: Some(3),
+            rule: Some(" ".into()),
+            ..AlertFilter::default()
+        };
+        assert_eq!(f.matches(&g), Some(true), "blank text filters nothing");
+        let mine = AlertFilter {
+            assignee: Some("ana".into()),
+            ..AlertFilter::default()
+        };
+        assert_eq!(mine.matches(&g), Some(false));
+        let unassigned = AlertFilter {
+            assignee: Some("none".into()),
+            ..AlertFilter::default()
+        };
+        assert_eq!(unassigned.matches(&g), Some(true));
+        let cluster = AlertFilter {
+            cluster: Some(1),
+            ..AlertFilter::default()
+        };
+        assert_eq!(
+            cluster.matches(&g),
+            None,
+            "a group does not say its cluster"
+        );
+    }
+}

@@ -14,7 +14,7 @@ pub fn use_me() -> MeResource {
     expect_context::<MeResource>()
 }
 
-/// Sections that exist today, and the ones the navigation announces.
+/// The sections of the navigation.
 const SECTIONS: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/hosts", "Hosts"),
@@ -22,16 +22,13 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/containers", "Containers"),
     ("/kubernetes", "Kubernetes"),
     ("/registries", "Registries"),
+    ("/alerts", "Runtime alerts"),
     ("/vulnerabilities", "Vulnerabilities"),
     ("/findings", "Configuration"),
     ("/scans", "Scans"),
     ("/risk", "Risk"),
     ("/trends", "Trends"),
 ];
-const COMING: &[(&str, &str)] = &[(
-    "Runtime alerts",
-    "Falco and drift alerts: arrives with runtime ingestion",
-)];
 const ADMIN: &[(&str, &str)] = &[
     ("/admin/users", "Users"),
     ("/admin/tokens", "API tokens"),
@@ -48,20 +45,6 @@ pub fn Layout() -> impl IntoView {
         .iter()
         .map(|(href, label)| {
             view! { <li><A href=*href exact=*href == "/">{*label}</A></li> }.into_any()
-        })
-        .collect_view();
-    let coming = COMING
-        .iter()
-        .map(|(label, why)| {
-            view! {
-                <li>
-                    <span class="nav-soon" aria-disabled="true" title=*why>
-                        {*label}
-                        <span class="soon-tag">"soon"</span>
-                    </span>
-                </li>
-            }
-            .into_any()
         })
         .collect_view();
 
@@ -99,7 +82,7 @@ pub fn Layout() -> impl IntoView {
         </Suspense>
         <div class="frame">
             <nav class="sidebar" aria-label="Sections">
-                <ul class="nav">{main_links}{coming}</ul>
+                <ul class="nav">{main_links}</ul>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let is_admin = me.await.map(|m| m.role == Role::Admin).unwrap_or(false);

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod alerts;
 pub mod audit;
 pub mod container;
 pub mod containers;

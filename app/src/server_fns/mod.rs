@@ -3,6 +3,7 @@
 //! functions, so the two can't drift apart.
 
 pub mod access;
+pub mod alerts;
 pub mod inventory;
 pub mod kube;
 pub mod overview;

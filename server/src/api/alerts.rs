@@ -6,12 +6,13 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use coastguard_core::alerts::{self, store::AlertQuery};
+use coastguard_core::alerts;
 use coastguard_core::auth::{Analyst, Authed, Ingest, Viewer};
 use coastguard_core::live::Live;
 use coastguard_core::{Error, Result};
 use coastguard_model::alerts::{
-    AlertDetail, AlertFeedEvent, AlertGroup, AlertState, AlertTriage, IngestReport, NewAlert,
+    AlertDetail, AlertFeedEvent, AlertFilter, AlertGroup, AlertState, AlertTriage, IngestReport,
+    NewAlert,
 };
 use coastguard_model::{ErrorBody, Page, Severity};
 use futures::{Stream, StreamExt};
@@ -85,6 +86,12 @@ pub struct AlertsQuery {
     rule: Option<String>,
     /// Only what happened on this host (id).
     host: Option<i64>,
+    /// Only what happened in this cluster's pods (id).
+    cluster: Option<i64>,
+    /// Only what happened in this Kubernetes namespace.
+    namespace: Option<String>,
+    /// Only the groups assigned to this user; `none`: the unassigned ones.
+    assignee: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// 1–500, default 50.
@@ -101,22 +108,22 @@ pub async fn list(
     State(state): State<ServerState>,
     ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<Page<AlertGroup>>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(Error::invalid_at("limit", "between 1 and 500"));
-    }
-    let after = coastguard_model::validate::key_cursor(q.cursor.as_deref().unwrap_or_default())
-        .map_err(|e| Error::invalid_at("cursor", e))?;
-    let query = AlertQuery {
-        state: q.state,
-        all: q.all.unwrap_or(false),
+    let filter = AlertFilter {
+        state: match (q.state, q.all) {
+            (Some(s), _) => Some(s.as_str().to_string()),
+            (None, Some(true)) => Some("all".into()),
+            (None, _) => None,
+        },
         severity: q.severity,
-        source: q.source.filter(|s| !s.is_empty()),
-        rule: q.rule.filter(|s| !s.is_empty()),
+        source: q.source,
+        rule: q.rule,
         host: q.host,
-        after,
-        limit,
+        cluster: q.cluster,
+        namespace: q.namespace,
+        assignee: q.assignee,
+        cursor: q.cursor,
     };
+    let query = alerts::query(&filter, q.limit.unwrap_or(50))?;
     let (items, next_cursor) = alerts::list(&state.app, &by, &query).await?;
     Ok(Json(Page { items, next_cursor }))
 }

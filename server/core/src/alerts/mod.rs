@@ -13,8 +13,8 @@ use crate::auth::{Analyst, Authed, Ingest, Viewer};
 use crate::error::{Error, Result};
 use crate::AppState;
 use coastguard_model::alerts::{
-    AlertDetail, AlertGroup, AlertTriage, IngestReport, NewAlert, RejectedLine, MAX_FIELDS,
-    MAX_FIELDS_BYTES, MAX_OUTPUT,
+    AlertDetail, AlertFilter, AlertGroup, AlertState, AlertTriage, IngestReport, NewAlert,
+    RejectedLine, MAX_FIELDS, MAX_FIELDS_BYTES, MAX_OUTPUT,
 };
 use coastguard_model::Role;
 use serde_json::Value;
@@ -215,9 +215,7 @@ pub async fn triage(
         triage::Refusal::Invalid(at, why) => Error::invalid_at(at, why),
         triage::Refusal::Conflict(why) => Error::Conflict(why),
     })?;
-    if change.state == Some(coastguard_model::alerts::AlertState::Acknowledged)
-        && !current.state.is_open()
-    {
+    if change.state == Some(AlertState::Acknowledged) && !current.state.is_open() {
         if let Some(other) = w.open_alert_with_key(&key, id).await? {
             return Err(Error::Conflict(format!(
                 "group {other} is open for the same rule and subject and holds its newer events: triage that one"
@@ -248,6 +246,46 @@ pub async fn triage(
         .await?
         .pop()
         .ok_or_else(|| Error::NotFound(format!("no alert group with id {id}")))
+}
+
+/// The store's query for a filter, checked: `limit` groups a page.
+pub fn query(f: &AlertFilter, limit: i64) -> Result<store::AlertQuery> {
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid_at("limit", "between 1 and 500"));
+    }
+    let text = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let (state, all) = match text(&f.state).as_deref() {
+        None | Some("open") => (None, false),
+        Some("all") => (None, true),
+        Some(s) => (
+            Some(AlertState::parse(s).ok_or_else(|| {
+                Error::invalid_at(
+                    "state",
+                    "one of open, all, new, acknowledged, resolved, false_positive",
+                )
+            })?),
+            false,
+        ),
+    };
+    let after = coastguard_model::validate::key_cursor(f.cursor.as_deref().unwrap_or_default())
+        .map_err(|e| Error::invalid_at("cursor", e))?;
+    Ok(store::AlertQuery {
+        state,
+        all,
+        severity: f.severity,
+        source: text(&f.source),
+        rule: text(&f.rule),
+        host: f.host,
+        cluster: f.cluster,
+        namespace: text(&f.namespace),
+        assignee: text(&f.assignee).map(|a| (a != "none").then_some(a)),
+        after,
+        limit,
+    })
 }
 
 /// Alert groups, newest activity first, filtered; a page and the cursor of the next.

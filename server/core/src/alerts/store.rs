@@ -476,6 +476,10 @@ pub struct AlertQuery {
     pub source: Option<String>,
     pub rule: Option<String>,
     pub host: Option<i64>,
+    pub cluster: Option<i64>,
+    pub namespace: Option<String>,
+    /// A user's name; `Some(None)`: unassigned groups.
+    pub assignee: Option<Option<String>>,
     /// `LAST_AT:ID` of the last group of the previous page.
     pub after: Option<(i64, i64)>,
     pub limit: i64,
@@ -593,6 +597,21 @@ impl Store {
         }
         if let Some(h) = q.host {
             bind(&mut sql, " AND a.host_id = ?", Arg::Int(h));
+        }
+        if let Some(c) = q.cluster {
+            bind(
+                &mut sql,
+                " AND a.pod_id IN (SELECT id FROM pods WHERE cluster_id = ?)",
+                Arg::Int(c),
+            );
+        }
+        if let Some(ns) = &q.namespace {
+            bind(&mut sql, " AND a.namespace = ?", Arg::Text(ns.clone()));
+        }
+        match &q.assignee {
+            Some(Some(name)) => bind(&mut sql, " AND a.assignee = ?", Arg::Text(name.clone())),
+            Some(None) => sql.push_str(" AND a.assignee IS NULL"),
+            None => {}
         }
         if let Some((last, id)) = q.after {
             bind(&mut sql, " AND (a.last_at < ?", Arg::Int(last));

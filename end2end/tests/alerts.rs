@@ -1,0 +1,195 @@
+//! The runtime alert queue in a real browser: an engineer has it open, Falco's event is
+//! posted through the API with an ingest token, the group appears without a reload, and
+//! the engineer triages from the keyboard (acknowledge, resolve, false positive with the
+//! prompt's reason), then reads the group's history.
+
+use coastguard_end2end::{
+    log_in, screenshot, text_of, wait_for, wait_hydrated, with_browser, Harness, ADMIN_PASSWORD,
+};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, Locator};
+
+/// One line of the real Falco stream: the rule it names.
+fn falco_event(rule: &str) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../server/core/tests/fixtures/runtime/falco/stream-all-events.jsonl");
+    let stream = std::fs::read_to_string(path).expect("fixture");
+    stream
+        .lines()
+        .find(|l| l.contains(&format!("\"rule\":\"{rule}\"")))
+        .unwrap_or_else(|| panic!("no {rule} event in the fixture"))
+        .to_string()
+}
+
+async fn send(harness: &Harness, token: &str, body: String) {
+    let res = reqwest::Client::new()
+        .post(harness.url("/api/v1/alerts/falco"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+async fn press(c: &Client, key: char) {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.expect("key press");
+}
+
+async fn rows(c: &Client) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in c
+        .find_all(Locator::Css(".alerts-table tbody tr"))
+        .await
+        .expect("rows")
+    {
+        out.push(row.text().await.expect("text"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_queue_updates_live_and_is_triaged_from_the_keyboard() {
+    let harness = &Harness::start_with("alerts", &[("COASTGUARD_DOCKER_LOCAL", "false")]).await;
+    let out = harness.cli(&["token", "create", "--name", "falco", "--role", "ingest"]);
+    let token = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+
+    with_browser(harness, |c| async move {
+        log_in(&c, harness, "admin", ADMIN_PASSWORD).await;
+        wait_for("the overview", || async {
+            c.current_url().await.expect("url").path() == "/"
+        })
+        .await;
+        c.goto(&harness.url("/alerts")).await.expect("alerts");
+        wait_hydrated(&c).await;
+        wait_for("the live stream", || async {
+            text_of(&c, ".queue-bar .status").await == "live"
+        })
+        .await;
+        assert!(text_of(&c, ".empty-state")
+            .await
+            .contains("/api/v1/alerts/falco"));
+        // A mark that a reload would wipe.
+        c.execute("window.__stayed = true", vec![])
+            .await
+            .expect("mark");
+
+        send(harness, &token, falco_event("Terminal shell in container")).await;
+        wait_for("the shell alert on the open page", || async {
+            rows(&c)
+                .await
+                .iter()
+                .any(|r| r.contains("Terminal shell in container"))
+        })
+        .await;
+        send(harness, &token, falco_event("Write below binary dir")).await;
+        // Newest event first: the shell (2023) above the write (2019).
+        wait_for("the second alert, below", || async {
+            let rows = rows(&c).await;
+            rows.len() == 2 && rows[1].contains("Write below binary dir")
+        })
+        .await;
+        let stayed = c
+            .execute("return window.__stayed === true", vec![])
+            .await
+            .expect("mark");
+        assert_eq!(stayed, serde_json::json!(true), "the page was not reloaded");
+        screenshot(&c, "alerts-live").await;
+
+        // a acknowledges the first (selected) group: assigned to whoever did.
+        press(&c, 'a').await;
+        wait_for("the shell alert acknowledged", || async {
+            rows(&c).await.iter().any(|r| {
+                r.contains("Terminal shell in container")
+                    && r.contains("acknowledged")
+                    && r.contains("admin")
+            })
+        })
+        .await;
+        // j to the write, r resolves it: it leaves the open queue.
+        press(&c, 'j').await;
+        press(&c, 'r').await;
+        wait_for("the resolved alert gone from the queue", || async {
+            let rows = rows(&c).await;
+            rows.len() == 1 && rows[0].contains("Terminal shell in container")
+        })
+        .await;
+        // The selection stays on a row; f asks why, then marks the shell a false positive.
+        press(&c, 'f').await;
+        wait_for("the prompt", || async { c.get_alert_text().await.is_ok() }).await;
+        c.send_alert_text("the debug session we opened")
+            .await
+            .expect("reason");
+        c.accept_alert().await.expect("accept");
+        wait_for("the queue empty", || async { rows(&c).await.is_empty() }).await;
+
+        // Every state is still there, with its history.
+        c.goto(&harness.url("/alerts?state=all"))
+            .await
+            .expect("all");
+        wait_hydrated(&c).await;
+        wait_for("both groups listed", || async { rows(&c).await.len() == 2 }).await;
+        c.find(Locator::LinkText("Terminal shell in container"))
+            .await
+            .expect("link")
+            .click()
+            .await
+            .expect("open");
+        wait_for("the group's page", || async {
+            text_of(&c, "h1").await == "Terminal shell in container"
+        })
+        .await;
+        wait_hydrated(&c).await;
+        let history = text_of(&c, ".activity").await;
+        assert!(
+            history.contains("admin moved it to acknowledged, assigned it to admin"),
+            "{history}"
+        );
+        assert!(history.contains("moved it to false positive"), "{history}");
+        assert!(history.contains("the debug session we opened"), "{history}");
+        assert_eq!(text_of(&c, "#alert-state").await, "false positive");
+        let events = text_of(&c, "section.panel:last-of-type table").await;
+        assert!(events.contains("A shell was spawned"), "{events}");
+        screenshot(&c, "alert-detail").await;
+
+        // Reopen through the form, with a comment.
+        c.find(Locator::Css("#triage select[name=state]"))
+            .await
+            .expect("state")
+            .select_by_value("acknowledged")
+            .await
+            .expect("choose");
+        c.find(Locator::Css("#triage textarea[name=comment]"))
+            .await
+            .expect("comment")
+            .send_keys("it was not ours after all")
+            .await
+            .expect("type");
+        c.find(Locator::Css("#triage button[type=submit]"))
+            .await
+            .expect("save")
+            .click()
+            .await
+            .expect("submit");
+        wait_for("the group reopened", || async {
+            text_of(&c, "#alert-state").await == "acknowledged"
+        })
+        .await;
+        assert!(text_of(&c, ".activity")
+            .await
+            .contains("it was not ours after all"));
+    })
+    .await;
+}
