@@ -26,7 +26,7 @@ const CORE: &[(&str, u32)] = &[
     ("scans", 32),
     ("registry", 33),
     ("signatures", 34),
-    ("alerts", 34),
+    ("alerts", 29),
     ("risk", 35),
     ("posture", 36),
     ("charts", 37),

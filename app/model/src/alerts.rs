@@ -43,6 +43,66 @@ impl AlertState {
     }
 }
 
+/// A detector Coastguard runs itself on Docker engines' events: its stable rule id (the
+/// alerts' `rule`, source `coastguard`), the severity it raises and what it sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detector {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+}
+
+/// A built-in detector as the API lists it: on unless the image policy switched it off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DetectorView {
+    /// The rule id its alerts carry (source `coastguard`).
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub enabled: bool,
+}
+
+/// Every built-in detector; each can be switched off in the image policy
+/// (`disabled_detectors`).
+pub const DETECTORS: &[Detector] = &[
+    Detector {
+        id: "docker.exec",
+        severity: Severity::Medium,
+        title: "A command was run in a running container (docker exec); the event names the command, not who ran it",
+    },
+    Detector {
+        id: "docker.privileged_start",
+        severity: Severity::Critical,
+        title: "A container started privileged",
+    },
+    Detector {
+        id: "docker.host_namespace_start",
+        severity: Severity::High,
+        title: "A container started in the host's network, PID, IPC or UTS namespace",
+    },
+    Detector {
+        id: "docker.socket_mount_start",
+        severity: Severity::Critical,
+        title: "A container started with the Docker (or containerd) socket mounted",
+    },
+    Detector {
+        id: "docker.drift",
+        severity: Severity::High,
+        title: "Files were added or changed in a running container's binary or configuration paths",
+    },
+    Detector {
+        id: "docker.restart_loop",
+        severity: Severity::Medium,
+        title: "A container exited five times within ten minutes",
+    },
+    Detector {
+        id: "docker.tag_moved",
+        severity: Severity::Medium,
+        title: "A container started from a tag that names another image than when it last started here",
+    },
+];
+
 /// The most characters kept of an event's output line (longer ones are cut, marked).
 pub const MAX_OUTPUT: usize = 8 * 1024;
 /// The most bytes an event's fields take, as JSON.

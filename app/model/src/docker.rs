@@ -221,6 +221,10 @@ pub struct Policy {
     /// finding.
     #[serde(default)]
     pub require_signatures: Vec<String>,
+    /// Built-in runtime detectors switched off, by rule id (`docker.exec`, …; see
+    /// `GET /api/v1/alerts/detectors`).
+    #[serde(default)]
+    pub disabled_detectors: Vec<String>,
 }
 
 fn default_scan_age() -> i64 {
@@ -235,6 +239,7 @@ impl Default for Policy {
             image_max_size_mb: 1024,
             scan_max_age_days: 7,
             require_signatures: Vec::new(),
+            disabled_detectors: Vec::new(),
         }
     }
 }
@@ -242,6 +247,27 @@ impl Default for Policy {
 impl Policy {
     /// Checks bounds and normalises registry names (trimmed, lowercase, unique).
     pub fn validated(mut self) -> Result<Policy, (&'static str, String)> {
+        let mut off: Vec<String> = Vec::new();
+        for id in &self.disabled_detectors {
+            let id = id.trim();
+            if !crate::alerts::DETECTORS.iter().any(|d| d.id == id) {
+                return Err((
+                    "disabled_detectors",
+                    format!(
+                        "{id:?} is no detector; the detectors are {}",
+                        crate::alerts::DETECTORS
+                            .iter()
+                            .map(|d| d.id)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if !off.iter().any(|o| o == id) {
+                off.push(id.to_string());
+            }
+        }
+        self.disabled_detectors = off;
         if !(1..=3650).contains(&self.image_max_age_days) {
             return Err((
                 "image_max_age_days",

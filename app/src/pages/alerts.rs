@@ -4,7 +4,7 @@
 
 use crate::components::common::{ActionOutcome, ErrorBox, Loading, SeverityBadge, Timestamp};
 use crate::components::layout::use_me;
-use crate::server_fns::alerts::{get_alert, list_alerts, TriageAlert};
+use crate::server_fns::alerts::{get_alert, list_alerts, list_detectors, TriageAlert};
 use coastguard_model::alerts::{AlertDetail, AlertFeedEvent, AlertFilter, AlertGroup, AlertState};
 use coastguard_model::{format_timestamp, Role, Severity};
 use leptos::form::ActionForm;
@@ -108,6 +108,47 @@ pub fn AlertsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Detectors />
+    }
+}
+
+/// Coastguard's own detectors on Docker engines' events, on or off (Settings → image
+/// policy switches them).
+#[component]
+fn Detectors() -> impl IntoView {
+    let detectors = Resource::new(|| (), |_| list_detectors());
+    view! {
+        <details class="panel">
+            <summary><strong>"Built-in detectors"</strong></summary>
+            <p class="small muted">"Raised as source "<code>"coastguard"</code>" from each Docker engine's events. Admins switch them off under Settings → Image policy."</p>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match detectors.await {
+                        Ok(list) => {
+                            let rows = list.into_iter().map(|d| view! {
+                                <tr>
+                                    <td><code>{d.id}</code></td>
+                                    <td><SeverityBadge severity=d.severity /></td>
+                                    <td>{d.title}</td>
+                                    <td>{if d.enabled {
+                                        view! { <span class="status status-good">"on"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="status status-neutral">"off"</span> }.into_any()
+                                    }}</td>
+                                </tr>
+                            }).collect_view();
+                            view! {
+                                <table class="table">
+                                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Severity"</th><th scope="col">"What it sees"</th><th scope="col">"State"</th></tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </details>
     }
 }
 
@@ -133,7 +174,7 @@ fn AlertFilters() -> impl IntoView {
         .map(|s| view! { <option value=s.as_str() selected=severity == s.as_str()>{s.label()}</option> })
         .collect_view();
     view! {
-        <form class="filters" method="get" action="/alerts">
+        <form class="form-row filter-bar" method="get" action="/alerts" role="search">
             <label>"State" <select name="state">{states}</select></label>
             <label>"Severity" <select name="severity"><option value="">"any"</option>{severities}</select></label>
             <label>"Source" <input name="source" value=value("source") placeholder="falco" size="10" /></label>

@@ -259,6 +259,12 @@ fn PolicyForm(
                                         {p.require_signatures.join("\n")}
                                     </textarea>
                                 </label>
+                                <label>"Built-in runtime detectors switched off (rule ids, one per line; empty: all on)"
+                                    <textarea name="disabled_detectors" rows="2" placeholder="docker.exec">
+                                        {p.disabled_detectors.join("\n")}
+                                    </textarea>
+                                    <span class="small muted">{detector_ids()}</span>
+                                </label>
                                 <button class="btn btn-primary" type="submit">"Save"</button>
                             </ActionForm>
                         }
@@ -320,4 +326,13 @@ fn short_fingerprint(fingerprint: &str) -> String {
         Some((at, _)) => format!("{}…", &fingerprint[..at]),
         None => fingerprint.to_string(),
     }
+}
+
+/// The detectors' ids, for the policy form's hint.
+fn detector_ids() -> String {
+    let ids: Vec<&str> = coastguard_model::alerts::DETECTORS
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    format!("Detectors: {}.", ids.join(", "))
 }

@@ -2,7 +2,7 @@
 //! `coastguard_core::alerts` functions.
 
 use crate::error::AppError;
-use coastguard_model::alerts::{AlertDetail, AlertFilter, AlertGroup};
+use coastguard_model::alerts::{AlertDetail, AlertFilter, AlertGroup, DetectorView};
 use coastguard_model::Page;
 use leptos::prelude::*;
 
@@ -60,4 +60,10 @@ pub async fn triage_alert(
         comment: Some(comment).filter(|c| !c.trim().is_empty()),
     };
     Ok(alerts::triage(&ctx::state()?, &by, id, t).await?)
+}
+
+#[server(prefix = "/ui")]
+pub async fn list_detectors() -> Result<Vec<DetectorView>, AppError> {
+    let by = ctx::require::<Viewer>()?;
+    Ok(alerts::detectors(&ctx::state()?, &by).await?)
 }

@@ -144,6 +144,7 @@ pub async fn set_policy(
     image_max_size_mb: String,
     scan_max_age_days: String,
     #[server(default)] require_signatures: String,
+    #[server(default)] disabled_detectors: String,
 ) -> Result<Policy, AppError> {
     let by = ctx::require::<Admin>()?;
     let number = ctx::whole_number;
@@ -159,6 +160,11 @@ pub async fn set_policy(
         require_signatures: require_signatures
             .lines()
             .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        disabled_detectors: disabled_detectors
+            .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),

@@ -11,8 +11,8 @@ use coastguard_core::auth::{Analyst, Authed, Ingest, Viewer};
 use coastguard_core::live::Live;
 use coastguard_core::{Error, Result};
 use coastguard_model::alerts::{
-    AlertDetail, AlertFeedEvent, AlertFilter, AlertGroup, AlertState, AlertTriage, IngestReport,
-    NewAlert,
+    AlertDetail, AlertFeedEvent, AlertFilter, AlertGroup, AlertState, AlertTriage, DetectorView,
+    IngestReport, NewAlert,
 };
 use coastguard_model::{ErrorBody, Page, Severity};
 use futures::{Stream, StreamExt};
@@ -219,4 +219,16 @@ fn sse_event(e: &AlertFeedEvent) -> std::result::Result<Event, Infallible> {
     Ok(Event::default()
         .event(name)
         .data(serde_json::to_string(e).expect("feed events serialize")))
+}
+
+/// Coastguard's built-in runtime detectors on Docker engines' events (source
+/// `coastguard`): each one's rule id, severity and what it sees, and whether it is on
+/// (the image policy's `disabled_detectors` switches them off).
+#[utoipa::path(get, path = "/alerts/detectors", tag = "alerts",
+    responses((status = 200, body = Vec<DetectorView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn detectors(
+    by: Authed<Viewer>,
+    State(state): State<ServerState>,
+) -> Result<Json<Vec<DetectorView>>> {
+    Ok(Json(alerts::detectors(&state.app, &by).await?))
 }

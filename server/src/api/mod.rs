@@ -152,6 +152,7 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(alerts::detail))
         .routes(routes!(alerts::triage))
         .routes(routes!(alerts::stream))
+        .routes(routes!(alerts::detectors))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))
         .routes(routes!(trends::get_trends))

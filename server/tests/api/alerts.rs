@@ -567,3 +567,65 @@ async fn every_replica_streams_every_change() {
     assert_eq!(group["id"], report["groups"][0]);
     assert_eq!(group["rule"], "Reverse shell");
 }
+
+#[tokio::test]
+async fn built_in_detectors_are_listed_and_switched_off_in_the_policy() {
+    crate::on_each_backend!(|srv| {
+        let viewer = srv.token(Role::Viewer).await;
+        let admin = srv.token(Role::Admin).await;
+        let list = srv.get_json("/api/v1/alerts/detectors", &viewer).await;
+        let ids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&"docker.exec") && ids.contains(&"docker.restart_loop"),
+            "{list}"
+        );
+        assert!(list
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["enabled"] == true));
+
+        let mut policy = srv.get_json("/api/v1/settings/docker-policy", &admin).await;
+        policy["disabled_detectors"] = json!(["docker.exec", "docker.nope"]);
+        let res = srv
+            .call(
+                Method::PUT,
+                "/api/v1/settings/docker-policy",
+                &admin,
+                &policy,
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["location"], "disabled_detectors", "{body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("docker.nope"));
+        policy["disabled_detectors"] = json!(["docker.exec", " docker.exec"]);
+        let res = srv
+            .call(
+                Method::PUT,
+                "/api/v1/settings/docker-policy",
+                &admin,
+                &policy,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let saved: Value = res.json().await.unwrap();
+        assert_eq!(saved["disabled_detectors"], json!(["docker.exec"]));
+        let list = srv.get_json("/api/v1/alerts/detectors", &viewer).await;
+        let exec = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == "docker.exec")
+            .unwrap();
+        assert_eq!(exec["enabled"], false);
+    });
+}

@@ -13,8 +13,8 @@ use crate::auth::{Analyst, Authed, Ingest, Viewer};
 use crate::error::{Error, Result};
 use crate::AppState;
 use coastguard_model::alerts::{
-    AlertDetail, AlertFilter, AlertGroup, AlertState, AlertTriage, IngestReport, NewAlert,
-    RejectedLine, MAX_FIELDS, MAX_FIELDS_BYTES, MAX_OUTPUT,
+    AlertDetail, AlertFilter, AlertGroup, AlertState, AlertTriage, DetectorView, IngestReport,
+    NewAlert, RejectedLine, DETECTORS, MAX_FIELDS, MAX_FIELDS_BYTES, MAX_OUTPUT,
 };
 use coastguard_model::Role;
 use serde_json::Value;
@@ -167,17 +167,45 @@ pub async fn ingest(
             ),
         ));
     }
-    let mut w = state.store.begin_pass().await?;
-    let mut groups = w.store_alerts(&events, now).await?;
-    w.commit().await?;
-    groups.sort_unstable();
-    groups.dedup();
-    state.alert_feed.publish(&groups).await;
+    let groups = store_events(state, &events, now).await?;
     Ok(IngestReport {
         accepted: events.len(),
         groups,
         rejected,
     })
+}
+
+/// Stores checked events in one commit and tells every open stream; answers the groups
+/// they went to.
+async fn store_events(state: &AppState, events: &[Event], now: i64) -> Result<Vec<i64>> {
+    let mut w = state.store.begin_pass().await?;
+    let mut groups = w.store_alerts(events, now).await?;
+    w.commit().await?;
+    groups.sort_unstable();
+    groups.dedup();
+    state.alert_feed.publish(&groups).await;
+    Ok(groups)
+}
+
+/// Stores what Coastguard's own detectors raised (a pass, no person acting): each event
+/// checked as any other; one that fails its check is logged and dropped.
+pub async fn raise(state: &AppState, alerts: Vec<NewAlert>) -> Result<Vec<i64>> {
+    let now = crate::now();
+    let events: Vec<Event> = alerts
+        .into_iter()
+        .filter_map(|a| {
+            let rule = a.rule.clone();
+            check(a, now)
+                .map_err(
+                    |e| tracing::warn!(rule, error = %e, "a detector's alert failed its check"),
+                )
+                .ok()
+        })
+        .collect();
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    store_events(state, &events, now).await
 }
 
 /// One triage action on group `id` (state, assignee, comment): decided by
@@ -304,6 +332,20 @@ pub async fn groups(
     ids: &[i64],
 ) -> Result<Vec<AlertGroup>> {
     Ok(state.store.alert_groups_by_ids(ids).await?)
+}
+
+/// The built-in detectors, each on or off as the image policy says.
+pub async fn detectors(state: &AppState, _by: &Authed<Viewer>) -> Result<Vec<DetectorView>> {
+    let off = state.store.policy().await.disabled_detectors;
+    Ok(DETECTORS
+        .iter()
+        .map(|d| DetectorView {
+            id: d.id.into(),
+            severity: d.severity,
+            title: d.title.into(),
+            enabled: !off.iter().any(|o| o == d.id),
+        })
+        .collect())
 }
 
 /// One group and its latest events.

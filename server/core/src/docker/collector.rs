@@ -11,12 +11,14 @@ use super::checks::{
     Policy,
 };
 use super::collect::{self, Snapshot};
+use super::detect;
 use super::engine::{self, EngineConfig};
 use crate::docker::store::{EngineRow, SubjectFindings};
 use crate::{now, AppState};
 use bollard::models::EventMessageTypeEnum;
 use bollard::query_parameters::EventsOptionsBuilder;
 use bollard::Docker;
+use coastguard_model::alerts::NewAlert;
 use coastguard_model::docker::{ContainerFacts, HostFacts};
 use coastguard_model::findings::SubjectKind;
 use futures::StreamExt;
@@ -103,7 +105,7 @@ pub async fn drift_pass(
     engine_id: i64,
     docker: &Docker,
     running: &[String],
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<(String, Vec<Detected>)>> {
     type Seen = (Vec<collect::Change>, bool);
     let results: Vec<(String, Result<Seen, bollard::errors::Error>)> =
         futures::stream::iter(running.iter().cloned())
@@ -119,19 +121,21 @@ pub async fn drift_pass(
             .buffer_unordered(4)
             .collect()
             .await;
-    let mut drifted = 0;
     let at = now();
+    let mut all = Vec::with_capacity(results.len());
     for (id, seen) in results {
         let (changes, sshd) = seen?;
-        let drift: Option<Detected> = evaluate_drift(&changes);
-        drifted += usize::from(drift.is_some());
-        let found: Vec<Detected> = drift.into_iter().chain(evaluate_sshd(sshd)).collect();
+        let found: Vec<Detected> = evaluate_drift(&changes)
+            .into_iter()
+            .chain(evaluate_sshd(sshd))
+            .collect();
         state
             .store
             .apply_docker_drift(engine_id, &id, &found, at)
             .await?;
+        all.push((id, found));
     }
-    Ok(drifted)
+    Ok(all)
 }
 
 /// Starts the supervisor: makes sure the local engine is configured (when its socket
@@ -242,11 +246,68 @@ async fn wait(shutdown: &mut watch::Receiver<bool>, d: Duration) -> bool {
 }
 
 struct Live {
+    /// The engine's name: its host's, as alerts name it.
+    engine: String,
     host: HostFacts,
     /// Image environments (values), only in memory, to tell container-set secrets from
     /// inherited ones.
     image_env: HashMap<String, Vec<String>>,
     running: Vec<String>,
+    /// What the built-in detectors remember between events.
+    restarts: detect::Restarts,
+    tags: detect::Tags,
+    /// Each container's latest drift evidence: a drift alert is raised when it changes.
+    drift: HashMap<String, String>,
+}
+
+impl Live {
+    /// What a sync says runs now: running containers, and what each tag names.
+    fn synced(&mut self, snapshot: &Snapshot) {
+        self.running = snapshot
+            .containers
+            .iter()
+            .filter(|c| c.is_running())
+            .map(|c| c.id.clone())
+            .collect();
+        for c in &snapshot.containers {
+            self.tags.saw(&c.image_ref, &c.image_id);
+        }
+    }
+
+    /// Drift found in a container: a drift alert when its evidence is new.
+    fn drifted(&mut self, id: &str, found: &[Detected]) -> Option<String> {
+        let evidence = found
+            .iter()
+            .find(|d| d.check.id == "container.drift")
+            .map(|d| d.evidence.clone());
+        match evidence {
+            Some(e) if self.drift.get(id) != Some(&e) => {
+                self.drift.insert(id.to_string(), e.clone());
+                Some(e)
+            }
+            Some(_) => None,
+            None => {
+                self.drift.remove(id);
+                None
+            }
+        }
+    }
+}
+
+/// Stores what the built-in detectors raised, but for those the policy switched off.
+/// A failure is logged: the inventory event it came with is applied regardless.
+async fn raise(state: &AppState, alerts: Vec<NewAlert>) {
+    if alerts.is_empty() {
+        return;
+    }
+    let off = state.store.policy().await.disabled_detectors;
+    let alerts: Vec<NewAlert> = alerts
+        .into_iter()
+        .filter(|a| !off.contains(&a.rule))
+        .collect();
+    if let Err(e) = crate::alerts::raise(state, alerts).await {
+        tracing::warn!(error = %e, "storing built-in detectors' alerts");
+    }
 }
 
 /// Full sync, then events until the stream breaks (error) or shutdown (Ok).
@@ -260,15 +321,15 @@ async fn follow(
     let (docker, snapshot, report) = sync_engine(state, engine).await?;
     tracing::info!(engine = %engine.name, images = report.images, containers = report.containers, findings = report.findings, "Docker engine synced");
     let mut live = Live {
+        engine: engine.name.clone(),
         host: snapshot.host.clone(),
         image_env: HashMap::new(),
-        running: snapshot
-            .containers
-            .iter()
-            .filter(|c| c.is_running())
-            .map(|c| c.id.clone())
-            .collect(),
+        running: Vec::new(),
+        restarts: detect::Restarts::default(),
+        tags: detect::Tags::default(),
+        drift: HashMap::new(),
     };
+    live.synced(&snapshot);
 
     let filters: HashMap<&str, Vec<&str>> = HashMap::from([("type", vec!["container", "image"])]);
     // Events since the sync began, so nothing between the sync and now is missed.
@@ -306,12 +367,25 @@ async fn follow(
             },
             _ = full_sync.tick() => {
                 let (_, snapshot, _) = sync_engine(state, engine).await?;
+                live.synced(&snapshot);
                 live.host = snapshot.host;
-                live.running = snapshot.containers.iter().filter(|c| c.is_running()).map(|c| c.id.clone()).collect();
             }
             _ = drift.tick() => {
-                let drifted = drift_pass(state, engine.id, &docker, &live.running).await?;
-                tracing::debug!(engine = %engine.name, drifted, "drift pass");
+                let seen = drift_pass(state, engine.id, &docker, &live.running).await?;
+                let mut raised = Vec::new();
+                for (id, found) in &seen {
+                    if let Some(evidence) = live.drifted(id, found) {
+                        let place = detect::Place {
+                            host: &live.engine,
+                            container_id: id,
+                            container: &id[..id.len().min(12)],
+                            image: "",
+                        };
+                        raised.push(detect::drift(&place, &evidence));
+                    }
+                }
+                tracing::debug!(engine = %engine.name, drifted = raised.len(), "drift pass");
+                raise(state, raised).await;
             }
             _ = renew.tick() => {
                 if !state.store.try_lease(lease, &state.instance, 60, now()).await? {
@@ -332,14 +406,29 @@ async fn handle_event(
     let Some(actor_id) = event.actor.as_ref().and_then(|a| a.id.clone()) else {
         return Ok(());
     };
+    let attributes = event
+        .actor
+        .as_ref()
+        .and_then(|a| a.attributes.clone())
+        .unwrap_or_default();
+    let attribute = |k: &str| attributes.get(k).map(String::as_str).unwrap_or_default();
     // Actions carry details after a colon: `exec_start: sh -c ...`, `health_status: healthy`.
-    let action = event.action.as_deref().unwrap_or_default();
-    let action = action.split(':').next().unwrap_or_default().trim();
+    let full_action = event.action.as_deref().unwrap_or_default();
+    let action = full_action.split(':').next().unwrap_or_default().trim();
     let at = now();
+    let engine_name = live.engine.clone();
+    let place = detect::Place {
+        host: &engine_name,
+        container_id: &actor_id,
+        container: attribute("name"),
+        image: attribute("image"),
+    };
     match event.typ {
         Some(EventMessageTypeEnum::CONTAINER) => match action {
             "destroy" => {
                 live.running.retain(|id| id != &actor_id);
+                live.restarts.forget(&actor_id);
+                live.drift.remove(&actor_id);
                 state
                     .store
                     .mark_docker_container_gone(engine_id, &actor_id, at)
@@ -357,30 +446,46 @@ async fn handle_event(
                     .store
                     .apply_docker_drift(engine_id, &actor_id, &found, at)
                     .await?;
-            }
-            "exec_create" | "exec_start" | "attach" | "top" | "resize" | "export" | "copy"
-            | "archive-path" => {}
-            _ => {
-                let facts = inspect_container(docker, live, &actor_id).await?;
-                match facts {
-                    Some(facts) => {
-                        live.running.retain(|id| id != &facts.id);
-                        if facts.is_running() {
-                            live.running.push(facts.id.clone());
-                        }
-                        let found = evaluate_container(&facts, &live.host);
-                        state
-                            .store
-                            .apply_docker_container(engine_id, &facts, &found, at)
-                            .await?;
-                    }
-                    None => {
-                        state
-                            .store
-                            .mark_docker_container_gone(engine_id, &actor_id, at)
-                            .await?
-                    }
+                if let Some(evidence) = live.drifted(&actor_id, &found) {
+                    raise(state, vec![detect::drift(&place, &evidence)]).await;
                 }
+            }
+            "exec_start" => {
+                let exec = detect::exec(
+                    &place,
+                    full_action,
+                    attributes.get("execID").map(String::as_str),
+                );
+                raise(state, vec![exec]).await;
+            }
+            "die" => {
+                if live.restarts.died(&actor_id, at) {
+                    let count = inspect_container(docker, live, &actor_id)
+                        .await?
+                        .map_or(0, |f| f.restart_count);
+                    raise(state, vec![detect::restart_loop(&place, count)]).await;
+                }
+                apply_inspected(state, engine_id, docker, live, &actor_id, at).await?;
+            }
+            "exec_create" | "attach" | "top" | "resize" | "export" | "copy" | "archive-path" => {}
+            "start" => {
+                if let Some(facts) =
+                    apply_inspected(state, engine_id, docker, live, &actor_id, at).await?
+                {
+                    let place = detect::Place {
+                        container: &facts.name,
+                        image: &facts.image_ref,
+                        ..place
+                    };
+                    let mut raised = detect::started(&place, &facts);
+                    if let Some(before) = live.tags.started(&facts.image_ref, &facts.image_id) {
+                        raised.push(detect::tag_moved(&place, &before, &facts.image_id));
+                    }
+                    raise(state, raised).await;
+                }
+            }
+            _ => {
+                apply_inspected(state, engine_id, docker, live, &actor_id, at).await?;
             }
         },
         Some(EventMessageTypeEnum::IMAGE) => match action {
@@ -410,6 +515,39 @@ async fn handle_event(
         _ => {}
     }
     Ok(())
+}
+
+/// Inspects a container and stores what it is now (or that it is gone); answers its
+/// facts when it exists.
+async fn apply_inspected(
+    state: &AppState,
+    engine_id: i64,
+    docker: &Docker,
+    live: &mut Live,
+    id: &str,
+    at: i64,
+) -> anyhow::Result<Option<ContainerFacts>> {
+    match inspect_container(docker, live, id).await? {
+        Some(facts) => {
+            live.running.retain(|r| r != &facts.id);
+            if facts.is_running() {
+                live.running.push(facts.id.clone());
+            }
+            let found = evaluate_container(&facts, &live.host);
+            state
+                .store
+                .apply_docker_container(engine_id, &facts, &found, at)
+                .await?;
+            Ok(Some(facts))
+        }
+        None => {
+            state
+                .store
+                .mark_docker_container_gone(engine_id, id, at)
+                .await?;
+            Ok(None)
+        }
+    }
 }
 
 /// Inspects a container, comparing its environment with its image's.

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod checks;
 pub mod collect;
 pub mod collector;
+pub mod detect;
 pub mod engine;
 pub mod manage;
 pub mod normalize;

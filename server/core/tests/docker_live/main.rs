@@ -544,3 +544,193 @@ async fn an_engine_that_goes_away_is_unreachable_and_keeps_its_inventory() {
         assert_eq!((state.as_str(), gone), ("exited", None));
     }
 }
+
+/// The open `coastguard` alert groups of one rule, as (container name or ref, output,
+/// count, fields of the latest event).
+async fn raised(
+    state: &coastguard_core::AppState,
+    rule: &str,
+) -> Vec<coastguard_model::alerts::AlertGroup> {
+    let q = coastguard_core::alerts::store::AlertQuery {
+        source: Some("coastguard".into()),
+        rule: Some(rule.into()),
+        limit: 500,
+        ..Default::default()
+    };
+    state.store.alert_groups(&q).await.unwrap().0
+}
+
+async fn raised_on(state: &coastguard_core::AppState, rule: &str, container: &str) -> Option<i64> {
+    raised(state, rule)
+        .await
+        .into_iter()
+        .find(|g| g.container.as_deref() == Some(container))
+        .map(|g| g.id)
+}
+
+#[tokio::test]
+#[cfg_attr(
+    skip_docker,
+    ignore = "COASTGUARD_TEST_SKIP_DOCKER was set when this was built"
+)]
+async fn built_in_detectors_raise_runtime_alerts_from_the_engines_events() {
+    use coastguard_core::auth::Authed;
+    let docker = Engine::local();
+    let tag = format!("{}:1", unique("detect"));
+    docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
+    let moving = format!("{}:prod", unique("moving"));
+    docker.build(&moving, &["CMD [\"sleep\", \"3600\"]"]);
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        let settings = coastguard_core::Settings {
+            docker_sync_seconds: 3600,
+            docker_drift_seconds: 3600,
+            ..Default::default()
+        };
+        let state = db.state_with(settings);
+        let engine = add_engine(&db, &docker).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(run_worker(state.clone(), engine.id, stopped));
+        wait_until("the first sync", || async {
+            state
+                .store
+                .docker_engine(engine.id)
+                .await
+                .unwrap()
+                .last_sync_at
+                .is_some()
+        })
+        .await;
+
+        // The Docker socket and the host's PID namespace, at start.
+        let risky = unique("risky");
+        docker.run(
+            &risky,
+            &[
+                "-v",
+                "/var/run/docker.sock:/var/run/docker.sock",
+                "--pid",
+                "host",
+                &tag,
+            ],
+        );
+        wait_until("the socket alert", || async {
+            raised_on(&state, "docker.socket_mount_start", &risky)
+                .await
+                .is_some()
+        })
+        .await;
+        let ns = raised(&state, "docker.host_namespace_start").await;
+        let ns = ns
+            .iter()
+            .find(|g| g.container.as_deref() == Some(risky.as_str()))
+            .expect("the namespace alert");
+        assert!(ns.output.contains("host's pid namespace"), "{}", ns.output);
+        assert_eq!(ns.severity, coastguard_model::Severity::High);
+        assert!(
+            ns.host_id.is_some() && ns.image_id.is_some(),
+            "matched: {ns:?}"
+        );
+
+        // An exec, and the files it left in a binary path.
+        docker.docker(&["exec", &risky, "sh", "-c", "echo evil > /bin/evil"]);
+        wait_until("the exec alert", || async {
+            raised_on(&state, "docker.exec", &risky).await.is_some()
+        })
+        .await;
+        let exec = raised_on(&state, "docker.exec", &risky).await.unwrap();
+        let detail = state.store.alert_detail(exec).await.unwrap().unwrap();
+        assert_eq!(
+            detail.events[0].fields["proc.cmdline"],
+            "sh -c echo evil > /bin/evil"
+        );
+        wait_until("the drift alert", || async {
+            raised_on(&state, "docker.drift", &risky).await.is_some()
+        })
+        .await;
+        let drift = state
+            .store
+            .alert_detail(raised_on(&state, "docker.drift", &risky).await.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            drift.group.output.contains("/bin/evil"),
+            "{}",
+            drift.group.output
+        );
+
+        // A container that exits at once, restarted by its policy: a loop.
+        let looping = unique("loop");
+        docker.run(
+            &looping,
+            &["--restart", "always", &tag, "sh", "-c", "exit 3"],
+        );
+        wait_until("the restart loop alert", || async {
+            raised_on(&state, "docker.restart_loop", &looping)
+                .await
+                .is_some()
+        })
+        .await;
+        docker.docker(&["update", "--restart", "no", &looping]);
+
+        // A tag that moved between two starts.
+        let first = unique("tagged");
+        docker.run(&first, &[&moving]);
+        wait_until("the first start from the tag", || async {
+            container_row(&db, &first).await.is_some()
+        })
+        .await;
+        // Another image under the same tag (a label of its own: never a cached build).
+        let label = format!("LABEL moved={}", unique("moved"));
+        docker.build(&moving, &[&label, "CMD [\"sleep\", \"3601\"]"]);
+        let second = unique("tagged");
+        docker.run(&second, &[&moving]);
+        wait_until("the moved tag alert", || async {
+            raised_on(&state, "docker.tag_moved", &second)
+                .await
+                .is_some()
+        })
+        .await;
+        assert!(raised_on(&state, "docker.tag_moved", &first)
+            .await
+            .is_none());
+
+        // Switched off: an exec raises nothing. The socket alert of a container started
+        // after it proves its event was handled.
+        let mut policy = state.store.policy().await;
+        policy.disabled_detectors = vec!["docker.exec".into()];
+        coastguard_core::docker::manage::set_policy(&state, &Authed::cli(), policy)
+            .await
+            .unwrap();
+        let quiet = unique("quiet");
+        docker.run(&quiet, &[&tag]);
+        wait_until("the quiet container", || async {
+            container_row(&db, &quiet).await.is_some()
+        })
+        .await;
+        docker.docker(&["exec", &quiet, "true"]);
+        let barrier = unique("barrier");
+        docker.run(
+            &barrier,
+            &["-v", "/var/run/docker.sock:/var/run/docker.sock", &tag],
+        );
+        wait_until("the barrier's alert", || async {
+            raised_on(&state, "docker.socket_mount_start", &barrier)
+                .await
+                .is_some()
+        })
+        .await;
+        assert!(
+            raised_on(&state, "docker.exec", &quiet).await.is_none(),
+            "docker.exec is off"
+        );
+
+        let _ = stop.send(true);
+        worker.await.unwrap();
+        // The next backend's first sync must not see this one's containers.
+        docker.docker(&[
+            "rm", "-f", &risky, &looping, &first, &second, &quiet, &barrier,
+        ]);
+    }
+}
