@@ -10,13 +10,13 @@
 
 #[path = "../core/benches/common/mod.rs"]
 mod common;
+mod serve;
 
 use coastguard_core::access;
 use coastguard_core::auth::Authed;
 use coastguard_model::Role;
 use common::{dispose, env_usize, fresh, reset_hwm, vm_hwm_kib, write_section};
 use futures::StreamExt as _;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const SHELL: &str = r#"{"hostname":"falco-xczjd","output":"13:44:05.478445995: Critical A shell was spawned in a container with an attached terminal (user=root container=CID shell=sh)","priority":"Critical","rule":"RULE","source":"syscall","tags":["container","mitre_execution","shell"],"time":"2023-05-25T13:44:05.478445995Z","output_fields":{"container.id":"CID","container.image.repository":"docker.io/library/alpine","evt.time":1685022245478445995,"k8s.ns.name":"default","k8s.pod.name":"kubecon","proc.cmdline":"sh -c clear","proc.name":"sh","proc.pname":"runc","proc.tty":34816,"user.loginuid":-1,"user.name":"root"}}"#;
@@ -49,17 +49,7 @@ async fn run(backend: &'static str, events: usize, per_batch: usize, clients: us
         .await
         .unwrap()
         .secret;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = coastguard::http::router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let (base, server) = serve::serve(state.clone()).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -168,8 +158,8 @@ The events spread over 200 containers and 10 rules, so they fold into 2,000 grou
 accepted event is counted in `alert_events` afterwards (zero loss, asserted).\n\n\
 | Database | Events | Time | Events/s | Groups | Batch answer p50 | p99 | Peak RSS |\n|---|---|---|---|---|---|---|---|\n\
 {}\n\n\
-Not measured yet: the delay from POST to an open event stream (the stream is to come) \
-and the alerts page with a million stored events.\n\
+The delay from POST to an open event stream and the alerts page with a million stored \
+events are in the next section (`alerts_live`).\n\
 <!-- alerts-ingest:end -->",
         rows.join("\n")
     );

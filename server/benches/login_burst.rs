@@ -13,11 +13,12 @@
 
 #[path = "../core/benches/common/mod.rs"]
 mod common;
+mod serve;
 
 use coastguard_core::auth::password;
 use coastguard_model::Role;
 use common::{fresh, reset_hwm, vm_hwm_kib, vm_rss_kib, write_section};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
 
 const BURST: usize = 400;
@@ -103,18 +104,7 @@ async fn main() {
         db.add_user(&format!("user{i}"), Role::Viewer, &hash, 1)
             .await;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = coastguard::http::router(state.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let base = format!("http://127.0.0.1:{port}");
+    let (base, _server) = serve::serve(state.clone()).await;
     let idle_mib = vm_rss_kib() as f64 / 1024.0;
     let local = |i: usize| -> IpAddr {
         format!("127.0.{}.{}", 1 + i / 250, 1 + i % 250)
