@@ -18,7 +18,7 @@ mod common;
 mod serve;
 
 use coastguard_core::access;
-use coastguard_core::alerts::{self, Event};
+use coastguard_core::alerts::Event;
 use coastguard_core::auth::Authed;
 use coastguard_model::alerts::NewAlert;
 use coastguard_model::{NewUser, Role, Severity};
@@ -260,6 +260,7 @@ async fn alerts_page(backend: &str, events: usize) -> Page {
     )
     .execute(pool)
     .await
+    .map(|_| ())
     .unwrap());
     if let coastguard_core::db::Db::Postgres(pool) = state.store.db() {
         sqlx::query("ANALYZE").execute(pool).await.unwrap();

@@ -43,11 +43,62 @@ impl AlertState {
     }
 }
 
-/// A detector Coastguard runs itself on Docker engines' events: its stable rule id (the
-/// alerts' `rule`, source `coastguard`), the severity it raises and what it sees.
+/// A built-in detector's rule id: the `rule` of the alerts it raises (source
+/// `coastguard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum DetectorId {
+    #[serde(rename = "docker.exec")]
+    DockerExec,
+    #[serde(rename = "docker.privileged_start")]
+    DockerPrivilegedStart,
+    #[serde(rename = "docker.host_namespace_start")]
+    DockerHostNamespaceStart,
+    #[serde(rename = "docker.socket_mount_start")]
+    DockerSocketMountStart,
+    #[serde(rename = "docker.drift")]
+    DockerDrift,
+    #[serde(rename = "docker.restart_loop")]
+    DockerRestartLoop,
+    #[serde(rename = "docker.tag_moved")]
+    DockerTagMoved,
+}
+
+impl DetectorId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectorId::DockerExec => "docker.exec",
+            DetectorId::DockerPrivilegedStart => "docker.privileged_start",
+            DetectorId::DockerHostNamespaceStart => "docker.host_namespace_start",
+            DetectorId::DockerSocketMountStart => "docker.socket_mount_start",
+            DetectorId::DockerDrift => "docker.drift",
+            DetectorId::DockerRestartLoop => "docker.restart_loop",
+            DetectorId::DockerTagMoved => "docker.tag_moved",
+        }
+    }
+
+    /// The detector an id names (as typed in a form: surrounding blanks ignored).
+    pub fn parse(text: &str) -> Option<DetectorId> {
+        DETECTORS
+            .iter()
+            .map(|d| d.id)
+            .find(|id| id.as_str() == text.trim())
+    }
+
+    /// What it sees and the severity it raises.
+    pub fn detector(self) -> &'static Detector {
+        DETECTORS
+            .iter()
+            .find(|d| d.id == self)
+            .expect("every detector is in DETECTORS")
+    }
+}
+
+/// A detector Coastguard runs itself on Docker engines' events: its id, the severity it
+/// raises and what it sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detector {
-    pub id: &'static str,
+    pub id: DetectorId,
     pub severity: Severity,
     pub title: &'static str,
 }
@@ -56,8 +107,7 @@ pub struct Detector {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DetectorView {
-    /// The rule id its alerts carry (source `coastguard`).
-    pub id: String,
+    pub id: DetectorId,
     pub severity: Severity,
     pub title: String,
     pub enabled: bool,
@@ -67,37 +117,37 @@ pub struct DetectorView {
 /// (`disabled_detectors`).
 pub const DETECTORS: &[Detector] = &[
     Detector {
-        id: "docker.exec",
+        id: DetectorId::DockerExec,
         severity: Severity::Medium,
         title: "A command was run in a running container (docker exec); the event names the command, not who ran it",
     },
     Detector {
-        id: "docker.privileged_start",
+        id: DetectorId::DockerPrivilegedStart,
         severity: Severity::Critical,
         title: "A container started privileged",
     },
     Detector {
-        id: "docker.host_namespace_start",
+        id: DetectorId::DockerHostNamespaceStart,
         severity: Severity::High,
         title: "A container started in the host's network, PID, IPC or UTS namespace",
     },
     Detector {
-        id: "docker.socket_mount_start",
+        id: DetectorId::DockerSocketMountStart,
         severity: Severity::Critical,
         title: "A container started with the Docker (or containerd) socket mounted",
     },
     Detector {
-        id: "docker.drift",
+        id: DetectorId::DockerDrift,
         severity: Severity::High,
         title: "Files were added or changed in a running container's binary or configuration paths",
     },
     Detector {
-        id: "docker.restart_loop",
+        id: DetectorId::DockerRestartLoop,
         severity: Severity::Medium,
         title: "A container exited five times within ten minutes",
     },
     Detector {
-        id: "docker.tag_moved",
+        id: DetectorId::DockerTagMoved,
         severity: Severity::Medium,
         title: "A container started from a tag that names another image than when it last started here",
     },
@@ -364,6 +414,23 @@ mod tests {
             pod: Some("api-0".into()),
             image_ref: None,
         }
+    }
+
+    #[test]
+    fn detector_ids_read_as_they_are_written() {
+        for d in DETECTORS {
+            assert_eq!(DetectorId::parse(d.id.as_str()), Some(d.id));
+            assert_eq!(
+                serde_json::to_value(d.id).unwrap(),
+                serde_json::json!(d.id.as_str())
+            );
+            assert_eq!(d.id.detector(), d);
+        }
+        assert_eq!(
+            DetectorId::parse(" docker.exec "),
+            Some(DetectorId::DockerExec)
+        );
+        assert_eq!(DetectorId::parse("docker.nope"), None);
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn Detectors() -> impl IntoView {
                         Ok(list) => {
                             let rows = list.into_iter().map(|d| view! {
                                 <tr>
-                                    <td><code>{d.id}</code></td>
+                                    <td><code>{d.id.as_str()}</code></td>
                                     <td><SeverityBadge severity=d.severity /></td>
                                     <td>{d.title}</td>
                                     <td>{if d.enabled {

@@ -261,7 +261,7 @@ fn PolicyForm(
                                 </label>
                                 <label>"Built-in runtime detectors switched off (rule ids, one per line; empty: all on)"
                                     <textarea name="disabled_detectors" rows="2" placeholder="docker.exec">
-                                        {p.disabled_detectors.join("\n")}
+                                        {p.disabled_detectors.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n")}
                                     </textarea>
                                     <span class="small muted">{detector_ids()}</span>
                                 </label>
@@ -332,7 +332,7 @@ fn short_fingerprint(fingerprint: &str) -> String {
 fn detector_ids() -> String {
     let ids: Vec<&str> = coastguard_model::alerts::DETECTORS
         .iter()
-        .map(|d| d.id)
+        .map(|d| d.id.as_str())
         .collect();
     format!("Detectors: {}.", ids.join(", "))
 }

@@ -166,10 +166,25 @@ pub async fn set_policy(
         disabled_detectors: disabled_detectors
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+            .map(|id| {
+                coastguard_model::alerts::DetectorId::parse(id).ok_or_else(|| AppError::Invalid {
+                    message: format!("{id:?} is no detector; {}", detector_list()),
+                    field: Some("disabled_detectors".into()),
+                })
+            })
+            .collect::<Result<_, _>>()?,
     };
     Ok(coastguard_core::registry::provenance::set_policy(&ctx::state()?, &by, policy).await?)
+}
+
+/// The detectors' ids, for an error that names a wrong one.
+#[cfg(feature = "ssr")]
+fn detector_list() -> String {
+    let ids: Vec<&str> = coastguard_model::alerts::DETECTORS
+        .iter()
+        .map(|d| d.id.as_str())
+        .collect();
+    format!("the detectors are {}", ids.join(", "))
 }
 
 #[cfg(feature = "ssr")]

@@ -340,10 +340,10 @@ pub async fn detectors(state: &AppState, _by: &Authed<Viewer>) -> Result<Vec<Det
     Ok(DETECTORS
         .iter()
         .map(|d| DetectorView {
-            id: d.id.into(),
+            id: d.id,
             severity: d.severity,
             title: d.title.into(),
-            enabled: !off.iter().any(|o| o == d.id),
+            enabled: !off.contains(&d.id),
         })
         .collect())
 }

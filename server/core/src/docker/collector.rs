@@ -303,7 +303,7 @@ async fn raise(state: &AppState, alerts: Vec<NewAlert>) {
     let off = state.store.policy().await.disabled_detectors;
     let alerts: Vec<NewAlert> = alerts
         .into_iter()
-        .filter(|a| !off.contains(&a.rule))
+        .filter(|a| !off.iter().any(|id| id.as_str() == a.rule))
         .collect();
     if let Err(e) = crate::alerts::raise(state, alerts).await {
         tracing::warn!(error = %e, "storing built-in detectors' alerts");

@@ -699,7 +699,7 @@ async fn built_in_detectors_raise_runtime_alerts_from_the_engines_events() {
         // Switched off: an exec raises nothing. The socket alert of a container started
         // after it proves its event was handled.
         let mut policy = state.store.policy().await;
-        policy.disabled_detectors = vec!["docker.exec".into()];
+        policy.disabled_detectors = vec![coastguard_model::alerts::DetectorId::DockerExec];
         coastguard_core::docker::manage::set_policy(&state, &Authed::cli(), policy)
             .await
             .unwrap();
