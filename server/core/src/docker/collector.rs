@@ -459,13 +459,11 @@ async fn handle_event(
                 raise(state, vec![exec]).await;
             }
             "die" => {
+                let facts = apply_inspected(state, engine_id, docker, live, &actor_id, at).await?;
                 if live.restarts.died(&actor_id, at) {
-                    let count = inspect_container(docker, live, &actor_id)
-                        .await?
-                        .map_or(0, |f| f.restart_count);
+                    let count = facts.map_or(0, |f| f.restart_count);
                     raise(state, vec![detect::restart_loop(&place, count)]).await;
                 }
-                apply_inspected(state, engine_id, docker, live, &actor_id, at).await?;
             }
             "exec_create" | "attach" | "top" | "resize" | "export" | "copy" | "archive-path" => {}
             "start" => {

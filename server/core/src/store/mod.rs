@@ -60,11 +60,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// SQLite writes one transaction at a time: writers take turns here, in the order they
+    /// came (see [`Store::begin`]).
+    pub(crate) writers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
     pub fn new(db: Db) -> Store {
-        Store { db }
+        Store {
+            db,
+            writers: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        }
     }
 
     pub fn db(&self) -> &Db {

@@ -329,26 +329,7 @@ async fn events_reach_the_store_without_a_full_sync() {
     docker.build(&tag, &["CMD [\"sleep\", \"3600\"]"]);
     for db in coastguard_core::testing::backends().await {
         eprintln!("backend: {:?}", db.backend);
-        // Intervals long enough that only events can explain what the test sees.
-        let settings = coastguard_core::Settings {
-            docker_sync_seconds: 3600,
-            docker_drift_seconds: 3600,
-            ..Default::default()
-        };
-        let state = db.state_with(settings);
-        let engine = add_engine(&db, &docker).await;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(run_worker(state.clone(), engine.id, stopped));
-        wait_until("the first sync", || async {
-            state
-                .store
-                .docker_engine(engine.id)
-                .await
-                .unwrap()
-                .last_sync_at
-                .is_some()
-        })
-        .await;
+        let (_state, stop, worker) = following(&db, &docker).await;
 
         let name = unique("events");
         let started = Instant::now();
@@ -376,6 +357,38 @@ async fn events_reach_the_store_without_a_full_sync() {
         let _ = stop.send(true);
         worker.await.unwrap();
     }
+}
+
+/// A worker following `docker` for `db`, its first sync done. Syncs and drift passes are an
+/// hour apart, so only events can explain what a test sees next.
+async fn following(
+    db: &TestDb,
+    docker: &Engine,
+) -> (
+    coastguard_core::AppState,
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let settings = coastguard_core::Settings {
+        docker_sync_seconds: 3600,
+        docker_drift_seconds: 3600,
+        ..Default::default()
+    };
+    let state = db.state_with(settings);
+    let engine = add_engine(db, docker).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(run_worker(state.clone(), engine.id, stopped));
+    wait_until("the first sync", || async {
+        state
+            .store
+            .docker_engine(engine.id)
+            .await
+            .unwrap()
+            .last_sync_at
+            .is_some()
+    })
+    .await;
+    (state, stop, worker)
 }
 
 async fn wait_until<F, Fut>(what: &str, mut check: F)
@@ -582,25 +595,7 @@ async fn built_in_detectors_raise_runtime_alerts_from_the_engines_events() {
     docker.build(&moving, &["CMD [\"sleep\", \"3600\"]"]);
     for db in coastguard_core::testing::backends().await {
         eprintln!("backend: {:?}", db.backend);
-        let settings = coastguard_core::Settings {
-            docker_sync_seconds: 3600,
-            docker_drift_seconds: 3600,
-            ..Default::default()
-        };
-        let state = db.state_with(settings);
-        let engine = add_engine(&db, &docker).await;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(run_worker(state.clone(), engine.id, stopped));
-        wait_until("the first sync", || async {
-            state
-                .store
-                .docker_engine(engine.id)
-                .await
-                .unwrap()
-                .last_sync_at
-                .is_some()
-        })
-        .await;
+        let (state, stop, worker) = following(&db, &docker).await;
 
         // The Docker socket and the host's PID namespace, at start.
         let risky = unique("risky");
