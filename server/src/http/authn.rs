@@ -109,7 +109,9 @@ async fn token_principal(state: &ServerState, secret: &str) -> Result<Option<Pri
     if !row.is_active(at) {
         return Ok(None);
     }
-    store.touch_token(row.id, at).await?;
+    if row.needs_touch(at) {
+        store.touch_token(row.id, at).await?;
+    }
     Ok(Some(Principal {
         kind: PrincipalKind::Token { id: row.id },
         name: format!("token:{}", row.name),

@@ -44,6 +44,14 @@ impl TokenRow {
             && self.expires_at.is_none_or(|at| at > now)
             && !self.owner_disabled
     }
+
+    /// Whether a use at `now` is worth recording: `last_used_at` moves at most once a
+    /// minute. A request that need not record it writes nothing (on SQLite a write, even
+    /// one that changes no row, waits for the database's single write lock).
+    pub fn needs_touch(&self, now: i64) -> bool {
+        self.last_used_at
+            .is_none_or(|t| t < now - LAST_USED_GRANULARITY)
+    }
 }
 
 const SELECT: &str = "SELECT t.id, t.name, t.role, t.prefix, u.name AS created_by, t.created_at, \

@@ -2,6 +2,7 @@
 
 use coastguard_core::access;
 use coastguard_core::auth::{token, Authed};
+use coastguard_core::store::tokens::TokenRow;
 use coastguard_core::{Error, StoreError};
 use coastguard_model::{NewUser, Role};
 
@@ -169,6 +170,15 @@ async fn tokens_story() {
             db.store.token(found.id).await.unwrap().last_used_at,
             Some(1_061)
         );
+        // The request path asks first, and writes nothing inside the minute.
+        let row = db.store.token(found.id).await.unwrap();
+        assert!(!row.needs_touch(1_100));
+        assert!(row.needs_touch(1_122));
+        let never = TokenRow {
+            last_used_at: None,
+            ..row
+        };
+        assert!(never.needs_touch(0));
 
         let revoked = access::revoke_token(&state, &cli, found.id).await.unwrap();
         assert!(revoked.revoked_at.is_some());
