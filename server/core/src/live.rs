@@ -190,6 +190,10 @@ async fn local_loop(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Vec<i64>
 async fn listen_loop(inner: Weak<Inner>, pool: sqlx::PgPool, mut alive: watch::Receiver<()>) {
     let mut first = true;
     loop {
+        if pool.is_closed() {
+            // The server is shutting down: there is nothing to listen on any more.
+            return;
+        }
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
