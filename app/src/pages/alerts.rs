@@ -150,6 +150,7 @@ fn Detectors() -> impl IntoView {
             </Suspense>
         </details>
     }
+    .into_any()
 }
 
 #[component]
@@ -352,6 +353,7 @@ fn LiveQueue(
                    " (an ingest token); any tool to "<code>"POST /api/v1/alerts"</code>". New ones appear here as they come."</p>
             </div>
         }>
+            {move || view! {
             <table class="table alerts-table">
                 <thead>
                     <tr>
@@ -383,10 +385,12 @@ fn LiveQueue(
                                     <td>{g.assignee.clone().unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             }
+                            .into_any()
                         }
                     </For>
                 </tbody>
             </table>
+            }.into_any()}
         </Show>
         {next.map(|cursor| {
             let mut f = filter.get_untracked();
@@ -394,6 +398,7 @@ fn LiveQueue(
             view! { <p><a class="btn" href=format!("/alerts?{}", filter_query(&f))>"Older groups →"</a></p> }
         })}
     }
+    .into_any()
 }
 
 /// A filter as the alerts page's query string.
@@ -542,6 +547,7 @@ fn AlertView(
                         other => other.to_string(),
                     };
                     view! { <tr><th scope="row"><code>{k.clone()}</code></th><td><code>{v}</code></td></tr> }
+                        .into_any()
                 })
                 .collect_view();
             view! {
@@ -555,15 +561,16 @@ fn AlertView(
                             <details><summary class="small">{format!("{} fields", e.fields.len())}</summary>
                                 <table class="table kv"><tbody>{fields}</tbody></table>
                             </details>
-                        })}
+                        }.into_any())}
                     </td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
-    view! {
-        <Title text=format!("Alert: {}", g.rule) />
-        <h1>{g.rule.clone()}</h1>
+    // Built in parts, each erased (`into_any`): one view of them all is too deep a type
+    // for the release build.
+    let header = view! {
         <p>
             <SeverityBadge severity=g.severity />" "
             <span class=state_class(g.state) id="alert-state">{state_label(g.state)}</span>" "
@@ -573,16 +580,24 @@ fn AlertView(
             <Timestamp at=Some(g.last_at) />
             <span class="muted">{format!(" · assignee: {}", g.assignee.clone().unwrap_or_else(|| "nobody".into()))}</span>
         </p>
+    }
+    .into_any();
+    let place = view! {
         <section class="panel">
             <h2>"Where"</h2>
             <p><Subject g=g.clone() />{workload.map(|w| view! { " · " {w} })}{image.map(|i| view! { " · image " {i} })}</p>
             <p class="evidence">{g.output.clone()}</p>
         </section>
-        {form}
+    }
+    .into_any();
+    let history = view! {
         <section class="panel">
             <h2>"History"</h2>
             <ul class="activity">{activity}</ul>
         </section>
+    }
+    .into_any();
+    let events = view! {
         <section class="panel">
             <h2>{format!("Events (the newest {} of {})", detail.events.len(), g.count)}</h2>
             <table class="table">
@@ -591,6 +606,17 @@ fn AlertView(
             </table>
         </section>
     }
+    .into_any();
+    view! {
+        <Title text=format!("Alert: {}", g.rule) />
+        <h1>{g.rule.clone()}</h1>
+        {header}
+        {place}
+        {form.map(IntoAny::into_any)}
+        {history}
+        {events}
+    }
+    .into_any()
 }
 
 #[cfg(test)]
