@@ -105,6 +105,8 @@ pub struct UserView {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub name: String,
+    /// `viewer`, `analyst` or `admin` (`ingest` is for tokens).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^(viewer|analyst|admin)$"))]
     pub role: Role,
     pub password: String,
 }
@@ -115,6 +117,8 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     #[serde(default)]
+    /// `viewer`, `analyst` or `admin` (`ingest` is for tokens).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(viewer|analyst|admin)$"))]
     pub role: Option<Role>,
     #[serde(default)]
     pub disabled: Option<bool>,
