@@ -90,6 +90,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         jobs::risk,
     );
 
+    // Webhooks hear of a new alert group within seconds.
+    let notifications = jobs::spawn_periodic(
+        state.clone(),
+        "notifications",
+        Duration::from_secs(2),
+        stop_rx.clone(),
+        jobs::notifications,
+    );
+
     let snapshots = jobs::spawn_periodic(
         state.clone(),
         "snapshots",
@@ -147,6 +156,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = housekeeping.await;
     let _ = risk.await;
     let _ = snapshots.await;
+    let _ = notifications.await;
     for collector in collectors {
         let _ = collector.await;
     }

@@ -30,6 +30,7 @@ const CORE: &[(&str, u32)] = &[
     ("risk", 35),
     ("posture", 36),
     ("charts", 37),
+    ("notify", 38),
     ("demo", 4 * 10),
     ("jobs", 4 * 10),
     ("testing", 4 * 10),

@@ -10,6 +10,7 @@ mod error;
 pub mod findings;
 pub mod inventory;
 pub mod kube;
+pub mod notify;
 mod overview;
 pub mod registries;
 pub mod risk;

@@ -77,8 +77,15 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     let mut w = state.store.begin_pass().await?;
     let linked = w.link_alerts().await?;
     w.commit().await?;
+    // The delivery log of the last 30 days stays.
+    let mut w = state.store.begin_pass().await?;
+    let deliveries = w
+        .prune_deliveries(crate::now() - crate::notify::manage::KEEP_DELIVERIES_SECS)
+        .await?;
+    w.commit().await?;
     state.store.optimize().await?;
     tracing::debug!(
+        deliveries_pruned = deliveries,
         pruned,
         reopened,
         unsuppressed,
@@ -141,6 +148,16 @@ pub async fn signatures(state: AppState) -> anyhow::Result<()> {
             unchanged = pass.unchanged,
             "image signatures checked"
         );
+    }
+    Ok(())
+}
+
+/// Announces new alert groups to the webhooks, makes the digests due, and attempts the
+/// deliveries due.
+pub async fn notifications(state: AppState) -> anyhow::Result<()> {
+    let report = crate::notify::manage::pass(&state, crate::now()).await?;
+    if report != crate::notify::manage::PassReport::default() {
+        tracing::debug!(?report, "notifications pass");
     }
     Ok(())
 }

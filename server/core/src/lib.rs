@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod kube;
 pub mod lifecycle;
 pub mod live;
+pub mod notify;
 pub mod posture;
 pub mod registry;
 pub mod risk;

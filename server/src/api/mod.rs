@@ -14,6 +14,7 @@ pub mod extract;
 mod findings;
 mod inventory;
 mod kube;
+mod notify;
 mod registries;
 mod risk;
 mod scans;
@@ -54,6 +55,7 @@ use utoipa_axum::routes;
         (name = "registries", description = "Registries as a source: their repositories, tags, digests and images"),
         (name = "signatures", description = "Keys trusted for image signatures, and image signature checks"),
         (name = "alerts", description = "Runtime alerts: Falco's and other tools' events, matched to the inventory and grouped"),
+        (name = "notifications", description = "Outgoing webhooks for new alert groups and their digests, and the delivery log (admin)"),
     )
 )]
 struct ApiDoc;
@@ -153,6 +155,11 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(alerts::triage))
         .routes(routes!(alerts::stream))
         .routes(routes!(alerts::detectors))
+        .routes(routes!(notify::list_webhooks, notify::add_webhook))
+        .routes(routes!(notify::update_webhook, notify::remove_webhook))
+        .routes(routes!(notify::test_webhook))
+        .routes(routes!(notify::deliveries))
+        .routes(routes!(notify::retry_delivery))
         .routes(routes!(risk::ranking))
         .routes(routes!(risk::breakdown))
         .routes(routes!(trends::get_trends))

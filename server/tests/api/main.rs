@@ -8,6 +8,7 @@ mod cli;
 mod contract;
 mod demo;
 mod inventory;
+mod notify;
 mod posture;
 mod registries;
 mod scans;

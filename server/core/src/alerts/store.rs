@@ -238,13 +238,15 @@ impl Write {
         // groups instead of deadlocking (Postgres locks each upserted row).
         order.sort_unstable();
         let mut group_of: HashMap<&str, i64> = HashMap::new();
+        // Groups this batch made: each is announced to the webhooks once (alert_notices).
+        let mut made = Vec::new();
         for key in order {
             let (count, first, last, latest) = folded[key];
             let e = &events[latest];
             let (_, names, m) = &keys[latest];
             let fields = serde_json::to_string(&e.alert.fields).expect("fields serialize");
-            let id: i64 = with_tx!(&mut self.tx, |t| {
-                sqlx::query_scalar(
+            let (id, total): (i64, i64) = with_tx!(&mut self.tx, |t| {
+                sqlx::query_as(
                 "INSERT INTO runtime_alerts (source, rule, severity, output, at, last_at, count, state, \
                    host_id, container_id, pod_id, workload_id, image_id, hostname, container_ref, namespace, pod, \
                    image_ref, image_digest, fields, dedup_key) \
@@ -260,7 +262,7 @@ impl Write {
                    pod_id = COALESCE(runtime_alerts.pod_id, excluded.pod_id), \
                    workload_id = COALESCE(runtime_alerts.workload_id, excluded.workload_id), \
                    image_id = COALESCE(runtime_alerts.image_id, excluded.image_id) \
-                 RETURNING id"
+                 RETURNING id, count"
             )
             .bind(&e.alert.source)
             .bind(&e.alert.rule)
@@ -286,6 +288,20 @@ impl Write {
             .await
             })?;
             group_of.insert(key, id);
+            // A group's count is the batch's own only when the batch made it.
+            if total == count as i64 {
+                made.push(id);
+            }
+        }
+        if !made.is_empty() {
+            with_tx!(&mut self.tx, |t| {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO alert_notices (group_id, at) ");
+                q.push_values(&made, |mut row, id| {
+                    row.push_bind(*id).push_bind(now);
+                });
+                q.push(" ON CONFLICT (group_id) DO NOTHING");
+                q.build().execute(&mut **t).await.map(|_| ())
+            })?;
         }
         let groups: Vec<i64> = keys.iter().map(|(k, _, _)| group_of[k.as_str()]).collect();
         for (chunk, ids) in events

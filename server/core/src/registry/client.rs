@@ -118,7 +118,7 @@ pub(crate) fn sha256(bytes: &[u8]) -> String {
 }
 
 /// rustls with ring, trusting the system's CA certificates and `extra` (PEM).
-fn tls(extra: Option<&str>) -> Result<rustls::ClientConfig, String> {
+pub(crate) fn tls(extra: Option<&str>) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         // A system certificate rustls cannot use is skipped, as browsers skip it.
