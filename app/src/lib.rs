@@ -106,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/settings") view=pages::settings::SettingsPage />
                     <Route path=path!("admin/users") view=pages::users::UsersPage />
                     <Route path=path!("admin/tokens") view=pages::tokens::TokensPage />
+                    <Route path=path!("admin/notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("admin/audit") view=pages::audit::AuditPage />
                 </ParentRoute>
             </Routes>

@@ -32,6 +32,7 @@ const SECTIONS: &[(&str, &str)] = &[
 const ADMIN: &[(&str, &str)] = &[
     ("/admin/users", "Users"),
     ("/admin/tokens", "API tokens"),
+    ("/admin/notifications", "Notifications"),
     ("/admin/audit", "Audit log"),
     ("/admin/settings", "Settings"),
 ];

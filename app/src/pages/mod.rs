@@ -16,6 +16,7 @@ pub mod kube;
 pub mod kube_detail;
 pub mod login;
 pub mod not_found;
+pub mod notifications;
 pub mod overview;
 pub mod registries;
 pub mod risk;

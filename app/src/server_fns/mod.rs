@@ -6,6 +6,7 @@ pub mod access;
 pub mod alerts;
 pub mod inventory;
 pub mod kube;
+pub mod notify;
 pub mod overview;
 pub mod registries;
 pub mod risk;

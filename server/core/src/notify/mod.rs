@@ -236,12 +236,15 @@ pub fn test_message(webhook: i64, format: WebhookFormat, by: &str) -> NewDeliver
     }
 }
 
+/// The groups (id, count) one webhook is told about.
+pub type Told = (i64, Vec<(i64, i64)>);
+
 /// The messages for new groups: one per group per webhook whose filter takes it.
 /// Answers them and, per webhook, the groups (with their counts) it is told about.
 pub fn announce(
     webhooks: &[(i64, WebhookFormat, WebhookFilter)],
     groups: &[AlertGroup],
-) -> (Vec<NewDelivery>, Vec<(i64, Vec<(i64, i64)>)>) {
+) -> (Vec<NewDelivery>, Vec<Told>) {
     let mut deliveries = Vec::new();
     let mut marks = Vec::new();
     for (id, format, filter) in webhooks {
