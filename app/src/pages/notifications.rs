@@ -170,10 +170,7 @@ fn WebhookTable(list: Vec<Webhook>, actions: Actions) -> impl IntoView {
                     <th scope="col">"Sends"</th>
                     <th scope="col">"Digest"</th>
                     <th scope="col">"State"</th>
-                    <th scope="col" class="num">"Waiting"</th>
-                    <th scope="col" class="num">"Delivered"</th>
-                    <th scope="col" class="num">"Failed"</th>
-                    <th scope="col">"Last delivered"</th>
+                    <th scope="col">"Deliveries"</th>
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr>
             </thead>
@@ -196,7 +193,7 @@ fn WebhookRow(w: Webhook, actions: Actions) -> impl IntoView {
         view! { <span class="status status-neutral">"off"</span> }.into_any()
     };
     let error = w.last_error.clone().map(|e| {
-        view! { <div class="small error-text" title="The newest failed attempt">{e}</div> }
+        view! { <div class="small delivery-error" title="The newest failed attempt">{e}</div> }
     });
     let name = w.name.clone();
     view! {
@@ -209,10 +206,11 @@ fn WebhookRow(w: Webhook, actions: Actions) -> impl IntoView {
             <td class="small">{filter_text(&w.filter)}</td>
             <td>{format!("{} min", w.digest_minutes)}</td>
             <td>{state}</td>
-            <td class="num">{w.pending}</td>
-            <td class="num">{w.delivered}</td>
-            <td class="num">{w.failed}{error}</td>
-            <td><Timestamp at=w.last_delivered_at /></td>
+            <td class="small">
+                {format!("{} waiting · {} delivered · {} failed", w.pending, w.delivered, w.failed)}
+                <div class="muted">"last delivered " <Timestamp at=w.last_delivered_at /></div>
+                {error}
+            </td>
             <td class="actions">
                 <ActionForm action=actions.test attr:class="inline-form">
                     <input type="hidden" name="id" value=test_id.clone() />
@@ -344,7 +342,7 @@ fn DeliveryRow(d: Delivery, retry: ServerAction<RetryDelivery>) -> impl IntoView
             <td><code class="small">{d.event.as_str()}</code>" "{message}</td>
             <td><span class=class>{label}</span></td>
             <td class="num">{d.attempts}</td>
-            <td class="small">{answer}</td>
+            <td class="small delivery-answer">{answer}</td>
             <td>{when}</td>
             <td class="actions">
                 {(d.state == DeliveryState::Failed).then(|| view! {
