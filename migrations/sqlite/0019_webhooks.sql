@@ -30,6 +30,16 @@ CREATE TABLE alert_notices (
     at INTEGER NOT NULL
 );
 
+-- Findings made since the last pass: one row per batch that inserted them, with the new
+-- findings' ids (a JSON array), taken like alert_notices. Webhooks that ask for findings
+-- hear of each batch's open ones at or above their severity in one message.
+CREATE TABLE finding_notices (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('vulnerability', 'configuration')),
+    ids TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+
 -- The groups each destination was told about, their count and the time it was last
 -- told: a digest sums up what came after, for groups told at least digest_minutes ago.
 CREATE TABLE webhook_groups (
@@ -44,7 +54,7 @@ CREATE INDEX webhook_groups_group ON webhook_groups (group_id);
 CREATE TABLE webhook_deliveries (
     id INTEGER PRIMARY KEY,
     webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
-    event TEXT NOT NULL CHECK (event IN ('alert.new', 'alert.digest', 'test')),
+    event TEXT NOT NULL CHECK (event IN ('alert.new', 'alert.digest', 'findings.new', 'test')),
     group_id INTEGER REFERENCES runtime_alerts(id) ON DELETE SET NULL,
     summary TEXT NOT NULL,
     -- The body, made once: every attempt sends the same bytes.

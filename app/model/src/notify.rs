@@ -34,32 +34,50 @@ impl WebhookFormat {
     }
 }
 
-/// Which alert groups a destination is told about. Empty fields match everything.
+/// What a destination is told about: new alert groups (and their digests) and, if it
+/// asks, new findings (vulnerabilities and configuration), at or above `min_severity`.
+/// The other fields narrow the alert groups; empty ones match everything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WebhookFilter {
-    /// The least severe group sent (default `high`).
+    /// The least severe group or finding sent (default `high`).
     #[serde(default = "default_min_severity")]
     pub min_severity: Severity,
+    /// New alert groups and digests of their events (default true).
+    #[serde(default = "yes")]
+    pub alerts: bool,
+    /// New findings: the open ones each scan or check made, in one message (default
+    /// false).
+    #[serde(default)]
+    pub findings: bool,
     /// Sources (`falco`, `coastguard`, a tool's name); empty: every source.
     #[serde(default)]
     pub sources: Vec<String>,
     /// A rule name, `*` matching any run of characters (`Terminal shell*`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub rule: Option<String>,
     /// The host's name, as the inventory or the event names it; `*` as in `rule`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub host: Option<String>,
     /// The Kubernetes namespace; `*` as in `rule`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub namespace: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for WebhookFilter {
     fn default() -> WebhookFilter {
         WebhookFilter {
             min_severity: default_min_severity(),
+            alerts: true,
+            findings: false,
             sources: Vec::new(),
             rule: None,
             host: None,
@@ -107,7 +125,7 @@ impl WebhookFilter {
             return Err(("sources".into(), "at most 20 sources".into()));
         }
         for (i, s) in self.sources.iter().enumerate() {
-            if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) {
+            if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
                 return Err((
                     format!("sources/{i}"),
                     "a source is 1 to 64 characters, without control characters".into(),
@@ -134,15 +152,18 @@ pub struct NewWebhook {
     /// Signs each body (HMAC-SHA256, header `X-Coastguard-Signature`); 16 to 256
     /// characters. Stored encrypted, never returned.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 16, max_length = 256))]
     pub secret: Option<String>,
     #[serde(default)]
     pub filter: WebhookFilter,
     /// More events of a group already sent are summed up in one digest at most this
     /// often (1 to 1,440 minutes, default 15).
     #[serde(default = "default_digest_minutes")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub digest_minutes: i64,
     /// How long one attempt may take (1 to 30 s, default 10).
     #[serde(default = "default_timeout_secs")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
     pub timeout_secs: i64,
 }
 
@@ -199,6 +220,9 @@ pub enum NotificationEvent {
     /// More events of groups already sent, summed up.
     #[serde(rename = "alert.digest")]
     AlertDigest,
+    /// New findings at or above the destination's severity.
+    #[serde(rename = "findings.new")]
+    FindingsNew,
     /// Sent by an admin to try the destination.
     #[serde(rename = "test")]
     Test,
@@ -209,6 +233,7 @@ impl NotificationEvent {
         match self {
             NotificationEvent::AlertNew => "alert.new",
             NotificationEvent::AlertDigest => "alert.digest",
+            NotificationEvent::FindingsNew => "findings.new",
             NotificationEvent::Test => "test",
         }
     }
@@ -217,6 +242,7 @@ impl NotificationEvent {
         match s {
             "alert.new" => Some(NotificationEvent::AlertNew),
             "alert.digest" => Some(NotificationEvent::AlertDigest),
+            "findings.new" => Some(NotificationEvent::FindingsNew),
             "test" => Some(NotificationEvent::Test),
             _ => None,
         }

@@ -82,7 +82,7 @@ fn AddForm(add: ServerAction<AddWebhook>) -> impl IntoView {
         <section class="panel">
             <h2>"Add a webhook"</h2>
             <p class="muted small">
-                "Each new runtime alert group its filter takes is sent once, as it appears; further events of a group already sent are summed up in one digest at most every few minutes, so a burst of identical events is one message, then a count. "
+                "Each new runtime alert group its filter takes is sent once, as it appears (and, if asked, each scan's or check's new findings in one message); further events of a group already sent are summed up in one digest at most every few minutes, so a burst of identical events is one message, then a count. "
                 "Messages wait in the database until delivered, and failed attempts are retried after 10 s, 30 s, 2, 10 and 30 min, 1, 2 and 4 h. "
                 "With a secret, each body is signed: "<code>"X-Coastguard-Signature: t=<time>,v1=<HMAC-SHA256 of \"<time>.<body>\">"</code>". "
                 "The address and secret are stored encrypted and never shown again."
@@ -97,6 +97,11 @@ fn AddForm(add: ServerAction<AddWebhook>) -> impl IntoView {
                     </select>
                 </label>
                 <label>"Signing secret" <input name="secret" type="password" minlength="16" maxlength="256" placeholder="optional, 16+ characters" autocomplete="new-password" /></label>
+                <fieldset class="checks">
+                    <legend>"Sends"</legend>
+                    <label><input type="checkbox" name="alerts" value="on" checked /> " new alert groups, then digests"</label>
+                    <label><input type="checkbox" name="findings" value="on" /> " new findings (vulnerabilities, configuration)"</label>
+                </fieldset>
                 <label>"Least severity" <select name="min_severity">{severities}</select></label>
                 <label>"Sources" <input name="sources" placeholder="all, or falco, coastguard" /></label>
                 <label>"Rule" <input name="rule" placeholder="any; * matches, e.g. Terminal shell*" /></label>
@@ -112,7 +117,13 @@ fn AddForm(add: ServerAction<AddWebhook>) -> impl IntoView {
 }
 
 fn filter_text(f: &WebhookFilter) -> String {
-    let mut parts = vec![format!("{} and above", f.min_severity.label())];
+    let what = match (f.alerts, f.findings) {
+        (true, true) => "alert groups and findings",
+        (true, false) => "alert groups",
+        (false, true) => "findings",
+        (false, false) => "nothing",
+    };
+    let mut parts = vec![format!("{what}, {} and above", f.min_severity.label())];
     if !f.sources.is_empty() {
         parts.push(format!("from {}", f.sources.join(", ")));
     }

@@ -19,7 +19,7 @@ pub async fn list_webhooks() -> Result<Vec<Webhook>, AppError> {
 }
 
 /// From the add form: blank fields are absent; sources comma-separated; numbers as
-/// typed (checked on the server).
+/// typed (checked on the server); what it sends by two checkboxes.
 #[server(prefix = "/ui")]
 pub async fn add_webhook(
     name: String,
@@ -33,6 +33,9 @@ pub async fn add_webhook(
     namespace: String,
     digest_minutes: String,
     timeout_secs: String,
+    // Checkboxes: sent only when ticked.
+    alerts: Option<String>,
+    findings: Option<String>,
 ) -> Result<Webhook, AppError> {
     use coastguard_model::notify::{NewWebhook, WebhookFilter, WebhookFormat};
     use coastguard_model::Severity;
@@ -45,6 +48,8 @@ pub async fn add_webhook(
         secret: some(secret),
         filter: WebhookFilter {
             min_severity: Severity::normalise(&min_severity),
+            alerts: alerts.is_some(),
+            findings: findings.is_some(),
             sources: sources
                 .split(',')
                 .map(str::trim)

@@ -167,7 +167,11 @@ fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
         "format",
         json!({ "enum": any_or(["svg".into(), "csv".into()]) }),
     ));
-    for path in ["/api/v1/audit", "/api/v1/scans"] {
+    for path in [
+        "/api/v1/audit",
+        "/api/v1/scans",
+        "/api/v1/webhooks/deliveries",
+    ] {
         rules.push((
             path,
             "cursor",
@@ -208,7 +212,16 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("NewEngine", "name", label.clone()),
         ("NewClusters", "name", label.clone()),
         ("NewSigningKey", "name", label.clone()),
-        ("NewRegistry", "name", label),
+        ("NewRegistry", "name", label.clone()),
+        ("NewWebhook", "name", label),
+        (
+            "WebhookFilter",
+            "sources",
+            json!({
+                "maxItems": 20,
+                "items": { "type": "string", "minLength": 1, "maxLength": 64 },
+            }),
+        ),
         (
             "NewRegistry",
             "repositories",

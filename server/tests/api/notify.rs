@@ -564,3 +564,93 @@ async fn deliveries_and_announcements_survive_a_restart() {
         state.store.db().close().await;
     }
 }
+
+#[tokio::test]
+async fn a_scan_s_new_findings_are_one_message_to_those_that_ask() {
+    for db in coastguard_core::testing::backends().await {
+        eprintln!("backend: {:?}", db.backend);
+        let srv = crate::TestServer::start_with(Arc::new(db), with_secret_key()).await;
+        let admin = srv.token(Role::Admin).await;
+        let analyst = srv.token(Role::Analyst).await;
+        let findings = Receiver::start(&[]).await;
+        let alerts_only = Receiver::start(&[]).await;
+        add_webhook(
+            &srv,
+            &admin,
+            json!({"name": "vulns", "url": findings.url,
+                   "filter": {"alerts": false, "findings": true, "min_severity": "high"}}),
+        )
+        .await;
+        add_webhook(
+            &srv,
+            &admin,
+            json!({"name": "pager", "url": alerts_only.url, "filter": {"min_severity": "low"}}),
+        )
+        .await;
+        // One critical and one low vulnerability.
+        let report = crate::scans::fixture("scans/trivy/debian-10-buster.json");
+        let doc: Value = serde_json::from_slice(&report).unwrap();
+        let high_or_worse = doc["Results"][0]["Vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| matches!(v["Severity"].as_str(), Some("HIGH" | "CRITICAL")))
+            .map(|v| v["VulnerabilityID"].as_str().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(high_or_worse.len(), 1);
+        let upload = |body: Vec<u8>| {
+            srv.http
+                .post(srv.url("/api/v1/scans"))
+                .bearer_auth(&analyst)
+                .body(body)
+                .send()
+        };
+        assert_eq!(upload(report.clone()).await.unwrap().status(), 201);
+        let t0 = coastguard_core::now();
+        pass(&srv.state, t0).await.unwrap();
+        let got = findings.received();
+        assert_eq!(got.len(), 1, "one message for the scan: {got:?}");
+        assert_eq!(got[0].event, "findings.new");
+        let named: std::collections::BTreeSet<String> = got[0].body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["title"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            named, high_or_worse,
+            "the high and critical ones, each once"
+        );
+        assert_eq!(
+            got[0].body["count"],
+            got[0].body["findings"].as_array().unwrap().len()
+        );
+        assert!(got[0].body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] == "vulnerability"
+                && f["path"].as_str().unwrap().starts_with("/images/")));
+        assert!(
+            alerts_only.received().is_empty(),
+            "it asked for alerts only"
+        );
+
+        // The same report again makes nothing new: nothing is sent.
+        assert_eq!(upload(report).await.unwrap().status(), 201);
+        pass(&srv.state, t0 + 1).await.unwrap();
+        assert_eq!(findings.received().len(), 1);
+
+        // A scanner's misconfiguration is a configuration finding: one message too.
+        let res = upload(crate::scans::fixture("scans/trivy/misconfig-dockerfile.json"))
+            .await
+            .unwrap();
+        let status = res.status();
+        assert_eq!(status, 201, "{}", res.text().await.unwrap());
+        pass(&srv.state, t0 + 2).await.unwrap();
+        let got = findings.received();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1].body["findings"][0]["kind"], "configuration", "{:?}", got[1].body);
+        assert_eq!(got[1].body["findings"][0]["severity"], "high");
+    }
+}

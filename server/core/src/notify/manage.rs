@@ -22,6 +22,8 @@ use std::time::Duration;
 pub const LOG_PAGE: i64 = 100;
 /// New groups announced per commit.
 const NOTICES_PER_COMMIT: i64 = 500;
+/// Batches of new findings announced per commit (one message per webhook for them all).
+const FINDING_BATCHES_PER_COMMIT: i64 = 200;
 /// Groups one digest reads.
 const DIGEST_GROUPS: i64 = 1_000;
 /// Deliveries attempted at once (a round; one slow destination holds its round up to
@@ -63,9 +65,9 @@ pub async fn add_webhook(
 ) -> Result<Webhook> {
     let name = validate_field("name", validate::label("webhook name", &input.name))?;
     let (url, shown) = validate_field("url", check_url(&input.url))?;
-    let secret = input.secret.as_deref().filter(|s| !s.is_empty());
+    let secret = input.secret.as_deref();
     if let Some(s) = secret {
-        if s.len() < 16 || s.len() > 256 {
+        if !(16..=256).contains(&s.chars().count()) {
             return Err(Error::invalid_at(
                 "secret",
                 "a signing secret is 16 to 256 characters",
@@ -225,15 +227,8 @@ pub async fn deliveries(
             )
         })?),
     };
-    let before = match before.filter(|s| !s.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .ok()
-                .filter(|c| *c > 0)
-                .ok_or_else(|| Error::invalid_at("cursor", "not a cursor this list gave"))?,
-        ),
-    };
+    let before = validate::id_cursor(before.unwrap_or_default())
+        .map_err(|e| Error::invalid_at("cursor", e))?;
     let mut items = state
         .store
         .deliveries(webhook, delivery_state, before, LOG_PAGE + 1)
@@ -286,6 +281,7 @@ pub async fn pass(state: &AppState, now: i64) -> Result<PassReport> {
     let rows = state.store.webhook_rows().await?;
     let enabled: Vec<&WebhookRow> = rows.iter().filter(|r| r.enabled).collect();
     announce_new(state, &enabled, now, &mut report).await?;
+    announce_findings(state, &enabled, now, &mut report).await?;
     for row in &enabled {
         if row.digest_due_at <= now {
             report.queued += digest(state, row, now).await?;
@@ -321,6 +317,48 @@ async fn announce_new(
         w.commit().await?;
         report.groups += ids.len();
         report.queued += deliveries.len();
+    }
+    Ok(())
+}
+
+/// New findings: the batches taken in one commit with one message per webhook that asks
+/// for findings and has some at or above its severity.
+async fn announce_findings(
+    state: &AppState,
+    webhooks: &[&WebhookRow],
+    now: i64,
+    report: &mut PassReport,
+) -> Result<()> {
+    let targets: Vec<_> = webhooks
+        .iter()
+        .map(|r| (r.id, r.format(), r.filter()))
+        .filter(|(.., f)| f.findings)
+        .collect();
+    while state.store.finding_notices_wait().await? {
+        let mut w = state.store.begin_pass().await?;
+        let batches = w.take_finding_notices(FINDING_BATCHES_PER_COMMIT).await?;
+        if batches.is_empty() {
+            return Ok(());
+        }
+        let mut found = Vec::new();
+        if !targets.is_empty() {
+            for (kind, ids) in &batches {
+                let notes = state.store.finding_notes(*kind, ids).await?;
+                found.extend(notes.into_iter().map(|n| (*kind, n)));
+            }
+        }
+        let messages: Vec<_> = targets
+            .iter()
+            .filter_map(|(id, format, filter)| {
+                super::findings_new(*id, *format, filter.min_severity, &found)
+            })
+            .collect();
+        w.add_deliveries(&messages, now).await?;
+        w.commit().await?;
+        report.queued += messages.len();
+        if (batches.len() as i64) < FINDING_BATCHES_PER_COMMIT {
+            break;
+        }
     }
     Ok(())
 }

@@ -19,11 +19,13 @@ pub mod manage;
 pub mod send;
 pub mod store;
 
+use crate::store::notices::FindingKind;
 use coastguard_model::alerts::AlertGroup;
 use coastguard_model::notify::{NotificationEvent, WebhookFilter, WebhookFormat};
+use coastguard_model::Severity;
 use ring::hmac;
 use serde_json::json;
-use store::NewDelivery;
+use store::{FindingNote, NewDelivery};
 
 /// Longest address accepted.
 const MAX_URL: usize = 2048;
@@ -215,6 +217,107 @@ pub fn alert_digest(
     }
 }
 
+/// A new finding a message names: its kind, what it is, and its severity.
+pub type NewFinding = (FindingKind, FindingNote);
+
+/// The severity a finding's row holds.
+fn severity_of(f: &FindingNote) -> Severity {
+    Severity::normalise(&f.severity)
+}
+
+/// Where a finding is read in the UI.
+fn finding_path(kind: FindingKind, f: &FindingNote) -> String {
+    match (kind, f.subject.as_str()) {
+        (FindingKind::Vulnerability, _) => format!("/images/{}/vulnerabilities", f.subject_id),
+        (FindingKind::Configuration, "host") => format!("/hosts/{}", f.subject_id),
+        (FindingKind::Configuration, "container") => format!("/containers/{}", f.subject_id),
+        (FindingKind::Configuration, "image") => format!("/images/{}", f.subject_id),
+        (FindingKind::Configuration, _) => "/findings".into(),
+    }
+}
+
+fn finding_line(kind: FindingKind, f: &FindingNote) -> String {
+    match kind {
+        FindingKind::Vulnerability => format!(
+            "{} in {}{}",
+            f.title,
+            f.subject,
+            f.detail
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        ),
+        FindingKind::Configuration => {
+            format!("{} on {} {}", f.title, f.subject, f.subject_id)
+        }
+    }
+}
+
+/// The new findings at or above `min` among `found`, most severe first, in one message;
+/// `None` when there are none.
+pub fn findings_new(
+    webhook: i64,
+    format: WebhookFormat,
+    min: Severity,
+    found: &[NewFinding],
+) -> Option<NewDelivery> {
+    let mut taken: Vec<&NewFinding> = found
+        .iter()
+        .filter(|(_, f)| severity_of(f) >= min)
+        .collect();
+    if taken.is_empty() {
+        return None;
+    }
+    taken.sort_by(|(_, a), (_, b)| severity_of(b).cmp(&severity_of(a)).then(a.id.cmp(&b.id)));
+    let counts: Vec<String> = Severity::DESCENDING
+        .iter()
+        .filter_map(|s| {
+            let n = taken.iter().filter(|(_, f)| severity_of(f) == *s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    let summary = format!(
+        "{} new finding{}: {}",
+        taken.len(),
+        if taken.len() == 1 { "" } else { "s" },
+        counts.join(", ")
+    );
+    let more = taken.len().saturating_sub(DIGEST_NAMES);
+    let body = match format {
+        WebhookFormat::Generic => json!({
+            "event": NotificationEvent::FindingsNew.as_str(),
+            "summary": summary,
+            "count": taken.len(),
+            "findings": taken.iter().take(100).map(|(kind, f)| json!({
+                "kind": kind.as_str(), "id": f.id, "severity": severity_of(f),
+                "title": f.title, "detail": f.detail, "subject": f.subject,
+                "subject_id": f.subject_id, "path": finding_path(*kind, f),
+            })).collect::<Vec<_>>(),
+        }),
+        WebhookFormat::Slack => {
+            let mut text = format!("*Coastguard*: {}", slack_escape(&summary));
+            for (kind, f) in taken.iter().take(DIGEST_NAMES) {
+                text.push_str(&format!(
+                    "\n• *{}* {}",
+                    severity_of(f).label(),
+                    slack_escape(&clip(&finding_line(*kind, f), 200))
+                ));
+            }
+            if more > 0 {
+                text.push_str(&format!("\n…and {more} more"));
+            }
+            json!({ "text": text })
+        }
+    };
+    Some(NewDelivery {
+        webhook_id: webhook,
+        event: NotificationEvent::FindingsNew,
+        group_id: None,
+        summary,
+        body: body.to_string(),
+    })
+}
+
 /// The message an admin sends to try a destination.
 pub fn test_message(webhook: i64, format: WebhookFormat, by: &str) -> NewDelivery {
     let summary = format!("A test message sent by {by}");
@@ -249,7 +352,7 @@ pub fn announce(
     let mut marks = Vec::new();
     for (id, format, filter) in webhooks {
         let mut told = Vec::new();
-        for g in groups.iter().filter(|g| filter.matches(g)) {
+        for g in groups.iter().filter(|g| filter.alerts && filter.matches(g)) {
             deliveries.push(alert_new(*id, *format, g));
             told.push((g.id, g.count));
         }
@@ -392,6 +495,62 @@ mod tests {
             .collect();
         assert_eq!(sent, [(10, Some(1)), (11, Some(1)), (11, Some(2))]);
         assert_eq!(marks, [(10, vec![(1, 1)]), (11, vec![(1, 1), (2, 1)])]);
+    }
+
+    fn note(id: i64, severity: &str, title: &str) -> FindingNote {
+        FindingNote {
+            id,
+            severity: severity.into(),
+            title: title.into(),
+            detail: Some("openssl".into()),
+            subject: "registry.example.com/shop/web:1.2".into(),
+            subject_id: 4,
+        }
+    }
+
+    #[test]
+    fn new_findings_at_or_above_the_severity_are_one_message_most_severe_first() {
+        let found = vec![
+            (
+                FindingKind::Vulnerability,
+                note(1, "medium", "CVE-2024-0001"),
+            ),
+            (
+                FindingKind::Vulnerability,
+                note(2, "critical", "CVE-2024-0002"),
+            ),
+            (FindingKind::Vulnerability, note(3, "high", "CVE-2024-0003")),
+            (
+                FindingKind::Configuration,
+                FindingNote {
+                    detail: Some("docker.privileged".into()),
+                    subject: "container".into(),
+                    subject_id: 9,
+                    ..note(4, "high", "Container runs privileged")
+                },
+            ),
+        ];
+        assert!(findings_new(1, WebhookFormat::Generic, Severity::Critical, &found[..1]).is_none());
+        let d = findings_new(1, WebhookFormat::Generic, Severity::High, &found).unwrap();
+        assert_eq!(d.summary, "3 new findings: 1 critical, 2 high");
+        assert_eq!(d.event, NotificationEvent::FindingsNew);
+        let body: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+        assert_eq!(body["findings"][0]["title"], "CVE-2024-0002");
+        assert_eq!(body["findings"][0]["path"], "/images/4/vulnerabilities");
+        assert_eq!(body["findings"][2]["path"], "/containers/9");
+        let s = findings_new(1, WebhookFormat::Slack, Severity::Low, &found).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        let text = body["text"].as_str().unwrap();
+        assert!(
+            text.contains(
+                "• *Critical* CVE-2024-0002 in registry.example.com/shop/web:1.2 (openssl)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Container runs privileged on container 9"),
+            "{text}"
+        );
     }
 
     #[test]

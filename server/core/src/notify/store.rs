@@ -1,6 +1,8 @@
 //! Webhooks and their deliveries in the database.
 
-use crate::store::query::IDS_PER_LIST;
+use crate::scans::vulns::IMAGE_NAME;
+use crate::store::notices::FindingKind;
+use crate::store::query::{push_list, IDS_PER_LIST};
 use crate::store::{Store, StoreError, StoreResult, Write};
 use crate::{with_db, with_tx};
 use coastguard_model::notify::{
@@ -79,6 +81,20 @@ pub struct GroupSince {
     pub group_id: i64,
     pub count: i64,
     pub sent_count: i64,
+}
+
+/// A new finding, as a message names it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FindingNote {
+    pub id: i64,
+    pub severity: String,
+    /// The vulnerability's id, or the check's title.
+    pub title: String,
+    /// The package, or the check's id.
+    pub detail: Option<String>,
+    /// The image's name, or the subject's kind (`host`, `container`, `pod`, …).
+    pub subject: String,
+    pub subject_id: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -217,6 +233,46 @@ impl Store {
         Ok(rows.into_iter().map(Delivery::from).collect())
     }
 
+    /// The open findings among `ids` (one kind), to name in a message.
+    pub async fn finding_notes(
+        &self,
+        kind: FindingKind,
+        ids: &[i64],
+    ) -> StoreResult<Vec<FindingNote>> {
+        let select = match kind {
+            FindingKind::Vulnerability => format!(
+                "SELECT f.id, f.severity, v.vuln_id AS title, f.pkg_name AS detail, {IMAGE_NAME} AS subject, \
+                   f.image_id AS subject_id \
+                 FROM findings f JOIN vulnerabilities v ON v.id = f.vulnerability_id JOIN images i ON i.id = f.image_id \
+                 WHERE f.state = 'open' AND f.id IN "
+            ),
+            FindingKind::Configuration => "SELECT cf.id, cf.severity, COALESCE(cf.title, cf.check_id) AS title, \
+                   cf.check_id AS detail, cf.subject_kind AS subject, cf.subject_id \
+                 FROM config_findings cf WHERE cf.state = 'open' AND cf.id IN "
+                .to_string(),
+        };
+        let mut notes = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_LIST) {
+            let rows: Vec<FindingNote> = with_db!(&self.db, |pool| {
+                let mut q = sqlx::QueryBuilder::new(select.as_str());
+                push_list(&mut q, chunk);
+                q.build_query_as().fetch_all(pool).await
+            })?;
+            notes.extend(rows);
+        }
+        Ok(notes)
+    }
+
+    /// Whether new findings wait to be announced.
+    pub async fn finding_notices_wait(&self) -> StoreResult<bool> {
+        let any: Option<i64> = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT id FROM finding_notices LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        Ok(any.is_some())
+    }
+
     /// Whether new groups wait to be announced.
     pub async fn alert_notices_wait(&self) -> StoreResult<bool> {
         let any: Option<i64> = with_db!(&self.db, |pool| sqlx::query_scalar(
@@ -350,6 +406,27 @@ impl Write {
         .await)?;
         ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// Takes up to `limit` batches of new findings: their kind and ids.
+    pub(crate) async fn take_finding_notices(
+        &mut self,
+        limit: i64,
+    ) -> StoreResult<Vec<(FindingKind, Vec<i64>)>> {
+        let rows: Vec<(String, String)> = with_tx!(&mut self.tx, |t| sqlx::query_as(
+            "DELETE FROM finding_notices WHERE id IN \
+               (SELECT id FROM finding_notices ORDER BY id LIMIT $1) \
+             RETURNING kind, ids"
+        )
+        .bind(limit)
+        .fetch_all(&mut **t)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, ids)| {
+                Some((FindingKind::parse(&kind)?, serde_json::from_str(&ids).ok()?))
+            })
+            .collect())
     }
 
     /// Stores messages, due now.

@@ -8,6 +8,7 @@ use super::reconcile::{
 use super::Report;
 use crate::lifecycle::{Extent, Plan, Transition};
 use crate::store::config_findings::{Content, Key, Scope};
+use crate::store::notices::FindingKind;
 use crate::store::query::{push_list, Arg, IDS_PER_LIST};
 use crate::store::{AuditRecord, Store, StoreError, StoreResult, Write};
 use crate::with_tx;
@@ -490,6 +491,8 @@ impl Write {
             .filter_map(|(k, _)| records.get(k).copied())
             .collect();
         let mut seen = self.insert_findings(at, &new).await?;
+        self.finding_notice(FindingKind::Vulnerability, &seen, at.now)
+            .await?;
         for r in &plan.refresh {
             self.refresh_finding(r.id, &r.content, r.transition, at.now)
                 .await?;

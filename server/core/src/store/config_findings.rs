@@ -141,8 +141,9 @@ impl Write {
     ) -> StoreResult<Applied> {
         let pass = crate::pass_id();
         let rows_per_insert = self.batch_params() / 12;
+        let mut made = Vec::new();
         for chunk in plan.insert.chunks(rows_per_insert) {
-            crate::with_tx!(&mut self.tx, |t| {
+            let ids: Vec<i64> = crate::with_tx!(&mut self.tx, |t| {
                 let mut q = sqlx::QueryBuilder::new(INSERT);
                 q.push_values(chunk, |mut row, (k, c)| {
                     row.push_bind(&k.check_id)
@@ -159,10 +160,15 @@ impl Write {
                         .push_bind(now)
                         .push_bind(pass);
                 });
-                q.push(" ON CONFLICT (check_id, subject_kind, subject_id, instance) DO NOTHING");
-                q.build().execute(&mut **t).await.map(|_| ())
+                q.push(
+                    " ON CONFLICT (check_id, subject_kind, subject_id, instance) DO NOTHING RETURNING id",
+                );
+                q.build_query_scalar().fetch_all(&mut **t).await
             })?;
+            made.extend(ids);
         }
+        self.finding_notice(super::notices::FindingKind::Configuration, &made, now)
+            .await?;
         for r in &plan.refresh {
             let state = match r.transition {
                 Transition::Reopened => ", state = 'open', reopened_at = $7, resolved_at = NULL",

@@ -6,6 +6,7 @@ pub mod config_findings;
 mod counts;
 mod leases;
 pub(crate) mod listing;
+pub mod notices;
 pub(crate) mod query;
 mod scope;
 pub(crate) mod settings;
