@@ -97,10 +97,10 @@ fn AddForm(add: ServerAction<AddWebhook>) -> impl IntoView {
                     </select>
                 </label>
                 <label>"Signing secret" <input name="secret" type="password" minlength="16" maxlength="256" placeholder="optional, 16+ characters" autocomplete="new-password" /></label>
-                <fieldset class="checks">
+                <fieldset class="checks span-all">
                     <legend>"Sends"</legend>
-                    <label><input type="checkbox" name="alerts" value="on" checked /> " new alert groups, then digests"</label>
-                    <label><input type="checkbox" name="findings" value="on" /> " new findings (vulnerabilities, configuration)"</label>
+                    <label><input type="checkbox" name="alerts" value="on" checked />"New alert groups, then digests of their events"</label>
+                    <label><input type="checkbox" name="findings" value="on" />"New findings: vulnerabilities and configuration, one message per scan or check"</label>
                 </fieldset>
                 <label>"Least severity" <select name="min_severity">{severities}</select></label>
                 <label>"Sources" <input name="sources" placeholder="all, or falco, coastguard" /></label>

@@ -40,8 +40,10 @@ async fn body_of(request: Request) -> Result<Bytes> {
 /// events are stored before the answer; lines that cannot be read are named in
 /// `rejected` with why, and do not stop the others. 422 when no event could be read.
 /// Sent with a token of the `ingest` role (it sends events and reads nothing), or an
-/// analyst's or admin's.
+/// analyst's or admin's; an ingest token may also come in `X-Coastguard-Ingest-Key`,
+/// for senders that can add a header but not `Authorization`.
 #[utoipa::path(post, path = "/alerts/falco", tag = "alerts",
+    security(("bearer" = []), ("session" = []), ("ingest_key" = [])),
     request_body(content = Object, description = "One Falco JSON event, or several one per line (application/x-ndjson)", content_type = "application/json"),
     responses((status = 200, body = IngestReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -60,6 +62,7 @@ pub async fn falco(
 /// one per line. As for Falco's: stored before the answer, matched to the inventory,
 /// folded into groups, the lines that cannot be read named with why.
 #[utoipa::path(post, path = "/alerts", tag = "alerts", request_body = NewAlert,
+    security(("bearer" = []), ("session" = []), ("ingest_key" = [])),
     responses((status = 200, body = IngestReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post(

@@ -75,6 +75,13 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "ingest_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Coastguard-Ingest-Key",
+                "An API token of the ingest role, for senders that cannot set Authorization; read on POST /alerts and POST /alerts/falco only.",
+            ))),
+        );
+        components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
                 crate::state::SESSION_COOKIE,

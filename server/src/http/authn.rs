@@ -11,6 +11,7 @@ use coastguard_core::auth::principal::ClientIp;
 use coastguard_core::auth::{token, Principal, PrincipalKind};
 use coastguard_core::sessions::{SessionCheck, SessionUser, AUTH_KEY};
 use coastguard_core::{now, Error};
+use coastguard_model::Role;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
@@ -46,13 +47,20 @@ pub async fn authenticate(
         req.extensions_mut().insert(ClientIp(ip));
     }
 
-    let principal = match bearer_token(&req) {
-        Some(secret) => match token_principal(&state, &secret).await {
+    let principal = match (bearer_token(&req), ingest_key(&req)) {
+        (Some(secret), _) => match token_principal(&state, &secret).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => return Error::Unauthenticated.into_response(),
             Err(e) => return e.into_response(),
         },
-        None => match session_principal(&state, &session).await {
+        // Only an ingest token is taken from this header: a stronger one sent where
+        // Authorization cannot be set would travel in tools' configuration files.
+        (None, Some(secret)) => match token_principal(&state, &secret).await {
+            Ok(Some(p)) if p.role == Role::Ingest => Some(p),
+            Ok(_) => return Error::Unauthenticated.into_response(),
+            Err(e) => return e.into_response(),
+        },
+        (None, None) => match session_principal(&state, &session).await {
             Ok(p) => p,
             Err(e) => return e.into_response(),
         },
@@ -80,6 +88,21 @@ pub async fn authenticate(
         }
         None => Error::Unauthenticated.into_response(),
     }
+}
+
+/// The header an ingest token may come in instead of `Authorization`, for senders that
+/// can add a header but not an Authorization scheme (Falco's `http_output` custom
+/// headers, Falcosidekick's webhook `customHeaders`).
+pub const INGEST_KEY_HEADER: &str = "x-coastguard-ingest-key";
+
+/// The ingest key, read on the two endpoints that take events only.
+fn ingest_key(req: &Request) -> Option<String> {
+    let path = req.uri().path();
+    if req.method() != Method::POST || !matches!(path, "/api/v1/alerts" | "/api/v1/alerts/falco") {
+        return None;
+    }
+    let value = req.headers().get(INGEST_KEY_HEADER)?;
+    Some(value.to_str().unwrap_or_default().trim().to_string())
 }
 
 /// `Authorization: Bearer <secret>`. Any other Authorization scheme counts as a bad

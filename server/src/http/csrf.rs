@@ -4,7 +4,7 @@
 //! browsers) and `Origin` (on every POST). A state-changing request that carries the
 //! session cookie is refused unless it comes from this site. Requests with neither
 //! header are not from a browser, so they can't be forged by one; requests with a
-//! bearer token carry no ambient credentials. Together with `SameSite=Lax` cookies this
+//! bearer token (or an ingest key) carry no ambient credentials. Together with `SameSite=Lax` cookies this
 //! is the "verify origin with standard headers" defence (OWASP CSRF cheat sheet).
 
 use crate::state::ServerState;
@@ -16,7 +16,9 @@ use coastguard_core::Error;
 
 pub async fn verify_origin(State(state): State<ServerState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || req.headers().contains_key(header::AUTHORIZATION) {
+    let token = req.headers().contains_key(header::AUTHORIZATION)
+        || req.headers().contains_key(super::authn::INGEST_KEY_HEADER);
+    if safe || token {
         return next.run(req).await;
     }
     let public = state

@@ -642,15 +642,21 @@ async fn a_scan_s_new_findings_are_one_message_to_those_that_ask() {
         assert_eq!(findings.received().len(), 1);
 
         // A scanner's misconfiguration is a configuration finding: one message too.
-        let res = upload(crate::scans::fixture("scans/trivy/misconfig-dockerfile.json"))
-            .await
-            .unwrap();
+        let res = upload(crate::scans::fixture(
+            "scans/trivy/misconfig-dockerfile.json",
+        ))
+        .await
+        .unwrap();
         let status = res.status();
         assert_eq!(status, 201, "{}", res.text().await.unwrap());
         pass(&srv.state, t0 + 2).await.unwrap();
         let got = findings.received();
         assert_eq!(got.len(), 2, "{got:?}");
-        assert_eq!(got[1].body["findings"][0]["kind"], "configuration", "{:?}", got[1].body);
+        assert_eq!(
+            got[1].body["findings"][0]["kind"], "configuration",
+            "{:?}",
+            got[1].body
+        );
         assert_eq!(got[1].body["findings"][0]["severity"], "high");
     }
 }

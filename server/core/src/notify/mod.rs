@@ -124,7 +124,7 @@ fn place(g: &AlertGroup) -> String {
 pub fn alert_new(webhook: i64, format: WebhookFormat, g: &AlertGroup) -> NewDelivery {
     let summary = clip(
         &format!(
-            "{} {}: {} in {} ({} event{})",
+            "{} {}: {} — {} ({} event{})",
             g.severity.label(),
             g.source,
             g.rule,
