@@ -368,6 +368,20 @@ pub async fn text_of(c: &Client, css: &str) -> String {
         .expect("element text")
 }
 
+/// The text of every element matching `css`, lowercase (status badges are shown in
+/// capitals), read in one go: rows that come and go can't go stale between reads.
+pub async fn texts_of(c: &Client, css: &str) -> Vec<String> {
+    let texts = c
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0]))\
+               .map(r => r.innerText.toLowerCase())",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .expect("texts");
+    serde_json::from_value(texts).expect("a list of texts")
+}
+
 /// Saves a screenshot of the window to [`Harness::screenshot_path`].
 pub async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");

@@ -4,7 +4,8 @@
 //! prompt's reason), then reads the group's history.
 
 use coastguard_end2end::{
-    log_in, screenshot, text_of, wait_for, wait_hydrated, with_browser, Harness, ADMIN_PASSWORD,
+    log_in, screenshot, text_of, texts_of, wait_for, wait_hydrated, with_browser, Harness,
+    ADMIN_PASSWORD,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
@@ -45,18 +46,9 @@ async fn press(c: &Client, key: char) {
     c.perform_actions(keys).await.expect("key press");
 }
 
-/// The queue's rows' text, read in one go (rows come and go as the stream says),
-/// lowercase (state badges are shown in capitals).
+/// The queue's rows' text, lowercase.
 async fn rows(c: &Client) -> Vec<String> {
-    let texts = c
-        .execute(
-            "return Array.from(document.querySelectorAll('.alerts-table tbody tr'))\
-               .map(r => r.innerText.toLowerCase())",
-            vec![],
-        )
-        .await
-        .expect("rows");
-    serde_json::from_value(texts).expect("a list of texts")
+    texts_of(c, ".alerts-table tbody tr").await
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! whose receiver is down shows its failed attempt, waiting for a retry, in the log.
 
 use coastguard_end2end::{
-    log_in, screenshot, text_of, wait_for, wait_hydrated, with_browser, Harness, ADMIN_PASSWORD,
+    log_in, screenshot, text_of, texts_of, wait_for, wait_hydrated, with_browser, Harness,
+    ADMIN_PASSWORD,
 };
 use fantoccini::{Client, Locator};
 use std::sync::{Arc, Mutex};
@@ -99,15 +100,7 @@ async fn text(c: &Client, css: &str) -> String {
 
 /// The delivery log's rows' text, lowercase.
 async fn log_rows(c: &Client) -> Vec<String> {
-    let texts = c
-        .execute(
-            "return Array.from(document.querySelectorAll('#deliveries tbody tr'))\
-               .map(r => r.innerText.toLowerCase())",
-            vec![],
-        )
-        .await
-        .expect("rows");
-    serde_json::from_value(texts).expect("a list of texts")
+    texts_of(c, "#deliveries tbody tr").await
 }
 
 #[tokio::test]

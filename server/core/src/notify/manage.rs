@@ -12,7 +12,9 @@ use crate::auth::sealing::SecretKey;
 use crate::auth::{Admin, Authed};
 use crate::error::{Error, Result};
 use crate::{now, validate_field, AppState, StoreError};
-use coastguard_model::notify::{Delivery, DeliveryState, NewWebhook, Webhook, WebhookPatch};
+use coastguard_model::notify::{
+    Delivery, DeliveryState, NewWebhook, Webhook, WebhookFilter, WebhookFormat, WebhookPatch,
+};
 use coastguard_model::{validate, Page};
 use serde_json::json;
 use std::collections::HashMap;
@@ -291,16 +293,21 @@ pub async fn pass(state: &AppState, now: i64) -> Result<PassReport> {
     Ok(report)
 }
 
+/// Each webhook's id, format and filter.
+fn targets(webhooks: &[&WebhookRow]) -> Vec<(i64, WebhookFormat, WebhookFilter)> {
+    webhooks
+        .iter()
+        .map(|r| (r.id, r.format(), r.filter()))
+        .collect()
+}
+
 async fn announce_new(
     state: &AppState,
     webhooks: &[&WebhookRow],
     now: i64,
     report: &mut PassReport,
 ) -> Result<()> {
-    let targets: Vec<_> = webhooks
-        .iter()
-        .map(|r| (r.id, r.format(), r.filter()))
-        .collect();
+    let targets = targets(webhooks);
     // Looked for without the write lock: most passes find nothing.
     while state.store.alert_notices_wait().await? {
         let mut w = state.store.begin_pass().await?;
@@ -329,11 +336,8 @@ async fn announce_findings(
     now: i64,
     report: &mut PassReport,
 ) -> Result<()> {
-    let targets: Vec<_> = webhooks
-        .iter()
-        .map(|r| (r.id, r.format(), r.filter()))
-        .filter(|(.., f)| f.findings)
-        .collect();
+    let mut targets = targets(webhooks);
+    targets.retain(|(.., f)| f.findings);
     while state.store.finding_notices_wait().await? {
         let mut w = state.store.begin_pass().await?;
         let batches = w.take_finding_notices(FINDING_BATCHES_PER_COMMIT).await?;
