@@ -468,6 +468,26 @@ async fn failures_are_retried_with_backoff_a_silent_receiver_times_out_a_refusal
         let log = deliveries(&srv, &admin, &format!("?webhook={}", ids[2])).await;
         assert_eq!(log[0]["state"], "failed", "410 is final: {log:?}");
         assert_eq!(log[0]["last_status"], 410);
+        let hooks = srv.get_json("/api/v1/webhooks", &admin).await;
+        let errors: Vec<(&str, &Value)> = hooks["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["name"].as_str().unwrap(), &w["last_error"]))
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|(n, e)| *n == "gone"
+                    && e.as_str().is_some_and(|e| e.starts_with("answered 410"))),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|(n, e)| *n == "silent" && *e == "no answer within 1 s"),
+            "{errors:?}"
+        );
         let log = deliveries(&srv, &admin, &format!("?webhook={}", ids[1])).await;
         assert_eq!(log[0]["state"], "pending");
         assert_eq!(log[0]["last_error"], "no answer within 1 s", "{log:?}");

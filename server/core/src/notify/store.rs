@@ -168,10 +168,12 @@ impl Store {
         )
         .fetch_all(pool)
         .await)?;
-        let errors: Vec<(i64, String)> = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT d.webhook_id, d.last_error FROM webhook_deliveries d \
-             WHERE d.id = (SELECT MAX(e.id) FROM webhook_deliveries e \
-                           WHERE e.webhook_id = d.webhook_id AND e.last_error IS NOT NULL)"
+        // One walk back along (webhook_id, id) per webhook, not a subquery per delivery.
+        let errors: Vec<(i64, Option<String>)> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT w.id, (SELECT e.last_error FROM webhook_deliveries e \
+                           WHERE e.webhook_id = w.id AND e.last_error IS NOT NULL \
+                           ORDER BY e.id DESC LIMIT 1) AS last_error \
+             FROM webhooks w"
         )
         .fetch_all(pool)
         .await)?;
@@ -198,7 +200,7 @@ impl Store {
                     last_error: errors
                         .iter()
                         .find(|(id, _)| *id == r.id)
-                        .map(|(_, e)| e.clone()),
+                        .and_then(|(_, e)| e.clone()),
                 }
             })
             .collect())
