@@ -251,6 +251,9 @@ pub struct AlertGroup {
     pub namespace: Option<String>,
     pub pod: Option<String>,
     pub image_ref: Option<String>,
+    /// The exception that covers it: kept and countable, out of the queue.
+    #[serde(default)]
+    pub exception_id: Option<i64>,
 }
 
 /// One stored event of a group.
@@ -329,7 +332,8 @@ pub enum AlertFeedEvent {
 /// say it. Empty text means no filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertFilter {
-    /// A state, `open` (new and acknowledged: the default) or `all`.
+    /// A state, `open` (new and acknowledged, not covered by an exception: the default),
+    /// `suppressed` (open ones an exception covers) or `all`.
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]
@@ -364,7 +368,8 @@ impl AlertFilter {
             return None;
         }
         let state = match text(&self.state) {
-            None | Some("open") => g.state.is_open(),
+            None | Some("open") => g.state.is_open() && g.exception_id.is_none(),
+            Some("suppressed") => g.state.is_open() && g.exception_id.is_some(),
             Some("all") => true,
             Some(s) => AlertState::parse(s) == Some(g.state),
         };
@@ -413,6 +418,7 @@ mod tests {
             namespace: Some("payments".into()),
             pod: Some("api-0".into()),
             image_ref: None,
+            exception_id: None,
         }
     }
 

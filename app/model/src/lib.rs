@@ -7,6 +7,7 @@ mod access;
 pub mod alerts;
 pub mod docker;
 mod error;
+pub mod exceptions;
 pub mod findings;
 pub mod inventory;
 pub mod kube;

@@ -331,6 +331,7 @@ mod tests {
             namespace: Some("payments".into()),
             pod: None,
             image_ref: None,
+            exception_id: None,
         }
     }
 

@@ -86,13 +86,14 @@ pub async fn accept_finding(
         reason,
         expires_in_days,
     };
-    Ok(manage::accept_finding(&ctx::state()?, &by, id, input).await?)
+    coastguard_core::exceptions::compat::accept_finding(&ctx::state()?, &by, id, input).await?;
+    Ok(())
 }
 
 #[server(prefix = "/ui")]
 pub async fn unaccept_finding(id: i64) -> Result<(), AppError> {
     let by = ctx::require::<Analyst>()?;
-    Ok(manage::unaccept_finding(&ctx::state()?, &by, id).await?)
+    Ok(coastguard_core::exceptions::compat::unaccept_finding(&ctx::state()?, &by, id).await?)
 }
 
 #[server(prefix = "/ui")]

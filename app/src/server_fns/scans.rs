@@ -160,13 +160,13 @@ pub async fn suppress(
         justification,
         expires_in_days: number("expires_in_days", &expires_in_days)?,
     };
-    Ok(manage::create_suppression(&ctx::state()?, &by, input).await?)
+    Ok(coastguard_core::exceptions::compat::create_suppression(&ctx::state()?, &by, input).await?)
 }
 
 #[server(prefix = "/ui")]
 pub async fn revoke_suppression(id: i64) -> Result<(), AppError> {
     let by = ctx::require::<Analyst>()?;
-    Ok(manage::revoke_suppression(&ctx::state()?, &by, id).await?)
+    Ok(coastguard_core::exceptions::compat::revoke_suppression(&ctx::state()?, &by, id).await?)
 }
 
 /// A multipart form with an optional `image` field and one or more `report` files. The

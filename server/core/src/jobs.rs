@@ -63,9 +63,9 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
         .store
         .throttle_prune(policy.per_user, crate::now())
         .await?;
-    let reopened = state.store.reopen_expired_acceptances(crate::now()).await?;
-    // Suppressions that expired put their findings back among the open ones.
-    let (_, unsuppressed) = state.store.apply_suppressions(None, crate::now()).await?;
+    // Exceptions that expired put what they covered back in the queues; what active
+    // ones cover is marked (for the inert report).
+    let covered = state.store.apply_exceptions(crate::now()).await?;
     // Running images without a recent scan, and gaps that closed.
     let policy = state.store.policy().await;
     let coverage = state
@@ -87,8 +87,9 @@ pub async fn housekeeping(state: AppState) -> anyhow::Result<()> {
     tracing::debug!(
         deliveries_pruned = deliveries,
         pruned,
-        reopened,
-        unsuppressed,
+        reopened = covered.reopened,
+        unsuppressed = covered.unsuppressed,
+        alerts_released = covered.alerts_released,
         coverage_opened = coverage.opened,
         coverage_resolved = coverage.resolved,
         alerts_linked = linked,

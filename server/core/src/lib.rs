@@ -14,6 +14,7 @@ pub mod db;
 pub mod demo;
 pub mod docker;
 pub mod error;
+pub mod exceptions;
 pub mod jobs;
 pub mod kube;
 pub mod lifecycle;

@@ -52,7 +52,7 @@ pub async fn accept_finding(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<AcceptRisk>,
 ) -> Result<StatusCode> {
-    manage::accept_finding(&state.app, &by, id, input).await?;
+    coastguard_core::exceptions::compat::accept_finding(&state.app, &by, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -65,7 +65,7 @@ pub async fn unaccept_finding(
     State(state): State<ServerState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode> {
-    manage::unaccept_finding(&state.app, &by, id).await?;
+    coastguard_core::exceptions::compat::unaccept_finding(&state.app, &by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

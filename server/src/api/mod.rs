@@ -10,6 +10,7 @@ mod access;
 mod alerts;
 mod audit;
 mod exact;
+mod exceptions;
 pub mod extract;
 mod findings;
 mod inventory;
@@ -50,6 +51,7 @@ use utoipa_axum::routes;
         (name = "inventory", description = "Docker engines, hosts, images and containers"),
         (name = "findings", description = "Configuration findings, checks, risk acceptance, image policy"),
         (name = "scans", description = "Scan reports, vulnerability findings, suppressions and VEX"),
+        (name = "exceptions", description = "Exceptions for vulnerabilities, configuration findings and runtime rules: reason, owner, expiry, approval"),
         (name = "kubernetes", description = "Clusters, namespaces, workloads and pods, judged by the Pod Security Standards"),
         (name = "risk", description = "Risk scores per image, container and host, with their breakdowns"),
         (name = "registries", description = "Registries as a source: their repositories, tags, digests and images"),
@@ -137,6 +139,12 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(scans::get_vulnerability))
         .routes(routes!(scans::list_suppressions, scans::create_suppression))
         .routes(routes!(scans::revoke_suppression))
+        .routes(routes!(exceptions::list, exceptions::create))
+        .routes(routes!(exceptions::get_policy, exceptions::set_policy))
+        .routes(routes!(exceptions::get))
+        .routes(routes!(exceptions::approve))
+        .routes(routes!(exceptions::reject))
+        .routes(routes!(exceptions::revoke))
         .routes(routes!(
             registries::list_registries,
             registries::add_registry

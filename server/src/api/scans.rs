@@ -282,7 +282,9 @@ pub async fn create_suppression(
 ) -> Result<(StatusCode, Json<i64>)> {
     Ok((
         StatusCode::CREATED,
-        Json(manage::create_suppression(&state.app, &by, input).await?),
+        Json(
+            coastguard_core::exceptions::compat::create_suppression(&state.app, &by, input).await?,
+        ),
     ))
 }
 
@@ -294,7 +296,7 @@ pub async fn revoke_suppression(
     State(state): State<ServerState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode> {
-    manage::revoke_suppression(&state.app, &by, id).await?;
+    coastguard_core::exceptions::compat::revoke_suppression(&state.app, &by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -251,21 +251,24 @@ async fn engines_inventory_findings_and_acceptance_over_the_api() {
                 .await["state"],
             "accepted"
         );
-        // An expired acceptance comes back.
-        coastguard_core::with_db!(srv.db.store.db(), |pool| sqlx::query(
-            "UPDATE config_findings SET accepted_until = 1 WHERE id = $1"
+        // An expired acceptance (its exception's time is up) comes back.
+        coastguard_core::with_db!(srv.db.store.db(), |pool| {
+            sqlx::query(
+            "UPDATE exceptions SET expires_at = 1 WHERE id = (SELECT exception_id FROM config_findings WHERE id = $1)"
         )
         .bind(finding)
         .execute(pool)
         .await
         .map(|_| ())
-        .unwrap());
+        .unwrap()
+        });
         assert_eq!(
             srv.db
                 .store
-                .reopen_expired_acceptances(coastguard_core::now())
+                .apply_exceptions(coastguard_core::now())
                 .await
-                .unwrap(),
+                .unwrap()
+                .reopened,
             1
         );
         assert_eq!(
@@ -357,8 +360,8 @@ async fn engines_inventory_findings_and_acceptance_over_the_api() {
         for action in [
             "engine.add",
             "engine.sync",
-            "finding.accept",
-            "finding.unaccept",
+            "exception.create",
+            "exception.revoke",
             "settings.docker_policy",
         ] {
             assert!(audit.contains(action), "{action} missing");

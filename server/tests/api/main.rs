@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod contract;
 mod demo;
+mod exceptions;
 mod inventory;
 mod notify;
 mod posture;

@@ -223,7 +223,7 @@ async fn upload_list_page_export_and_suppress() {
             .text()
             .await
             .unwrap();
-        for action in ["scan.ingest", "suppression.create", "suppression.revoke"] {
+        for action in ["scan.ingest", "exception.create", "exception.revoke"] {
             assert!(audit.contains(action), "{action}");
         }
     });

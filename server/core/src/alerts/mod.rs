@@ -19,8 +19,13 @@ use coastguard_model::alerts::{
 use coastguard_model::Role;
 use serde_json::Value;
 
-/// The SQL condition of an open group (`new` or `acknowledged`).
-pub const OPEN: &str = "state IN ('new', 'acknowledged')";
+/// The SQL condition of an open group in the queue: `new` or `acknowledged`, and not
+/// covered by an exception (those are kept and countable, but out of the queue and the
+/// counts).
+pub const OPEN: &str = "state IN ('new', 'acknowledged') AND exception_id IS NULL";
+
+/// The SQL condition of a group that still folds events (open, covered or not).
+pub const LIVE: &str = "state IN ('new', 'acknowledged')";
 
 /// The most events one request carries.
 pub const MAX_BATCH: usize = 10_000;
@@ -180,6 +185,8 @@ pub async fn ingest(
 async fn store_events(state: &AppState, events: &[Event], now: i64) -> Result<Vec<i64>> {
     let mut w = state.store.begin_pass().await?;
     let mut groups = w.store_alerts(events, now).await?;
+    // A group an exception covers leaves the queue before anyone sees it.
+    w.apply_alert_exceptions(Some(&groups), now).await?;
     w.commit().await?;
     groups.sort_unstable();
     groups.dedup();
@@ -286,14 +293,15 @@ pub fn query(f: &AlertFilter, limit: i64) -> Result<store::AlertQuery> {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     };
+    let suppressed = text(&f.state).as_deref() == Some("suppressed");
     let (state, all) = match text(&f.state).as_deref() {
         None | Some("open") => (None, false),
-        Some("all") => (None, true),
+        Some("all" | "suppressed") => (None, true),
         Some(s) => (
             Some(AlertState::parse(s).ok_or_else(|| {
                 Error::invalid_at(
                     "state",
-                    "one of open, all, new, acknowledged, resolved, false_positive",
+                    "one of open, all, suppressed, new, acknowledged, resolved, false_positive",
                 )
             })?),
             false,
@@ -304,6 +312,7 @@ pub fn query(f: &AlertFilter, limit: i64) -> Result<store::AlertQuery> {
     Ok(store::AlertQuery {
         state,
         all,
+        suppressed,
         severity: f.severity,
         source: text(&f.source),
         rule: text(&f.rule),

@@ -2,10 +2,10 @@
 //! groups in the caller's transaction; groups listed with filters and cursor paging.
 
 use super::triage::{Change, Current};
-use super::{Event, OPEN};
+use super::{Event, LIVE};
 use crate::store::query::{bind_all, Arg};
 use crate::store::query::{push_list, IDS_PER_LIST};
-use crate::store::{Store, StoreResult, Write};
+use crate::store::{Store, StoreResult, Write, EXCEPTION_ACTIVE};
 use crate::{with_db, with_tx};
 use coastguard_model::alerts::{AlertActivity, AlertDetail, AlertEvent, AlertGroup, AlertState};
 use coastguard_model::Severity;
@@ -336,7 +336,7 @@ impl Write {
         let rows: Vec<Unlinked> = with_tx!(&mut self.tx, |t| {
             sqlx::query_as(&format!(
                 "SELECT id, hostname, container_ref, namespace, pod, image_digest FROM runtime_alerts \
-                 WHERE {OPEN} AND container_id IS NULL AND pod_id IS NULL \
+                 WHERE {LIVE} AND container_id IS NULL AND pod_id IS NULL \
                    AND (container_ref IS NOT NULL OR pod IS NOT NULL) ORDER BY id LIMIT 1000"
             ))
             .fetch_all(&mut **t)
@@ -412,7 +412,7 @@ impl Write {
     /// would collide with.
     pub async fn open_alert_with_key(&mut self, key: &str, id: i64) -> StoreResult<Option<i64>> {
         Ok(with_tx!(&mut self.tx, |t| sqlx::query_scalar(&format!(
-            "SELECT id FROM runtime_alerts WHERE dedup_key = $1 AND {OPEN} AND id <> $2"
+            "SELECT id FROM runtime_alerts WHERE dedup_key = $1 AND {LIVE} AND id <> $2"
         ))
         .bind(key)
         .bind(id)
@@ -488,6 +488,8 @@ pub struct AlertQuery {
     pub state: Option<AlertState>,
     /// Every state, resolved and false positives included.
     pub all: bool,
+    /// Only groups an exception covers.
+    pub suppressed: bool,
     pub severity: Option<Severity>,
     pub source: Option<String>,
     pub rule: Option<String>,
@@ -525,6 +527,7 @@ struct GroupRow {
     namespace: Option<String>,
     pod: Option<String>,
     image_ref: Option<String>,
+    exception_id: Option<i64>,
 }
 
 impl From<GroupRow> for AlertGroup {
@@ -552,13 +555,14 @@ impl From<GroupRow> for AlertGroup {
             namespace: r.namespace,
             pod: r.pod,
             image_ref: r.image_ref,
+            exception_id: r.exception_id,
         }
     }
 }
 
 const GROUP_SELECT: &str = "SELECT a.id, a.source, a.rule, a.severity, a.state, a.output, a.count, a.at, a.last_at, \
      a.assignee, a.host_id, h.name AS host, a.container_id, c.name AS container, a.pod_id, a.workload_id, \
-     a.image_id, a.hostname, a.container_ref, a.namespace, a.pod, a.image_ref \
+     a.image_id, a.hostname, a.container_ref, a.namespace, a.pod, a.image_ref, a.exception_id \
      FROM runtime_alerts a LEFT JOIN hosts h ON h.id = a.host_id LEFT JOIN containers c ON c.id = a.container_id";
 
 #[derive(sqlx::FromRow)]
@@ -595,8 +599,13 @@ impl Store {
         };
         match (q.state, q.all) {
             (Some(s), _) => bind(&mut sql, " AND a.state = ?", Arg::Text(s.as_str().into())),
-            (None, false) => sql.push_str(&format!(" AND a.{OPEN}")),
+            (None, false) => {
+                sql.push_str(" AND a.state IN ('new', 'acknowledged') AND a.exception_id IS NULL")
+            }
             (None, true) => {}
+        }
+        if q.suppressed {
+            sql.push_str(" AND a.exception_id IS NOT NULL AND a.state IN ('new', 'acknowledged')");
         }
         if let Some(s) = q.severity {
             bind(
@@ -790,5 +799,61 @@ mod tests {
             group_key("falco", "r", &host_only, &unknown),
             group_key("falco", "other", &host_only, &unknown)
         );
+    }
+}
+
+impl Write {
+    /// Open alert groups (all, or `groups`) tied to the active runtime exception of their
+    /// rule and scope; tied ones whose exception ended, released. Returns (tied, released).
+    pub async fn apply_alert_exceptions(
+        &mut self,
+        groups: Option<&[i64]>,
+        now: i64,
+    ) -> StoreResult<(u64, u64)> {
+        let any: bool = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM exceptions WHERE kind = 'runtime') \
+             OR EXISTS (SELECT 1 FROM runtime_alerts WHERE exception_id IS NOT NULL)"
+        )
+        .fetch_one(&mut **t)
+        .await)?;
+        if !any {
+            return Ok((0, 0));
+        }
+        let only = match groups {
+            Some(ids) if ids.is_empty() => return Ok((0, 0)),
+            Some(ids) => {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!(" AND runtime_alerts.id IN ({})", list.join(", "))
+            }
+            None => String::new(),
+        };
+        let release = format!(
+            "UPDATE runtime_alerts SET exception_id = NULL \
+             WHERE exception_id IS NOT NULL AND state IN ('new', 'acknowledged'){only} \
+               AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.id = runtime_alerts.exception_id AND {EXCEPTION_ACTIVE})"
+        );
+        let cover = format!(
+            "UPDATE runtime_alerts SET exception_id = e.id FROM exceptions e \
+             WHERE runtime_alerts.exception_id IS NULL AND runtime_alerts.state IN ('new', 'acknowledged'){only} \
+               AND e.kind = 'runtime' AND {EXCEPTION_ACTIVE} AND runtime_alerts.rule = e.target \
+               AND (e.image_id IS NULL OR e.image_id = runtime_alerts.image_id) \
+               AND (e.host IS NULL OR e.host = runtime_alerts.hostname \
+                    OR EXISTS (SELECT 1 FROM hosts h WHERE h.id = runtime_alerts.host_id AND h.name = e.host)) \
+               AND (e.namespace IS NULL OR e.namespace = runtime_alerts.namespace) \
+               AND (e.workload IS NULL OR e.workload = runtime_alerts.pod \
+                    OR EXISTS (SELECT 1 FROM workloads w WHERE w.id = runtime_alerts.workload_id AND w.name = e.workload))"
+        );
+        let mut counts = [0u64; 2];
+        for (i, sql) in [release, cover].iter().enumerate() {
+            counts[i] = with_tx!(&mut self.tx, |t| sqlx::query(sql)
+                .bind(now)
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        if counts != [0, 0] {
+            self.risk_changed();
+        }
+        Ok((counts[1], counts[0]))
     }
 }

@@ -211,6 +211,26 @@ impl Db {
         }
     }
 
+    /// Applies the embedded migrations up to `version` only: a database as an older
+    /// release left it, for testing what the later migrations do to its data.
+    pub async fn migrate_to(&self, version: i64) -> Result<(), sqlx::migrate::MigrateError> {
+        let mut migrator = match self {
+            Db::Sqlite(_) => sqlx::migrate!("../../migrations/sqlite"),
+            Db::Postgres(_) => sqlx::migrate!("../../migrations/postgres"),
+        };
+        let older: Vec<sqlx::migrate::Migration> = migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version <= version)
+            .cloned()
+            .collect();
+        migrator.migrations = older.into();
+        match self {
+            Db::Sqlite(pool) => migrator.run(pool).await,
+            Db::Postgres(pool) => migrator.run(pool).await,
+        }
+    }
+
     /// The tables of this database (of the current schema, on Postgres).
     pub async fn table_names(&self) -> Result<Vec<String>, sqlx::Error> {
         let list = match self {

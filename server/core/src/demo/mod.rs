@@ -208,7 +208,7 @@ async fn decisions(
         44 => {
             // docker-gc needs the engine API; the platform team isolates the build host.
             let id = open_finding(state, "container.docker_socket", "docker-gc").await?;
-            crate::docker::manage::accept_finding_at(
+            crate::exceptions::compat::accept_finding_at(
                 state,
                 analyst,
                 id,
@@ -241,7 +241,7 @@ async fn decisions(
                 .store
                 .image_by_digest(&docker::image_id(estate::image("postgres")))
                 .await?;
-            crate::scans::manage::create_suppression_at(
+            crate::exceptions::compat::create_suppression_at(
                 state,
                 analyst,
                 NewSuppression {

@@ -12,8 +12,7 @@ use crate::{now, validate_field, AppState, StoreError};
 use coastguard_model::docker::Policy;
 use coastguard_model::findings::SubjectKind;
 use coastguard_model::inventory::{
-    AcceptRisk, ContainerDetail, HostDetail, HostSummary, ImageDetail, ListQuery, NewEngine,
-    SyncResult,
+    ContainerDetail, HostDetail, HostSummary, ImageDetail, ListQuery, NewEngine, SyncResult,
 };
 use coastguard_model::validate;
 use serde_json::json;
@@ -190,65 +189,6 @@ pub async fn container_detail(
             .subject_findings(SubjectKind::Container, id)
             .await?,
     })
-}
-
-pub async fn accept_finding(
-    state: &AppState,
-    by: &Authed<Analyst>,
-    id: i64,
-    input: AcceptRisk,
-) -> Result<()> {
-    accept_finding_at(state, by, id, input, now()).await
-}
-
-/// [`accept_finding`] as of `at` (the demo estate replays an analyst's past decisions).
-pub async fn accept_finding_at(
-    state: &AppState,
-    by: &Authed<Analyst>,
-    id: i64,
-    input: AcceptRisk,
-    at: i64,
-) -> Result<()> {
-    let reason = validate_field("reason", validate::text("a reason", &input.reason))?;
-    let reason = reason.as_str();
-    let until = match input.expires_in_days {
-        None => None,
-        Some(days) if (1..=3650).contains(&days) => Some(at + days * 86_400),
-        Some(_) => {
-            return Err(Error::invalid_at(
-                "expires_in_days",
-                "must be between 1 and 3650 days",
-            ))
-        }
-    };
-    let mut w = state.store.begin().await?;
-    w.accept_config_finding(id, &by.principal.name, reason, until)
-        .await
-        .map_err(not_found("finding", id))?;
-    let record = audit_by(
-        by,
-        "finding.accept",
-        Some(format!("config_finding:{id}")),
-        Some(json!({ "reason": reason, "until": until })),
-    );
-    w.commit_with(&record, at).await?;
-    Ok(())
-}
-
-pub async fn unaccept_finding(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<()> {
-    let mut w = state.store.begin().await?;
-    w.unaccept_config_finding(id)
-        .await
-        .map_err(not_found("finding", id))?;
-    let record = audit_by(
-        by,
-        "finding.unaccept",
-        Some(format!("config_finding:{id}")),
-        None,
-    );
-    w.audit(&record, now()).await?;
-    w.commit().await?;
-    Ok(())
 }
 
 pub async fn policy(state: &AppState, _by: &Authed<Viewer>) -> Result<Policy> {

@@ -91,7 +91,7 @@ const MERGE_IMAGE: &[&str] = &[
     "DELETE FROM config_findings WHERE subject_kind = 'image' AND subject_id = $2 AND EXISTS (SELECT 1 FROM config_findings c \
        WHERE c.subject_kind = 'image' AND c.subject_id = $1 AND c.check_id = config_findings.check_id AND c.instance = config_findings.instance)",
     "UPDATE config_findings SET subject_id = $1 WHERE subject_kind = 'image' AND subject_id = $2",
-    "UPDATE suppressions SET image_id = $1 WHERE image_id = $2",
+    "UPDATE exceptions SET image_id = $1 WHERE image_id = $2",
     "UPDATE signature_checks SET image_id = $1 WHERE image_id = $2",
     "UPDATE pod_containers SET image_id = $1 WHERE image_id = $2",
     "INSERT INTO image_tags (image_id, registry, repository, tag, first_seen_at, last_seen_at) \
@@ -600,25 +600,6 @@ impl Store {
             .await?;
         }
         w.commit().await
-    }
-
-    /// Accepted risks whose time is up become open again (the rule of
-    /// [`crate::lifecycle`], applied to every finding at once by housekeeping).
-    pub async fn reopen_expired_acceptances(&self, now: i64) -> StoreResult<u64> {
-        let mut w = self.begin_pass().await?;
-        let reopened = with_tx!(&mut w.tx, |t| sqlx::query(
-            "UPDATE config_findings SET state = 'open' \
-             WHERE state = 'accepted' AND accepted_until IS NOT NULL AND accepted_until <= $1"
-        )
-        .bind(now)
-        .execute(&mut **t)
-        .await
-        .map(|r| r.rows_affected()))?;
-        if reopened > 0 {
-            w.risk_changed();
-        }
-        w.commit().await?;
-        Ok(reopened)
     }
 }
 

@@ -352,7 +352,10 @@ pub fn announce(
     let mut marks = Vec::new();
     for (id, format, filter) in webhooks {
         let mut told = Vec::new();
-        for g in groups.iter().filter(|g| filter.alerts && filter.matches(g)) {
+        // A group an exception covers is out of the queue: nobody is told.
+        let told_of =
+            |g: &&AlertGroup| filter.alerts && g.exception_id.is_none() && filter.matches(g);
+        for g in groups.iter().filter(told_of) {
             deliveries.push(alert_new(*id, *format, g));
             told.push((g.id, g.count));
         }
@@ -393,6 +396,7 @@ mod tests {
             namespace: None,
             pod: None,
             image_ref: None,
+            exception_id: None,
         }
     }
 

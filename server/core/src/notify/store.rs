@@ -311,7 +311,7 @@ impl Store {
             "SELECT m.group_id, a.count, m.sent_count FROM webhook_groups m \
              JOIN runtime_alerts a ON a.id = m.group_id \
              WHERE m.webhook_id = $1 AND m.sent_at <= $2 AND a.count > m.sent_count \
-               AND a.state IN ('new', 'acknowledged') \
+               AND a.state IN ('new', 'acknowledged') AND a.exception_id IS NULL \
              ORDER BY m.group_id LIMIT $3"
         )
         .bind(webhook)

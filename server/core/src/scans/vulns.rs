@@ -9,23 +9,30 @@ use coastguard_model::vulns::ImageBrief;
 use coastguard_model::Severity;
 use std::collections::{HashMap, HashSet};
 
-/// Active suppressions that match a finding (any alias of its vulnerability, optionally
-/// limited to an image and a package).
-const MATCHING_SUPPRESSION: &str = "EXISTS (SELECT 1 FROM suppressions s \
-     JOIN vulnerability_aliases a ON a.alias = s.vuln_id \
-     WHERE a.vulnerability_id = findings.vulnerability_id AND s.revoked_at IS NULL \
+/// Active vulnerability exceptions that match a finding (any alias of its vulnerability,
+/// optionally limited to an image and a package).
+const MATCHING_SUPPRESSION: &str = "EXISTS (SELECT 1 FROM exceptions s \
+     JOIN vulnerability_aliases a ON a.alias = s.target \
+     WHERE a.vulnerability_id = findings.vulnerability_id AND s.kind = 'vulnerability' \
+       AND s.effective_at IS NOT NULL AND s.revoked_at IS NULL \
        AND (s.expires_at IS NULL OR s.expires_at > $1) \
        AND (s.image_id = findings.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) \
-       AND (s.pkg_name IS NULL OR s.pkg_name = findings.pkg_name))";
+       AND (s.package IS NULL OR s.package = findings.pkg_name))";
 
-/// Ties suppressions waiting for an image (a VEX statement naming a digest not seen then)
+/// Ties exceptions waiting for an image (a VEX statement naming a digest not seen then)
 /// to that image once it is known, by config or manifest digest.
-const RESOLVE_PENDING: &str = "UPDATE suppressions SET image_id = \
-     (SELECT i.id FROM images i WHERE i.digest = suppressions.image_digest \
-      UNION ALL SELECT d.image_id FROM image_digests d WHERE d.digest = suppressions.image_digest LIMIT 1) \
+/// Findings an exception row `s` suppresses now (its `$1` is the time).
+pub(crate) const SUPPRESSED_BY: &str = "(SELECT COUNT(*) FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
+     WHERE a.alias = s.target AND f.state = 'suppressed' AND (s.expires_at IS NULL OR s.expires_at > $1) \
+     AND (f.image_id = s.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) \
+     AND (s.package IS NULL OR f.pkg_name = s.package))";
+
+const RESOLVE_PENDING: &str = "UPDATE exceptions SET image_id = \
+     (SELECT i.id FROM images i WHERE i.digest = exceptions.image_digest \
+      UNION ALL SELECT d.image_id FROM image_digests d WHERE d.digest = exceptions.image_digest LIMIT 1) \
      WHERE image_id IS NULL AND image_digest IS NOT NULL AND revoked_at IS NULL \
-       AND (EXISTS (SELECT 1 FROM images i WHERE i.digest = suppressions.image_digest) \
-            OR EXISTS (SELECT 1 FROM image_digests d WHERE d.digest = suppressions.image_digest))";
+       AND (EXISTS (SELECT 1 FROM images i WHERE i.digest = exceptions.image_digest) \
+            OR EXISTS (SELECT 1 FROM image_digests d WHERE d.digest = exceptions.image_digest))";
 
 impl Write {
     /// Puts findings into `suppressed` or back to `open` as the active suppressions say
@@ -65,18 +72,6 @@ impl Write {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct NewSuppressionRow<'a> {
-    pub vuln_id: &'a str,
-    pub image_id: Option<i64>,
-    pub pkg_name: Option<&'a str>,
-    pub kind: &'a str,
-    pub justification: &'a str,
-    pub source: &'a str,
-    pub created_by: &'a str,
-    pub expires_at: Option<i64>,
-}
-
 impl Store {
     /// [`Write::apply_suppressions`] as a housekeeping pass of its own.
     pub async fn apply_suppressions(
@@ -105,26 +100,37 @@ impl Store {
         let mut w = self.begin().await?;
         let mut active = 0;
         for s in statements {
-            with_tx!(&mut w.tx, |t| {
-                sqlx::query(
-                "UPDATE suppressions SET revoked_at = $5 WHERE source = 'vex' AND revoked_at IS NULL AND vuln_id = $1 \
-                 AND image_id IS NOT DISTINCT FROM $2 AND pkg_name IS NOT DISTINCT FROM $3 \
-                 AND image_digest IS NOT DISTINCT FROM $4 AND kind = 'not_affected'",
+            let replaced: Vec<i64> = with_tx!(&mut w.tx, |t| {
+                sqlx::query_scalar(
+                "UPDATE exceptions SET revoked_at = $5, revoked_by = 'vex' WHERE source = 'vex' AND revoked_at IS NULL \
+                 AND kind = 'vulnerability' AND target = $1 \
+                 AND image_id IS NOT DISTINCT FROM $2 AND package IS NOT DISTINCT FROM $3 \
+                 AND image_digest IS NOT DISTINCT FROM $4 AND verdict = 'not_affected' RETURNING id",
             )
             .bind(s.vuln_id)
             .bind(s.target.image_id)
             .bind(&s.target.pkg_name)
             .bind(&s.target.image_digest)
             .bind(now)
-            .execute(&mut **t)
+            .fetch_all(&mut **t)
             .await
-            .map(|_| ())
             })?;
+            for id in replaced {
+                w.exception_event(
+                    id,
+                    now,
+                    by,
+                    "revoked",
+                    Some("replaced by a newer VEX statement"),
+                )
+                .await?;
+            }
             if s.suppresses {
-                with_tx!(&mut w.tx, |t| {
-                    sqlx::query(
-                    "INSERT INTO suppressions (vuln_id, image_id, pkg_name, image_digest, kind, justification, source, created_by, created_at) \
-                     VALUES ($1, $2, $3, $4, 'not_affected', $5, 'vex', $6, $7)",
+                let id: i64 = with_tx!(&mut w.tx, |t| {
+                    sqlx::query_scalar(
+                    "INSERT INTO exceptions (kind, target, image_id, package, image_digest, verdict, reason, owner, source, \
+                       created_by, created_at, effective_at) \
+                     VALUES ('vulnerability', $1, $2, $3, $4, 'not_affected', $5, $6, 'vex', $6, $7, $7) RETURNING id",
                 )
                 .bind(s.vuln_id)
                 .bind(s.target.image_id)
@@ -133,10 +139,11 @@ impl Store {
                 .bind(s.justification.unwrap_or("not affected (VEX)"))
                 .bind(by)
                 .bind(now)
-                .execute(&mut **t)
+                .fetch_one(&mut **t)
                 .await
-                .map(|_| ())
                 })?;
+                w.exception_event(id, now, by, "created", Some("a VEX statement"))
+                    .await?;
                 active += 1;
             }
         }
@@ -403,11 +410,12 @@ impl Store {
             }
             let found: Vec<Reason> = with_db!(&self.db, |pool| {
                 let mut q = sqlx::QueryBuilder::new(
-                    "SELECT f.id AS finding_id, s.id, s.kind, s.justification, s.source, s.created_by, s.expires_at \
+                    "SELECT f.id AS finding_id, s.id, s.verdict AS kind, s.reason AS justification, s.source, s.created_by, s.expires_at \
                      FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
-                     JOIN suppressions s ON s.vuln_id = a.alias WHERE s.revoked_at IS NULL \
+                     JOIN exceptions s ON s.target = a.alias WHERE s.kind = 'vulnerability' \
+                       AND s.effective_at IS NOT NULL AND s.revoked_at IS NULL \
                        AND (s.image_id = f.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) \
-                       AND (s.pkg_name IS NULL OR s.pkg_name = f.pkg_name) AND f.id IN ",
+                       AND (s.package IS NULL OR s.package = f.pkg_name) AND f.id IN ",
                 );
                 push_list(&mut q, suppressed.iter().copied());
                 q.push(" ORDER BY CASE WHEN s.expires_at IS NULL OR s.expires_at > ")
@@ -629,17 +637,16 @@ impl Store {
             created_by: String,
             created_at: i64,
             expires_at: Option<i64>,
+            effective_at: Option<i64>,
             revoked_at: Option<i64>,
             findings: i64,
         }
         let sql = format!(
-            "SELECT s.id, s.vuln_id, s.image_id, i.digest, CASE WHEN i.id IS NULL THEN NULL ELSE {IMAGE_NAME} END AS image_name, \
-             s.image_digest, s.pkg_name, s.kind, s.justification, s.source, s.created_by, s.created_at, s.expires_at, s.revoked_at, \
-             (SELECT COUNT(*) FROM findings f JOIN vulnerability_aliases a ON a.vulnerability_id = f.vulnerability_id \
-              WHERE a.alias = s.vuln_id AND f.state = 'suppressed' AND s.revoked_at IS NULL \
-                AND (s.expires_at IS NULL OR s.expires_at > $1) \
-                AND (f.image_id = s.image_id OR (s.image_id IS NULL AND s.image_digest IS NULL)) AND (s.pkg_name IS NULL OR f.pkg_name = s.pkg_name)) AS findings \
-             FROM suppressions s LEFT JOIN images i ON i.id = s.image_id \
+            "SELECT s.id, s.target AS vuln_id, s.image_id, i.digest, CASE WHEN i.id IS NULL THEN NULL ELSE {IMAGE_NAME} END AS image_name, \
+             s.image_digest, s.package AS pkg_name, s.verdict AS kind, s.reason AS justification, s.source, s.created_by, \
+             s.created_at, s.expires_at, s.effective_at, s.revoked_at, \
+             CASE WHEN s.effective_at IS NULL OR s.revoked_at IS NOT NULL THEN 0 ELSE {SUPPRESSED_BY} END AS findings \
+             FROM exceptions s LEFT JOIN images i ON i.id = s.image_id WHERE s.kind = 'vulnerability' \
              ORDER BY s.revoked_at IS NOT NULL, s.id DESC"
         );
         let rows: Vec<Row> = with_db!(&self.db, |pool| sqlx::query_as(&sql)
@@ -670,7 +677,9 @@ impl Store {
                 source: r.source,
                 created_by: r.created_by,
                 created_at: r.created_at,
-                active: r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now),
+                active: r.effective_at.is_some()
+                    && r.revoked_at.is_none()
+                    && r.expires_at.is_none_or(|e| e > now),
                 expires_at: r.expires_at,
                 revoked_at: r.revoked_at,
                 findings: r.findings,
@@ -687,49 +696,6 @@ impl Store {
         .fetch_one(pool)
         .await)?;
         Ok(n > 0)
-    }
-}
-
-/// Suppressions an analyst makes or revokes, within an action's [`Write`].
-impl crate::store::Write {
-    pub async fn create_suppression(
-        &mut self,
-        s: &NewSuppressionRow<'_>,
-        now: i64,
-    ) -> StoreResult<i64> {
-        Ok(with_tx!(&mut self.tx, |t| {
-            sqlx::query_scalar(
-            "INSERT INTO suppressions (vuln_id, image_id, pkg_name, kind, justification, source, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"
-        )
-        .bind(s.vuln_id)
-        .bind(s.image_id)
-        .bind(s.pkg_name)
-        .bind(s.kind)
-        .bind(s.justification)
-        .bind(s.source)
-        .bind(s.created_by)
-        .bind(now)
-        .bind(s.expires_at)
-        .fetch_one(&mut **t)
-        .await
-        })?)
-    }
-
-    /// Revokes a suppression; `NotFound` if there is none with this id.
-    pub async fn revoke_suppression(&mut self, id: i64, now: i64) -> StoreResult<()> {
-        let n = with_tx!(&mut self.tx, |t| sqlx::query(
-            "UPDATE suppressions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut **t)
-        .await
-        .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //! plan in batches.
 
 use super::query::{bind_all, Arg};
+use super::EXCEPTION_ACTIVE;
 use super::{StoreResult, Write};
 use crate::lifecycle::{self, Extent, Held, Plan, Stored, Transition};
 use coastguard_model::findings::SubjectKind;
@@ -204,6 +205,14 @@ impl Write {
             &plan.resolve,
         )
         .await?;
+        // New and reopened findings an exception covers are accepted in this commit, and
+        // acceptances whose time ran out are untied from their exception.
+        if !plan.insert.is_empty()
+            || plan.count(Transition::Reopened) > 0
+            || plan.count(Transition::AcceptanceExpired) > 0
+        {
+            self.apply_config_exceptions(now).await?;
+        }
         let applied = Applied {
             opened: plan.insert.len() as u64,
             reopened: plan.count(Transition::Reopened) as u64,
@@ -215,5 +224,47 @@ impl Write {
             self.risk_changed();
         }
         Ok(applied)
+    }
+}
+
+impl Write {
+    /// Configuration findings accepted by active exceptions of their check (everywhere,
+    /// or on their subject); accepted ones whose exception ended, open again. Returns
+    /// (accepted, reopened).
+    pub async fn apply_config_exceptions(&mut self, now: i64) -> StoreResult<(u64, u64)> {
+        let release = format!(
+            "UPDATE config_findings SET state = 'open', accepted_by = NULL, accepted_reason = NULL, \
+             accepted_until = NULL, exception_id = NULL \
+             WHERE state = 'accepted' AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.id = config_findings.exception_id AND {EXCEPTION_ACTIVE})"
+        );
+        let cover = format!(
+            "UPDATE config_findings SET state = 'accepted', accepted_by = e.owner, accepted_reason = e.reason, \
+             accepted_until = e.expires_at, exception_id = e.id FROM exceptions e \
+             WHERE config_findings.state = 'open' AND e.kind = 'configuration' AND {EXCEPTION_ACTIVE} \
+               AND config_findings.check_id = e.target \
+               AND (e.subject_kind IS NULL OR (e.subject_kind = config_findings.subject_kind AND e.subject_id = config_findings.subject_id)) \
+               AND (e.instance IS NULL OR e.instance = config_findings.instance)"
+        );
+        let mut counts = [0u64; 2];
+        for (i, sql) in [release, cover].iter().enumerate() {
+            counts[i] = crate::with_tx!(&mut self.tx, |t| sqlx::query(sql)
+                .bind(now)
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        // An acceptance that expired through a pass left its finding open: untie it.
+        crate::with_tx!(&mut self.tx, |t| {
+            sqlx::query(
+            "UPDATE config_findings SET exception_id = NULL WHERE state = 'open' AND exception_id IS NOT NULL"
+        )
+        .execute(&mut **t)
+        .await
+        .map(|_| ())
+        })?;
+        if counts != [0, 0] {
+            self.risk_changed();
+        }
+        Ok((counts[1], counts[0]))
     }
 }

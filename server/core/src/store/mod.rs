@@ -66,6 +66,10 @@ pub struct Store {
     pub(crate) writers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// An exception `e` in force at `$1`.
+pub const EXCEPTION_ACTIVE: &str =
+    "e.effective_at IS NOT NULL AND e.revoked_at IS NULL AND (e.expires_at IS NULL OR e.expires_at > $1)";
+
 impl Store {
     pub fn new(db: Db) -> Store {
         Store {
@@ -85,7 +89,7 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM api_tokens) \
              OR EXISTS (SELECT 1 FROM hosts) OR EXISTS (SELECT 1 FROM clusters) \
              OR EXISTS (SELECT 1 FROM registries) OR EXISTS (SELECT 1 FROM images) \
-             OR EXISTS (SELECT 1 FROM scans) OR EXISTS (SELECT 1 FROM suppressions) \
+             OR EXISTS (SELECT 1 FROM scans) OR EXISTS (SELECT 1 FROM exceptions) \
              OR EXISTS (SELECT 1 FROM audit_log)";
         Ok(crate::with_db!(&self.db, |pool| sqlx::query_scalar::<
             _,

@@ -123,11 +123,19 @@ fn unique(prefix: &str) -> String {
 }
 
 pub async fn sqlite() -> TestDb {
+    sqlite_at(None).await
+}
+
+/// A fresh SQLite database migrated up to `version` (all: `None`).
+pub async fn sqlite_at(version: Option<i64>) -> TestDb {
     let dir = std::env::temp_dir().join(unique("coastguard_test"));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let url = format!("sqlite://{}", dir.join("test.db").display());
     let db = Db::connect(&url).await.expect("open SQLite");
-    db.migrate().await.expect("migrate SQLite");
+    match version {
+        None => db.migrate().await.expect("migrate SQLite"),
+        Some(v) => db.migrate_to(v).await.expect("migrate SQLite"),
+    }
     TestDb {
         backend: Backend::Sqlite,
         url,
@@ -139,6 +147,12 @@ pub async fn sqlite() -> TestDb {
 
 /// A fresh Postgres database, or `None` when knowingly skipped.
 pub async fn postgres() -> Option<TestDb> {
+    postgres_at(None).await
+}
+
+/// A fresh Postgres database migrated up to `version` (all: `None`), or `None` when
+/// knowingly skipped.
+pub async fn postgres_at(version: Option<i64>) -> Option<TestDb> {
     let admin_url = match std::env::var("COASTGUARD_TEST_POSTGRES_URL") {
         Ok(url) => url,
         Err(_) if std::env::var_os("COASTGUARD_TEST_SKIP_POSTGRES").is_some() => return None,
@@ -165,7 +179,10 @@ pub async fn postgres() -> Option<TestDb> {
     let db = Db::connect(&url)
         .await
         .expect("connect to the test database");
-    db.migrate().await.expect("migrate Postgres");
+    match version {
+        None => db.migrate().await.expect("migrate Postgres"),
+        Some(v) => db.migrate_to(v).await.expect("migrate Postgres"),
+    }
     Some(TestDb {
         backend: Backend::Postgres,
         url,
@@ -173,6 +190,13 @@ pub async fn postgres() -> Option<TestDb> {
         dir: None,
         postgres: Some(owned),
     })
+}
+
+/// One fresh database per backend under test, migrated up to `version` only.
+pub async fn backends_at(version: i64) -> Vec<TestDb> {
+    let mut all = vec![sqlite_at(Some(version)).await];
+    all.extend(postgres_at(Some(version)).await);
+    all
 }
 
 /// One fresh database per backend under test: SQLite, then Postgres.

@@ -477,7 +477,7 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
         assert!(added.is_err());
         let removed = coastguard_core::docker::manage::remove_engine(&state, &cli, kept.id).await;
         assert!(removed.is_err());
-        let accepted = coastguard_core::docker::manage::accept_finding(
+        let accepted = coastguard_core::exceptions::compat::accept_finding(
             &state,
             &analyst,
             finding,
@@ -501,7 +501,7 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
             justification: "compensating control".into(),
             expires_in_days: None,
         };
-        assert!(coastguard_core::scans::manage::create_suppression(
+        assert!(coastguard_core::exceptions::compat::create_suppression(
             &state,
             &analyst,
             suppression.clone()
@@ -510,16 +510,17 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
         .is_err());
         crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
         let suppressions: i64 = coastguard_core::with_db!(db.store.db(), |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM suppressions")
+            sqlx::query_scalar("SELECT COUNT(*) FROM exceptions")
                 .fetch_one(pool)
                 .await
                 .unwrap()
         });
         assert_eq!(suppressions, 0);
-        let id = coastguard_core::scans::manage::create_suppression(&state, &analyst, suppression)
-            .await
-            .unwrap();
-        coastguard_core::scans::manage::revoke_suppression(&state, &analyst, id)
+        let id =
+            coastguard_core::exceptions::compat::create_suppression(&state, &analyst, suppression)
+                .await
+                .unwrap();
+        coastguard_core::exceptions::compat::revoke_suppression(&state, &analyst, id)
             .await
             .unwrap();
         assert_eq!(
@@ -545,10 +546,10 @@ async fn settings_and_suppressions_commit_with_their_audit_record_or_not_at_all(
                 .unwrap()
         });
         assert_eq!(engines, ["kept"]);
-        coastguard_core::docker::manage::accept_finding(&state, &analyst, finding, accept)
+        coastguard_core::exceptions::compat::accept_finding(&state, &analyst, finding, accept)
             .await
             .unwrap();
-        coastguard_core::docker::manage::unaccept_finding(&state, &analyst, finding)
+        coastguard_core::exceptions::compat::unaccept_finding(&state, &analyst, finding)
             .await
             .unwrap();
         coastguard_core::posture::set_sla(&state, &cli, sla)

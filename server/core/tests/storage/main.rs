@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod demo;
+mod exceptions;
 mod intel;
 mod jobs;
 mod kube;

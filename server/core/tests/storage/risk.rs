@@ -5,10 +5,12 @@
 use coastguard_core::auth::Authed;
 use coastguard_core::docker::collect::Snapshot;
 use coastguard_core::docker::engine::EngineConfig;
+use coastguard_core::exceptions::store::NewExceptionRow;
 use coastguard_core::scans::ingest::ingest;
 use coastguard_core::testing::TestDb;
 use coastguard_core::with_db;
 use coastguard_model::docker::{ContainerFacts, HostFacts, ImageFacts, Policy, PublishedPort};
+use coastguard_model::exceptions::{ExceptionKind, Verdict};
 use coastguard_model::risk::{RiskFactorKind, RiskSubject};
 use std::path::PathBuf;
 
@@ -215,22 +217,13 @@ async fn scores_follow_the_evidence_and_leave_suppressed_findings_out() {
         .unwrap()
         });
         let mut w = db.store.begin().await.unwrap();
-        w.create_suppression(
-            &coastguard_core::scans::vulns::NewSuppressionRow {
-                vuln_id: &vuln,
-                image_id: None,
-                pkg_name: None,
-                kind: "not_affected",
-                justification: "not reachable",
-                source: "manual",
-                created_by: "test",
-                expires_at: None,
-            },
+        w.insert_exception(
+            &exception_row(ExceptionKind::Vulnerability, &vuln, Verdict::NotAffected),
             now,
         )
         .await
         .unwrap();
-        let record = coastguard_core::store::AuditRecord::system("suppression.create", "test");
+        let record = coastguard_core::store::AuditRecord::system("exception.create", "test");
         w.audit(&record, now).await.unwrap();
         w.commit().await.unwrap();
         db.store.apply_suppressions(None, now).await.unwrap();
@@ -260,12 +253,28 @@ async fn scores_follow_the_evidence_and_leave_suppressed_findings_out() {
         )
         .await;
         let mut w = db.store.begin().await.unwrap();
-        w.accept_config_finding(finding, "test", "lab box", None)
-            .await
-            .unwrap();
-        let record = coastguard_core::store::AuditRecord::system("finding.accept", "test");
+        w.insert_exception(
+            &NewExceptionRow {
+                subject: Some(("container", wild.id, "")),
+                reason: "lab box",
+                ..exception_row(
+                    ExceptionKind::Configuration,
+                    "container.privileged",
+                    Verdict::Accepted,
+                )
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        w.apply_exceptions(None, now).await.unwrap();
+        let record = coastguard_core::store::AuditRecord::system("exception.create", "test");
         w.audit(&record, now).await.unwrap();
         w.commit().await.unwrap();
+        let accepted = format!(
+            "SELECT COUNT(*) FROM config_findings WHERE id = {finding} AND state = 'accepted' AND exception_id IS NOT NULL"
+        );
+        assert_eq!(id_of(&db, &accepted).await, 1);
         assert!(db.store.take_risk_stale().await.unwrap());
         db.store.recompute_risk(now).await.unwrap();
         let wild_id = wild.id;
@@ -478,4 +487,29 @@ async fn pods_workloads_nodes_namespaces_and_clusters_are_scored_from_what_they_
         assert_eq!(ranked.len(), 3);
         assert_eq!(ranked[2].name, "shop/debug");
     });
+}
+
+/// An exception that takes effect at once, everywhere.
+fn exception_row<'a>(
+    kind: ExceptionKind,
+    target: &'a str,
+    verdict: Verdict,
+) -> NewExceptionRow<'a> {
+    NewExceptionRow {
+        kind,
+        target,
+        verdict,
+        image_id: None,
+        package: None,
+        subject: None,
+        host: None,
+        namespace: None,
+        workload: None,
+        severity: coastguard_model::Severity::Unknown,
+        reason: "not reachable",
+        owner: "test",
+        created_by: "test",
+        expires_at: None,
+        effective: true,
+    }
 }

@@ -366,22 +366,29 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
         let now = coastguard_core::now();
         let mut w = db.store.begin().await.unwrap();
         let id = w
-            .create_suppression(
-                &coastguard_core::scans::vulns::NewSuppressionRow {
-                    vuln_id: "CVE-2019-1549",
+            .insert_exception(
+                &coastguard_core::exceptions::store::NewExceptionRow {
+                    kind: coastguard_model::exceptions::ExceptionKind::Vulnerability,
+                    target: "CVE-2019-1549",
+                    verdict: coastguard_model::exceptions::Verdict::Accepted,
                     image_id: None,
-                    pkg_name: None,
-                    kind: "accepted",
-                    justification: "compensating control",
-                    source: "manual",
+                    package: None,
+                    subject: None,
+                    host: None,
+                    namespace: None,
+                    workload: None,
+                    severity: coastguard_model::Severity::Unknown,
+                    reason: "compensating control",
+                    owner: "test",
                     created_by: "test",
                     expires_at: Some(now + 3600),
+                    effective: true,
                 },
                 now,
             )
             .await
             .unwrap();
-        let record = coastguard_core::store::AuditRecord::system("suppression.create", "test");
+        let record = coastguard_core::store::AuditRecord::system("exception.create", "test");
         w.audit(&record, now).await.unwrap();
         w.commit().await.unwrap();
         db.store.apply_suppressions(None, now).await.unwrap();
@@ -426,7 +433,7 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             open_before - affected
         );
         with_db!(db.store.db(), |pool| sqlx::query(
-            "UPDATE suppressions SET expires_at = 1"
+            "UPDATE exceptions SET expires_at = 1"
         )
         .execute(pool)
         .await
@@ -440,8 +447,8 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
             open_before
         );
         let mut w = db.store.begin().await.unwrap();
-        w.revoke_suppression(id, now).await.unwrap();
-        let record = coastguard_core::store::AuditRecord::system("suppression.revoke", "test");
+        w.end_exception(id, "test", now).await.unwrap();
+        let record = coastguard_core::store::AuditRecord::system("exception.revoke", "test");
         w.audit(&record, now).await.unwrap();
         w.commit().await.unwrap();
 
@@ -1418,7 +1425,7 @@ async fn a_report_is_stored_with_its_audit_record_or_not_at_all() {
         crate::exec(&db, "ALTER TABLE audit_log RENAME TO audit_log_away").await;
         assert!(ingest(&state, &cli, &report, None, "api").await.is_err());
         assert!(ingest(&state, &cli, &vex, None, "api").await.is_err());
-        for table in ["scans", "findings", "images", "suppressions"] {
+        for table in ["scans", "findings", "images", "exceptions"] {
             let n = count(&db, &format!("SELECT COUNT(*) FROM {table}")).await;
             assert_eq!(n, 0, "{table} after a failed upload");
         }
@@ -1524,7 +1531,7 @@ async fn an_upload_and_a_vex_document_commit_with_their_audit_record_or_not_at_a
                     "vulnerability_aliases",
                     "config_findings",
                     "image_vuln_counts",
-                    "suppressions",
+                    "exceptions",
                 ] {
                     out.push(count(db, &format!("SELECT COUNT(*) FROM {table}")).await);
                 }
@@ -1554,9 +1561,9 @@ async fn an_upload_and_a_vex_document_commit_with_their_audit_record_or_not_at_a
         crate::exec(&db, "ALTER TABLE audit_log_away RENAME TO audit_log").await;
         // A failure in what the upload implies (the suppressions it meets) undoes the
         // upload too: the report is not stored half-applied.
-        crate::exec(&db, "ALTER TABLE suppressions RENAME TO suppressions_away").await;
+        crate::exec(&db, "ALTER TABLE exceptions RENAME TO exceptions_away").await;
         assert!(ingest(&state, &cli, &report, None, "api").await.is_err());
-        crate::exec(&db, "ALTER TABLE suppressions_away RENAME TO suppressions").await;
+        crate::exec(&db, "ALTER TABLE exceptions_away RENAME TO exceptions").await;
         assert_eq!(
             snapshot().await,
             empty,
