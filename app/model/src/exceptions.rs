@@ -190,13 +190,13 @@ impl ExceptionPolicy {
     /// The policy in words, for pages.
     pub fn describe(&self) -> String {
         let expiry = match self.expiry_from {
-            Some(s) => format!("an expiry is required from {} up", s.label()),
+            Some(s) => format!("an expiry is required from {} up", s.as_str()),
             None => "no expiry is required".to_string(),
         };
         let approval = if self.approval.is_empty() {
             "none needs a second analyst's approval".to_string()
         } else {
-            let names: Vec<&str> = self.approval.iter().map(|s| s.label()).collect();
+            let names: Vec<&str> = self.approval.iter().map(|s| s.as_str()).collect();
             format!("{} ones need a second analyst's approval", names.join(", "))
         };
         format!("{expiry}; {approval}")

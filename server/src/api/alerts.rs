@@ -83,6 +83,9 @@ pub struct AlertsQuery {
     state: Option<AlertState>,
     /// Every state, resolved and false positives included (when `state` is not given).
     all: Option<bool>,
+    /// Only the open groups an exception covers: kept and countable, but out of the
+    /// queue (the default list leaves them out).
+    suppressed: Option<bool>,
     severity: Option<Severity>,
     /// The tool: `falco`, …
     source: Option<String>,
@@ -112,10 +115,11 @@ pub async fn list(
     ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<Page<AlertGroup>>> {
     let filter = AlertFilter {
-        state: match (q.state, q.all) {
-            (Some(s), _) => Some(s.as_str().to_string()),
-            (None, Some(true)) => Some("all".into()),
-            (None, _) => None,
+        state: match (q.state, q.all, q.suppressed) {
+            (Some(s), _, _) => Some(s.as_str().to_string()),
+            (None, _, Some(true)) => Some("suppressed".into()),
+            (None, Some(true), _) => Some("all".into()),
+            (None, _, _) => None,
         },
         severity: q.severity,
         source: q.source,

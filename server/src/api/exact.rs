@@ -10,6 +10,7 @@ use coastguard_core::docker::views::{
 };
 use coastguard_core::kube::views::{NAMESPACE_SORTS, POD_SORTS, WORKLOAD_SORTS};
 use coastguard_core::scans::vulns::VULN_SORTS;
+use coastguard_model::exceptions::{ExceptionKind, LIST_STATUSES};
 use coastguard_model::findings::{FindingState, SubjectKind};
 use coastguard_model::risk::RiskSubject;
 use coastguard_model::trends::Chart;
@@ -167,10 +168,22 @@ fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
         "format",
         json!({ "enum": any_or(["svg".into(), "csv".into()]) }),
     ));
+    rules.push((
+        "/api/v1/exceptions",
+        "status",
+        json!({ "enum": any_or(LIST_STATUSES.iter().map(|s| s.to_string())) }),
+    ));
+    rules.push((
+        "/api/v1/exceptions",
+        "kind",
+        json!({ "enum": any_or(ExceptionKind::ALL.iter().map(|k| k.as_str().to_string())) }),
+    ));
+    rules.push(("/api/v1/exceptions", "owner", json!({ "maxLength": 200 })));
     for path in [
         "/api/v1/audit",
         "/api/v1/scans",
         "/api/v1/webhooks/deliveries",
+        "/api/v1/exceptions",
     ] {
         rules.push((
             path,
@@ -243,7 +256,14 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
             json!({ "pattern": validate::ENGINE_ENDPOINT_PATTERN }),
         ),
         ("AcceptRisk", "reason", text.clone()),
-        ("NewSuppression", "justification", text),
+        ("NewSuppression", "justification", text.clone()),
+        ("NewException", "reason", text.clone()),
+        ("ExceptionDecision", "note", text),
+        (
+            "NewException",
+            "target",
+            json!({ "pattern": validate::WORD_PATTERN }),
+        ),
         (
             "NewSuppression",
             "vuln_id",

@@ -30,13 +30,19 @@ async fn alert(srv: &crate::TestServer, token: &str, rule: &str, host: &str) -> 
     report["groups"][0].as_i64().unwrap()
 }
 
-async fn queue(srv: &crate::TestServer, token: &str, state: &str) -> Vec<i64> {
+/// The shell groups in the queue (`open`) or covered by an exception (`suppressed`).
+async fn queue(srv: &crate::TestServer, token: &str, which: &str) -> Vec<i64> {
+    let filter = if which == "suppressed" {
+        "suppressed=true&"
+    } else {
+        ""
+    };
     let page = srv
-        .get_json(&format!("/api/v1/alerts?state={state}&rule=shell"), token)
+        .get_json(&format!("/api/v1/alerts?{filter}rule=shell"), token)
         .await;
     let mut ids: Vec<i64> = page["items"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{page}"))
         .iter()
         .map(|g| g["id"].as_i64().unwrap())
         .collect();

@@ -198,7 +198,7 @@ pub async fn create_at(
             "expires_in_days",
             format!(
                 "an exception for {} items needs an expiry (the policy: {})",
-                severity.label(),
+                severity.as_str(),
                 policy.describe()
             ),
         ));
@@ -414,7 +414,12 @@ pub async fn list(
     }
     let before = validate::id_cursor(q.cursor.as_deref().unwrap_or_default())
         .map_err(|e| Error::invalid_at("cursor", e))?;
-    let owner = scope_word("owner", &q.owner)?;
+    let owner = match q.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        Some(o) if o.chars().count() > 200 => {
+            return Err(Error::invalid_at("owner", "owner is at most 200 characters"))
+        }
+        other => other.map(str::to_string),
+    };
     let (items, next) = state
         .store
         .exceptions(
