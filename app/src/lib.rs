@@ -103,6 +103,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("risk") view=pages::risk::RiskPage />
                     <Route path=path!("trends") view=pages::trends::TrendsPage />
                     <Route path=path!("suppressions") view=pages::suppressions::SuppressionsPage />
+                    <Route path=path!("exceptions") view=pages::exceptions::ExceptionsPage />
+                    <Route path=path!("exceptions/:id") view=pages::exceptions::ExceptionPage />
                     <Route path=path!("admin/settings") view=pages::settings::SettingsPage />
                     <Route path=path!("admin/users") view=pages::users::UsersPage />
                     <Route path=path!("admin/tokens") view=pages::tokens::TokensPage />

@@ -28,6 +28,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/scans", "Scans"),
     ("/risk", "Risk"),
     ("/trends", "Trends"),
+    ("/exceptions", "Exceptions"),
 ];
 const ADMIN: &[(&str, &str)] = &[
     ("/admin/users", "Users"),

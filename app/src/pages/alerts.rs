@@ -165,6 +165,7 @@ fn AlertFilters() -> impl IntoView {
         ("acknowledged", "acknowledged"),
         ("resolved", "resolved"),
         ("false_positive", "false positive"),
+        ("suppressed", "covered by an exception"),
         ("all", "all"),
     ]
     .into_iter()
@@ -312,6 +313,13 @@ fn LiveQueue(
                             navigate(&format!("/alerts/{}", g.id), Default::default());
                         }
                     }
+                    "e" if can_triage => {
+                        if let Some(g) =
+                            rows.with_untracked(|r| r.get(selected.get_untracked()).cloned())
+                        {
+                            navigate(&exception_href(&g), Default::default());
+                        }
+                    }
                     "a" if can_triage => act(AlertState::Acknowledged, String::new()),
                     "r" if can_triage => act(AlertState::Resolved, String::new()),
                     "f" if can_triage => {
@@ -339,7 +347,7 @@ fn LiveQueue(
             </span>
             <span class="small muted">
                 {if can_triage {
-                    "Keys: j/k move · Enter opens · a acknowledge · r resolve · f false positive"
+                    "Keys: j/k move · Enter opens · a acknowledge · r resolve · f false positive · e exception"
                 } else {
                     "Keys: j/k move · Enter opens"
                 }}
@@ -501,8 +509,16 @@ fn AlertView(
                     <div class="span-all"><button class="btn btn-primary" type="submit">"Save"</button></div>
                 </ActionForm>
                 <ActionOutcome value=triage.value() ok="Saved." />
+                <p class="small">
+                    <a href=exception_href(&g) id="make-exception">"Make an exception for this rule"</a>
+                    " (here, or wider: a reason, an owner, an expiry; it takes this group and its like out of the queue)"
+                </p>
             </section>
         }
+    });
+    let covered = g.exception_id.map(|e| view! {
+        <p class="alert alert-info">"Covered by "<a href=format!("/exceptions/{e}")>{format!("exception #{e}")}</a>
+            ": out of the queue and the counts while it is in force."</p>
     });
     let activity = if detail.activity.is_empty() {
         view! { <p class="muted">"Nobody has triaged it yet."</p> }.into_any()
@@ -611,12 +627,34 @@ fn AlertView(
         <Title text=format!("Alert: {}", g.rule) />
         <h1>{g.rule.clone()}</h1>
         {header}
+        {covered.map(IntoAny::into_any)}
         {place}
         {form.map(IntoAny::into_any)}
         {history}
         {events}
     }
     .into_any()
+}
+
+/// The exceptions page's form, filled in for a group's rule where it happened: what the
+/// `e` key and the group's page open.
+pub fn exception_href(g: &AlertGroup) -> String {
+    use crate::components::listing::encode;
+    let mut parts = vec![
+        "kind=runtime".to_string(),
+        format!("target={}", encode(&g.rule)),
+        "verdict=false_positive".to_string(),
+    ];
+    let host = g.host.as_ref().or(g.hostname.as_ref());
+    for (key, value) in [("host", host), ("namespace", g.namespace.as_ref())] {
+        if let Some(v) = value {
+            parts.push(format!("{key}={}", encode(v)));
+        }
+    }
+    if let Some(image) = g.image_id {
+        parts.push(format!("image_id={image}"));
+    }
+    format!("/exceptions?{}#new-exception", parts.join("&"))
 }
 
 #[cfg(test)]
@@ -637,6 +675,23 @@ mod tests {
         assert_eq!(
             q,
             "state=all&severity=high&rule=Terminal%20shell%20in%20container&namespace=a%26b&cursor=17%3A4"
+        );
+    }
+
+    #[test]
+    fn the_exception_form_is_filled_in_for_the_group() {
+        let g: AlertGroup = serde_json::from_value(serde_json::json!({
+            "id": 4, "source": "falco", "rule": "Terminal shell in container", "severity": "critical",
+            "state": "new", "output": "", "count": 1, "first_at": 0, "last_at": 0, "assignee": null,
+            "host_id": 2, "host": "node-1", "container_id": null, "container": null, "pod_id": null,
+            "workload_id": null, "image_id": 9, "hostname": "ignored", "container_ref": null,
+            "namespace": "pay&ments", "pod": null, "image_ref": null
+        }))
+        .unwrap();
+        assert_eq!(
+            exception_href(&g),
+            "/exceptions?kind=runtime&target=Terminal%20shell%20in%20container&verdict=false_positive\
+             &host=node-1&namespace=pay%26ments&image_id=9#new-exception"
         );
     }
 }

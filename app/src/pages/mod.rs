@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod container;
 pub mod containers;
+pub mod exceptions;
 pub mod findings;
 pub mod getting_started;
 pub mod host;

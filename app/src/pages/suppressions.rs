@@ -25,7 +25,9 @@ pub fn SuppressionsPage() -> impl IntoView {
         <h1>"Suppressions"</h1>
         <p class="muted">
             "A suppression takes the findings it matches out of the open counts; they stay listed with the reason. "
-            "When it expires or is revoked, they are open again."
+            "When it expires or is revoked, they are open again. Suppressions are the vulnerability "
+            <a href="/exceptions?kind=vulnerability">"exceptions"</a>
+            ", under the same policy (an expiry or a second analyst's approval where it asks)."
         </p>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

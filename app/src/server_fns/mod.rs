@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod exceptions;
 pub mod inventory;
 pub mod kube;
 pub mod notify;

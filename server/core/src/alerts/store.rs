@@ -728,6 +728,62 @@ impl Store {
     }
 }
 
+impl Write {
+    /// Open alert groups (all, or `groups`) tied to the active runtime exception of their
+    /// rule and scope; tied ones whose exception ended, released. Returns (tied, released).
+    pub async fn apply_alert_exceptions(
+        &mut self,
+        groups: Option<&[i64]>,
+        now: i64,
+    ) -> StoreResult<(u64, u64)> {
+        let any: bool = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM exceptions WHERE kind = 'runtime') \
+             OR EXISTS (SELECT 1 FROM runtime_alerts WHERE exception_id IS NOT NULL)"
+        )
+        .fetch_one(&mut **t)
+        .await)?;
+        if !any {
+            return Ok((0, 0));
+        }
+        let only = match groups {
+            Some([]) => return Ok((0, 0)),
+            Some(ids) => {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!(" AND runtime_alerts.id IN ({})", list.join(", "))
+            }
+            None => String::new(),
+        };
+        let release = format!(
+            "UPDATE runtime_alerts SET exception_id = NULL \
+             WHERE exception_id IS NOT NULL AND state IN ('new', 'acknowledged'){only} \
+               AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.id = runtime_alerts.exception_id AND {EXCEPTION_ACTIVE})"
+        );
+        let cover = format!(
+            "UPDATE runtime_alerts SET exception_id = e.id FROM exceptions e \
+             WHERE runtime_alerts.exception_id IS NULL AND runtime_alerts.state IN ('new', 'acknowledged'){only} \
+               AND e.kind = 'runtime' AND {EXCEPTION_ACTIVE} AND runtime_alerts.rule = e.target \
+               AND (e.image_id IS NULL OR e.image_id = runtime_alerts.image_id) \
+               AND (e.host IS NULL OR e.host = runtime_alerts.hostname \
+                    OR EXISTS (SELECT 1 FROM hosts h WHERE h.id = runtime_alerts.host_id AND h.name = e.host)) \
+               AND (e.namespace IS NULL OR e.namespace = runtime_alerts.namespace) \
+               AND (e.workload IS NULL OR e.workload = runtime_alerts.pod \
+                    OR EXISTS (SELECT 1 FROM workloads w WHERE w.id = runtime_alerts.workload_id AND w.name = e.workload))"
+        );
+        let mut counts = [0u64; 2];
+        for (i, sql) in [release, cover].iter().enumerate() {
+            counts[i] = with_tx!(&mut self.tx, |t| sqlx::query(sql)
+                .bind(now)
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        if counts != [0, 0] {
+            self.risk_changed();
+        }
+        Ok((counts[1], counts[0]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -799,61 +855,5 @@ mod tests {
             group_key("falco", "r", &host_only, &unknown),
             group_key("falco", "other", &host_only, &unknown)
         );
-    }
-}
-
-impl Write {
-    /// Open alert groups (all, or `groups`) tied to the active runtime exception of their
-    /// rule and scope; tied ones whose exception ended, released. Returns (tied, released).
-    pub async fn apply_alert_exceptions(
-        &mut self,
-        groups: Option<&[i64]>,
-        now: i64,
-    ) -> StoreResult<(u64, u64)> {
-        let any: bool = with_tx!(&mut self.tx, |t| sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM exceptions WHERE kind = 'runtime') \
-             OR EXISTS (SELECT 1 FROM runtime_alerts WHERE exception_id IS NOT NULL)"
-        )
-        .fetch_one(&mut **t)
-        .await)?;
-        if !any {
-            return Ok((0, 0));
-        }
-        let only = match groups {
-            Some(ids) if ids.is_empty() => return Ok((0, 0)),
-            Some(ids) => {
-                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-                format!(" AND runtime_alerts.id IN ({})", list.join(", "))
-            }
-            None => String::new(),
-        };
-        let release = format!(
-            "UPDATE runtime_alerts SET exception_id = NULL \
-             WHERE exception_id IS NOT NULL AND state IN ('new', 'acknowledged'){only} \
-               AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.id = runtime_alerts.exception_id AND {EXCEPTION_ACTIVE})"
-        );
-        let cover = format!(
-            "UPDATE runtime_alerts SET exception_id = e.id FROM exceptions e \
-             WHERE runtime_alerts.exception_id IS NULL AND runtime_alerts.state IN ('new', 'acknowledged'){only} \
-               AND e.kind = 'runtime' AND {EXCEPTION_ACTIVE} AND runtime_alerts.rule = e.target \
-               AND (e.image_id IS NULL OR e.image_id = runtime_alerts.image_id) \
-               AND (e.host IS NULL OR e.host = runtime_alerts.hostname \
-                    OR EXISTS (SELECT 1 FROM hosts h WHERE h.id = runtime_alerts.host_id AND h.name = e.host)) \
-               AND (e.namespace IS NULL OR e.namespace = runtime_alerts.namespace) \
-               AND (e.workload IS NULL OR e.workload = runtime_alerts.pod \
-                    OR EXISTS (SELECT 1 FROM workloads w WHERE w.id = runtime_alerts.workload_id AND w.name = e.workload))"
-        );
-        let mut counts = [0u64; 2];
-        for (i, sql) in [release, cover].iter().enumerate() {
-            counts[i] = with_tx!(&mut self.tx, |t| sqlx::query(sql)
-                .bind(now)
-                .execute(&mut **t)
-                .await
-                .map(|r| r.rows_affected()))?;
-        }
-        if counts != [0, 0] {
-            self.risk_changed();
-        }
-        Ok((counts[1], counts[0]))
     }
 }

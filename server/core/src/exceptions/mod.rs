@@ -416,7 +416,10 @@ pub async fn list(
         .map_err(|e| Error::invalid_at("cursor", e))?;
     let owner = match q.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
         Some(o) if o.chars().count() > 200 => {
-            return Err(Error::invalid_at("owner", "owner is at most 200 characters"))
+            return Err(Error::invalid_at(
+                "owner",
+                "owner is at most 200 characters",
+            ))
         }
         other => other.map(str::to_string),
     };

@@ -149,6 +149,9 @@ fn select() -> String {
     )
 }
 
+/// An exception's kind, maker, and effective, revoked and expiry times.
+type StateRow = (String, String, Option<i64>, Option<i64>, Option<i64>);
+
 /// A configuration finding as an exception names it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FindingRef {
@@ -204,9 +207,9 @@ impl Store {
                     args.len()
                 ));
             }
-            "ended" => sql.push_str(&format!(
-                " AND (s.revoked_at IS NOT NULL OR (s.expires_at IS NOT NULL AND s.expires_at <= $1))"
-            )),
+            "ended" => sql.push_str(
+                " AND (s.revoked_at IS NOT NULL OR (s.expires_at IS NOT NULL AND s.expires_at <= $1))",
+            ),
             "all" => {}
             _ => sql.push_str(&format!(" AND {active}")),
         }
@@ -434,17 +437,14 @@ impl Write {
         id: i64,
         now: i64,
     ) -> StoreResult<(ExceptionKind, String, ExceptionStatus)> {
-        let row: Option<(String, String, Option<i64>, Option<i64>, Option<i64>)> = with_tx!(
-            &mut self.tx,
-            |t| {
-                sqlx::query_as(
+        let row: Option<StateRow> = with_tx!(&mut self.tx, |t| {
+            sqlx::query_as(
                 "SELECT kind, created_by, effective_at, revoked_at, expires_at FROM exceptions WHERE id = $1"
             )
             .bind(id)
             .fetch_optional(&mut **t)
             .await
-            }
-        )?;
+        })?;
         let (kind, by, effective, revoked, expires) = row.ok_or(StoreError::NotFound)?;
         Ok((
             ExceptionKind::parse(&kind).unwrap_or(ExceptionKind::Vulnerability),
