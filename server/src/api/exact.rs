@@ -260,11 +260,6 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("NewException", "reason", text.clone()),
         ("ExceptionDecision", "note", text),
         (
-            "NewException",
-            "target",
-            json!({ "pattern": validate::WORD_PATTERN }),
-        ),
-        (
             "NewSuppression",
             "vuln_id",
             json!({ "pattern": validate::WORD_PATTERN }),

@@ -9,6 +9,9 @@ use coastguard_model::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+/// A rule named as Falco names its rules, with spaces.
+const SHELL: &str = "Terminal shell in container";
+
 async fn named_token(srv: &crate::TestServer, name: &str, role: Role) -> String {
     access::create_token(&srv.state, &Authed::cli(), name, role, None)
         .await
@@ -38,7 +41,10 @@ async fn queue(srv: &crate::TestServer, token: &str, which: &str) -> Vec<i64> {
         ""
     };
     let page = srv
-        .get_json(&format!("/api/v1/alerts?{filter}rule=shell"), token)
+        .get_json(
+            &format!("/api/v1/alerts?{filter}rule=Terminal%20shell%20in%20container"),
+            token,
+        )
         .await;
     let mut ids: Vec<i64> = page["items"]
         .as_array()
@@ -109,13 +115,13 @@ async fn a_runtime_exception_needs_its_expiry_and_a_second_analyst_then_leaves_t
             policy
         );
 
-        let h1 = alert(&srv, &alice, "shell", "h1").await;
-        let h2 = alert(&srv, &alice, "shell", "h2").await;
+        let h1 = alert(&srv, &alice, SHELL, "h1").await;
+        let h2 = alert(&srv, &alice, SHELL, "h2").await;
         assert_eq!(queue(&srv, &viewer, "open").await, vec![h1, h2]);
 
         // Critical: no expiry is refused, naming the field and the policy.
         let mut input = json!({
-            "kind": "runtime", "target": "shell", "verdict": "false_positive", "host": "h1",
+            "kind": "runtime", "target": SHELL, "verdict": "false_positive", "host": "h1",
             "reason": "the backup job opens a shell on h1 every night",
         });
         let res = srv
@@ -188,7 +194,7 @@ async fn a_runtime_exception_needs_its_expiry_and_a_second_analyst_then_leaves_t
         let group = srv.get_json(&format!("/api/v1/alerts/{h1}"), &viewer).await;
         assert_eq!(group["group"]["exception_id"], id);
         // A further event of h1 folds into the covered group: still out of the queue.
-        assert_eq!(alert(&srv, &alice, "shell", "h1").await, h1);
+        assert_eq!(alert(&srv, &alice, SHELL, "h1").await, h1);
         assert_eq!(queue(&srv, &viewer, "open").await, vec![h2]);
         let overview = srv.get_json("/api/v1/overview", &viewer).await;
         assert_eq!(
@@ -220,7 +226,7 @@ async fn a_runtime_exception_needs_its_expiry_and_a_second_analyst_then_leaves_t
 
         // Rejection: by another analyst, once, and only while pending.
         let other = json!({
-            "kind": "runtime", "target": "shell", "host": "h2", "expires_in_days": 1,
+            "kind": "runtime", "target": SHELL, "host": "h2", "expires_in_days": 1,
             "reason": "a second try at quieting h2",
         });
         let res = srv

@@ -42,6 +42,24 @@ fn scope_word(field: &str, raw: &Option<String>) -> Result<Option<String>> {
     Ok(Some(value.to_string()))
 }
 
+/// What an exception names: a vulnerability id or check id is one word; a runtime rule
+/// is named as its events name it (Falco's have spaces): 1–200 characters, trimmed,
+/// without control characters.
+fn target_of(kind: ExceptionKind, raw: &str) -> Result<&str> {
+    let ok = match kind {
+        ExceptionKind::Vulnerability | ExceptionKind::Configuration => validate::word(raw),
+        ExceptionKind::Runtime => Some(raw.trim())
+            .filter(|t| (1..=200).contains(&t.chars().count()) && !t.chars().any(char::is_control)),
+    };
+    ok.ok_or_else(|| {
+        let what = match kind {
+            ExceptionKind::Runtime => "give the rule's name as its alerts give it: 1 to 200 characters, without control characters".to_string(),
+            _ => format!("give one {} of at most 200 characters, without spaces", kind.target_label()),
+        };
+        Error::invalid_at("target", what)
+    })
+}
+
 /// Which scope fields a kind of exception takes.
 fn check_scope(input: &NewException) -> Result<()> {
     let given = |field: &'static str, present: bool| present.then_some(field);
@@ -110,15 +128,7 @@ pub async fn create_at(
     at: i64,
 ) -> Result<(i64, ExceptionStatus)> {
     check_scope(&input)?;
-    let target = validate::word(&input.target).ok_or_else(|| {
-        Error::invalid_at(
-            "target",
-            format!(
-                "give one {} of at most 200 characters, without spaces",
-                input.kind.target_label()
-            ),
-        )
-    })?;
+    let target = target_of(input.kind, &input.target)?;
     let reason = validate_field("reason", validate::text("a reason", &input.reason))?;
     let package = scope_word("package", &input.package)?;
     let host = scope_word("host", &input.host)?;
@@ -229,7 +239,7 @@ pub async fn create_at(
         )
         .await?;
     if !needs.approval {
-        w.apply_exceptions(None, at).await?;
+        apply_kind(&mut w, input.kind, input.image_id, at).await?;
         w.touch_matched(at).await?;
     }
     let status = if needs.approval {
@@ -251,6 +261,28 @@ pub async fn create_at(
     );
     w.commit_with(&record, at).await?;
     Ok((id, status))
+}
+
+/// Puts in and takes out what exceptions of one kind cover (a vulnerability exception on
+/// one image: that image's findings only), in an action's commit.
+async fn apply_kind(
+    w: &mut crate::store::Write,
+    kind: ExceptionKind,
+    image_id: Option<i64>,
+    at: i64,
+) -> Result<()> {
+    match kind {
+        ExceptionKind::Vulnerability => {
+            w.apply_suppressions(image_id, at).await?;
+        }
+        ExceptionKind::Configuration => {
+            w.apply_config_exceptions(at).await?;
+        }
+        ExceptionKind::Runtime => {
+            w.apply_alert_exceptions(None, at).await?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn not_found(id: i64) -> impl Fn(StoreError) -> Error {
@@ -282,7 +314,7 @@ pub async fn approve(
     let note = note_of(&input)?;
     let at = now();
     let mut w = state.store.begin().await?;
-    let (_, made_by, status) = w.exception_state(id, at).await.map_err(not_found(id))?;
+    let (kind, made_by, status) = w.exception_state(id, at).await.map_err(not_found(id))?;
     if status != ExceptionStatus::Pending {
         return Err(Error::Conflict(format!(
             "exception {id} is {}: only a pending one can be approved",
@@ -297,7 +329,7 @@ pub async fn approve(
     w.approve_exception(id, &by.principal.name, at).await?;
     w.exception_event(id, at, &by.principal.name, "approved", note.as_deref())
         .await?;
-    w.apply_exceptions(None, at).await?;
+    apply_kind(&mut w, kind, None, at).await?;
     w.touch_matched(at).await?;
     let record = audit_by(
         by,
@@ -341,7 +373,7 @@ pub(crate) async fn end_now(
 ) -> Result<()> {
     let at = now();
     let mut w = state.store.begin().await?;
-    let (_, made_by, status) = w.exception_state(id, at).await.map_err(not_found(id))?;
+    let (kind, made_by, status) = w.exception_state(id, at).await.map_err(not_found(id))?;
     let action = match (rejecting, status) {
         (true, ExceptionStatus::Pending) if made_by == by.principal.name => {
             return Err(Error::Forbidden(
@@ -366,7 +398,7 @@ pub(crate) async fn end_now(
     w.end_exception(id, &by.principal.name, at).await?;
     w.exception_event(id, at, &by.principal.name, action, note.as_deref())
         .await?;
-    w.apply_exceptions(None, at).await?;
+    apply_kind(&mut w, kind, None, at).await?;
     let record = audit_by(
         by,
         if rejecting {
@@ -506,6 +538,19 @@ mod tests {
             owner: None,
             expires_in_days: None,
         }
+    }
+
+    #[test]
+    fn a_rule_may_have_spaces_an_id_may_not() {
+        assert_eq!(
+            target_of(ExceptionKind::Runtime, " Terminal shell in container ").unwrap(),
+            "Terminal shell in container"
+        );
+        assert!(target_of(ExceptionKind::Vulnerability, "CVE-2024 1").is_err());
+        assert!(target_of(ExceptionKind::Configuration, "container.privileged").is_ok());
+        assert!(target_of(ExceptionKind::Runtime, "  ").is_err());
+        assert!(target_of(ExceptionKind::Runtime, "a\u{7}b").is_err());
+        assert!(target_of(ExceptionKind::Runtime, &"r".repeat(201)).is_err());
     }
 
     #[test]
