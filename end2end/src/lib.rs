@@ -575,3 +575,25 @@ mod port_tests {
         );
     }
 }
+
+/// The event of `rule` in the real Falco stream the tests share
+/// (`server/core/tests/fixtures/runtime/falco/stream-all-events.jsonl`), as one line.
+pub fn falco_event(rule: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../server/core/tests/fixtures/runtime/falco/stream-all-events.jsonl");
+    let stream = std::fs::read_to_string(path).expect("fixture");
+    stream
+        .lines()
+        .find(|l| l.contains(&format!("\"rule\":\"{rule}\"")))
+        .unwrap_or_else(|| panic!("no {rule} event in the fixture"))
+        .to_string()
+}
+
+/// Presses one key (down, then up) on the page.
+pub async fn press(c: &Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.expect("key press");
+}

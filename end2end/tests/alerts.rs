@@ -4,23 +4,10 @@
 //! prompt's reason), then reads the group's history.
 
 use coastguard_end2end::{
-    log_in, screenshot, text_of, texts_of, wait_for, wait_hydrated, with_browser, Harness,
-    ADMIN_PASSWORD,
+    falco_event, log_in, press, screenshot, text_of, texts_of, wait_for, wait_hydrated,
+    with_browser, Harness, ADMIN_PASSWORD,
 };
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
-
-/// One line of the real Falco stream: the rule it names.
-fn falco_event(rule: &str) -> String {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/core/tests/fixtures/runtime/falco/stream-all-events.jsonl");
-    let stream = std::fs::read_to_string(path).expect("fixture");
-    stream
-        .lines()
-        .find(|l| l.contains(&format!("\"rule\":\"{rule}\"")))
-        .unwrap_or_else(|| panic!("no {rule} event in the fixture"))
-        .to_string()
-}
 
 async fn send(harness: &Harness, token: &str, body: String) {
     let res = reqwest::Client::new()
@@ -37,13 +24,6 @@ async fn send(harness: &Harness, token: &str, body: String) {
         "{}",
         res.text().await.unwrap_or_default()
     );
-}
-
-async fn press(c: &Client, key: char) {
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key })
-        .then(KeyAction::Up { value: key });
-    c.perform_actions(keys).await.expect("key press");
 }
 
 /// The queue's rows' text, lowercase.

@@ -6,24 +6,12 @@
 //! admin approves it on the page, and its history says who did what.
 
 use coastguard_end2end::{
-    log_in, screenshot, text_of, texts_of, wait_for, wait_hydrated, with_browser, Harness,
-    ADMIN_PASSWORD,
+    falco_event, log_in, press, screenshot, texts_of, wait_for, wait_hydrated, with_browser,
+    Harness, ADMIN_PASSWORD,
 };
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 
 const RULE: &str = "Terminal shell in container";
-
-fn falco_event(rule: &str) -> String {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/core/tests/fixtures/runtime/falco/stream-all-events.jsonl");
-    let stream = std::fs::read_to_string(path).expect("fixture");
-    stream
-        .lines()
-        .find(|l| l.contains(&format!("\"rule\":\"{rule}\"")))
-        .unwrap_or_else(|| panic!("no {rule} event in the fixture"))
-        .to_string()
-}
 
 fn token(harness: &Harness, name: &str, role: &str) -> String {
     let out = harness.cli(&["token", "create", "--name", name, "--role", role]);
@@ -31,13 +19,6 @@ fn token(harness: &Harness, name: &str, role: &str) -> String {
         .expect("utf-8")
         .trim()
         .to_string()
-}
-
-async fn press(c: &Client, key: char) {
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key })
-        .then(KeyAction::Up { value: key });
-    c.perform_actions(keys).await.expect("key press");
 }
 
 async fn click(c: &Client, css: &str) {
@@ -48,6 +29,15 @@ async fn click(c: &Client, css: &str) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// The text of `css`, or nothing while the page has no such element (a Suspense
+/// re-rendering).
+async fn text_now(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 async fn exception_rows(c: &Client) -> Vec<String> {
@@ -80,7 +70,7 @@ async fn an_exception_is_made_from_the_queue_and_a_second_one_approved_on_the_pa
         click(&c, "#exception-policy input[name=approve_critical]").await;
         click(&c, "#exception-policy button[type=submit]").await;
         wait_for("the policy in words", || async {
-            text_of(&c, "details.panel summary").await.contains(
+            text_now(&c, "details.panel summary").await.contains(
                 "an expiry is required from high up; critical ones need a second analyst's approval",
             )
         })
@@ -128,7 +118,7 @@ async fn an_exception_is_made_from_the_queue_and_a_second_one_approved_on_the_pa
         // The rule is critical: without an expiry the policy refuses it, and says why.
         click(&c, "#new-exception button[type=submit]").await;
         wait_for("the policy's refusal", || async {
-            text_of(&c, "#new-exception").await.contains("needs an expiry")
+            text_now(&c, "#new-exception").await.contains("needs an expiry")
         })
         .await;
         c.find(Locator::Css("#new-exception input[name=expires_in_days]"))
@@ -138,6 +128,14 @@ async fn an_exception_is_made_from_the_queue_and_a_second_one_approved_on_the_pa
             .await
             .expect("type");
         click(&c, "#new-exception button[type=submit]").await;
+        wait_for("the exception made", || async {
+            text_now(&c, "#new-exception").await.contains("Made:")
+        })
+        .await;
+        c.goto(&harness.url("/exceptions?status=pending"))
+            .await
+            .expect("pending");
+        wait_hydrated(&c).await;
         wait_for("the exception, waiting for a second analyst", || async {
             exception_rows(&c).await.iter().any(|r| {
                 r.contains("terminal shell in container")
@@ -230,7 +228,7 @@ async fn an_exception_is_made_from_the_queue_and_a_second_one_approved_on_the_pa
         .await
         .expect("approve");
         wait_for("nothing waits any more", || async {
-            text_of(&c, "main").await.contains("No exceptions here.")
+            text_now(&c, "main").await.contains("No exceptions here.")
         })
         .await;
 
@@ -260,7 +258,7 @@ async fn an_exception_is_made_from_the_queue_and_a_second_one_approved_on_the_pa
             .expect("detail");
         wait_hydrated(&c).await;
         wait_for("the history", || async {
-            let history = text_of(&c, "ol.history").await;
+            let history = text_now(&c, "ol.history").await;
             history.contains("created by token:bob") && history.contains("approved by admin")
         })
         .await;

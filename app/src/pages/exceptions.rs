@@ -217,8 +217,10 @@ fn Tabs(name: String) -> impl IntoView {
     let mine = href("expiring", "", &name);
     let kinds = std::iter::once(("", "every kind"))
         .chain(ExceptionKind::ALL.map(|k| (k.as_str(), k.as_str())))
-        .map(|(k, label)| {
+        .enumerate()
+        .map(|(i, (k, label))| {
             view! {
+                {(i > 0).then_some(" · ")}
                 <a href=move || href(&current(), k, "") class:active=move || kind() == k>{label}</a>
             }
         })
@@ -227,7 +229,7 @@ fn Tabs(name: String) -> impl IntoView {
         <nav class="tabs" aria-label="Exceptions by status">{tabs}</nav>
         <p class="small">
             <a href=mine id="my-expiring">"Mine, expiring within 14 days"</a>
-            " · "{kinds}
+            " — "{kinds}
         </p>
     }
 }

@@ -506,8 +506,9 @@ impl Write {
         })
     }
 
-    /// Marks the active exceptions that cover something now (runtime ones: as of their
-    /// groups' latest event), for the inert report.
+    /// Marks the active exceptions that cover something now (a finding they hold, an open
+    /// alert group they keep out of the queue), for the inert report. Not by an event's
+    /// own time: a sensor's clock (or a replayed stream) may say anything.
     pub async fn touch_matched(&mut self, now: i64) -> StoreResult<()> {
         let active = ACTIVE.replace("e.", "exceptions.");
         let sqls = [
@@ -523,11 +524,9 @@ impl Write {
                  AND EXISTS (SELECT 1 FROM config_findings c WHERE c.exception_id = exceptions.id AND c.state = 'accepted')"
             ),
             format!(
-                "UPDATE exceptions SET last_matched_at = \
-                   (SELECT MAX(r.last_at) FROM runtime_alerts r WHERE r.exception_id = exceptions.id) \
-                 WHERE kind = 'runtime' AND {active} \
-                   AND EXISTS (SELECT 1 FROM runtime_alerts r WHERE r.exception_id = exceptions.id \
-                     AND r.last_at > COALESCE(exceptions.last_matched_at, 0))"
+                "UPDATE exceptions SET last_matched_at = $1 WHERE kind = 'runtime' AND {active} \
+                 AND EXISTS (SELECT 1 FROM runtime_alerts r WHERE r.exception_id = exceptions.id \
+                   AND r.state IN ('new', 'acknowledged'))"
             ),
         ];
         for sql in &sqls {
