@@ -554,28 +554,6 @@ pub fn started_by_scripts_test() -> (String, String) {
     (url, password)
 }
 
-#[cfg(test)]
-mod port_tests {
-    #[test]
-    fn announced_ports_are_read_from_the_lines_that_announce_them() {
-        let line = r#"{"timestamp":"t","level":"INFO","message":"coastguard listening","addr":"127.0.0.1:43111","database":"sqlite://x"}"#;
-        assert_eq!(super::server_port(line), Some(43111));
-        assert_eq!(
-            super::server_port(r#"{"message":"starting","addr":"127.0.0.1:1"}"#),
-            None
-        );
-        assert_eq!(super::server_port("not json"), None);
-        assert_eq!(
-            super::driver_port("ChromeDriver was started successfully on port 46727."),
-            Some(46727)
-        );
-        assert_eq!(
-            super::driver_port("Starting ChromeDriver 156 on port 0"),
-            None
-        );
-    }
-}
-
 /// The event of `rule` in the real Falco stream the tests share
 /// (`server/core/tests/fixtures/runtime/falco/stream-all-events.jsonl`), as one line.
 pub fn falco_event(rule: &str) -> String {
@@ -596,4 +574,26 @@ pub async fn press(c: &Client, key: char) {
         .then(KeyAction::Down { value: key })
         .then(KeyAction::Up { value: key });
     c.perform_actions(keys).await.expect("key press");
+}
+
+#[cfg(test)]
+mod port_tests {
+    #[test]
+    fn announced_ports_are_read_from_the_lines_that_announce_them() {
+        let line = r#"{"timestamp":"t","level":"INFO","message":"coastguard listening","addr":"127.0.0.1:43111","database":"sqlite://x"}"#;
+        assert_eq!(super::server_port(line), Some(43111));
+        assert_eq!(
+            super::server_port(r#"{"message":"starting","addr":"127.0.0.1:1"}"#),
+            None
+        );
+        assert_eq!(super::server_port("not json"), None);
+        assert_eq!(
+            super::driver_port("ChromeDriver was started successfully on port 46727."),
+            Some(46727)
+        );
+        assert_eq!(
+            super::driver_port("Starting ChromeDriver 156 on port 0"),
+            None
+        );
+    }
 }

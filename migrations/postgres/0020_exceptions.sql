@@ -102,5 +102,7 @@ CREATE INDEX config_findings_exception ON config_findings (exception_id) WHERE e
 
 ALTER TABLE runtime_alerts ADD COLUMN exception_id BIGINT REFERENCES exceptions(id) ON DELETE SET NULL;
 CREATE INDEX runtime_alerts_exception ON runtime_alerts (exception_id) WHERE exception_id IS NOT NULL;
+-- A runtime exception finds its rule's groups (and the list filters by rule).
+CREATE INDEX runtime_alerts_rule ON runtime_alerts (rule, state);
 
 DROP TABLE suppressions;

@@ -501,6 +501,20 @@ mod tests {
         assert_eq!(marks, [(10, vec![(1, 1)]), (11, vec![(1, 1), (2, 1)])]);
     }
 
+    #[test]
+    fn a_group_an_exception_covers_is_told_to_nobody() {
+        let mut covered = group(1, "Shell", Severity::Critical);
+        covered.exception_id = Some(7);
+        let groups = [covered, group(2, "Shell", Severity::Critical)];
+        let (deliveries, marks) = announce(
+            &[(10, WebhookFormat::Generic, WebhookFilter::default())],
+            &groups,
+        );
+        let sent: Vec<Option<i64>> = deliveries.iter().map(|d| d.group_id).collect();
+        assert_eq!(sent, [Some(2)]);
+        assert_eq!(marks, [(10, vec![(2, 1)])]);
+    }
+
     fn note(id: i64, severity: &str, title: &str) -> FindingNote {
         FindingNote {
             id,
