@@ -20,6 +20,8 @@ CREATE TABLE exceptions (
     subject_id INTEGER,
     instance TEXT,
     host TEXT,
+    -- A Kubernetes cluster by name (runtime rules, configuration checks).
+    cluster TEXT,
     namespace TEXT,
     workload TEXT,
     -- The worst severity of what it covered when made (what the policy was applied to).

@@ -228,6 +228,12 @@ pub struct NewException {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub host: Option<String>,
+    /// Only in this Kubernetes cluster (its name): runtime rules (a pod's or node's
+    /// cluster) and configuration checks (a cluster's, namespace's, workload's, pod's or
+    /// node's).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub cluster: Option<String>,
     /// Only in this Kubernetes namespace: runtime rules.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
@@ -277,6 +283,7 @@ pub struct ExceptionView {
     /// One configuration finding, as `subject_kind:subject_id (instance)`.
     pub subject: Option<String>,
     pub host: Option<String>,
+    pub cluster: Option<String>,
     pub namespace: Option<String>,
     pub workload: Option<String>,
     /// The worst severity of what it covered when made.
@@ -317,6 +324,7 @@ impl ExceptionView {
             ("package", &self.package),
             ("on", &self.subject),
             ("host", &self.host),
+            ("cluster", &self.cluster),
             ("namespace", &self.namespace),
             ("workload", &self.workload),
         ] {

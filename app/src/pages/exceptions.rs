@@ -177,6 +177,7 @@ fn NewExceptionForm(create: ServerAction<CreateException>) -> impl IntoView {
                 <label>"Only package" <input name="package" maxlength="200" value=given("package") /></label>
                 <label>"Only this configuration finding (id)" <input name="finding_id" type="number" min="1" value=given("finding_id") /></label>
                 <label>"Only host" <input name="host" maxlength="200" value=given("host") /></label>
+                <label>"Only cluster" <input name="cluster" maxlength="200" value=given("cluster") /></label>
                 <label>"Only namespace" <input name="namespace" maxlength="200" value=given("namespace") /></label>
                 <label>"Only workload or pod" <input name="workload" maxlength="200" value=given("workload") /></label>
                 <label class="span-all">"Reason" <input name="reason" required minlength="3" maxlength="1000" /></label>

@@ -45,6 +45,7 @@ fn exception(kind: ExceptionKind, target: String) -> NewException {
         package: None,
         finding_id: None,
         host: None,
+        cluster: None,
         namespace: None,
         workload: None,
         reason: "benchmark: expected behaviour".into(),

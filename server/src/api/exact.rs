@@ -260,6 +260,11 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("NewException", "reason", text.clone()),
         ("ExceptionDecision", "note", text),
         (
+            "ExceptionPolicy",
+            "approval",
+            json!({ "maxItems": 6, "uniqueItems": true }),
+        ),
+        (
             "NewSuppression",
             "vuln_id",
             json!({ "pattern": validate::WORD_PATTERN }),

@@ -766,6 +766,9 @@ impl Write {
                AND (e.host IS NULL OR e.host = runtime_alerts.hostname \
                     OR EXISTS (SELECT 1 FROM hosts h WHERE h.id = runtime_alerts.host_id AND h.name = e.host)) \
                AND (e.namespace IS NULL OR e.namespace = runtime_alerts.namespace) \
+               AND (e.cluster IS NULL OR EXISTS (SELECT 1 FROM clusters c WHERE c.name = e.cluster \
+                    AND (c.id IN (SELECT p.cluster_id FROM pods p WHERE p.id = runtime_alerts.pod_id) \
+                         OR c.id IN (SELECT h.cluster_id FROM hosts h WHERE h.id = runtime_alerts.host_id)))) \
                AND (e.workload IS NULL OR e.workload = runtime_alerts.pod \
                     OR EXISTS (SELECT 1 FROM workloads w WHERE w.id = runtime_alerts.workload_id AND w.name = e.workload))"
         );

@@ -67,6 +67,7 @@ fn check_scope(input: &NewException) -> Result<()> {
         ExceptionKind::Vulnerability => [
             given("finding_id", input.finding_id.is_some()),
             given("host", input.host.is_some()),
+            given("cluster", input.cluster.is_some()),
             given("namespace", input.namespace.is_some()),
             given("workload", input.workload.is_some()),
         ]
@@ -132,6 +133,7 @@ pub async fn create_at(
     let reason = validate_field("reason", validate::text("a reason", &input.reason))?;
     let package = scope_word("package", &input.package)?;
     let host = scope_word("host", &input.host)?;
+    let cluster = scope_word("cluster", &input.cluster)?;
     let namespace = scope_word("namespace", &input.namespace)?;
     let workload = scope_word("workload", &input.workload)?;
     let owner = match scope_word("owner", &input.owner)? {
@@ -226,6 +228,7 @@ pub async fn create_at(
                     .as_ref()
                     .map(|f| (f.subject_kind.as_str(), f.subject_id, f.instance.as_str())),
                 host: host.as_deref(),
+                cluster: cluster.as_deref(),
                 namespace: namespace.as_deref(),
                 workload: workload.as_deref(),
                 severity,
@@ -254,7 +257,7 @@ pub async fn create_at(
         Some(json!({
             "kind": input.kind.as_str(), "target": target, "verdict": input.verdict.as_str(),
             "image_id": input.image_id, "package": package, "finding_id": input.finding_id,
-            "host": host, "namespace": namespace, "workload": workload,
+            "host": host, "cluster": cluster, "namespace": namespace, "workload": workload,
             "severity": severity.as_str(), "reason": reason, "owner": owner,
             "expires_at": expires_at, "status": status.as_str(),
         })),
@@ -293,12 +296,8 @@ pub(crate) fn not_found(id: i64) -> impl Fn(StoreError) -> Error {
 }
 
 fn note_of(input: &ExceptionDecision) -> Result<Option<String>> {
-    match input
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
+    // A note, when given, is one: an empty one is refused, not dropped.
+    match input.note.as_deref() {
         None => Ok(None),
         Some(n) => validate_field("note", validate::text("a note", n)).map(Some),
     }
@@ -494,7 +493,14 @@ pub async fn set_policy(
     by: &Authed<Admin>,
     policy: ExceptionPolicy,
 ) -> Result<ExceptionPolicy> {
+    let named = policy.approval.len();
     let policy = policy.normalised();
+    if policy.approval.len() != named {
+        return Err(Error::invalid_at(
+            "approval",
+            "name each severity that needs approval once",
+        ));
+    }
     let at = now();
     let mut w = state.store.begin().await?;
     w.put_setting(POLICY_KEY, &policy, &by.principal.name, at)
@@ -532,6 +538,7 @@ mod tests {
             package: None,
             finding_id: None,
             host: None,
+            cluster: None,
             namespace: None,
             workload: None,
             reason: "because".into(),
@@ -568,7 +575,14 @@ mod tests {
         assert!(check_scope(&vuln).is_err());
         let mut config = input(ExceptionKind::Configuration);
         config.finding_id = Some(3);
+        config.cluster = Some("prod".into());
         assert!(check_scope(&config).is_ok());
+        let mut vuln = input(ExceptionKind::Vulnerability);
+        vuln.cluster = Some("prod".into());
+        assert!(
+            check_scope(&vuln).is_err(),
+            "a finding is an image's, not a place's"
+        );
         config.image_id = Some(3);
         assert!(check_scope(&config).is_err());
         let mut fp = input(ExceptionKind::Runtime);

@@ -29,6 +29,7 @@ pub struct NewExceptionRow<'a> {
     /// One configuration finding: its subject kind, subject id and instance.
     pub subject: Option<(&'a str, i64, &'a str)>,
     pub host: Option<&'a str>,
+    pub cluster: Option<&'a str>,
     pub namespace: Option<&'a str>,
     pub workload: Option<&'a str>,
     pub severity: Severity,
@@ -66,6 +67,7 @@ struct Row {
     subject_id: Option<i64>,
     instance: Option<String>,
     host: Option<String>,
+    cluster: Option<String>,
     namespace: Option<String>,
     workload: Option<String>,
     severity: String,
@@ -108,6 +110,7 @@ impl Row {
                 }
             }),
             host: self.host,
+            cluster: self.cluster,
             namespace: self.namespace,
             workload: self.workload,
             severity: Severity::normalise(&self.severity),
@@ -139,7 +142,7 @@ fn select() -> String {
     format!(
         "SELECT s.id, s.kind, s.target, s.verdict, s.image_id, i.digest, \
          CASE WHEN i.id IS NULL THEN NULL ELSE {IMAGE_NAME} END AS image_name, s.image_digest, s.package, \
-         s.subject_kind, s.subject_id, s.instance, s.host, s.namespace, s.workload, s.severity, s.reason, s.owner, s.source, \
+         s.subject_kind, s.subject_id, s.instance, s.host, s.cluster, s.namespace, s.workload, s.severity, s.reason, s.owner, s.source, \
          s.created_by, s.created_at, s.expires_at, s.effective_at, s.approved_by, s.revoked_at, s.revoked_by, \
          s.last_matched_at, \
          CASE s.kind WHEN 'vulnerability' THEN {SUPPRESSED_BY} \
@@ -375,8 +378,8 @@ impl Write {
         let id: i64 = with_tx!(&mut self.tx, |t| {
             sqlx::query_scalar(
             "INSERT INTO exceptions (kind, target, verdict, image_id, package, subject_kind, subject_id, instance, host, \
-             namespace, workload, severity, reason, owner, source, created_by, created_at, expires_at, effective_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'manual', $15, $16, $17, $18) RETURNING id"
+             cluster, namespace, workload, severity, reason, owner, source, created_by, created_at, expires_at, effective_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'manual', $16, $17, $18, $19) RETURNING id"
         )
         .bind(e.kind.as_str())
         .bind(e.target)
@@ -387,6 +390,7 @@ impl Write {
         .bind(e.subject.map(|s| s.1))
         .bind(e.subject.map(|s| s.2))
         .bind(e.host)
+        .bind(e.cluster)
         .bind(e.namespace)
         .bind(e.workload)
         .bind(e.severity.as_str())

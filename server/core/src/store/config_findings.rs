@@ -243,7 +243,14 @@ impl Write {
              WHERE config_findings.state = 'open' AND e.kind = 'configuration' AND {EXCEPTION_ACTIVE} \
                AND config_findings.check_id = e.target \
                AND (e.subject_kind IS NULL OR (e.subject_kind = config_findings.subject_kind AND e.subject_id = config_findings.subject_id)) \
-               AND (e.instance IS NULL OR e.instance = config_findings.instance)"
+               AND (e.instance IS NULL OR e.instance = config_findings.instance) \
+               AND (e.cluster IS NULL OR EXISTS (SELECT 1 FROM clusters c WHERE c.name = e.cluster AND c.id = \
+                    CASE config_findings.subject_kind \
+                      WHEN 'cluster' THEN config_findings.subject_id \
+                      WHEN 'namespace' THEN (SELECT n.cluster_id FROM namespaces n WHERE n.id = config_findings.subject_id) \
+                      WHEN 'workload' THEN (SELECT w.cluster_id FROM workloads w WHERE w.id = config_findings.subject_id) \
+                      WHEN 'pod' THEN (SELECT p.cluster_id FROM pods p WHERE p.id = config_findings.subject_id) \
+                      WHEN 'host' THEN (SELECT h.cluster_id FROM hosts h WHERE h.id = config_findings.subject_id) END))"
         );
         let mut counts = [0u64; 2];
         for (i, sql) in [release, cover].iter().enumerate() {

@@ -1,6 +1,8 @@
-//! Migration 0020 on both databases: the suppressions and the accepted configuration
-//! findings an older release stored become exceptions of the one model, with their ids,
-//! who made and revoked them, when, and a history; what they covered stays covered.
+//! Exceptions in SQL on both databases: migration 0020 (the suppressions and the
+//! accepted configuration findings an older release stored become exceptions of the one
+//! model, with their ids, who made and revoked them, when, and a history; what they
+//! covered stays covered), and a cluster scope covering that cluster's findings and
+//! alert groups only.
 
 use coastguard_core::testing;
 use coastguard_core::with_db;
@@ -204,4 +206,84 @@ async fn suppressions_and_acceptances_become_exceptions_with_their_history() {
         .unwrap());
         assert_eq!(suppressions, 5);
     }
+}
+
+#[tokio::test]
+async fn a_cluster_scope_covers_what_is_in_that_cluster_only() {
+    crate::on_each_backend!(|db| {
+        let now = coastguard_core::now();
+        for (id, name) in [(1, "prod"), (2, "dev")] {
+            exec(&db, &format!(
+                "INSERT INTO clusters (id, name, created_at, updated_at) VALUES ({id}, '{name}', 1, 1)"
+            ))
+            .await;
+            exec(&db, &format!(
+                "INSERT INTO pods (id, cluster_id, namespace, name, uid, first_seen_at, last_seen_at) \
+                 VALUES ({id}, {id}, 'shop', 'web-{id}', 'uid-{id}', 1, 1)"
+            ))
+            .await;
+            exec(&db, &format!(
+                "INSERT INTO config_findings (id, check_id, subject_kind, subject_id, instance, severity, state, first_seen_at, last_seen_at) \
+                 VALUES ({id}, 'k8s.pod.privileged', 'pod', {id}, '', 'high', 'open', 1, 1)"
+            ))
+            .await;
+            exec(&db, &format!(
+                "INSERT INTO runtime_alerts (id, source, rule, severity, output, at, last_at, pod_id, namespace, dedup_key) \
+                 VALUES ({id}, 'falco', 'Terminal shell in container', 'high', 'a shell', 1, 1, {id}, 'shop', 'k{id}')"
+            ))
+            .await;
+        }
+        let mut w = db.store.begin_pass().await.unwrap();
+        for (kind, target) in [
+            (ExceptionKind::Configuration, "k8s.pod.privileged"),
+            (ExceptionKind::Runtime, "Terminal shell in container"),
+        ] {
+            w.insert_exception(
+                &coastguard_core::exceptions::store::NewExceptionRow {
+                    kind,
+                    target,
+                    verdict: Verdict::Accepted,
+                    image_id: None,
+                    package: None,
+                    subject: None,
+                    host: None,
+                    cluster: Some("prod"),
+                    namespace: None,
+                    workload: None,
+                    severity: coastguard_model::Severity::High,
+                    reason: "the prod mesh needs it",
+                    owner: "alice",
+                    created_by: "alice",
+                    expires_at: None,
+                    effective: true,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        let covered = w.apply_exceptions(None, now).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((covered.accepted, covered.alerts_covered), (1, 1));
+        let findings: Vec<(i64, String)> = with_db!(db.store.db(), |pool| sqlx::query_as(
+            "SELECT id, state FROM config_findings ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap());
+        assert_eq!(
+            findings,
+            [(1, "accepted".to_string()), (2, "open".to_string())]
+        );
+        let groups: Vec<(i64, Option<i64>)> = with_db!(db.store.db(), |pool| sqlx::query_as(
+            "SELECT id, exception_id FROM runtime_alerts ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap());
+        assert!(groups[0].1.is_some() && groups[1].1.is_none(), "{groups:?}");
+        let (runtime, _) = db.store.exception(groups[0].1.unwrap(), now).await.unwrap();
+        assert_eq!(runtime.cluster.as_deref(), Some("prod"));
+        assert_eq!(runtime.scope(), "cluster prod");
+    });
 }

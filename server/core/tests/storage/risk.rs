@@ -503,6 +503,7 @@ fn exception_row<'a>(
         package: None,
         subject: None,
         host: None,
+        cluster: None,
         namespace: None,
         workload: None,
         severity: coastguard_model::Severity::Unknown,

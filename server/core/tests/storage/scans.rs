@@ -375,6 +375,7 @@ async fn suppressions_and_vex_leave_the_open_counts_and_expire() {
                     package: None,
                     subject: None,
                     host: None,
+                    cluster: None,
                     namespace: None,
                     workload: None,
                     severity: coastguard_model::Severity::Unknown,
