@@ -47,6 +47,36 @@ pub const LABEL_PATTERN: &str = concat!(
     "]*$"
 );
 
+/// What [`scope_name`] accepts, as a JSON Schema pattern (tested to agree).
+pub const SCOPE_NAME_PATTERN: &str = concat!(
+    "^[",
+    trimmed!(),
+    "]*(?:[^",
+    trimmed!(),
+    control!(),
+    "](?:[^",
+    control!(),
+    "]{0,198}[^",
+    trimmed!(),
+    control!(),
+    "])?)?[",
+    trimmed!(),
+    "]*$"
+);
+
+/// An optional name that narrows something (a package, a host, a namespace): trimmed,
+/// blank as none, at most 200 characters, no control characters.
+pub fn scope_name(raw: &str) -> Result<Option<String>, String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > 200 || value.chars().any(char::is_control) {
+        return Err("at most 200 characters, without control characters".into());
+    }
+    Ok(Some(value.to_string()))
+}
+
 /// What [`scope`] accepts, as a JSON Schema pattern (tested to agree).
 pub const SCOPE_PATTERN: &str = concat!(
     "^[",
@@ -440,6 +470,7 @@ mod tests {
     fn the_documented_patterns_say_what_the_rules_accept() {
         agree(USERNAME_PATTERN, |s| username(s).is_ok());
         agree(LABEL_PATTERN, |s| label("x", s).is_ok());
+        agree(SCOPE_NAME_PATTERN, |s| scope_name(s).is_ok());
         agree(SCOPE_PATTERN, |s| scope(s).is_ok());
         agree(REQUIREMENT_PATTERN, |s| requirement(s).is_ok());
         agree(TEXT_PATTERN, |s| text("x", s).is_ok());

@@ -213,6 +213,7 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
     });
     let label = json!({ "pattern": validate::LABEL_PATTERN });
     let text = json!({ "pattern": validate::TEXT_PATTERN });
+    let scope_name = json!({ "pattern": validate::SCOPE_NAME_PATTERN });
     vec![
         (
             "NewUser",
@@ -259,6 +260,13 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("NewSuppression", "justification", text.clone()),
         ("NewException", "reason", text.clone()),
         ("ExceptionDecision", "note", text),
+        ("NewSuppression", "pkg_name", scope_name.clone()),
+        ("NewException", "package", scope_name.clone()),
+        ("NewException", "host", scope_name.clone()),
+        ("NewException", "cluster", scope_name.clone()),
+        ("NewException", "namespace", scope_name.clone()),
+        ("NewException", "workload", scope_name.clone()),
+        ("NewException", "owner", scope_name),
         (
             "ExceptionPolicy",
             "approval",

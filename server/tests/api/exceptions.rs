@@ -389,6 +389,42 @@ async fn a_runtime_exception_needs_its_expiry_and_a_second_analyst_then_leaves_t
             .await,
             404
         );
+        // The older way in: a suppression is a vulnerability exception under the same
+        // policy (unknown severity: an expiry, and a second analyst), and revoking it twice
+        // is done, not a conflict.
+        let res = srv
+            .call(
+                Method::POST,
+                "/api/v1/suppressions",
+                &alice,
+                &json!({"vuln_id": "CVE-2099-0001", "kind": "accepted",
+                        "justification": "not reachable here", "expires_in_days": 30}),
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 201);
+        let suppression: i64 = res.json().await.unwrap();
+        let (made, _) = srv
+            .db
+            .store
+            .exception(suppression, coastguard_core::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            made.status,
+            coastguard_model::exceptions::ExceptionStatus::Pending
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                srv.status(
+                    Method::DELETE,
+                    &format!("/api/v1/suppressions/{suppression}"),
+                    &alice,
+                    &Value::Null
+                )
+                .await,
+                204
+            );
+        }
         let audit = srv
             .get("/api/v1/audit", &admin)
             .send()

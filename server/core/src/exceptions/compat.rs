@@ -64,20 +64,24 @@ pub async fn create_suppression_at(
 
 /// Revokes a vulnerability exception.
 pub async fn revoke_suppression(state: &AppState, by: &Authed<Analyst>, id: i64) -> Result<()> {
-    let kind = state
+    let (exception, _) = state
         .store
         .exception(id, now())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => Error::NotFound(format!("no suppression with id {id}")),
             other => other.into(),
-        })?
-        .0
-        .kind;
-    if kind != ExceptionKind::Vulnerability {
+        })?;
+    if exception.kind != ExceptionKind::Vulnerability {
         return Err(Error::NotFound(format!("no suppression with id {id}")));
     }
-    end_now(state, by, id, None, false).await
+    // Revoking a suppression that no longer holds is done already (as it always was).
+    match exception.status {
+        ExceptionStatus::Active | ExceptionStatus::Pending => {
+            end_now(state, by, id, None, false).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Accepting a configuration finding's risk is an exception for its check on its subject.

@@ -30,16 +30,12 @@ pub fn worst(severities: &[Severity]) -> Severity {
 
 /// An optional scope word: trimmed, empty as absent, at most 200 characters.
 fn scope_word(field: &str, raw: &Option<String>) -> Result<Option<String>> {
-    let Some(value) = raw.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if value.chars().count() > 200 || value.chars().any(char::is_control) {
-        return Err(Error::invalid_at(
-            field,
-            format!("{field} must be at most 200 characters, without control characters"),
-        ));
+    match raw.as_deref() {
+        None => Ok(None),
+        Some(raw) => {
+            validate::scope_name(raw).map_err(|e| Error::invalid_at(field, format!("{field}: {e}")))
+        }
     }
-    Ok(Some(value.to_string()))
 }
 
 /// What an exception names: a vulnerability id or check id is one word; a runtime rule
