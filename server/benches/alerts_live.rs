@@ -5,6 +5,9 @@
 //!    20 ms, first on an idle server, then while a load generator posts Falco batches
 //!    (500 events, 2 at once); the delay is from sending the probe to reading its
 //!    `changed` event on the stream. Every probe must arrive.
+//!    With `ALERT_LOAD_RATE=N` the load generator paces its batches to N events/s
+//!    instead (the issue's target rate: 5,000), and only this part runs, written to a
+//!    section of its own.
 //! 2. **The alerts page with a million events**: `ALERT_PAGE_EVENTS` (default 1,000,000)
 //!    events stored through the production write path (`Write::store_alerts`) into
 //!    20,000 groups, 19 of 20 then closed; then `GET /api/v1/alerts` (the open queue,
@@ -116,7 +119,9 @@ struct Delays {
     load_secs: f64,
 }
 
-async fn stream_delay(backend: &str, count: usize) -> Delays {
+/// `rate`: events per second the load generator paces itself to; 0: as fast as the
+/// server takes them.
+async fn stream_delay(backend: &str, count: usize, rate: usize) -> Delays {
     let db = fresh(backend).await;
     let state = db.state();
     let ingest = access::create_token(&state, &Authed::cli(), "probe", Role::Ingest, None)
@@ -155,12 +160,18 @@ async fn stream_delay(backend: &str, count: usize) -> Delays {
             sent.clone(),
         );
         tokio::spawn(async move {
+            let began = tokio::time::Instant::now();
             futures::stream::iter(0..)
                 .take_while(|_| std::future::ready(!stop.load(Ordering::Relaxed)))
                 .map(|i| {
                     let (http, base, ingest, sent) =
                         (http.clone(), base.clone(), ingest.clone(), sent.clone());
                     async move {
+                        if rate > 0 {
+                            // Batch i leaves at its slot (or at once if running late).
+                            let slot = Duration::from_secs_f64((i * 500) as f64 / rate as f64);
+                            tokio::time::sleep_until(began + slot).await;
+                        }
                         let res = http
                             .post(format!("{base}/api/v1/alerts/falco"))
                             .bearer_auth(&ingest)
@@ -351,11 +362,16 @@ async fn main() {
         .init();
     let probes = env_usize("ALERT_PROBES", 200);
     let events = env_usize("ALERT_PAGE_EVENTS", 1_000_000);
+    let rate = env_usize("ALERT_LOAD_RATE", 0);
+    if rate > 0 {
+        paced(probes, rate).await;
+        return;
+    }
     let mut delay_rows = Vec::new();
     let mut page_rows = Vec::new();
     let mut seeded = HashMap::new();
     for backend in ["SQLite", "Postgres"] {
-        let d = stream_delay(backend, probes).await;
+        let d = stream_delay(backend, probes, 0).await;
         delay_rows.push(format!(
             "| {backend} | idle | {} | {} | {} | — |",
             ms(quantile(d.idle.clone(), 0.5)),
@@ -410,4 +426,33 @@ probe arrived.\n\n\
     );
     println!("{section}");
     write_section(&section, "alerts-live");
+}
+
+/// The POST → stream delay while the load generator sends `rate` events/s: its own
+/// section of docs/benchmarks.md.
+async fn paced(probes: usize, rate: usize) {
+    let mut rows = Vec::new();
+    for backend in ["SQLite", "Postgres"] {
+        let d = stream_delay(backend, probes, rate).await;
+        rows.push(format!(
+            "| {backend} | {} | {} | {} | {} events, {:.0}/s |",
+            ms(quantile(d.loaded.clone(), 0.5)),
+            ms(quantile(d.loaded.clone(), 0.99)),
+            ms(quantile(d.loaded, 1.0)),
+            d.load_events,
+            d.load_events as f64 / d.load_secs
+        ));
+    }
+    let section = format!(
+        "<!-- alerts-live-paced:start -->\n## The live alert queue at {rate} events/s\n\n\
+`ALERT_LOAD_RATE={rate} cargo bench -p coastguard --bench alerts_live`: as above, but the \
+load generator paces its Falco batches of 500 (2 at most in flight) to {rate} events/s \
+instead of sending as fast as the server takes them; {probes} probes, 20 ms apart, each \
+must arrive.\n\n\
+| Database | p50 | p99 | max | Load sent meanwhile |\n|---|---|---|---|---|\n{}\n\
+<!-- alerts-live-paced:end -->",
+        rows.join("\n")
+    );
+    println!("{section}");
+    write_section(&section, "alerts-live-paced");
 }
