@@ -58,37 +58,25 @@ fn target_of(kind: ExceptionKind, raw: &str) -> Result<&str> {
 
 /// Which scope fields a kind of exception takes.
 fn check_scope(input: &NewException) -> Result<()> {
-    let given = |field: &'static str, present: bool| present.then_some(field);
-    let stray: Vec<&str> = match input.kind {
-        ExceptionKind::Vulnerability => [
-            given("finding_id", input.finding_id.is_some()),
-            given("host", input.host.is_some()),
-            given("cluster", input.cluster.is_some()),
-            given("namespace", input.namespace.is_some()),
-            given("workload", input.workload.is_some()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        ExceptionKind::Configuration => [
-            given("image_id", input.image_id.is_some()),
-            given("package", input.package.is_some()),
-            given("host", input.host.is_some()),
-            given("namespace", input.namespace.is_some()),
-            given("workload", input.workload.is_some()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        ExceptionKind::Runtime => [
-            given("package", input.package.is_some()),
-            given("finding_id", input.finding_id.is_some()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+    let given = [
+        ("image_id", input.image_id.is_some()),
+        ("package", input.package.is_some()),
+        ("finding_id", input.finding_id.is_some()),
+        ("host", input.host.is_some()),
+        ("cluster", input.cluster.is_some()),
+        ("namespace", input.namespace.is_some()),
+        ("workload", input.workload.is_some()),
+    ];
+    let takes: &[&str] = match input.kind {
+        ExceptionKind::Vulnerability => &["image_id", "package"],
+        ExceptionKind::Configuration => &["finding_id", "cluster"],
+        ExceptionKind::Runtime => &["image_id", "host", "cluster", "namespace", "workload"],
     };
-    if let Some(field) = stray.first() {
+    let stray = given
+        .iter()
+        .find(|(field, present)| *present && !takes.contains(field))
+        .map(|(field, _)| field);
+    if let Some(field) = stray {
         return Err(Error::invalid_at(
             *field,
             format!(
